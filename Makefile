@@ -1,0 +1,74 @@
+# The two commands of the README: `make run` and `make test`. Everything else here is set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+GISAPP  := $(VENV)/bin/gis-app
+PORT    ?= 5000
+HOST    ?= 127.0.0.1
+# OS packages (Debian 12): the database server with PostGIS, venv, and the test clients
+OS_RUN  := postgresql-15 postgresql-15-postgis-3 python3-venv
+OS_TEST := chromium gdal-bin
+PYTEST_ARGS ?=
+
+.PHONY: help run test setup os-run os-test db lint bench clean-db
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+run: setup  ## set up (packages, database, migrations, demo district) and serve on $(HOST):$(PORT)
+	@set -e; export DATABASE_URL="$$($(PY) -m gis_app.localdb url)"; \
+	$(GISAPP) db upgrade; \
+	$(GISAPP) load-demo --if-empty; \
+	echo "serving 违建治理一张图 on http://$(HOST):$(PORT)"; \
+	exec $(GISAPP) serve --host $(HOST) --port $(PORT)
+
+test: setup os-test  ## set up, then run the whole test suite against a real PostGIS
+	@set -e; export TEST_DATABASE_URL="$$($(PY) -m gis_app.localdb url --test)"; \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: os-run $(VENV)/.installed static/vendor/.installed  ## OS packages, virtualenv, browser assets
+
+os-run:
+	@$(call apt_ensure,$(OS_RUN))
+
+os-test:
+	@$(call apt_ensure,$(OS_TEST))
+
+# install the Debian packages in $(1) that are missing (root, or sudo when there is one)
+define apt_ensure
+	missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "[setup] installing OS packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo=sudo; \
+	  else echo "[setup] 缺少系统软件包：$$missing；请以 root 运行 apt-get install$$missing" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$sudo apt-get update -q && $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+endef
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@echo "[setup] Python packages into $(VENV)"
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+static/vendor/.installed: gis_app/assets.py $(VENV)/.installed
+	@$(GISAPP) assets fetch
+	@touch $@
+
+db: setup  ## start the database and print its URL
+	@$(PY) -m gis_app.localdb url
+
+lint: setup  ## ruff
+	@$(VENV)/bin/ruff check gis_app layers tests bench migrations
+
+bench: setup  ## every benchmark (SCALE=small for a quick run)
+	@set -e; export DATABASE_URL="$$($(PY) -m gis_app.localdb url)"; \
+	$(PY) -m bench.run_all --scale $${SCALE:-full}
+
+clean-db:  ## stop the project-local database (its data stays)
+	@test -x $(PY) && $(PY) -m gis_app.localdb stop || true

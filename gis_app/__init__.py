@@ -1,0 +1,44 @@
+"""违建治理一张图: a Flask + PostGIS application for a district's illegal-construction ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+__all__ = ["create_app"]
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory: configuration, database, blueprints, error handlers."""
+    from flask import Flask
+
+    from gis_app import clock
+    from gis_app.config import load_config
+    from gis_app.db import Database
+    from gis_app.localdb import PROJECT_ROOT
+
+    app = Flask(
+        __name__,
+        static_folder=str(PROJECT_ROOT / "static"),
+        static_url_path="/static",
+        template_folder=str(Path(__file__).parent / "templates"),
+    )
+    app.config.update(load_config())
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    clock.freeze(app.config.get("FROZEN_NOW") or None)
+
+    Database().init_app(app)
+
+    from gis_app.web import api, errors, pages, template_helpers
+
+    errors.init_app(app)
+    template_helpers.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    return app

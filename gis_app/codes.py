@@ -1,0 +1,87 @@
+"""The enumerated values of the ledger: stored codes and their Chinese labels.
+
+These lists are the single source for validation, labels in pages and exports, and the
+data dictionary. The database CHECK constraints (in the migrations) repeat the codes, and
+`tests/test_codes.py` checks that both agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+STATUSES: Final[Mapping[str, str]] = {
+    "new": "新发现",
+    "registered": "已建档",
+    "in_progress": "治理中",
+    "awaiting_acceptance": "待验收",
+    "closed": "已销账",
+}
+OPEN_STATUSES: Final = ("new", "registered", "in_progress", "awaiting_acceptance")
+
+DISPOSITIONS: Final[Mapping[str, str]] = {
+    "demolish": "拆除",
+    "rectify": "规范治理",
+}
+
+KINDS: Final[Mapping[str, str]] = {
+    "rooftop": "屋顶违建",
+    "courtyard": "院内私搭乱建",
+    "extension": "接建扩建",
+    "steel_shed": "彩钢棚厦",
+    "enclosure": "圈占公共空间",
+    "storefront": "底商外扩",
+    "other": "其他",
+}
+
+SOURCES: Final[Mapping[str, str]] = {
+    "ledger": "台账导入",
+    "manual": "手工登记",
+    "patrol": "巡查发现",
+}
+
+FLAGS: Final[Mapping[str, str]] = {
+    "central_inspection": "中央环保督查",
+    "hardship": "困难户",
+    "renovation": "旧楼区改造",
+    "obstruction": "阻挠执法",
+}
+
+# fields of the person concerned (相对人): never in an export meant for other agencies
+PERSONAL_FIELDS: Final = ("person_name", "person_contact")
+
+
+def label(mapping: Mapping[str, str], code: str | None) -> str:
+    """The Chinese label of a code ('' for None, the code itself if unknown)."""
+    if code is None:
+        return ""
+    return mapping.get(code, code)
+
+
+# other spellings found in the streets' own ledgers
+ALIASES: Final[Mapping[str, str]] = {
+    "拆": "demolish",
+    "拆除违建": "demolish",
+    "规范整治": "rectify",
+    "整治": "rectify",
+    "规范": "rectify",
+    "新增": "new",
+    "建档": "registered",
+    "整改中": "in_progress",
+    "已完成待验收": "awaiting_acceptance",
+    "已销号": "closed",
+    "销账": "closed",
+}
+
+
+def lookup(mapping: Mapping[str, str], value: str) -> str | None:
+    """Accept a code, its Chinese label or a known alias (case-insensitive); None if unknown."""
+    text = value.strip()
+    if text in mapping:
+        return text
+    lowered = text.lower()
+    for code, zh in mapping.items():
+        if lowered == code.lower() or text == zh:
+            return code
+    alias = ALIASES.get(text)
+    return alias if alias in mapping else None

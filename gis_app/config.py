@@ -1,0 +1,67 @@
+"""Configuration from the environment, with defaults that work on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from gis_app.localdb import PROJECT_ROOT, existing_local_url
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def sqlalchemy_url(url: str | None) -> str | None:
+    """Use psycopg2 for a plain postgresql:// URL (SQLAlchemy 2.1 would pick psycopg 3)."""
+    if not url:
+        return url
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+def load_config() -> dict[str, Any]:
+    """Flask settings read from the environment (GIS_APP_* and DATABASE_URL)."""
+    env = os.environ
+    data_dir = Path(env.get("GIS_APP_DATA_DIR", PROJECT_ROOT / "var"))
+    return {
+        "DATABASE_URL": sqlalchemy_url(env.get("DATABASE_URL") or existing_local_url()),
+        "SECRET_KEY": env.get("GIS_APP_SECRET_KEY") or _secret_key(data_dir),
+        "DATA_DIR": str(data_dir),
+        "PHOTO_DIR": env.get("GIS_APP_PHOTO_DIR", str(data_dir / "photos")),
+        "DISTRICT_CODE": env.get("GIS_APP_DISTRICT_CODE", "120102"),
+        "DISTRICT_NAME": env.get("GIS_APP_DISTRICT_NAME", "河东区"),
+        "TIMEZONE": "Asia/Shanghai",
+        # basemap: "offline" (default, no internet needed), "tianditu", "osm"
+        "BASEMAP": env.get("GIS_APP_BASEMAP", "offline"),
+        "TIANDITU_KEY": env.get("GIS_APP_TIANDITU_KEY", ""),
+        # "YYYY-MM-DD" or an ISO time: freeze the clock (demos, tests); empty = real time
+        "FROZEN_NOW": env.get("GIS_APP_FROZEN_NOW", ""),
+        "MAX_CONTENT_LENGTH": int(env.get("GIS_APP_MAX_UPLOAD_MB", "32")) * 1024 * 1024,
+        "API_PAGE_MAX": 1000,
+        "SQL_ECHO": _bool(env.get("GIS_APP_SQL_ECHO")),
+        "JSON_AS_ASCII": False,
+    }
+
+
+def _secret_key(data_dir: Path) -> str:
+    """A per-installation secret kept in the data folder (generated once)."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(key)
+        path.chmod(0o600)
+    except OSError:
+        pass
+    return key

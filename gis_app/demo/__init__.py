@@ -1,0 +1,1 @@
+"""Demo district builders: approximate street polygons and generated sites."""

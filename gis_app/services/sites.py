@@ -1,0 +1,305 @@
+"""Sites (点位): create, read, update, soft-delete; every change is a history event."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gis_app import clock
+from gis_app.errors import Conflict, NotFound, ValidationError
+from gis_app.models import Site, SiteEvent, Street
+from gis_app.services.site_fields import EDITABLE_FIELDS, clean_site_fields, raise_first
+from gis_app.services.site_query import base_select, feature_expr
+from gis_app.services.streets import street_ids_for_points
+
+# fields a plain update may not touch: they move through their own workflows
+WORKFLOW_FIELDS = {
+    "status": "状态须通过状态流转操作变更",
+    "current_deadline": "当前期限只能由批准的延期申请改变",
+}
+READ_ONLY_FIELDS = {
+    "id",
+    "street_code",
+    "street_name",
+    "street",
+    "version",
+    "overdue",
+    "created_at",
+    "updated_at",
+    "source",
+}
+OUTSIDE_MESSAGE = "该位置不在本区任何街道范围内（经度 {lon}，纬度 {lat}）"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def record_event(
+    session: Session,
+    site: Site,
+    actor: str,
+    action: str,
+    changes: dict[str, Any],
+    reason: str = "",
+) -> SiteEvent:
+    event = SiteEvent(
+        district_code=site.district_code,
+        site_id=site.id,
+        actor=actor,
+        action=action,
+        reason=reason,
+        changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()},
+        at=clock.now(),
+    )
+    session.add(event)
+    return event
+
+
+def _street_or_refuse(session: Session, lon: float, lat: float) -> Street:
+    street_id = street_ids_for_points(session, [(lon, lat)])[0]
+    if street_id is None:
+        raise ValidationError(OUTSIDE_MESSAGE.format(lon=lon, lat=lat), "lon")
+    street = session.get(Street, street_id)
+    assert street is not None
+    return street
+
+
+def _point(lon: float, lat: float) -> Any:
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+
+
+def next_site_code(session: Session, street: Street) -> str:
+    """An unused code for a site registered without one: <street code>-<year>-<n>."""
+    year = clock.today().year
+    prefix = f"{street.code}-{year}-"
+    last = session.scalar(select(func.max(Site.code)).where(Site.code.like(prefix + "%")))
+    n = int(last.rsplit("-", 1)[1]) + 1 if last and last.rsplit("-", 1)[1].isdigit() else 1
+    return f"{prefix}{n:04d}"
+
+
+def _check_code_free(session: Session, district_code: str, code: str, own_id: int | None) -> None:
+    query = select(Site.id).where(
+        Site.district_code == district_code, Site.code == code, Site.deleted_at.is_(None)
+    )
+    other = session.scalar(query)
+    if other is not None and other != own_id:
+        raise Conflict(f"编号 {code} 已被点位 {other} 使用", "code")
+
+
+def create_site(session: Session, raw: dict[str, Any], actor: str, source: str = "manual") -> Site:
+    """Register one site; its street is derived from the point. One transaction."""
+    unknown = set(raw) - EDITABLE_FIELDS - READ_ONLY_FIELDS
+    if unknown:
+        raise ValidationError(f"未知字段：{', '.join(sorted(unknown))}", sorted(unknown)[0])
+    clean, errors = clean_site_fields(raw)
+    raise_first(errors)
+    street = _street_or_refuse(session, clean["lon"], clean["lat"])
+    code = clean.get("code") or next_site_code(session, street)
+    _check_code_free(session, street.district_code, code, None)
+    deadline = clean.get("committed_deadline")
+    status = clean.get("status", "new" if source == "patrol" else "registered")
+    now = clock.now()
+    site = Site(
+        district_code=street.district_code,
+        code=code,
+        street_id=street.id,
+        address=clean["address"],
+        community=clean.get("community", ""),
+        kind=clean.get("kind", "other"),
+        area_m2=clean.get("area_m2"),
+        person_name=clean.get("person_name", ""),
+        person_contact=clean.get("person_contact", ""),
+        disposition=clean["disposition"],
+        committed_deadline=deadline,
+        current_deadline=deadline,
+        status=status,
+        source=clean.get("source", source),
+        note=clean.get("note", ""),
+        geom=_point(clean["lon"], clean["lat"]),
+        created_by=actor,
+        updated_by=actor,
+        created_at=now,
+        updated_at=now,
+        version=1,
+        **{k: v for k, v in clean.items() if k.startswith("flag_")},
+    )
+    session.add(site)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"编号 {code} 已被使用", "code") from exc
+    snapshot = {k: (None, v) for k, v in clean.items()}
+    snapshot.update({"code": (None, code), "street": (None, street.code), "status": (None, status)})
+    record_event(session, site, actor, "create", snapshot)
+    session.commit()
+    return site
+
+
+def get_site(session: Session, site_id: int, for_update: bool = False) -> Site:
+    if not 0 < site_id < 2**63:  # beyond bigint: cannot exist
+        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
+    query = select(Site).where(Site.id == site_id)
+    if for_update:
+        query = query.with_for_update()
+    site = session.scalar(query)
+    if site is None:
+        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
+    if site.deleted_at is not None:
+        raise NotFound(
+            f"点位 {site.code} 已于 {clock.fmt_local(site.deleted_at)} 删除"
+            f"（原因：{site.deleted_reason}）",
+            "id",
+        )
+    return site
+
+
+def _lonlat(session: Session, site: Site) -> tuple[float, float]:
+    x, y = session.execute(
+        select(func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.id == site.id)
+    ).one()
+    return round(x, 7), round(y, 7)
+
+
+def _check_version(site: Site, version: object) -> None:
+    if version is None or isinstance(version, bool):
+        raise ValidationError("缺少版本号 version：请带上读取点位时得到的 version", "version")
+    try:
+        expected = int(version)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationError(f"版本号 version 必须是整数：{version!r}", "version") from None
+    if expected != site.version:
+        raise Conflict(
+            f"点位已被他人修改（您看到的是第 {expected} 版，当前是第 {site.version} 版）："
+            "请刷新后重试",
+            "version",
+            current_version=site.version,
+        )
+
+
+def update_site(
+    session: Session, site_id: int, raw: dict[str, Any], actor: str, reason: str = ""
+) -> Site:
+    """Change fields of a site, carrying the version the user saw (a stale one gets 409)."""
+    for name, why in WORKFLOW_FIELDS.items():
+        if name in raw:
+            raise ValidationError(why, name)
+    fields = {k: v for k, v in raw.items() if k not in ("version", "reason")}
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            f"未知或不可修改的字段：{', '.join(sorted(unknown))}", sorted(unknown)[0]
+        )
+    if not fields:
+        raise ValidationError("没有要修改的字段", None)
+    clean, errors = clean_site_fields(fields, partial=True)
+    raise_first(errors)
+    site = get_site(session, site_id, for_update=True)
+    _check_version(site, raw.get("version"))
+
+    changes: dict[str, tuple[Any, Any]] = {}
+    if "lon" in clean:
+        old = _lonlat(session, site)
+        new = (clean["lon"], clean["lat"])
+        if old != (round(new[0], 7), round(new[1], 7)):
+            street = _street_or_refuse(session, *new)
+            changes["location"] = (list(old), list(new))
+            site.geom = _point(*new)
+            if street.id != site.street_id:
+                old_street = session.get(Street, site.street_id)
+                changes["street"] = (old_street.code if old_street else None, street.code)
+                site.street_id = street.id
+    if "code" in clean and clean["code"] != site.code:
+        _check_code_free(session, site.district_code, clean["code"], site.id)
+    for name, value in clean.items():
+        if name in ("lon", "lat"):
+            continue
+        old = getattr(site, name)
+        if old != value:
+            changes[name] = (old, value)
+            setattr(site, name, value)
+    if "committed_deadline" in changes:
+        old_committed = changes["committed_deadline"][0]
+        # the current deadline follows the committed one unless an extension moved it
+        if site.current_deadline in (None, old_committed):
+            changes["current_deadline"] = (site.current_deadline, site.committed_deadline)
+            site.current_deadline = site.committed_deadline
+    if not changes:
+        session.rollback()
+        return site
+    site.version += 1  # the row is locked (FOR UPDATE): no other edit can interleave
+    site.updated_by = actor
+    site.updated_at = clock.now()
+    record_event(session, site, actor, "update", changes, reason)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("编号已被使用", "code") from exc
+    return site
+
+
+def delete_site(
+    session: Session, site_id: int, actor: str, reason: str, version: object = None
+) -> Site:
+    """Soft-delete: the site leaves the ledger but stays in the database with the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("删除点位必须说明原因", "reason")
+    if len(reason) > 500:
+        raise ValidationError("删除原因过长（最多 500 个字）", "reason")
+    site = get_site(session, site_id, for_update=True)
+    if version is not None:
+        _check_version(site, version)
+    now = clock.now()
+    site.version += 1
+    site.deleted_at = now
+    site.deleted_by = actor
+    site.deleted_reason = reason
+    site.updated_at = now
+    site.updated_by = actor
+    record_event(session, site, actor, "delete", {"deleted": (False, True)}, reason)
+    session.commit()
+    return site
+
+
+def site_feature(session: Session, site_id: int, today: date, personal: bool = True) -> dict:
+    """One live site as a GeoJSON Feature (404 if missing or deleted)."""
+    get_site(session, site_id)
+    return session.execute(
+        base_select([feature_expr(today, personal)]).where(Site.id == site_id)
+    ).scalar_one()
+
+
+def site_history(session: Session, site_id: int) -> list[dict[str, Any]]:
+    """The site's events, oldest first (also for a deleted site)."""
+    if not 0 < site_id < 2**63 or session.get(Site, site_id) is None:
+        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
+    events = session.scalars(
+        select(SiteEvent).where(SiteEvent.site_id == site_id).order_by(SiteEvent.at, SiteEvent.id)
+    )
+    return [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "reason": e.reason,
+            "changes": e.changes,
+        }
+        for e in events
+    ]
+
+
+def ledger_is_empty(session: Session) -> bool:
+    return session.execute(text("SELECT NOT EXISTS (SELECT 1 FROM streets)")).scalar_one()

@@ -1,0 +1,1 @@
+"""Map layers as data and style: palette and legend, basemaps, the folium/Leaflet builders."""

@@ -1,0 +1,136 @@
+"""Test fixtures: a real PostGIS database, migrated once; each test in a rolled-back transaction.
+
+The database is TEST_DATABASE_URL (make test sets it), else `<name>_test` beside the app's
+database (started by gis_app.localdb). It is dropped and created again at the start of a run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from gis_app import clock
+from gis_app.config import sqlalchemy_url
+from gis_app.localdb import dbname_of, resolve_url, with_dbname
+
+FROZEN_NOW = "2026-06-15T10:00:00+08:00"
+
+
+def _recreate_database(url: str) -> None:
+    admin = create_engine(
+        sqlalchemy_url(with_dbname(url, "postgres")), isolation_level="AUTOCOMMIT"
+    )
+    name = dbname_of(url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or resolve_url(test=True)
+    if not dbname_of(url).endswith("_test"):
+        pytest.exit(f"refusing to run tests against {dbname_of(url)!r}: its name must end in _test")
+    _recreate_database(url)
+    from gis_app import db as dbmod
+    from gis_app.localdb import ensure_database
+
+    ensure_database(url)
+    dbmod.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = create_engine(sqlalchemy_url(database_url), connect_args={"options": "-c timezone=UTC"})
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_streets(engine: Engine) -> None:
+    """Hedong's outline and 12 approximate streets, committed once for the whole run."""
+    from gis_app.services.demo import STREETS_FILE, ensure_district_outline
+    from gis_app.services.streets import import_streets
+
+    with Session(engine) as s:
+        ensure_district_outline(s)
+        import_streets(s, STREETS_FILE, approximate=True)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, demo_streets: None):
+    from gis_app import create_app
+
+    application = create_app(
+        {"DATABASE_URL": database_url, "TESTING": True, "FROZEN_NOW": FROZEN_NOW}
+    )
+    yield application
+    clock.freeze(None)
+
+
+@pytest.fixture()
+def connection(engine: Engine, demo_streets: None) -> Iterator[Connection]:
+    """A connection whose outer transaction is rolled back after the test."""
+    conn = engine.connect()
+    trans = conn.begin()
+    yield conn
+    trans.rollback()
+    conn.close()
+
+
+@pytest.fixture()
+def db_session(connection: Connection) -> Iterator[Session]:
+    """A session inside the test's transaction: services may commit (savepoints)."""
+    clock.freeze(FROZEN_NOW)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    yield session
+    session.close()
+
+
+@pytest.fixture()
+def client(app, connection: Connection):
+    """A test client whose requests share the test's rolled-back transaction."""
+    db = app.extensions["gis_db"]
+    db.factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    clock.freeze(FROZEN_NOW)
+    try:
+        yield app.test_client()
+    finally:
+        db.factory.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+
+
+@pytest.fixture()
+def app_ctx(app, connection: Connection):
+    db = app.extensions["gis_db"]
+    db.factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    with app.app_context():
+        yield app
+    db.factory.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+
+
+# a point well inside 大直沽街道 and one well inside 中山门 (checked in test_streets)
+def site_payload(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": "T-0001",
+        "address": "大直沽中路12号院内",
+        "community": "文华里社区",
+        "kind": "courtyard",
+        "area_m2": 18.5,
+        "person_name": "张某",
+        "person_contact": "13800000000",
+        "disposition": "demolish",
+        "committed_deadline": "2026-09-30",
+        "lon": 117.2381,
+        "lat": 39.1100,
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,78 @@
+"""The schema comes only from migrations: upgrade and downgrade on an empty database."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, inspect, text
+
+from gis_app import db as dbmod
+from gis_app.config import sqlalchemy_url
+from gis_app.localdb import dbname_of, ensure_database, with_dbname
+
+APP_TABLES = {"districts", "streets", "sites", "site_events", "import_batches"}
+
+
+def _fresh(url: str) -> str:
+    mig_url = with_dbname(url, dbname_of(url) + "_mig")
+    admin = create_engine(
+        sqlalchemy_url(with_dbname(url, "postgres")), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(mig_url)}" WITH (FORCE)'))
+    admin.dispose()
+    ensure_database(mig_url)
+    return mig_url
+
+
+def test_upgrade_downgrade_upgrade_on_empty_database(database_url: str) -> None:
+    url = _fresh(database_url)
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        dbmod.upgrade(url)
+        tables = set(inspect(engine).get_table_names())
+        assert tables >= APP_TABLES
+        with engine.connect() as conn:
+            gist = (
+                conn.execute(
+                    text("SELECT tablename FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'")
+                )
+                .scalars()
+                .all()
+            )
+            srids = dict(
+                conn.execute(text("SELECT f_table_name, srid FROM geometry_columns")).all()
+            )
+        assert {"districts", "streets", "sites"} <= set(gist)
+        assert srids == {"districts": 4326, "streets": 4326, "sites": 4326} | {
+            k: v for k, v in srids.items() if k not in ("districts", "streets", "sites")
+        }
+        assert all(v == 4326 for v in srids.values())
+
+        dbmod.downgrade(url, "base")
+        engine.dispose()
+        left = set(inspect(engine).get_table_names())
+        assert not (APP_TABLES & left), left
+        assert "spatial_ref_sys" in left  # PostGIS itself is left alone
+
+        dbmod.upgrade(url)
+        engine.dispose()
+        assert set(inspect(engine).get_table_names()) >= APP_TABLES
+    finally:
+        engine.dispose()
+
+
+def test_srid_enforced_by_the_column_type(engine) -> None:
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            conn.execute(
+                text(
+                    "INSERT INTO districts (code, name, geom) VALUES ('999999', 'x', "
+                    "ST_Multi(ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 3857)))"
+                )
+            )
+        except Exception as exc:
+            assert "SRID" in str(exc)
+        else:
+            raise AssertionError("a geometry in EPSG:3857 was accepted")
+        finally:
+            trans.rollback()
