@@ -259,3 +259,17 @@ def serve(host: str, port: int, workers: int) -> None:
         "gis_app.wsgi:app",
     ]
     os.execv(args[0], args)
+
+
+# feature areas add their commands in modules of their own, each with `register(cli)`
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _register_feature_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(cli)
+
+
+_register_feature_commands()

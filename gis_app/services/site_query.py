@@ -249,11 +249,7 @@ def feature_expr(today: date, personal: bool = False) -> ColumnElement[Any]:
             "note",
             Site.note,
         ]
-    # json_build_object takes at most 100 arguments: nest the properties in two halves
-    half = len(props) // 4 * 2
-    properties = func.jsonb_build_object(*props[:half]).op("||")(
-        func.jsonb_build_object(*props[half:])
-    )
+    properties = func.json_build_object(*props)  # keeps the order (jsonb would not)
     return func.json_build_object(
         "type",
         "Feature",
