@@ -15,6 +15,7 @@ from typing import Any
 import click
 from flask import current_app
 
+from gis_app.actor import Actor
 from gis_app.errors import AppError, ImportRejected
 
 
@@ -46,12 +47,13 @@ def main() -> None:
     cli.main(prog_name="gis-app")
 
 
-def _actor() -> str:
+def _actor() -> Actor:
+    """Commands run by whoever holds the server: a district administrator."""
     try:
         user = getpass.getuser()
     except OSError:
         user = "unknown"
-    return f"cli:{user}"
+    return Actor(f"cli:{user}", "district_admin")
 
 
 def _session():  # noqa: ANN202

@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from gis_app import clock
+from gis_app.actor import Actor
 from gis_app.errors import ImportRejected, ValidationError
 from gis_app.geo.gcj02 import gcj02_to_wgs84
 from gis_app.models import ImportBatch, Site, Street
@@ -294,7 +295,7 @@ def import_sites(
     session: Session,
     data: bytes,
     filename: str,
-    actor: str,
+    actor: Actor,
     *,
     crs: str = "wgs84",
     dry_run: bool = False,
@@ -396,7 +397,7 @@ def import_sites(
         sha256=hashlib.sha256(data).hexdigest(),
         file_format=fmt,
         rows=len(accepted),
-        actor=actor,
+        actor=actor.name,
         at=now,
     )
     session.add(batch)
@@ -428,8 +429,8 @@ def import_sites(
                 "geom": func.ST_SetSRID(func.ST_MakePoint(clean["lon"], clean["lat"]), 4326),
                 "import_batch_id": batch.id,
                 "version": 1,
-                "created_by": actor,
-                "updated_by": actor,
+                "created_by": actor.name,
+                "updated_by": actor.name,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -446,7 +447,12 @@ def import_sites(
             FROM sites s WHERE s.import_batch_id = :batch
             """
         ),
-        {"now": now, "actor": actor, "batch": batch.id, "reason": f"台账导入：{batch.filename}"},
+        {
+            "now": now,
+            "actor": actor.name,
+            "batch": batch.id,
+            "reason": f"台账导入：{batch.filename}",
+        },
     )
     session.commit()
     report.imported = len(accepted)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis_app import clock
+from gis_app.actor import Actor
 from gis_app.errors import Conflict, NotFound, ValidationError
 from gis_app.models import Site, SiteEvent, Street
 from gis_app.services.site_fields import EDITABLE_FIELDS, clean_site_fields, raise_first
@@ -47,7 +48,7 @@ def _jsonable(value: Any) -> Any:
 def record_event(
     session: Session,
     site: Site,
-    actor: str,
+    actor: Actor,
     action: str,
     changes: dict[str, Any],
     reason: str = "",
@@ -55,7 +56,7 @@ def record_event(
     event = SiteEvent(
         district_code=site.district_code,
         site_id=site.id,
-        actor=actor,
+        actor=actor.name,
         action=action,
         reason=reason,
         changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()},
@@ -96,7 +97,9 @@ def _check_code_free(session: Session, district_code: str, code: str, own_id: in
         raise Conflict(f"编号 {code} 已被点位 {other} 使用", "code")
 
 
-def create_site(session: Session, raw: dict[str, Any], actor: str, source: str = "manual") -> Site:
+def create_site(
+    session: Session, raw: dict[str, Any], actor: Actor, source: str = "manual"
+) -> Site:
     """Register one site; its street is derived from the point. One transaction."""
     unknown = set(raw) - EDITABLE_FIELDS - READ_ONLY_FIELDS
     if unknown:
@@ -126,8 +129,8 @@ def create_site(session: Session, raw: dict[str, Any], actor: str, source: str =
         source=clean.get("source", source),
         note=clean.get("note", ""),
         geom=_point(clean["lon"], clean["lat"]),
-        created_by=actor,
-        updated_by=actor,
+        created_by=actor.name,
+        updated_by=actor.name,
         created_at=now,
         updated_at=now,
         version=1,
@@ -188,7 +191,7 @@ def _check_version(site: Site, version: object) -> None:
 
 
 def update_site(
-    session: Session, site_id: int, raw: dict[str, Any], actor: str, reason: str = ""
+    session: Session, site_id: int, raw: dict[str, Any], actor: Actor, reason: str = ""
 ) -> Site:
     """Change fields of a site, carrying the version the user saw (a stale one gets 409)."""
     for name, why in WORKFLOW_FIELDS.items():
@@ -238,7 +241,7 @@ def update_site(
         session.rollback()
         return site
     site.version += 1  # the row is locked (FOR UPDATE): no other edit can interleave
-    site.updated_by = actor
+    site.updated_by = actor.name
     site.updated_at = clock.now()
     record_event(session, site, actor, "update", changes, reason)
     try:
@@ -250,7 +253,7 @@ def update_site(
 
 
 def delete_site(
-    session: Session, site_id: int, actor: str, reason: str, version: object = None
+    session: Session, site_id: int, actor: Actor, reason: str, version: object = None
 ) -> Site:
     """Soft-delete: the site leaves the ledger but stays in the database with the reason."""
     reason = (reason or "").strip()
@@ -264,10 +267,10 @@ def delete_site(
     now = clock.now()
     site.version += 1
     site.deleted_at = now
-    site.deleted_by = actor
+    site.deleted_by = actor.name
     site.deleted_reason = reason
     site.updated_at = now
-    site.updated_by = actor
+    site.updated_by = actor.name
     record_event(session, site, actor, "delete", {"deleted": (False, True)}, reason)
     session.commit()
     return site

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from gis_app.actor import Actor
 from gis_app.errors import ImportRejected, ValidationError
 from gis_app.geo.gcj02 import wgs84_to_gcj02
 from gis_app.models import ImportBatch, Site, SiteEvent
@@ -33,6 +34,7 @@ HEADERS = [
 # points well inside 大直沽 (120102002) and 中山门 (120102003)
 P1 = (117.2381, 39.1100)
 P2 = (117.2560, 39.1050)
+ACTOR = Actor("tester", "district_officer")
 
 
 def good_rows() -> list[list[object]]:
@@ -131,7 +133,7 @@ def _site_count(session) -> int:
     ],
 )
 def test_happy_path_each_format(db_session, filename: str, data: bytes) -> None:
-    report = import_sites(db_session, data, filename, "tester")
+    report = import_sites(db_session, data, filename, ACTOR)
     assert report.imported == 3 and report.rows == 3
     assert report.by_street == {"120102002": 2, "120102003": 1}
     site = db_session.scalar(select(Site).where(Site.code == "DZG-001"))
@@ -163,13 +165,13 @@ def test_english_headers(db_session) -> None:
         "person_contact",
         "central_inspection",
     ]
-    report = import_sites(db_session, csv_bytes(good_rows(), headers=headers), "en.csv", "t")
+    report = import_sites(db_session, csv_bytes(good_rows(), headers=headers), "en.csv", ACTOR)
     assert report.imported == 3
 
 
 def test_every_bad_row_kind_is_listed_and_nothing_written(db_session) -> None:
     existing = good_rows()[0]
-    import_sites(db_session, csv_bytes([existing]), "first.csv", "t")
+    import_sites(db_session, csv_bytes([existing]), "first.csv", ACTOR)
     before = _site_count(db_session)
     rows = [
         ["OK-1", "好的地址", "", P1[0], P1[1], "拆除", "", "2022-06-30", "", "", "", ""],  # row 2
@@ -185,7 +187,7 @@ def test_every_bad_row_kind_is_listed_and_nothing_written(db_session) -> None:
         ["BAD-7", "某地", "", P1[1], P1[0], "拆除", "", "", "", "", "", ""],  # 12 swapped
     ]
     with pytest.raises(ImportRejected) as info:
-        import_sites(db_session, csv_bytes(rows), "bad.csv", "t")
+        import_sites(db_session, csv_bytes(rows), "bad.csv", ACTOR)
     errors = info.value.errors
     by_row = {e["row"]: e for e in errors}
     assert sorted(by_row) == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
@@ -207,19 +209,19 @@ def test_missing_columns_and_unreadable_files(db_session) -> None:
     headers = [h for h in HEADERS if h != "经度"]
     rows = [[v for h, v in zip(HEADERS, r, strict=True) if h != "经度"] for r in good_rows()]
     with pytest.raises(ValidationError, match="缺少必需的列：经度"):
-        import_sites(db_session, csv_bytes(rows, headers=headers), "x.csv", "t")
+        import_sites(db_session, csv_bytes(rows, headers=headers), "x.csv", ACTOR)
     with pytest.raises(ValidationError, match="空"):
-        import_sites(db_session, b"", "x.csv", "t")
+        import_sites(db_session, b"", "x.csv", ACTOR)
     with pytest.raises(ValidationError, match=r"\.xlsx"):
-        import_sites(db_session, b"\xd0\xcf\x11\xe0", "old.xls", "t")
+        import_sites(db_session, b"\xd0\xcf\x11\xe0", "old.xls", ACTOR)
     with pytest.raises(ValidationError, match="不支持"):
-        import_sites(db_session, b"abc", "ledger.pdf", "t")
+        import_sites(db_session, b"abc", "ledger.pdf", ACTOR)
     with pytest.raises(ValidationError, match="无法读取"):
-        import_sites(db_session, b"not a zip", "fake.xlsx", "t")
+        import_sites(db_session, b"not a zip", "fake.xlsx", ACTOR)
     with pytest.raises(ValidationError, match="GeoJSON"):
-        import_sites(db_session, b'{"type": "Feature"}', "x.geojson", "t")
+        import_sites(db_session, b'{"type": "Feature"}', "x.geojson", ACTOR)
     with pytest.raises(ValidationError, match="没有数据行"):
-        import_sites(db_session, csv_bytes([]), "x.csv", "t")
+        import_sites(db_session, csv_bytes([]), "x.csv", ACTOR)
 
 
 def test_geojson_non_point_geometry_is_a_row_error(db_session) -> None:
@@ -229,7 +231,7 @@ def test_geojson_non_point_geometry_is_a_row_error(db_session) -> None:
         "coordinates": [[117.2, 39.1], [117.21, 39.1]],
     }
     with pytest.raises(ImportRejected) as info:
-        import_sites(db_session, json.dumps(doc).encode(), "x.geojson", "t")
+        import_sites(db_session, json.dumps(doc).encode(), "x.geojson", ACTOR)
     assert [(e["row"], e["field"]) for e in info.value.errors] == [(2, "geometry")]
     assert info.value.errors[0]["message"].startswith("第 2 个要素")
 
@@ -238,7 +240,7 @@ def test_gcj02_input_is_converted(db_session) -> None:
     rows = good_rows()
     for r in rows:
         r[3], r[4] = wgs84_to_gcj02(r[3], r[4])
-    import_sites(db_session, csv_bytes(rows), "amap.csv", "t", crs="gcj02")
+    import_sites(db_session, csv_bytes(rows), "amap.csv", ACTOR, crs="gcj02")
     x, y = db_session.execute(
         select(func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.code == "DZG-001")
     ).one()
@@ -247,7 +249,7 @@ def test_gcj02_input_is_converted(db_session) -> None:
 
 def test_dry_run_writes_nothing(db_session) -> None:
     before = _site_count(db_session)
-    report = import_sites(db_session, csv_bytes(good_rows()), "x.csv", "t", dry_run=True)
+    report = import_sites(db_session, csv_bytes(good_rows()), "x.csv", ACTOR, dry_run=True)
     assert report.dry_run and report.imported == 0 and report.by_street
     assert _site_count(db_session) == before
 
