@@ -8,7 +8,7 @@ GISAPP  := $(VENV)/bin/gis-app
 PORT    ?= 5000
 HOST    ?= 127.0.0.1
 # OS packages (Debian 12): the database server with PostGIS, venv, and the test clients
-OS_RUN  := postgresql-15 postgresql-15-postgis-3 python3-venv
+OS_RUN  := python3 python3-venv ca-certificates postgresql-15 postgresql-15-postgis-3
 OS_TEST := chromium gdal-bin
 PYTEST_ARGS ?=
 
