@@ -22,6 +22,8 @@ from gis_app.services import reports
 from gis_app.services.site_query import overdue_expr
 
 SOON_DAYS = 7
+#: the daily summary names at most this many newly overdue sites (all are events anyway)
+MAX_LISTED = 200
 
 
 def _late_since(today: date) -> Any:
@@ -207,7 +209,8 @@ def run_daily(session: Session, district_code: str, today: date, actor: Actor) -
         "newly_overdue": len(recorded),
         "due_within_7_days": len(soon),
         "reports_due": len(due_reports),
-        "overdue_sites": [r["code"] for r in recorded],
+        "overdue_sites": [r["code"] for r in recorded[:MAX_LISTED]],
+        "overdue_sites_not_listed": max(0, len(recorded) - MAX_LISTED),
     }
     result = session.execute(
         insert(DailyRun)

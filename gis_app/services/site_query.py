@@ -188,14 +188,11 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
 def overdue_expr(today: date) -> ColumnElement[bool]:
     """逾期: the site is open and its current deadline, or a step of its plan not yet done,
     has passed (Asia/Shanghai calendar)."""
-    late_step = (
-        select(SiteStep.id)
-        .where(
-            SiteStep.site_id == Site.id,
-            SiteStep.done_at.is_(None),
-            SiteStep.due_date < literal(today),
+    # uncorrelated: PostgreSQL hashes the late steps' sites once instead of probing per site
+    late_step = Site.id.in_(
+        select(SiteStep.site_id).where(
+            SiteStep.done_at.is_(None), SiteStep.due_date < literal(today)
         )
-        .exists()
     )
     return and_(
         Site.status != "closed",

@@ -104,7 +104,9 @@ def workflow_summary(session: Session, site_id: int, actor: Actor, today: date) 
         ],
         "can": {
             "upload": field_actor and bool(kinds_now),
-            "plan": street_actor and site.status in ("new", "registered", "in_progress"),
+            "plan": street_actor
+            and site.status in ("new", "registered", "in_progress")
+            and not overdue,
             "complete_steps": field_actor and site.status == "in_progress",
             "request_extension": (
                 not actor.is_district

@@ -41,17 +41,30 @@ def current_actor() -> Actor:
     return Actor(default_name, "district_officer", None)
 
 
+def page_actor() -> Actor:
+    """The actor for page chrome (nav, selector): never fails, even on an error page."""
+    try:
+        return current_actor()
+    except ValidationError:
+        return Actor(DEFAULT_PAGE_NAME, "district_officer", None)
+
+
 def identity_choices() -> dict[str, Any]:
-    """What the selector offers (the streets come from the database)."""
+    """What the selector offers (the streets come from the database; none if it is down)."""
     from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
 
     from gis_app.db import session as db_session
     from gis_app.models import Street
 
-    streets = db_session().execute(select(Street.code, Street.name).order_by(Street.code)).all()
+    try:
+        streets = db_session().execute(select(Street.code, Street.name).order_by(Street.code)).all()
+    except SQLAlchemyError:
+        db_session().rollback()
+        streets = []
     return {
         "enabled": bool(current_app.config.get("DEV_IDENTITY")),
-        "actor": current_actor(),
+        "actor": page_actor(),
         "roles": ROLES,
         "street_roles": STREET_ROLES,
         "streets": [{"code": c, "name": n} for c, n in streets],

@@ -30,7 +30,7 @@ def init_app(app: Flask) -> None:
         site_workflow=site_workflow,
         campaign_status=campaign_status,
         identity_choices=actor.identity_choices,
-        current_actor=actor.current_actor,
+        current_actor=actor.page_actor,
         workflow_messages=workflow_messages,
     )
 

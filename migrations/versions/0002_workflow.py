@@ -43,7 +43,8 @@ def upgrade() -> None:
             CONSTRAINT ck_site_steps_title_nonempty CHECK (length(btrim(title)) > 0),
             CONSTRAINT ck_site_steps_done CHECK ((done_at IS NULL) = (done_by IS NULL))
         );
-        CREATE INDEX ix_site_steps_open_due ON site_steps (site_id, due_date)
+        -- the late steps of a day (overdue rule, reminders): a range on due_date
+        CREATE INDEX ix_site_steps_open_due ON site_steps (due_date, site_id)
             WHERE done_at IS NULL;
 
         CREATE TABLE photos (

@@ -234,3 +234,10 @@ def test_identity_selector_and_home_campaign(client) -> None:
     assert bad.status_code == 422
     evil = client.post("/identity", data={"role": "bureau_police", "next": "https://evil.example/"})
     assert evil.headers["Location"] == "/"
+
+
+def test_bad_role_header_gives_a_chinese_422_page_not_a_crash(client) -> None:
+    response = client.get("/dashboard", headers={"X-Role": "mayor", "Accept": "text/html"})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "未知角色" in text and "当前身份" in text
