@@ -241,3 +241,22 @@ def test_bad_role_header_gives_a_chinese_422_page_not_a_crash(client) -> None:
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert "未知角色" in text and "当前身份" in text
+
+
+def test_partial_is_self_sufficient_in_another_page(app, client, connection) -> None:
+    """The map's site page includes the partial with only `site` in its context."""
+    from flask import render_template_string
+
+    from gis_app.db import session
+    from tests.workflow_support import make_site
+
+    with app.app_context():
+        site_id = make_site(session()).id
+    with app.test_request_context(f"/sites/{site_id}"):
+        html = render_template_string(
+            '<main>{% include "site/_workflow.html" ignore missing %}</main>',
+            site={"id": site_id, "code": "x"},
+        )
+    assert f'data-site="{site_id}"' in html and 'data-status="registered"' in html
+    assert "开始治理" in html and "整改前后照片" in html
+    assert f'name="next" value="/sites/{site_id}"' in html  # forms come back to that page
