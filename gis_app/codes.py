@@ -85,3 +85,25 @@ def lookup(mapping: Mapping[str, str], value: str) -> str | None:
             return code
     alias = ALIASES.get(text)
     return alias if alias in mapping else None
+
+
+# ---------------------------------------------------------------- the rectification workflow
+
+PHOTO_KINDS: Final[Mapping[str, str]] = {
+    "before": "整改前",
+    "after": "整改后",
+    "inspection": "巡查/抽查",
+}
+EXTENSION_STATUSES: Final[Mapping[str, str]] = {
+    "pending": "待审批",
+    "approved": "已批准",
+    "rejected": "已驳回",
+}
+REOPEN_CAUSES: Final[Mapping[str, str]] = {
+    "spot_check": "抽查不合格",
+    "rebound": "回潮",
+}
+REPORT_STATUSES: Final[Mapping[str, str]] = {
+    "draft": "草稿",
+    "submitted": "已报送",
+}

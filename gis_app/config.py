@@ -45,6 +45,11 @@ def load_config() -> dict[str, Any]:
         "FROZEN_NOW": env.get("GIS_APP_FROZEN_NOW", ""),
         "MAX_CONTENT_LENGTH": int(env.get("GIS_APP_MAX_UPLOAD_MB", "32")) * 1024 * 1024,
         "API_PAGE_MAX": 1000,
+        # the rectification workflow (photos, campaign phases, the dev identity selector)
+        "PHOTO_MAX_MB": float(env.get("GIS_APP_PHOTO_MAX_MB", "20")),
+        "PHOTO_MAX_PIXELS": int(env.get("GIS_APP_PHOTO_MAX_PIXELS", "60000000")),
+        "CAMPAIGN_FILE": env.get("GIS_APP_CAMPAIGN_FILE", ""),
+        "DEV_IDENTITY": _bool(env.get("GIS_APP_DEV_IDENTITY"), default=True),
         "SQL_ECHO": _bool(env.get("GIS_APP_SQL_ECHO")),
         "JSON_AS_ASCII": False,
     }

@@ -44,6 +44,13 @@ class NotFound(AppError):
     code = "not_found"
 
 
+class Forbidden(AppError):
+    """The acting user's role or street may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
 class Conflict(AppError):
     """Stale version, duplicate code, forbidden state change."""
 

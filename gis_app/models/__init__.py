@@ -3,5 +3,28 @@
 from gis_app.models.base import Base
 from gis_app.models.district import District, Street
 from gis_app.models.site import ImportBatch, Site, SiteEvent
+from gis_app.models.workflow import (
+    AcceptanceView,
+    DailyRun,
+    ExtensionRequest,
+    MonthlyReport,
+    Photo,
+    RenovationWork,
+    SiteStep,
+)
 
-__all__ = ["Base", "District", "ImportBatch", "Site", "SiteEvent", "Street"]
+__all__ = [
+    "AcceptanceView",
+    "Base",
+    "DailyRun",
+    "District",
+    "ExtensionRequest",
+    "ImportBatch",
+    "MonthlyReport",
+    "Photo",
+    "RenovationWork",
+    "Site",
+    "SiteEvent",
+    "SiteStep",
+    "Street",
+]

@@ -132,6 +132,10 @@ def load_demo(
         ),
         {"actor": DEMO_ACTOR},
     )
+    from gis_app.services.demo_workflow import add_workflow_history
+
+    say("生成示例治理记录（状态变更、分步方案、延期申请、月报）…")
+    add_workflow_history(session, seed, today)
     session.commit()
     say("完成")
     return {

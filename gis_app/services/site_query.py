@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gis_app import codes
 from gis_app.errors import ValidationError
-from gis_app.models import Site, Street
+from gis_app.models import Site, SiteStep, Street
 from gis_app.services.site_fields import parse_bool, parse_date
 
 # the widest bbox accepted (degrees): a city, not the world in one request
@@ -186,11 +186,20 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
 
 
 def overdue_expr(today: date) -> ColumnElement[bool]:
-    """逾期: the current deadline has passed (Asia/Shanghai calendar) and the site is open."""
+    """逾期: the site is open and its current deadline, or a step of its plan not yet done,
+    has passed (Asia/Shanghai calendar)."""
+    # uncorrelated: PostgreSQL hashes the late steps' sites once instead of probing per site
+    late_step = Site.id.in_(
+        select(SiteStep.site_id).where(
+            SiteStep.done_at.is_(None), SiteStep.due_date < literal(today)
+        )
+    )
     return and_(
         Site.status != "closed",
-        Site.current_deadline.is_not(None),
-        Site.current_deadline < literal(today),
+        or_(
+            and_(Site.current_deadline.is_not(None), Site.current_deadline < literal(today)),
+            late_step,
+        ),
     )
 
 

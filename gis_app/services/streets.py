@@ -384,7 +384,11 @@ def streets_feature_collection(session: Session, today_iso: str) -> dict[str, An
                           count(*) FILTER (WHERE s.status = 'awaiting_acceptance'),
                       'closed', count(*) FILTER (WHERE s.status = 'closed'),
                       'overdue', count(*) FILTER (
-                          WHERE s.status <> 'closed' AND s.current_deadline < CAST(:today AS date)))
+                          WHERE s.status <> 'closed' AND (
+                            s.current_deadline < CAST(:today AS date)
+                            OR EXISTS (SELECT 1 FROM site_steps st WHERE st.site_id = s.id
+                                       AND st.done_at IS NULL
+                                       AND st.due_date < CAST(:today AS date)))))
                     FROM sites s WHERE s.street_id = t.id AND s.deleted_at IS NULL)
                 )
               ) AS f

@@ -124,7 +124,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     }
     update_schema["properties"]["reason"] = {"type": "string", "maxLength": 500}
     update_schema["minProperties"] = 2
-    return {
+    doc: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {
             "title": "违建治理一张图 API",
@@ -399,3 +399,12 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             }
         },
     }
+    doc["paths"].update(_feature_paths())
+    return doc
+
+
+def _feature_paths() -> dict[str, Any]:
+    """Paths that feature areas describe in their own modules."""
+    from gis_app.web.workflow_api import openapi_paths as workflow_paths
+
+    return {**workflow_paths()}

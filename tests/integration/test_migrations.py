@@ -8,7 +8,21 @@ from gis_app import db as dbmod
 from gis_app.config import sqlalchemy_url
 from gis_app.localdb import dbname_of, ensure_database, with_dbname
 
-APP_TABLES = {"districts", "streets", "sites", "site_events", "import_batches"}
+APP_TABLES = {
+    "districts",
+    "streets",
+    "sites",
+    "site_events",
+    "import_batches",
+    # 0002_workflow
+    "site_steps",
+    "photos",
+    "acceptance_views",
+    "extension_requests",
+    "monthly_reports",
+    "renovation_works",
+    "daily_runs",
+}
 
 
 def _fresh(url: str) -> str:
@@ -41,7 +55,7 @@ def test_upgrade_downgrade_upgrade_on_empty_database(database_url: str) -> None:
             srids = dict(
                 conn.execute(text("SELECT f_table_name, srid FROM geometry_columns")).all()
             )
-        assert {"districts", "streets", "sites"} <= set(gist)
+        assert {"districts", "streets", "sites", "photos"} <= set(gist)
         assert srids == {"districts": 4326, "streets": 4326, "sites": 4326} | {
             k: v for k, v in srids.items() if k not in ("districts", "streets", "sites")
         }

@@ -14,6 +14,9 @@ CHECKS = {
     "ck_sites_disposition": codes.DISPOSITIONS,
     "ck_sites_kind": codes.KINDS,
     "ck_sites_source": codes.SOURCES,
+    "ck_photos_kind": codes.PHOTO_KINDS,
+    "ck_extension_requests_status": codes.EXTENSION_STATUSES,
+    "ck_monthly_reports_status": codes.REPORT_STATUSES,
 }
 
 

@@ -1,0 +1,117 @@
+"""What the step plans cost the overdue rule: counts and a page of the site list with the
+foundation's deadline-only expression (baseline) and with the step-aware one, same run.
+
+    .venv/bin/python -m bench.bench_overdue_steps [--sites 20000] [--repeat 7]
+
+Uses a database of its own (`<name>_bench_workflow`, dropped and made again), loads the demo
+district with its workflow history (step plans included), and prints a Markdown table of medians
+and ratios against the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from datetime import date
+
+from sqlalchemy import and_, create_engine, func, literal, text
+from sqlalchemy.orm import Session
+
+from gis_app import clock
+from gis_app.config import sqlalchemy_url
+from gis_app.localdb import dbname_of, ensure_database, resolve_url, with_dbname
+from gis_app.models import Site
+from gis_app.services import site_query
+from gis_app.services.site_query import SiteFilter, base_select, feature_expr
+
+TODAY = date(2026, 6, 15)
+
+
+def deadline_only(today: date):
+    return and_(
+        Site.status != "closed",
+        Site.current_deadline.is_not(None),
+        Site.current_deadline < literal(today),
+    )
+
+
+def timed(fn, repeat: int) -> float:
+    fn()  # warm the cache
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sites", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    base = resolve_url()
+    url = with_dbname(base, dbname_of(base) + "_bench_workflow")
+    admin = create_engine(
+        sqlalchemy_url(with_dbname(base, "postgres")), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(url)}" WITH (FORCE)'))
+    admin.dispose()
+    ensure_database(url)
+    from gis_app import db as dbmod
+
+    dbmod.upgrade(url)
+    engine = create_engine(sqlalchemy_url(url))
+    clock.freeze(f"{TODAY.isoformat()}T10:00:00+08:00")
+    from gis_app.services.demo import load_demo
+
+    with Session(engine) as session:
+        t0 = time.perf_counter()
+        load_demo(session, n_sites=args.sites, seed=1, today=TODAY)
+        load_s = time.perf_counter() - t0
+        session.execute(text("ANALYZE"))
+        steps = session.scalar(text("SELECT count(*) FROM site_steps"))
+        flt = SiteFilter()
+        conds = flt.conditions(TODAY)
+
+        def count_with(expr):
+            return lambda: session.execute(
+                base_select([func.count()]).where(*conds, expr)
+            ).scalar_one()
+
+        def page_with(expr):
+            return lambda: session.execute(
+                base_select([feature_expr(TODAY), expr])
+                .where(*conds, expr)
+                .order_by(Site.id)
+                .limit(1000)
+            ).all()
+
+        rows = [
+            ("count overdue sites", count_with(deadline_only(TODAY)),
+             count_with(site_query.overdue_expr(TODAY))),
+            ("first 1000 overdue features", page_with(deadline_only(TODAY)),
+             page_with(site_query.overdue_expr(TODAY))),
+        ]  # fmt: skip
+        print(f"{args.sites} sites, {steps} steps; demo load {load_s:.1f} s; "
+              f"{platform.processor() or platform.machine()}, median of {args.repeat}")  # fmt: skip
+        print("| query | deadline only (baseline) | with step plans | ratio |")
+        print("|---|---:|---:|---:|")
+        for name, before, after in rows:
+            a, b = timed(before, args.repeat), timed(after, args.repeat)
+            print(f"| {name} | {a * 1000:.1f} ms | {b * 1000:.1f} ms | {b / a:.2f} |")
+    engine.dispose()
+    admin = create_engine(
+        sqlalchemy_url(with_dbname(base, "postgres")), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(url)}" WITH (FORCE)'))
+    admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

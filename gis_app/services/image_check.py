@@ -1,0 +1,187 @@
+"""Check that an upload is a real JPEG, PNG or WebP image and read its EXIF evidence.
+
+The format is taken from the content, never from the file name. Corrupt files, other
+formats and decompression bombs (more pixels than the configured cap) are refused with a
+Chinese message naming the field `file`. Pure functions: no database, no Flask.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from io import BytesIO
+from typing import Any
+
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from gis_app.clock import LOCAL_TZ
+from gis_app.errors import AppError, ValidationError
+
+# Pillow format name -> (media type, file extension)
+FORMATS: dict[str, tuple[str, str]] = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
+THUMB_SIZE = 360
+_EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_EXIF_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+
+
+class PhotoTooLarge(AppError):
+    """The file is bigger than the configured photo size."""
+
+    status = 413
+    code = "too_large"
+
+
+@dataclass
+class ImageFacts:
+    format: str
+    media_type: str
+    extension: str
+    width: int
+    height: int
+    taken_at: datetime | None = None
+    lonlat: tuple[float, float] | None = None
+    exif_notes: list[str] = field(default_factory=list)
+    thumbnail: bytes = b""
+
+
+def check_size(data: bytes, max_bytes: int) -> None:
+    if not data:
+        raise ValidationError("上传的文件是空的", "file")
+    if len(data) > max_bytes:
+        raise PhotoTooLarge(
+            f"照片过大：{len(data) / 1048576:.1f} MB，上限 {max_bytes / 1048576:g} MB", "file"
+        )
+
+
+def inspect_image(data: bytes, max_pixels: int) -> ImageFacts:
+    """Open, verify and fully decode the image; refuse anything that is not a sound photo."""
+    if max_pixels != Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own bomb check uses the same cap
+    allowed = list(FORMATS)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(BytesIO(data), formats=allowed) as probe:
+                fmt = probe.format or ""
+                width, height = probe.size
+                _check_pixels(width, height, max_pixels)
+                probe.verify()
+            with Image.open(BytesIO(data), formats=allowed) as img:
+                img.load()
+                facts = ImageFacts(fmt, *FORMATS[fmt], width=width, height=height)
+                _read_exif(img, facts)
+                facts.thumbnail = _thumbnail(img)
+    except UnidentifiedImageError:
+        raise ValidationError(
+            "不是可识别的图片：只接受 JPEG、PNG 或 WebP 格式的照片", "file"
+        ) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationError(
+            f"图片像素过多（超过 {max_pixels:,} 像素），疑似解压炸弹，已拒收", "file"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError) as exc:
+        raise ValidationError(f"图片文件已损坏或不完整，无法读取（{exc}）", "file") from None
+    return facts
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise ValidationError("图片尺寸无效", "file")
+    if width * height > max_pixels:
+        raise ValidationError(
+            f"图片像素过多（{width}×{height}，上限 {max_pixels:,} 像素），疑似解压炸弹，已拒收",
+            "file",
+        )
+
+
+def _thumbnail(img: Image.Image) -> bytes:
+    small = ImageOps.exif_transpose(img) or img
+    small = small.copy()
+    small.thumbnail((THUMB_SIZE, THUMB_SIZE))
+    if small.mode in ("RGBA", "LA", "P"):
+        small = small.convert("RGBA")
+        canvas = Image.new("RGB", small.size, (255, 255, 255))
+        canvas.paste(small, mask=small.getchannel("A"))
+        small = canvas
+    elif small.mode != "RGB":
+        small = small.convert("RGB")
+    out = BytesIO()
+    small.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _read_exif(img: Image.Image, facts: ImageFacts) -> None:
+    try:
+        exif = img.getexif()
+        sub = exif.get_ifd(ExifTags.IFD.Exif)
+        gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    except Exception:  # broken EXIF must not refuse a sound picture
+        facts.exif_notes.append("EXIF 信息无法读取")
+        return
+    raw_time = (
+        sub.get(ExifTags.Base.DateTimeOriginal)
+        or sub.get(ExifTags.Base.DateTimeDigitized)
+        or exif.get(ExifTags.Base.DateTime)
+    )
+    offset = sub.get(ExifTags.Base.OffsetTimeOriginal) or sub.get(ExifTags.Base.OffsetTime)
+    if raw_time:
+        facts.taken_at = parse_exif_time(raw_time, offset)
+        if facts.taken_at is None:
+            facts.exif_notes.append(f"EXIF 拍摄时间无法解读：{str(raw_time)[:40]!r}")
+    if gps:
+        facts.lonlat = parse_exif_gps(gps)
+        if facts.lonlat is None:
+            facts.exif_notes.append("EXIF GPS 位置无法解读")
+
+
+def parse_exif_time(raw: Any, offset: Any = None) -> datetime | None:
+    """'YYYY:MM:DD HH:MM:SS' with an optional '+08:00' offset (else Asia/Shanghai)."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("ascii", "replace")
+    m = _EXIF_TIME.match(str(raw).strip())
+    if not m:
+        return None
+    try:
+        local = datetime(*(int(g) for g in m.groups()))
+    except ValueError:
+        return None
+    tz: Any = LOCAL_TZ
+    if isinstance(offset, bytes):
+        offset = offset.decode("ascii", "replace")
+    om = _EXIF_OFFSET.match(str(offset or "").strip())
+    if om:
+        minutes = int(om[2]) * 60 + int(om[3])
+        tz = timezone(timedelta(minutes=-minutes if om[1] == "-" else minutes))
+    return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+def _degrees(value: Any) -> float | None:
+    try:
+        parts = [float(v) for v in value]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if len(parts) != 3 or any(math.isnan(p) or p < 0 for p in parts):
+        return None
+    return parts[0] + parts[1] / 60 + parts[2] / 3600
+
+
+def parse_exif_gps(gps: Any) -> tuple[float, float] | None:
+    """(lon, lat) in degrees from an EXIF GPS IFD, or None when absent or impossible."""
+    lat = _degrees(gps.get(2)) if gps.get(2) is not None else None
+    lon = _degrees(gps.get(4)) if gps.get(4) is not None else None
+    if lat is None or lon is None:
+        return None
+    lat_ref = str(gps.get(1) or "N").strip().upper()[:1]
+    lon_ref = str(gps.get(3) or "E").strip().upper()[:1]
+    lat = -lat if lat_ref == "S" else lat
+    lon = -lon if lon_ref == "W" else lon
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        return None
+    return round(lon, 7), round(lat, 7)

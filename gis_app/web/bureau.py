@@ -1,0 +1,51 @@
+"""The other bureaus' pages: civil affairs, housing (with its "works done" action), police."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from gis_app.db import session
+from gis_app.errors import AppError
+from gis_app.services import bureaus
+from gis_app.web.actor import current_actor
+
+bp = Blueprint("bureau", __name__, url_prefix="/bureau")
+
+
+@bp.get("/civil-affairs")
+def civil_affairs() -> str:
+    rows = bureaus.civil_affairs(session(), current_actor())
+    return render_template("bureau/civil.html", rows=rows)
+
+
+@bp.get("/housing")
+def housing(error: AppError | None = None) -> str:
+    rows = bureaus.housing(session(), current_actor())
+    return render_template("bureau/housing.html", rows=rows, error=error)
+
+
+@bp.post("/housing/<int:site_id>/done")
+def housing_done(site_id: int) -> Any:
+    try:
+        work = bureaus.mark_renovation_done(
+            session(),
+            site_id,
+            current_actor(),
+            request.form.get("done_on") or None,
+            request.form.get("note", ""),
+        )
+    except AppError as exc:
+        session().rollback()
+        if exc.status == 403:
+            raise
+        return housing(exc), exc.status
+    flash(f"已标记改造工程完工（{work.done_on}）", "workflow")
+    return redirect(url_for("bureau.housing"))
+
+
+@bp.get("/police")
+def police() -> str:
+    rows = bureaus.police(session(), current_actor())
+    return render_template("bureau/police.html", rows=rows)
