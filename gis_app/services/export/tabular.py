@@ -1,0 +1,157 @@
+"""Tables for spreadsheets and desks without GIS: CSV (streamed) and .xlsx (written row by row).
+
+Sites carry their point as `lon`/`lat` (经度/纬度) columns; streets carry a point inside the
+polygon there, and the CSV has the polygon itself as a `WKT` column (GDAL and QGIS read it as
+the geometry). Headers are the English names, or the Chinese ones with lang=zh.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Text, cast, func
+from sqlalchemy.orm import Session
+
+from gis_app import clock
+from gis_app.services.export.fields import LAT, LON, ExportField, Lang
+from gis_app.services.export.source import (
+    COORD_DECIMALS,
+    LayerSource,
+    Progress,
+    iter_batches,
+)
+
+BOM = "\ufeff"  # Excel reads UTF-8 CSV as Chinese text only with it
+WKT = "WKT"
+XLSX_DATETIME = "yyyy-mm-dd hh:mm:ss"
+
+
+def table_columns(src: LayerSource, fields: Sequence[ExportField]) -> list[ExportField]:
+    """The columns after the fields: the point (lon, lat)."""
+    return [*fields, LON, LAT]
+
+
+def _query(
+    src: LayerSource, fields: Sequence[ExportField], lang: Lang, text_times: bool, with_wkt: bool
+) -> Any:
+    columns = [*src.value_exprs(fields, lang, text_times), *src.lonlat()]
+    if with_wkt:
+        columns.append(
+            cast(func.ST_AsText(func.ST_ForcePolygonCCW(src.geom), COORD_DECIMALS), Text).label(
+                "wkt"
+            )
+        )
+    return src.select(columns)
+
+
+def _text(value: Any, lang: Lang) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        if lang == "zh":
+            return "是" if value else "否"
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(round(value, COORD_DECIMALS))
+    if isinstance(value, Decimal | date):
+        return str(value)
+    return str(value)
+
+
+def csv_chunks(
+    session: Session,
+    src: LayerSource,
+    fields: Sequence[ExportField],
+    lang: Lang,
+    progress: Progress = None,
+) -> Iterator[bytes]:
+    """UTF-8 CSV with a byte-order mark, one batch of rows per chunk."""
+    with_wkt = src.layer == "streets"
+    columns = table_columns(src, fields)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.title(lang) for c in columns] + ([WKT] if with_wkt else []))
+    yield (BOM + buffer.getvalue()).encode()
+    done = 0
+    for batch in iter_batches(session, _query(src, fields, lang, True, with_wkt)):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([_text(v, lang) for v in row] for row in batch)
+        yield buffer.getvalue().encode()
+        done += len(batch)
+        if progress is not None:
+            progress(done)
+
+
+def _cell(value: Any, lang: Lang) -> Any:
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else value
+    if isinstance(value, datetime):
+        return clock.to_local(value).replace(tzinfo=None)  # Excel has no time zones
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, float):
+        return round(value, COORD_DECIMALS)
+    return value
+
+
+def write_xlsx(
+    session: Session,
+    src: LayerSource,
+    fields: Sequence[ExportField],
+    lang: Lang,
+    path: Path,
+    progress: Progress = None,
+) -> None:
+    """An .xlsx with the features (first sheet) and the field descriptions (second sheet).
+
+    openpyxl's write-only mode writes each row out as it comes: memory stays flat.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    from gis_app.services.export.fields import LAYER_TITLES
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(LAYER_TITLES[src.layer] if lang == "zh" else src.layer)
+    columns = table_columns(src, fields)
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, column.title(lang))
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    # dates get openpyxl's date format by themselves; date-times need hh for GDAL to see them
+    times = [i for i, c in enumerate(columns) if c.type == "datetime"]
+    done = 0
+    for batch in iter_batches(session, _query(src, fields, lang, False, False)):
+        for row in batch:
+            values = [_cell(v, lang) for v in row]
+            for i in times:
+                if values[i] is not None:
+                    cell = WriteOnlyCell(sheet, values[i])
+                    cell.number_format = XLSX_DATETIME
+                    values[i] = cell
+            sheet.append(values)
+        done += len(batch)
+        if progress is not None:
+            progress(done)
+    _dictionary_sheet(book, columns, lang)
+    book.save(path)
+
+
+def _dictionary_sheet(book: Any, columns: Sequence[ExportField], lang: Lang) -> None:
+    sheet = book.create_sheet("字段说明" if lang == "zh" else "fields")
+    sheet.append(["字段", "英文名", "中文名", "类型", "说明", "代码"])
+    for c in columns:
+        code_list = "; ".join(f"{k} = {v}" for k, v in c.codes.items()) if c.codes else ""
+        sheet.append([c.title(lang), c.name, c.zh, c.type, c.description, code_list])
