@@ -21,7 +21,7 @@ from flask import (
 
 from gis_app import clock
 from gis_app.db import session
-from gis_app.errors import ValidationError
+from gis_app.errors import AppError, ValidationError
 from gis_app.services import ogc
 from gis_app.services.export.fields import fields_for
 from gis_app.web.ogc_openapi import GEOJSON, HTML, JSON, OPENAPI, ogc_openapi_document
@@ -70,13 +70,22 @@ def _self_links(endpoint: str, fmt: str, json_type: str = JSON, **values: Any) -
     return [_link(json_link, "self", json_type), _link(html_link, "alternate", HTML)]
 
 
-@bp.errorhandler(ValidationError)
-def _invalid(exc: ValidationError) -> Response:
-    """OGC API asks for 400 on an invalid or unknown parameter."""
+@bp.errorhandler(AppError)
+def _error(exc: AppError) -> Response:
+    """JSON unless HTML was asked for; an invalid parameter is a 400 as OGC API asks."""
     session().rollback()
-    body = {"code": "InvalidParameterValue", "description": exc.message, **exc.to_dict()}
+    status = 400 if isinstance(exc, ValidationError) else exc.status
+    ogc_code = {400: "InvalidParameterValue", 404: "NotFound"}.get(status, exc.code)
+    body = {"code": ogc_code, "description": exc.message, **exc.to_dict()}
+    f = (request.args.get("f") or "").lower()
+    wants_html = f == "html" or (
+        not f and request.accept_mimetypes.best_match([JSON, GEOJSON, HTML], default=JSON) == HTML
+    )
+    if wants_html:
+        page = render_template("error.html", status=status, body=body)
+        return Response(page, status=status, content_type="text/html; charset=utf-8")
     response = _json(body)
-    response.status_code = 400
+    response.status_code = status
     return response
 
 
