@@ -21,7 +21,13 @@ from gis_app import clock, codes
 from gis_app.errors import NotFound, ValidationError
 from gis_app.models import Site, Street
 from gis_app.services.export.fields import ExportField, fields_for
-from gis_app.services.export.source import Expr, LayerSource, site_source, street_source
+from gis_app.services.export.source import (
+    Expr,
+    LayerSource,
+    local_time,
+    site_source,
+    street_source,
+)
 from gis_app.services.site_query import SiteFilter
 
 CONFORMANCE: Final = (
@@ -299,10 +305,10 @@ class ItemsPage:
 def read_items(session: Session, query: ItemsQuery, today: date) -> ItemsPage:
     src = items_source(query, today)
     fields = collection_fields(query.collection.id)
-    rows = session.execute(
-        src.select([src.feature_text(fields, "en")]).limit(query.limit).offset(query.offset)
-    ).scalars()
-    features = list(rows)
+    local_time(session)
+    features = list(
+        session.execute(src.features(fields, "en", query.limit, query.offset)).scalars()
+    )
     matched = src.count(session)
     return ItemsPage(features, matched)
 
@@ -317,9 +323,8 @@ def read_item(session: Session, collection: Collection, feature_id: str, today: 
         src = site_source(SiteFilter(), today, extra)
     else:
         src = street_source(SiteFilter(), today, [Street.code == feature_id])
-    text = session.execute(
-        src.select([src.feature_text(collection_fields(collection.id), "en")])
-    ).scalar()
+    local_time(session)
+    text = session.execute(src.features(collection_fields(collection.id), "en")).scalar()
     if text is None:
         raise NotFound(f"集合 {collection.id} 中没有标识为 {feature_id} 的要素", "featureId")
     return text

@@ -23,15 +23,14 @@ from gis_app.web.actor import current_actor
 bp = Blueprint("exports", __name__)
 log = logging.getLogger(__name__)
 
-LAYER_NAMES = {"sites": ("sites", False), "streets": ("streets", False)}
-PERSONAL_LAYER = "sites-personal"
+PERSONAL_LAYER = "sites-personal"  # the district office's full export
 
 
 def _spec(name: str, fmt: str) -> ExportSpec:
     if name == PERSONAL_LAYER:
         layer, personal = "sites", True
-    elif name in LAYER_NAMES:
-        layer, personal = LAYER_NAMES[name]
+    elif name in ("sites", "streets"):
+        layer, personal = name, False
     else:
         raise NotFound(
             f"没有名为 {name} 的导出图层（可选：sites、streets、sites-personal）", "layer"

@@ -23,7 +23,7 @@ from gis_app import clock
 from gis_app.db import session
 from gis_app.errors import AppError, ValidationError
 from gis_app.services import ogc
-from gis_app.services.export.fields import fields_for
+from gis_app.services.export.fields import ExportField, fields_for
 from gis_app.web.ogc_openapi import GEOJSON, HTML, JSON, OPENAPI, ogc_openapi_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -48,10 +48,41 @@ def _json(body: Any, media_type: str = JSON) -> Response:
     return Response(text, content_type=media_type)
 
 
+# the columns of the HTML items table (every property is on the item page and in the JSON)
+HTML_COLUMNS = {
+    "sites": (
+        "code",
+        "street_name",
+        "address",
+        "community",
+        "kind",
+        "area_m2",
+        "disposition",
+        "status",
+        "overdue",
+        "current_deadline",
+    ),
+    "streets": ("code", "name", "area_km2", "sites_total", "sites_closed", "sites_overdue"),
+}
+
+
+def display(f: ExportField, value: Any) -> str:
+    """A property as a person reads it: Chinese labels, 是/否, blank for nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if f.codes is not None:
+        return f.codes.get(value, str(value))
+    return str(value)
+
+
 def _html(template_kind: str, **context: Any) -> Response:
     args = {**request.args.to_dict(), "f": "json"}
     json_href = url_for(request.endpoint or "ogc.landing", **(request.view_args or {}), **args)
-    page = render_template("ogc.html", kind=template_kind, json_href=json_href, **context)
+    page = render_template(
+        "ogc.html", kind=template_kind, json_href=json_href, display=display, **context
+    )
     return Response(page, content_type="text/html; charset=utf-8")
 
 
@@ -92,8 +123,8 @@ def _error(exc: AppError) -> Response:
 # ---------------------------------------------------------------- landing, conformance, API
 
 
-@bp.get("")
 @bp.get("/")
+@bp.get("")
 def landing() -> Response:
     fmt = _format()
     district = current_app.config["DISTRICT_NAME"]
@@ -229,12 +260,13 @@ def items(collection_id: str) -> Response:
     }
     if fmt == "html":
         features = [json.loads(text) for text in page.features]
+        columns = [f for f in fields_for(collection_id) if f.name in HTML_COLUMNS[collection_id]]
         return _html(
             "items",
             body=head,
             features=features,
             collection=coll,
-            fields=fields_for(collection_id),
+            fields=columns,
             offset=query.offset,
         )
     text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))

@@ -311,6 +311,7 @@ def _soft_delete_all(connection) -> None:
         ("/exports/sites.geojson?lang=zh", "sites.geojson", AGENCY, False),
         ("/exports/sites.csv", "sites.csv", AGENCY, False),
         ("/exports/sites.csv?lang=zh", "sites.csv", AGENCY, False),
+        ("/exports/sites.xlsx", "sites.xlsx", AGENCY, False),
         ("/exports/sites.xlsx?lang=zh", "sites.xlsx", AGENCY, False),
         ("/exports/sites-personal.geojson", "sites.geojson", OFFICE, True),
         ("/exports/sites-personal.xlsx", "sites.xlsx", OFFICE, True),

@@ -31,7 +31,7 @@ def geojson_chunks(
         "timeStamp": clock.now().isoformat(timespec="seconds"),
     }
     yield (json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [\n').encode()
-    query = src.select([src.feature_text(fields, lang)])
+    query = src.features(fields, lang)
     done = 0
     for batch in iter_batches(session, query):
         text = ",\n".join(row[0] for row in batch)

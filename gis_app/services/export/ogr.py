@@ -19,7 +19,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from gis_app import clock
@@ -106,7 +105,7 @@ def _batches(
 
     schema = _schema(fields, fmt, lang)
     converters = [_converter(f, fmt) for f in fields]
-    query = src.select([*src.value_exprs(fields, lang, False), func.ST_AsBinary(src.geom)])
+    query = src.rows(fields, lang, text_times=False, geometry="wkb")
     done = 0
     for batch in iter_batches(session, query):
         columns = list(zip(*batch, strict=True))

@@ -3,6 +3,11 @@
 Every writer and the OGC API read the same selection (SiteFilter for sites, the street filter
 for streets) in batches, so that memory does not grow with the number of features. Values are
 the canonical codes, or their Chinese labels when lang is "zh".
+
+The query has two levels: an inner one selects the raw values in id order (for sites an index
+scan on the primary key, so rows stream without a sort), and the outer one shapes each row
+(labels, JSON text, WKB) as it goes by. Times are rendered in Asia/Shanghai: the export's
+transaction sets its time zone (`local_time`), so PostgreSQL writes RFC 3339 with +08:00.
 """
 
 from __future__ import annotations
@@ -13,8 +18,19 @@ from datetime import date
 from typing import Any
 
 from geoalchemy2 import Geography
-from sqlalchemy import ColumnElement, Numeric, Select, Text, case, cast, func, select
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Select,
+    Subquery,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -26,33 +42,31 @@ from gis_app.services.site_query import SiteFilter, base_select, overdue_expr
 # decimals of a coordinate: 1e-7 degree is about 1 cm
 COORD_DECIMALS = 7
 BATCH = 2000
-# RFC 3339 in Asia/Shanghai (no daylight saving time since 1991, so the offset is fixed)
-RFC3339_LOCAL = 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'
+LOCAL_TIME_ZONE = "Asia/Shanghai"
 
 Expr = ColumnElement[Any]
 # called with the number of features written so far
 Progress = Callable[[int], None] | None
 
 
-def local_rfc3339(column: Any) -> Expr:
-    """A timestamptz as RFC 3339 text in Asia/Shanghai, built by PostgreSQL."""
-    return func.to_char(func.timezone("Asia/Shanghai", column), RFC3339_LOCAL)
-
-
-def _labelled(column: Any, mapping: Mapping[str, str], lang: Lang) -> Expr:
-    """The code, or its Chinese label when lang is zh (an unknown code stays as it is)."""
-    if lang != "zh":
-        return column
-    return case(dict(mapping), value=column, else_=column)
+def local_time(session: Session) -> None:
+    """Render times in Asia/Shanghai for the rest of this transaction (SET LOCAL)."""
+    session.execute(text(f"SET LOCAL TIME ZONE '{LOCAL_TIME_ZONE}'"))
 
 
 def iter_batches(session: Session, query: Select, batch: int = BATCH) -> Iterator[Sequence[Row]]:
     """Rows of a query in batches, through a server-side cursor (constant memory)."""
-    result = session.execute(query, execution_options={"yield_per": batch})
+    local_time(session)
+    result = session.connection().execute(query.execution_options(yield_per=batch))
     try:
         yield from result.partitions()
     finally:
         result.close()
+
+
+def _json_text(expr: Any) -> Expr:
+    """A value as JSON text (a string is quoted, a number is not)."""
+    return cast(func.to_json(expr), Text)
 
 
 @dataclass
@@ -61,59 +75,96 @@ class LayerSource:
 
     layer: str
     today: date
-    values: Mapping[str, Callable[[], Any]]
-    id_expr: Any
+    values: Mapping[str, Callable[[], Any]]  # field name -> raw SQL value
+    id_expr: Any  # the feature id (site id, street code); also the order
     geom: Any  # the geometry column, EPSG:4326
     from_query: Callable[[list[Any]], Select]  # SELECT columns FROM ... WHERE ... (no order)
-    order: Any
-    label_point: Any = None  # a point inside (polygons), for lon/lat columns
     extra: list[Expr] = field(default_factory=list)
 
-    def value_exprs(self, fields: Sequence[ExportField], lang: Lang, text_times: bool) -> list:
-        out = []
-        for f in fields:
-            expr = self.values[f.name]()
-            if f.codes is not None:
-                expr = _labelled(expr, f.codes, lang)
-            if f.type == "datetime" and text_times:
-                expr = local_rfc3339(expr)
-            out.append(expr.label(f.name))
-        return out
+    # -------------------------------------------------------------- the two levels
 
-    def select(self, columns: list[Any]) -> Select:
-        return self.from_query(columns).where(*self.extra).order_by(self.order)
+    def _inner(
+        self, fields: Sequence[ExportField], limit: int | None = None, offset: int = 0
+    ) -> Subquery:
+        columns = [self.values[f.name]().label(f.name) for f in fields]
+        columns += [self.id_expr.label("_fid"), self.geom.label("_geom")]
+        query = self.from_query(columns).where(*self.extra).order_by(self.id_expr)
+        if limit is not None:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        return query.subquery("f")
+
+    @staticmethod
+    def _shaped(f: ExportField, column: Any, lang: Lang, text_times: bool) -> Any:
+        if f.codes is not None and lang == "zh":
+            return case(dict(f.codes), value=column, else_=column)
+        if f.type == "datetime":
+            column = func.date_trunc("second", column)
+            if text_times:  # RFC 3339 in the transaction's time zone
+                return func.to_json(column).op("#>>")(literal("{}", Text))
+        return column
+
+    def geojson_geometry(self, column: Any) -> Expr:
+        """RFC 7946 geometry: polygons' exterior rings counter-clockwise (right-hand rule)."""
+        geom = column if self.layer == "sites" else func.ST_ForcePolygonCCW(column)
+        return func.ST_AsGeoJSON(geom, COORD_DECIMALS)
+
+    # -------------------------------------------------------------- what the writers read
+
+    def features(
+        self,
+        fields: Sequence[ExportField],
+        lang: Lang,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Select:
+        """One column: each feature as RFC 7946 GeoJSON text, built by PostgreSQL."""
+        inner = self._inner(fields, limit, offset)
+        pairs: list[Any] = []
+        for f in fields:
+            pairs += [f.title(lang), self._shaped(f, inner.c[f.name], lang, False)]
+        feature = (
+            literal('{"type":"Feature","id":', Text)
+            + _json_text(inner.c._fid)
+            + literal(',"geometry":', Text)
+            + self.geojson_geometry(inner.c._geom)
+            + literal(',"properties":', Text)
+            + cast(func.json_build_object(*pairs), Text)
+            + literal("}", Text)
+        )
+        return select(feature.label("feature")).order_by(inner.c._fid)
+
+    def rows(
+        self,
+        fields: Sequence[ExportField],
+        lang: Lang,
+        *,
+        text_times: bool,
+        geometry: str,
+    ) -> Select:
+        """The field values, then the geometry: "wkb", "lonlat" (plus "wkt" for polygons), or
+        "geom" (the column itself, for other readers of the same selection).
+
+        For polygons lon/lat is a point inside (ST_PointOnSurface).
+        """
+        inner = self._inner(fields)
+        columns = [self._shaped(f, inner.c[f.name], lang, text_times).label(f.name) for f in fields]
+        geom = inner.c._geom
+        if geometry == "wkb":
+            columns.append(func.ST_AsBinary(geom).label("wkb"))
+        elif geometry == "geom":
+            columns.append(geom.label("geom"))
+        else:
+            point = geom if self.layer == "sites" else func.ST_PointOnSurface(geom)
+            columns += [func.ST_X(point).label("lon"), func.ST_Y(point).label("lat")]
+            if geometry == "lonlat+wkt":
+                wkt = func.ST_AsText(func.ST_ForcePolygonCCW(geom), COORD_DECIMALS)
+                columns.append(wkt.label("wkt"))
+        return select(*columns).order_by(inner.c._fid)
 
     def count(self, session: Session) -> int:
         return int(session.execute(self.from_query([func.count()]).where(*self.extra)).scalar_one())
-
-    def geojson_geometry(self) -> Expr:
-        """RFC 7946 geometry: polygons' exterior rings counter-clockwise (right-hand rule)."""
-        geom = self.geom if self.layer == "sites" else func.ST_ForcePolygonCCW(self.geom)
-        return cast(func.ST_AsGeoJSON(geom, COORD_DECIMALS), JSON)
-
-    def feature_text(self, fields: Sequence[ExportField], lang: Lang) -> Expr:
-        """One feature as GeoJSON text, built by PostgreSQL."""
-        pairs: list[Any] = []
-        for f, expr in zip(fields, self.value_exprs(fields, lang, True), strict=True):
-            pairs += [f.title(lang), expr]
-        feature = func.json_build_object(
-            "type",
-            "Feature",
-            "id",
-            self.id_expr,
-            "geometry",
-            self.geojson_geometry(),
-            "properties",
-            func.json_build_object(*pairs),
-        )
-        return cast(feature, Text).label("feature")
-
-    def lonlat(self) -> list[Expr]:
-        point = self.geom if self.label_point is None else self.label_point
-        return [
-            func.ST_X(point).label("lon"),
-            func.ST_Y(point).label("lat"),
-        ]
 
 
 def _site_values(today: date) -> dict[str, Callable[[], Any]]:
@@ -154,7 +205,6 @@ def site_source(flt: SiteFilter, today: date, extra: Sequence[Expr] = ()) -> Lay
         id_expr=Site.id,
         geom=Site.geom,
         from_query=lambda columns: base_select(columns).where(*conds),
-        order=Site.id,
         extra=list(extra),
     )
 
@@ -212,8 +262,6 @@ def street_source(flt: SiteFilter, today: date, extra: Sequence[Expr] = ()) -> L
         id_expr=Street.code,
         geom=Street.geom,
         from_query=from_query,
-        order=Street.code,
-        label_point=func.ST_PointOnSurface(Street.geom),
         extra=list(extra),
     )
 

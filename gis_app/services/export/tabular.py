@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, cast, func
 from sqlalchemy.orm import Session
 
 from gis_app import clock
@@ -40,14 +39,8 @@ def table_columns(src: LayerSource, fields: Sequence[ExportField]) -> list[Expor
 def _query(
     src: LayerSource, fields: Sequence[ExportField], lang: Lang, text_times: bool, with_wkt: bool
 ) -> Any:
-    columns = [*src.value_exprs(fields, lang, text_times), *src.lonlat()]
-    if with_wkt:
-        columns.append(
-            cast(func.ST_AsText(func.ST_ForcePolygonCCW(src.geom), COORD_DECIMALS), Text).label(
-                "wkt"
-            )
-        )
-    return src.select(columns)
+    geometry = "lonlat+wkt" if with_wkt else "lonlat"
+    return src.rows(fields, lang, text_times=text_times, geometry=geometry)
 
 
 def _text(value: Any, lang: Lang) -> str:
