@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Float, Text, cast, create_engine, func, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.dialects.postgresql import psycopg2 as _pg_psycopg2
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,8 @@ SECTION = "## Exports (GeoJSON and the GIS formats)"
 TODAY = date(2026, 6, 15)
 SEED = 20210222
 OTHER_FORMATS = ("csv", "gpkg", "shp", "kml", "xlsx")
+# the baselines' sessions render times in Beijing time too (libpq reads PGTZ)
+BEIJING = {**os.environ, "PGTZ": "Asia/Shanghai"}
 
 
 # ---------------------------------------------------------------- database
@@ -84,22 +86,13 @@ def load(url: str, n: int) -> float:
 def selection_sql() -> tuple[str, str]:
     """The export's selection as plain SQL: (columns with the geometry, feature texts)."""
     from gis_app.services.export.fields import fields_for
-    from gis_app.services.export.source import site_source
+    from gis_app.services.export.source import RowStyle, site_source
     from gis_app.services.site_query import SiteFilter
 
     src = site_source(SiteFilter(), TODAY)
     fields = fields_for("sites")
-    rows = src.rows(fields, "en", text_times=True, geometry="geom")
-    # what pandas' JSON writer takes as it is: numbers as float, dates as text
-    selected = list(rows.selected_columns)
-    columns = []
-    for f, column in zip(fields, selected, strict=False):
-        if f.type == "number":
-            column = cast(column, Float).label(f.name)
-        elif f.type == "date":
-            column = cast(column, Text).label(f.name)
-        columns.append(column)
-    rows = rows.with_only_columns(*columns, selected[-1])
+    # what pandas' JSON writer takes as it is: numbers as float, dates and times as text
+    rows = src.rows(fields, "en", RowStyle(times="text", dates="text", numbers="float"), "geom")
     features = src.features(fields, "en")
     dialect = _pg_psycopg2.dialect()
     compile_args = {"literal_binds": True}
@@ -240,6 +233,7 @@ def geopandas_route(url: str, sql: str, repeat: int) -> Result:
     for _ in range(repeat):
         out = subprocess.run(
             [sys.executable, "-c", GEOPANDAS_ROUTE, sqlalchemy_url(url), sql],
+            env=BEIJING,
             capture_output=True,
             check=False,
             text=True,
@@ -279,6 +273,7 @@ def ogr2ogr_route(url: str, sql: str, repeat: int) -> Result:
                 "-lco",
                 "RFC7946=YES",
             ],
+            env=BEIJING,
             capture_output=True,
             check=True,
         )
@@ -293,7 +288,7 @@ def postgres_route(url: str, feature_sql: str, repeat: int) -> Result:
 
     result = Result("PostgreSQL alone (COPY feature texts)")
     for _ in range(repeat):
-        conn = psycopg2.connect(_pg_conninfo(url))
+        conn = psycopg2.connect(_pg_conninfo(url), options="-c timezone=Asia/Shanghai")
         try:
 
             class Sink:

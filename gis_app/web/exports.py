@@ -7,6 +7,7 @@ query parameters of /api/v1/sites; `lang=zh` gives Chinese field names and label
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
@@ -92,3 +93,44 @@ def page() -> str:
         codes=codes,
         ogc_url=url_for("ogc.landing", _external=True),
     )
+
+
+def export_openapi_paths(filter_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    """The download under /api/v1/exports, for the API's OpenAPI document."""
+    content = {f.media_type.split(";")[0]: {} for f in FORMATS.values()}
+    return {
+        "/exports/{layer}.{format}": {
+            "get": {
+                "summary": "导出点位或街道边界（GeoJSON、GeoPackage、Shapefile、KML、CSV、xlsx）",
+                "description": (
+                    "sites-personal（含相对人信息）仅限区级角色。字段见 docs/data-dictionary.md。"
+                ),
+                "operationId": "exportLayer",
+                "parameters": [
+                    {
+                        "name": "layer",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["sites", "streets", PERSONAL_LAYER]},
+                    },
+                    {
+                        "name": "format",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": list(FORMATS)},
+                    },
+                    {
+                        "name": "lang",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["en", "zh"]},
+                    },
+                    *filter_parameters,
+                ],
+                "responses": {
+                    "200": {"description": "the file (attachment)", "content": content},
+                    "403": {"description": "完整导出仅限区级角色"},
+                    "422": {"description": "参数无效（field 指出哪个参数）"},
+                },
+            }
+        }
+    }

@@ -455,3 +455,12 @@ def test_import_names_a_bad_current_deadline(db_session) -> None:
         import_sites(db_session, csv_text.encode(), "l.csv", Actor("t", "district_officer"))
     assert [(e["row"], e["field"]) for e in caught.value.errors] == [(2, "current_deadline")]
     assert "当前期限" in caught.value.errors[0]["message"]
+
+
+def test_api_description_lists_the_exports(client) -> None:
+    doc = client.get("/api/v1/openapi.json").get_json()
+    op = doc["paths"]["/exports/{layer}.{format}"]["get"]
+    params = {p["name"]: p for p in op["parameters"]}
+    assert params["format"]["schema"]["enum"] == ["geojson", "gpkg", "shp", "kml", "csv", "xlsx"]
+    assert "sites-personal" in params["layer"]["schema"]["enum"]
+    assert {"status", "bbox", "lang"} <= set(params)

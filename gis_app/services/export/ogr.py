@@ -21,9 +21,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gis_app import clock
 from gis_app.services.export.fields import ExportField, Lang
-from gis_app.services.export.source import LayerSource, Progress, iter_batches
+from gis_app.services.export.source import LayerSource, Progress, RowStyle, iter_batches
 
 DRIVERS = {"gpkg": "GPKG", "shp": "ESRI Shapefile", "kml": "KML"}
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
@@ -79,17 +78,20 @@ def fit_bytes(text: str, width: int) -> str:
     return data[:width].decode(errors="ignore")
 
 
+def _style(fmt: str) -> RowStyle:
+    """GeoPackage has date-time columns; Shapefile and KML get RFC 3339 text (KML dates too)."""
+    return RowStyle(
+        times="raw" if fmt == "gpkg" else "text",
+        dates="text" if fmt == "kml" else "raw",
+        numbers="float",
+    )
+
+
 def _converter(f: ExportField, fmt: str) -> Any:
-    """Python value -> what the Arrow column takes (None stays None)."""
+    """Python value -> what the Arrow column takes, where PostgreSQL did not shape it."""
     if fmt == "shp" and f.width and (f.type == "string" or f.codes is not None):
         width = f.width
         return lambda v: None if v is None else fit_bytes(v, width)
-    if f.type == "number":
-        return lambda v: None if v is None else float(v)
-    if f.type == "datetime" and fmt != "gpkg":
-        return lambda v: None if v is None else clock.to_local(v).isoformat(timespec="seconds")
-    if f.type == "date" and fmt == "kml":
-        return lambda v: None if v is None else v.isoformat()
     return None
 
 
@@ -105,7 +107,7 @@ def _batches(
 
     schema = _schema(fields, fmt, lang)
     converters = [_converter(f, fmt) for f in fields]
-    query = src.rows(fields, lang, text_times=False, geometry="wkb")
+    query = src.rows(fields, lang, _style(fmt), "wkb")
     done = 0
     for batch in iter_batches(session, query):
         columns = list(zip(*batch, strict=True))

@@ -19,7 +19,9 @@ from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import (
+    TIMESTAMP,
     ColumnElement,
+    Float,
     Numeric,
     Select,
     Subquery,
@@ -69,6 +71,20 @@ def _json_text(expr: Any) -> Expr:
     return cast(func.to_json(expr), Text)
 
 
+@dataclass(frozen=True)
+class RowStyle:
+    """How a writer wants its values: times, dates, booleans and numbers."""
+
+    times: str = "raw"  # raw (aware datetime), text (RFC 3339), local (naive Beijing time)
+    dates: str = "raw"  # raw (date) or text (YYYY-MM-DD)
+    booleans: str = "raw"  # raw or text (true/false, 是/否 with lang=zh)
+    numbers: str = "raw"  # raw (Decimal) or float
+
+
+JSON_STYLE = RowStyle()  # json_build_object renders times in the transaction's time zone
+CSV_STYLE = RowStyle(times="text", booleans="text")
+
+
 @dataclass
 class LayerSource:
     """What one layer's features are and which of them the request selects."""
@@ -96,13 +112,23 @@ class LayerSource:
         return query.subquery("f")
 
     @staticmethod
-    def _shaped(f: ExportField, column: Any, lang: Lang, text_times: bool) -> Any:
+    def _shaped(f: ExportField, column: Any, lang: Lang, style: RowStyle) -> Any:
+        """A value as the writer takes it, shaped by PostgreSQL rather than row by row here."""
         if f.codes is not None and lang == "zh":
             return case(dict(f.codes), value=column, else_=column)
         if f.type == "datetime":
             column = func.date_trunc("second", column)
-            if text_times:  # RFC 3339 in the transaction's time zone
+            if style.times == "text":  # RFC 3339 in the transaction's time zone
                 return func.to_json(column).op("#>>")(literal("{}", Text))
+            if style.times == "local":  # wall-clock time in that zone, for spreadsheets
+                return cast(column, TIMESTAMP(timezone=False))
+        if f.type == "date" and style.dates == "text":
+            return cast(column, Text)
+        if f.type == "boolean" and style.booleans == "text":
+            yes, no = ("是", "否") if lang == "zh" else ("true", "false")
+            return case((column, yes), (column.is_(False), no), else_=None)
+        if f.type == "number" and style.numbers == "float":
+            return cast(column, Float)
         return column
 
     def geojson_geometry(self, column: Any) -> Expr:
@@ -123,7 +149,7 @@ class LayerSource:
         inner = self._inner(fields, limit, offset)
         pairs: list[Any] = []
         for f in fields:
-            pairs += [f.title(lang), self._shaped(f, inner.c[f.name], lang, False)]
+            pairs += [f.title(lang), self._shaped(f, inner.c[f.name], lang, JSON_STYLE)]
         feature = (
             literal('{"type":"Feature","id":', Text)
             + _json_text(inner.c._fid)
@@ -136,20 +162,15 @@ class LayerSource:
         return select(feature.label("feature")).order_by(inner.c._fid)
 
     def rows(
-        self,
-        fields: Sequence[ExportField],
-        lang: Lang,
-        *,
-        text_times: bool,
-        geometry: str,
+        self, fields: Sequence[ExportField], lang: Lang, style: RowStyle, geometry: str
     ) -> Select:
         """The field values, then the geometry: "wkb", "lonlat" (plus "wkt" for polygons), or
         "geom" (the column itself, for other readers of the same selection).
 
-        For polygons lon/lat is a point inside (ST_PointOnSurface).
+        For polygons lon/lat is a point inside (ST_PointOnSurface), rounded to 7 decimals.
         """
         inner = self._inner(fields)
-        columns = [self._shaped(f, inner.c[f.name], lang, text_times).label(f.name) for f in fields]
+        columns = [self._shaped(f, inner.c[f.name], lang, style).label(f.name) for f in fields]
         geom = inner.c._geom
         if geometry == "wkb":
             columns.append(func.ST_AsBinary(geom).label("wkb"))
@@ -157,7 +178,11 @@ class LayerSource:
             columns.append(geom.label("geom"))
         else:
             point = geom if self.layer == "sites" else func.ST_PointOnSurface(geom)
-            columns += [func.ST_X(point).label("lon"), func.ST_Y(point).label("lat")]
+            for name, coordinate in (("lon", func.ST_X(point)), ("lat", func.ST_Y(point))):
+                rounded = func.round(cast(coordinate, Numeric), COORD_DECIMALS)
+                if style.numbers == "float":
+                    rounded = cast(rounded, Float)
+                columns.append(rounded.label(name))
             if geometry == "lonlat+wkt":
                 wkt = func.ST_AsText(func.ST_ForcePolygonCCW(geom), COORD_DECIMALS)
                 columns.append(wkt.label("wkt"))

@@ -10,19 +10,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gis_app import clock
 from gis_app.services.export.fields import LAT, LON, ExportField, Lang
 from gis_app.services.export.source import (
-    COORD_DECIMALS,
+    CSV_STYLE,
     LayerSource,
     Progress,
+    RowStyle,
     iter_batches,
 )
 
@@ -36,25 +34,9 @@ def table_columns(src: LayerSource, fields: Sequence[ExportField]) -> list[Expor
     return [*fields, LON, LAT]
 
 
-def _query(
-    src: LayerSource, fields: Sequence[ExportField], lang: Lang, text_times: bool, with_wkt: bool
-) -> Any:
-    geometry = "lonlat+wkt" if with_wkt else "lonlat"
-    return src.rows(fields, lang, text_times=text_times, geometry=geometry)
-
-
-def _text(value: Any, lang: Lang) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        if lang == "zh":
-            return "是" if value else "否"
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(round(value, COORD_DECIMALS))
-    if isinstance(value, Decimal | date):
-        return str(value)
-    return str(value)
+def xlsx_style(lang: Lang) -> RowStyle:
+    """Excel cells: Beijing wall-clock times, floats; booleans as 是/否 in Chinese."""
+    return RowStyle(times="local", booleans="text" if lang == "zh" else "raw", numbers="float")
 
 
 def csv_chunks(
@@ -72,26 +54,16 @@ def csv_chunks(
     writer.writerow([c.title(lang) for c in columns] + ([WKT] if with_wkt else []))
     yield (BOM + buffer.getvalue()).encode()
     done = 0
-    for batch in iter_batches(session, _query(src, fields, lang, True, with_wkt)):
+    geometry = "lonlat+wkt" if with_wkt else "lonlat"
+    # PostgreSQL writes every value as text already; csv only quotes and joins
+    for batch in iter_batches(session, src.rows(fields, lang, CSV_STYLE, geometry)):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([_text(v, lang) for v in row] for row in batch)
+        writer.writerows(batch)
         yield buffer.getvalue().encode()
         done += len(batch)
         if progress is not None:
             progress(done)
-
-
-def _cell(value: Any, lang: Lang) -> Any:
-    if isinstance(value, bool):
-        return ("是" if value else "否") if lang == "zh" else value
-    if isinstance(value, datetime):
-        return clock.to_local(value).replace(tzinfo=None)  # Excel has no time zones
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, float):
-        return round(value, COORD_DECIMALS)
-    return value
 
 
 def write_xlsx(
@@ -126,9 +98,10 @@ def write_xlsx(
     # dates get openpyxl's date format by themselves; date-times need hh for GDAL to see them
     times = [i for i, c in enumerate(columns) if c.type == "datetime"]
     done = 0
-    for batch in iter_batches(session, _query(src, fields, lang, False, False)):
+    query = src.rows(fields, lang, xlsx_style(lang), "lonlat")
+    for batch in iter_batches(session, query):
         for row in batch:
-            values = [_cell(v, lang) for v in row]
+            values = list(row)
             for i in times:
                 if values[i] is not None:
                     cell = WriteOnlyCell(sheet, values[i])
