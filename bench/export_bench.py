@@ -327,11 +327,18 @@ def machine() -> str:
     )
 
 
-def render(results: dict[int, list[Result]], others: dict[int, list[Result]], loads: str) -> str:
+def render(
+    results: dict[int, list[Result]],
+    others: dict[int, list[Result]],
+    loads: str,
+    load_average: tuple[float, float],
+) -> str:
     lines = [
         SECTION,
         "",
-        f"Measured {datetime.now().strftime('%Y-%m-%d')} on {machine()}.",
+        f"Measured {datetime.now().strftime('%Y-%m-%d')} on {machine()}; the machine is "
+        f"shared: load average {load_average[0]:.1f} at the start, {load_average[1]:.1f} at "
+        "the end (2 cores), so absolute times are noisy; the ratios are from the same run.",
         "Command: `python -m bench.export_bench --write` (bench/export_bench.py); the demo "
         f"district with N sites on a database of its own{loads}. Times: best of the runs, to the "
         "last byte. Server memory: peak resident set of the gunicorn worker (one sync worker, "
@@ -342,7 +349,7 @@ def render(results: dict[int, list[Result]], others: dict[int, list[Result]], lo
         "| sites | route | seconds | vs geopandas | vs ogr2ogr | size MB | peak MiB | growth MiB |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for n, rows in results.items():
+    for n, rows in sorted(results.items()):
         gpd = next(r for r in rows if r.route.startswith("geopandas"))
         ogr = next(r for r in rows if r.route.startswith("ogr2ogr"))
         for r in rows:
@@ -354,13 +361,17 @@ def render(results: dict[int, list[Result]], others: dict[int, list[Result]], lo
             )
     lines += [
         "",
+        "`PostgreSQL alone` is COPY of the same feature texts, where PostgreSQL may use "
+        "parallel workers; the export reads them through a cursor (bound parameters, first "
+        "bytes at once, constant memory), which PostgreSQL runs without parallel workers.",
+        "",
         "The other formats over HTTP (one run each; GeoPackage, Shapefile, KML and .xlsx are "
         "written to a temporary file batch by batch, then sent):",
         "",
         "| sites | export | seconds | size MB | peak MiB | growth MiB |",
         "|---:|---|---:|---:|---:|---:|",
     ]
-    for n, rows in others.items():
+    for n, rows in sorted(others.items()):
         for r in rows:
             lines.append(
                 f"| {n:,} | {r.route} | {r.best:.2f} | {r.size_mb:.1f} | {r.peak_mib:.0f} | "
@@ -386,7 +397,7 @@ def write_section(section: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", default="10000,100000")
+    parser.add_argument("--scales", default="10000,100000", help="site counts, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--formats", default=",".join(OTHER_FORMATS))
     parser.add_argument("--write", action="store_true", help="update docs/performance.md")
@@ -394,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     scales = [int(s) for s in args.scales.split(",") if s]
     formats = [f for f in args.formats.split(",") if f]
 
+    load_start = os.getloadavg()[1]
     url = bench_url()
     rows_sql, feature_sql = selection_sql()
     results: dict[int, list[Result]] = {}
@@ -419,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r.route}: {r.best:.2f} s, peak {r.peak_mib:.0f} MiB", file=sys.stderr)
             others[n].append(r)
     loads = f" ({'; '.join(load_notes)})" if load_notes else ""
-    section = render(results, others, loads)
+    section = render(results, others, loads, (load_start, os.getloadavg()[1]))
     print(section)
     if args.write:
         write_section(section)
