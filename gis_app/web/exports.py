@@ -70,6 +70,14 @@ def download(name: str, fmt: str) -> Response:
     return response
 
 
+@bp.get("/exports/data-dictionary.md")
+def data_dictionary() -> Response:
+    """The fields of every export, their Chinese names and codes (docs/data-dictionary.md)."""
+    from gis_app.services.export.dictionary import render
+
+    return Response(render(), content_type="text/markdown; charset=utf-8")
+
+
 @bp.get("/exports")
 def page() -> str:
     """The 导出 page: filters, then a link per layer and format that carries them."""

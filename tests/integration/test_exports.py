@@ -366,6 +366,10 @@ def test_export_page_links_carry_the_filters(client, sites) -> None:
     agency_page = client.get("/exports", headers=AGENCY).get_data(as_text=True)
     assert "sites-personal" not in agency_page
     assert "sites-personal" in client.get("/exports", headers=OFFICE).get_data(as_text=True)
+    dictionary = client.get("/exports/data-dictionary.md")
+    assert dictionary.status_code == 200 and dictionary.mimetype == "text/markdown"
+    assert "| `status` | 状态 |" in dictionary.get_data(as_text=True)
+    assert 'href="/exports/data-dictionary.md"' in html
 
 
 def test_cli_exports_with_filters_and_progress(app_ctx, db_session, tmp_path) -> None:
