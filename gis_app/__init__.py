@@ -35,11 +35,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     Database().init_app(app)
 
-    from gis_app.web import api, errors, pages, template_helpers, workflow_setup
+    from gis_app.web import (
+        api,
+        errors,
+        exports,
+        ogc,
+        pages,
+        template_helpers,
+        workflow_setup,
+    )
 
     errors.init_app(app)
     template_helpers.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     workflow_setup.init_app(app)
+    app.register_blueprint(exports.bp)
+    app.register_blueprint(ogc.bp)
     return app

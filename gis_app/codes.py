@@ -47,8 +47,9 @@ FLAGS: Final[Mapping[str, str]] = {
     "obstruction": "阻挠执法",
 }
 
-# fields of the person concerned (相对人): never in an export meant for other agencies
-PERSONAL_FIELDS: Final = ("person_name", "person_contact")
+# what identifies the person concerned (相对人) or describes their situation: never in an
+# export meant for other agencies (hardship is for the civil-affairs bureau's view only)
+PERSONAL_FIELDS: Final = ("person_name", "person_contact", "flag_hardship")
 
 
 def label(mapping: Mapping[str, str], code: str | None) -> str:

@@ -46,6 +46,28 @@ def database_url() -> str:
     return url
 
 
+# what stays committed in the test database between tests: the district and its 12 streets
+KEEP_TABLES = ("districts", "streets", "spatial_ref_sys", "alembic_version")
+
+
+def clear_ledger(engine: Engine) -> None:
+    """Delete every committed row but the district and its streets (after live-server tests)."""
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT quote_ident(tablename) FROM pg_tables "
+                    "WHERE schemaname = 'public' AND NOT (tablename = ANY(:keep))"
+                ),
+                {"keep": list(KEEP_TABLES)},
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = create_engine(sqlalchemy_url(database_url), connect_args={"options": "-c timezone=UTC"})

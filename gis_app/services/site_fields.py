@@ -32,6 +32,7 @@ FIELD_LABELS: dict[str, str] = {
     "flag_renovation": "旧楼区改造",
     "flag_obstruction": "阻挠执法",
     "committed_deadline": "承诺期限",
+    "current_deadline": "当前期限",
     "status": "状态",
     "source": "来源",
     "note": "备注",

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from gis_app import clock
+from gis_app import clock, codes
 from gis_app.actor import Actor
 from gis_app.errors import ImportRejected, ValidationError
 from gis_app.geo.gcj02 import gcj02_to_wgs84
 from gis_app.models import ImportBatch, Site, Street
-from gis_app.services.site_fields import FIELD_LABELS, clean_site_fields
+from gis_app.services.site_fields import FIELD_LABELS, FieldError, clean_site_fields, parse_date
 from gis_app.services.streets import street_ids_for_points
 
 MAX_ROWS = 200_000
@@ -79,7 +79,15 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "flag_obstruction": ("阻挠执法", "暴力抗法", "obstruction", "flag_obstruction"),
     "note": ("备注", "说明", "note", "notes", "remarks"),
     "street": ("街道", "所属街道", "street", "street_name"),
+    # written by this system's own exports (a re-import keeps them)
+    "current_deadline": ("当前期限", "current_deadline"),
+    "source": ("来源", "source"),
 }
+# columns of this system's exports that the system computes itself: read silently, not used
+DERIVED_HEADERS = frozenset(
+    {"id", "标识", "street_code", "街道代码", "overdue", "逾期", "version", "版本"}
+    | {"created_at", "创建时间", "updated_at", "更新时间"}
+)
 _HEADER_INDEX = {
     alias.lower(): name for name, aliases in HEADER_ALIASES.items() for alias in aliases
 }
@@ -153,7 +161,7 @@ def _map_headers(headers: list[object]) -> tuple[dict[int, str], list[str]]:
     for i, header in enumerate(headers):
         name = header_field(header)
         if name is None:
-            if header not in (None, ""):
+            if header not in (None, "") and str(header).strip().lower() not in DERIVED_HEADERS:
                 warnings.append(f"未识别的列“{header}”已忽略")
             continue
         if name in mapping.values():
@@ -259,7 +267,8 @@ def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
         for key, value in props.items():
             name = header_field(key)
             if name is None:
-                warnings.add(f"未识别的属性“{key}”已忽略")
+                if key.strip().lower() not in DERIVED_HEADERS:
+                    warnings.add(f"未识别的属性“{key}”已忽略")
             elif name not in ("lon", "lat"):
                 values[name] = value
         geometry = feature.get("geometry")
@@ -316,12 +325,24 @@ def import_sites(
     errors: list[dict[str, Any]] = []
     cleaned: list[tuple[RawRow, dict[str, Any]]] = []
     first_seen: dict[str, int] = {}
+    unknown_sources = 0
     for row in rows:
         if "__error__" in row.values:
             errors.append(_row_error(row, fmt, "geometry", row.values["__error__"]))
             continue
         street_text = row.values.pop("street", None)
+        source = row.values.get("source")
+        if source is not None and not (
+            isinstance(source, str) and codes.lookup(codes.SOURCES, source)
+        ):
+            row.values.pop("source")  # a ledger's own 来源 column: kept as a ledger import
+            unknown_sources += bool(str(source).strip())
+        current_deadline = row.values.pop("current_deadline", None)
         clean, field_errors = clean_site_fields(row.values, require_code=True)
+        try:
+            clean["current_deadline"] = parse_date(current_deadline, "current_deadline")
+        except ValidationError as exc:
+            field_errors.append(FieldError("current_deadline", exc.message))
         for fe in field_errors:
             errors.append(_row_error(row, fmt, fe.field, fe.message))
         if field_errors:
@@ -371,6 +392,8 @@ def import_sites(
         if stated and str(stated).strip() not in (street.name, street.name.removesuffix("街道")):
             mismatched_street_text += 1
         accepted.append((row, clean, street))
+    if unknown_sources:
+        warnings.append(f"{unknown_sources} 行的来源无法识别，按“台账导入”记录")
     if mismatched_street_text:
         warnings.append(
             f"{mismatched_street_text} 行填写的街道与坐标所在街道不一致：街道按坐标确定"
@@ -422,9 +445,9 @@ def import_sites(
                 "flag_renovation": clean.get("flag_renovation", False),
                 "flag_obstruction": clean.get("flag_obstruction", False),
                 "committed_deadline": deadline,
-                "current_deadline": deadline,
+                "current_deadline": clean.get("current_deadline") or deadline,
                 "status": clean.get("status", "registered"),
-                "source": "ledger",
+                "source": clean.get("source", "ledger"),
                 "note": clean.get("note", ""),
                 "geom": func.ST_SetSRID(func.ST_MakePoint(clean["lon"], clean["lat"]), 4326),
                 "import_batch_id": batch.id,

@@ -230,8 +230,6 @@ def feature_expr(today: date, personal: bool = False) -> ColumnElement[Any]:
         overdue_expr(today),
         "flag_central_inspection",
         Site.flag_central_inspection,
-        "flag_hardship",
-        Site.flag_hardship,
         "flag_renovation",
         Site.flag_renovation,
         "flag_obstruction",
@@ -255,6 +253,8 @@ def feature_expr(today: date, personal: bool = False) -> ColumnElement[Any]:
             Site.person_name,
             "person_contact",
             Site.person_contact,
+            "flag_hardship",
+            Site.flag_hardship,
             "note",
             Site.note,
         ]

@@ -113,6 +113,12 @@ def _site_input_schema(required: list[str]) -> dict[str, Any]:
     return {"type": "object", "properties": props, "required": required}
 
 
+def _export_paths() -> dict[str, Any]:
+    from gis_app.web.exports import export_openapi_paths
+
+    return export_openapi_paths(FILTER_PARAMETERS)
+
+
 def openapi_document(server_url: str) -> dict[str, Any]:
     create_schema = _site_input_schema(["address", "disposition", "lon", "lat"])
     create_schema["properties"]["status"] = _enum(codes.STATUSES, "初始状态（默认已建档）")
@@ -350,6 +356,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     },
                 }
             },
+            **_export_paths(),
         },
         "components": {
             "schemas": {

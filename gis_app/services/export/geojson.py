@@ -1,0 +1,42 @@
+"""GeoJSON (RFC 7946) streamed feature by feature: PostgreSQL builds each feature's text.
+
+Longitude-latitude order, polygons with counter-clockwise exterior rings, no `crs` member;
+the feature id is the site id (streets: the street code). Memory stays constant: one batch of
+feature texts at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy.orm import Session
+
+from gis_app import clock
+from gis_app.services.export.fields import ExportField, Lang
+from gis_app.services.export.source import LayerSource, Progress, iter_batches
+
+
+def geojson_chunks(
+    session: Session,
+    src: LayerSource,
+    fields: Sequence[ExportField],
+    lang: Lang,
+    progress: Progress = None,
+) -> Iterator[bytes]:
+    """The FeatureCollection as byte chunks (about a megabyte each)."""
+    head = {
+        "type": "FeatureCollection",
+        "name": src.layer,
+        "timeStamp": clock.now().isoformat(timespec="seconds"),
+    }
+    yield (json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [\n').encode()
+    query = src.features(fields, lang)
+    done = 0
+    for batch in iter_batches(session, query):
+        text = ",\n".join(row[0] for row in batch)
+        yield ((",\n" if done else "") + text).encode()
+        done += len(batch)
+        if progress is not None:
+            progress(done)
+    yield b"\n]}\n"
