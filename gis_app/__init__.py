@@ -35,10 +35,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     Database().init_app(app)
 
-    from gis_app.web import api, errors, pages, template_helpers
+    from gis_app.web import api, errors, maps, pages, site_pages, template_helpers
 
     errors.init_app(app)
     template_helpers.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(maps.bp)
+    app.register_blueprint(site_pages.bp)
     return app
