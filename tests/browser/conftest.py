@@ -1,0 +1,131 @@
+"""A live app on committed demo data, and headless Chromium with the internet blocked.
+
+The server runs in a thread (werkzeug) on a free port of 127.0.0.1 against the test database.
+Its demo data is committed (a browser cannot share a test's transaction) and removed again
+after the module: the other tests expect no committed sites, only the 12 demo streets.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.conftest import FROZEN_NOW
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_SITES = 600
+DEMO_DAY = date(2026, 6, 15)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    engine: Any
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def rows(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).all()
+
+
+@pytest.fixture(scope="module")
+def live_server(database_url: str, engine, demo_streets) -> Iterator[LiveServer]:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from gis_app import create_app
+    from gis_app.services.demo import load_demo
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    with Session(engine) as s:
+        load_demo(s, n_sites=DEMO_SITES, seed=7, today=DEMO_DAY)
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "FROZEN_NOW": FROZEN_NOW})
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", engine)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["gis_db"].engine.dispose()
+        with engine.begin() as conn:
+            conn.execute(
+                text("TRUNCATE site_events, sites, import_batches RESTART IDENTITY CASCADE")
+            )
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Tab:
+    """A page in a fresh context; records console errors, failed and outside requests."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        return list(self.errors)
+
+
+@pytest.fixture()
+def tab(chromium) -> Iterator[Tab]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    found = Tab(page)
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith("http://127.0.0.1:"):
+            route.continue_()
+        else:
+            found.errors.append(f"outside request blocked: {url}")
+            route.abort()
+
+    context.route("**/*", route)
+    page.on(
+        "console",
+        lambda m: (
+            found.errors.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: found.errors.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: found.errors.append(f"request failed: {r.url}"))
+    page.on(
+        "response",
+        lambda r: found.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+    )
+    yield found
+    context.close()
