@@ -159,6 +159,27 @@ class Legend(folium.MacroElement):
         self.html = legend_html(counts)
 
 
+class FitBoundsNow(folium.MacroElement):
+    """Frame the map at once (folium's FitBounds animates from the initial view, and the
+    sites would be drawn twice: first at that view, then at the framed one)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.fitBounds({{ this.bounds | tojson }},
+            {padding: [{{ this.padding }}, {{ this.padding }}], animate: false});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: tuple[float, float, float, float], padding: int = 12) -> None:
+        super().__init__()
+        self._name = "FitBoundsNow"
+        west, south, east, north = bounds
+        self.bounds = [[south, west], [north, east]]
+        self.padding = int(padding)
+
+
 class MetricScale(folium.MacroElement):
     """A scale bar in metres and kilometres only."""
 
@@ -308,8 +329,7 @@ def build_map(spec: MapSpec, assets: MapAssets) -> folium.Map:
     MetricScale().add_to(m)
     if spec.zoom is None and spec.bounds is not None:
         # framed first, so that the sites are drawn once, at the final view
-        west, south, east, north = spec.bounds
-        m.fit_bounds([[south, west], [north, east]], padding=(12, 12))
+        FitBoundsNow(spec.bounds).add_to(m)
     _add_basemap(m, spec.basemap)
     _add_outlines(m, spec)
     site_layer = SiteLayer(

@@ -103,7 +103,8 @@
     },
 
     getEvents: function () {
-      var events = {moveend: this._reset, viewreset: this._reset, resize: this._reset};
+      // moveend also follows every view reset and size change: one draw per change of view
+      var events = {moveend: this._reset};
       if (this._map.options.zoomAnimation && L.Browser.any3d) events.zoomanim = this._animateZoom;
       if (this.options.interactive) {
         events.click = this._onClick;
