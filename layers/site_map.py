@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -23,6 +23,8 @@ from folium.template import Template
 
 from layers import palette
 from layers.basemaps import Basemap
+
+MAX_ZOOM = 19
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,6 @@ class MapSpec:
     zoom: int | None = None  # a fixed zoom (site page) instead of framing to the bounds
     center: tuple[float, float] | None = None  # (lon, lat) with zoom
     focus: tuple[float, float] | None = None  # (lon, lat) ringed: the site of a site page
-    extra_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ def _add_basemap(m: folium.Map, basemap: Basemap) -> None:
             name=tiles.name,
             overlay=tiles.overlay,
             control=True,
-            max_zoom=tiles.max_zoom,
+            max_zoom=MAX_ZOOM,  # beyond the provider's last level its tiles are enlarged
             max_native_zoom=tiles.max_zoom,
             **kwargs,
         ).add_to(m)
@@ -321,10 +322,9 @@ def build_map(spec: MapSpec, assets: MapAssets) -> folium.Map:
         height="100%",
         control_scale=False,
         zoom_control=not spec.printable,
-        max_zoom=19,
+        max_zoom=MAX_ZOOM,
         zoom_snap=0.25,  # frames a street or the district closely, not to the next whole zoom
         zoom_delta=0.5,
-        **spec.extra_options,
     )
     MetricScale().add_to(m)
     if spec.zoom is None and spec.bounds is not None:

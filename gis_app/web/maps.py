@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
+from sqlalchemy import select
 
 from gis_app import clock, codes
 from gis_app.db import session
@@ -107,8 +108,8 @@ def filter_summary(
 
 
 def _street_choices() -> list[dict[str, str]]:
-    rows = session().execute(Street.__table__.select().order_by(Street.code)).mappings()
-    return [{"code": r["code"], "name": r["name"]} for r in rows]
+    rows = session().execute(select(Street.code, Street.name).order_by(Street.code))
+    return [{"code": code, "name": name} for code, name in rows]
 
 
 def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
