@@ -1,1 +1,1 @@
-"""Benchmarks, run on demand (never in the test suite)."""
+"""Benchmarks at district and city scale, run on demand (never in the test suite)."""

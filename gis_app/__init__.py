@@ -39,8 +39,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         api,
         errors,
         exports,
+        maps,
         ogc,
         pages,
+        site_pages,
         template_helpers,
         workflow_setup,
     )
@@ -52,4 +54,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     workflow_setup.init_app(app)
     app.register_blueprint(exports.bp)
     app.register_blueprint(ogc.bp)
+    app.register_blueprint(maps.bp)
+    app.register_blueprint(site_pages.bp)
     return app

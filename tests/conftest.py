@@ -7,7 +7,9 @@ database (started by gis_app.localdb). It is dropped and created again at the st
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -66,6 +68,37 @@ def clear_ledger(engine: Engine) -> None:
         )
         if tables:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@contextmanager
+def serve_app(
+    database_url: str, engine: Engine, wrap: Callable[[Any], Any] | None = None
+) -> Iterator[str]:
+    """The app on a free port of 127.0.0.1 in a thread (real commits); its URL while it runs.
+
+    Every committed row but the streets is deleted when it stops.
+    """
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from gis_app import create_app
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "FROZEN_NOW": FROZEN_NOW})
+    if wrap is not None:
+        app.wsgi_app = wrap(app.wsgi_app)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["gis_db"].engine.dispose()
+        clear_ledger(engine)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.request import urlopen
@@ -18,13 +17,12 @@ from urllib.request import urlopen
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from gis_app import codes
 from gis_app.models import Site
 from gis_app.services.export.fields import fields_for
 from gis_app.services.ogc import CONFORMANCE, MAX_LIMIT
-from tests.conftest import FROZEN_NOW, clear_ledger
+from tests.conftest import serve_app
 from tests.integration.export_helpers import load_sites, normalise, ogr_read
 
 GEOJSON = "application/geo+json"
@@ -265,28 +263,18 @@ QUERIES: list[str] = []  # the query strings the live server received
 @pytest.fixture(scope="module")
 def live_url(engine, database_url, demo_streets) -> Iterator[str]:
     """The app on a free port, with demo sites committed for this module and deleted after."""
-    from gis_app import create_app
-
     with Session(engine) as session:
         load_sites(session, n=150, seed=9)
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "FROZEN_NOW": FROZEN_NOW})
-    inner = app.wsgi_app
 
-    def recording(environ, start_response):
-        QUERIES.append(f"{environ['PATH_INFO']}?{environ.get('QUERY_STRING', '')}")
-        return inner(environ, start_response)
+    def recording(inner):
+        def wsgi(environ, start_response):
+            QUERIES.append(f"{environ['PATH_INFO']}?{environ.get('QUERY_STRING', '')}")
+            return inner(environ, start_response)
 
-    app.wsgi_app = recording
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/ogc"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["gis_db"].engine.dispose()
-        clear_ledger(engine)
+        return wsgi
+
+    with serve_app(database_url, engine, recording) as url:
+        yield f"{url}/ogc"
 
 
 def _gdal(*args: str) -> str:

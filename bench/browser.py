@@ -1,0 +1,106 @@
+"""Headless Debian Chromium for the benches and screenshots, with the internet blocked.
+
+Every request that does not go to 127.0.0.1 is aborted and recorded, as on a district intranet.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A launched browser (playwright's Browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def offline_context(browser: Any, blocked: list[str], **kwargs: Any) -> Any:
+    """A fresh context (empty cache) where only 127.0.0.1 is reachable."""
+    context = browser.new_context(**kwargs)
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1:", "data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    context.route("**/*", route)
+    return context
+
+
+@contextmanager
+def serve(wsgi_app: Any) -> Iterator[str]:
+    """Serve a WSGI app on a free port of 127.0.0.1 in a thread; yields its base URL."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def _serve_forever(factory: str, kwargs: dict[str, Any], ready: Any) -> None:
+    """Child process: build the WSGI app by `module:function(**kwargs)` and serve it."""
+    import importlib
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kw: Any) -> None:
+            pass
+
+    module, _, name = factory.partition(":")
+    wsgi_app = getattr(importlib.import_module(module), name)(**kwargs)
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True, request_handler=QuietHandler)
+    ready.put(server.server_port)
+    server.serve_forever()
+
+
+@contextmanager
+def serve_in_process(factory: str, **kwargs: Any) -> Iterator[str]:
+    """Serve `module:function(**kwargs)` (returning a WSGI app) from a process of its own, so
+    that the server does not share an interpreter with the browser driver; yields its URL."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Queue()
+    process = ctx.Process(target=_serve_forever, args=(factory, kwargs, ready), daemon=True)
+    process.start()
+    try:
+        port = ready.get(timeout=120)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.join(timeout=10)

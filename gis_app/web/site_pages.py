@@ -1,0 +1,126 @@
+"""The page of one site: its data, its history as a timeline, a small map (internal page)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
+
+from gis_app import clock, codes
+from gis_app.db import session
+from gis_app.models import Site
+from gis_app.services import map_data, sites
+from gis_app.services.site_fields import FIELD_LABELS
+from gis_app.services.site_query import SiteFilter
+from gis_app.web.maps import current_basemap, map_assets, shift_for, url_templates
+from layers import palette
+from layers.site_map import MapSpec, build_map, render_map
+
+bp = Blueprint("site_pages", __name__)
+
+ACTION_LABELS = {
+    "create": "登记",
+    "import": "台账导入",
+    "update": "修改",
+    "delete": "删除",
+}
+EVENT_FIELD_LABELS = {
+    **FIELD_LABELS,
+    "area_m2": "面积（㎡）",
+    "current_deadline": "当前期限",
+    "street": "街道",
+    "location": "位置",
+    "import_batch": "导入批次",
+    "deleted": "已删除",
+}
+CODE_LISTS = {
+    "status": codes.STATUSES,
+    "disposition": codes.DISPOSITIONS,
+    "kind": codes.KINDS,
+    "source": codes.SOURCES,
+}
+SITE_MAP_ZOOM = 17
+
+
+def show_value(field: str, value: Any) -> str:
+    """A stored value as a person reads it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if field in CODE_LISTS:
+        return codes.label(CODE_LISTS[field], str(value))
+    if field == "location" and isinstance(value, list) and len(value) == 2:
+        return f"{value[0]:.6f}, {value[1]:.6f}"
+    return str(value)
+
+
+def timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History events, newest first, with Chinese labels and local times."""
+    out = []
+    for event in reversed(events):
+        changes = []
+        for field, pair in (event.get("changes") or {}).items():
+            before, after = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
+            changes.append(
+                {
+                    "field": field,
+                    "label": EVENT_FIELD_LABELS.get(field, field),
+                    "before": show_value(field, before) if before is not None else None,
+                    "after": show_value(field, after),
+                }
+            )
+        out.append(
+            {
+                "at": clock.fmt_local(datetime.fromisoformat(event["at"])),
+                "actor": event["actor"],
+                "action": event["action"],
+                "action_label": ACTION_LABELS.get(event["action"], event["action"]),
+                "reason": event["reason"],
+                "changes": changes,
+            }
+        )
+    return out
+
+
+@bp.get("/sites/<int:site_id>")
+def site_page(site_id: int) -> str:
+    today = clock.today()
+    feature = sites.site_feature(session(), site_id, today, personal=True)
+    props = feature["properties"]
+    lon, lat = feature["geometry"]["coordinates"]
+    basemap = current_basemap()
+    shift = shift_for(basemap)
+    points = map_data.site_points(
+        session(), SiteFilter(), today, shift=shift, extra=[Site.id == site_id]
+    )
+    shapes = map_data.outlines(session(), current_app.config["DISTRICT_CODE"], shift=shift)
+    center = shift(lon, lat) if shift else (lon, lat)
+    spec = MapSpec(
+        sites_payload=points.payload,
+        counts=None,
+        layer_control=False,
+        legend=False,
+        streets=shapes.streets,
+        district=shapes.district,
+        bounds=None,
+        basemap=basemap,
+        highlight_street=props["street_code"],
+        zoom=SITE_MAP_ZOOM,
+        center=center,
+        focus=center,
+        **url_templates(),
+    )
+    key = palette.display_status(props["status"], props["overdue"])
+    return render_template(
+        "site/page.html",
+        site=props,
+        lon=lon,
+        lat=lat,
+        display=palette.status_style(key) | {"key": key},
+        flags=[label for code, label in codes.FLAGS.items() if props.get(f"flag_{code}")],
+        events=timeline(sites.site_history(session(), site_id)),
+        parts=render_map(build_map(spec, map_assets())),
+        basemap=basemap,
+    )

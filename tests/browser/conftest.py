@@ -1,0 +1,110 @@
+"""A live app on committed demo data, and headless Chromium with the internet blocked.
+
+The server runs in a thread (werkzeug) on a free port of 127.0.0.1 against the test database.
+Its demo data is committed (a browser cannot share a test's transaction) and removed again
+after the module: the other tests expect no committed sites, only the 12 demo streets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.conftest import serve_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_SITES = 600
+DEMO_DAY = date(2026, 6, 15)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    engine: Any
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def rows(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).all()
+
+
+@pytest.fixture(scope="module")
+def live_server(database_url: str, engine, demo_streets) -> Iterator[LiveServer]:
+    from gis_app.services.demo import load_demo
+
+    with Session(engine) as s:
+        load_demo(s, n_sites=DEMO_SITES, seed=7, today=DEMO_DAY)
+    with serve_app(database_url, engine) as url:
+        yield LiveServer(url, engine)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Tab:
+    """A page in a fresh context; records console errors, failed and outside requests."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        return list(self.errors)
+
+
+@pytest.fixture()
+def tab(chromium) -> Iterator[Tab]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    found = Tab(page)
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith("http://127.0.0.1:"):
+            route.continue_()
+        else:
+            found.errors.append(f"outside request blocked: {url}")
+            route.abort()
+
+    context.route("**/*", route)
+
+    def console(message: Any) -> None:
+        # the tests' own pixel reads (getImageData) make Chromium suggest willReadFrequently
+        if message.type in ("error", "warning") and "willReadFrequently" not in message.text:
+            found.errors.append(f"console {message.type}: {message.text}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda e: found.errors.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: found.errors.append(f"request failed: {r.url}"))
+    page.on(
+        "response",
+        lambda r: found.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+    )
+    yield found
+    context.close()
