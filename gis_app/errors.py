@@ -39,6 +39,13 @@ class ValidationError(AppError):
     code = "invalid"
 
 
+class Forbidden(AppError):
+    """The acting user's role may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(AppError):
     status = 404
     code = "not_found"
