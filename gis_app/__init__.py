@@ -41,4 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     template_helpers.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    from gis_app.web import sampling  # spot checks: API and pages
+
+    app.register_blueprint(sampling.bp)
     return app

@@ -264,7 +264,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 # feature areas add their commands in modules of their own, each with `register(cli)`
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("gis_app.commands.sampling",)
 
 
 def _register_feature_commands() -> None:

@@ -2,6 +2,18 @@
 
 from gis_app.models.base import Base
 from gis_app.models.district import District, Street
+from gis_app.models.sampling import Inspector, SampleBatch, SampleFrameUnit, SampleSite
 from gis_app.models.site import ImportBatch, Site, SiteEvent
 
-__all__ = ["Base", "District", "ImportBatch", "Site", "SiteEvent", "Street"]
+__all__ = [
+    "Base",
+    "District",
+    "ImportBatch",
+    "Inspector",
+    "SampleBatch",
+    "SampleFrameUnit",
+    "SampleSite",
+    "Site",
+    "SiteEvent",
+    "Street",
+]

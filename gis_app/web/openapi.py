@@ -124,7 +124,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     }
     update_schema["properties"]["reason"] = {"type": "string", "maxLength": 500}
     update_schema["minProperties"] = 2
-    return {
+    doc = {
         "openapi": "3.0.3",
         "info": {
             "title": "违建治理一张图 API",
@@ -399,3 +399,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             }
         },
     }
+    from gis_app.web.sampling import openapi_paths as sampling_paths
+
+    doc["paths"].update(sampling_paths())
+    return doc

@@ -8,7 +8,17 @@ from gis_app import db as dbmod
 from gis_app.config import sqlalchemy_url
 from gis_app.localdb import dbname_of, ensure_database, with_dbname
 
-APP_TABLES = {"districts", "streets", "sites", "site_events", "import_batches"}
+APP_TABLES = {
+    "districts",
+    "streets",
+    "sites",
+    "site_events",
+    "import_batches",
+    "inspectors",
+    "sample_batches",
+    "sample_frame_units",
+    "sample_sites",
+}
 
 
 def _fresh(url: str) -> str:
