@@ -7,6 +7,7 @@ part of the OpenAPI document.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -36,6 +37,12 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 pages = Blueprint("pages", __name__, url_prefix="/sampling")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.app_template_filter("iso_local")
+def iso_local(value: str | None) -> str:
+    """An ISO time from the API documents, shown in Asia/Shanghai."""
+    return clock.fmt_local(datetime.fromisoformat(value)) if value else ""
 
 
 def _district() -> str:

@@ -51,7 +51,7 @@ def batch_map_html(
 ) -> str:
     """A whole HTML page (for an iframe) with the streets and the sampled sites."""
     street_style = palette()["streets"]
-    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+    fmap = folium.Map(tiles=None, control_scale=True)
     fmap.default_js = [("leaflet", leaflet_js)]
     fmap.default_css = [("leaflet_css", leaflet_css)]
     if streets.get("features"):
@@ -78,7 +78,7 @@ def batch_map_html(
             fill_opacity=0.9,
             tooltip=f"{s['ord']}. {s['code']}（{s['street_name']}）{RESULT_LABELS[s['result']]}",
         ).add_to(fmap)
-    fmap.fit_bounds(_bounds(sites, streets))
+    fmap.fit_bounds(_bounds(sites, streets), padding=(24, 24))
     return fmap.get_root().render()
 
 

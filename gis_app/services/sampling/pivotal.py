@@ -7,7 +7,8 @@ unit whose probability reaches 0 or 1 is decided. Near neighbours thus rarely en
 sample together, and the sample spreads over the frame like a miniature of it.
 
 Written for numpy: every round finds the nearest undecided neighbour of every undecided unit
-with one KD-tree and lets all mutual-nearest pairs fight at once. The pairs are disjoint and
+(the first undecided one in its list of nearest units, from a KD-tree asked again only when a
+list runs out) and lets all mutual-nearest pairs fight at once. The pairs are disjoint and
 deciding one pair's units never makes another pair's units stop being mutual nearest
 neighbours, so a round is the same as fighting its pairs one after the other. There is always
 such a pair (the closest two units), and each fight decides at least one unit: about a third
@@ -26,21 +27,35 @@ from scipy.spatial import cKDTree
 EPS = 1e-9
 BRUTE_FORCE_MAX = 256
 PARALLEL_MIN = 50_000
+#: neighbours remembered per unit: the tree is asked again only when all are decided
+NEIGHBOURS = 12
 
 
-def _nearest_other(xy: np.ndarray) -> np.ndarray:
-    """For each point, the index of its nearest other point (lower index on ties)."""
-    count = len(xy)
+def _neighbour_lists(
+    xy: np.ndarray, units: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """For each of ``units`` (or only ``units[rows]``), its nearest other units (indices into
+    xy), nearest first, ties to the lower index."""
+    pts = xy[units]
+    count = len(units)
+    rows = np.arange(count) if rows is None else rows
     if count <= BRUTE_FORCE_MAX:  # a distance matrix beats building a tree
-        d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=-1)
-        np.fill_diagonal(d2, np.inf)
-        return d2.argmin(axis=1)
-    tree = cKDTree(xy, balanced_tree=False, compact_nodes=False)  # 5x faster to build
-    workers = -1 if count > PARALLEL_MIN else 1
-    dist, nb = tree.query(xy, k=3, workers=workers)
-    dist = np.where(nb == np.arange(count)[:, None], np.inf, dist)
-    best = np.lexsort((nb, dist), axis=-1)[:, 0]
-    return nb[np.arange(count), best]
+        dist = ((pts[rows, None, :] - pts[None, :, :]) ** 2).sum(axis=-1)
+        nb = np.broadcast_to(np.arange(count), dist.shape)
+    else:
+        tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)  # 5x faster to build
+        workers = -1 if len(rows) > PARALLEL_MIN else 1
+        dist, nb = tree.query(pts[rows], k=min(NEIGHBOURS + 1, count), workers=workers)
+    own = nb == rows[:, None]
+    out = nb[:, 1:].copy()  # the tree lists each point first, then the others by distance
+    odd = ~own[:, 0] | (dist[:, 1:] == dist[:, :-1]).any(axis=1)  # ties, duplicates
+    if count <= BRUTE_FORCE_MAX:
+        odd[:] = True  # the matrix is not sorted at all
+    if odd.any():
+        d = np.where(own[odd], np.inf, dist[odd])
+        order = np.lexsort((nb[odd], d), axis=-1)[:, :-1]
+        out[odd] = np.take_along_axis(nb[odd], order, axis=-1)
+    return units[out]
 
 
 def _fight(a: np.ndarray, b: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,13 +73,29 @@ def lpm_sample_prob(xy: np.ndarray, prob: np.ndarray, rng: np.random.Generator) 
     """Indices (ascending) of an LPM sample with the given inclusion probabilities."""
     p = np.asarray(prob, dtype=float).copy()
     alive = np.flatnonzero((p > EPS) & (p < 1 - EPS))
+    is_alive = np.zeros(len(p), dtype=bool)
+    is_alive[alive] = True
+    position = np.zeros(len(p), dtype=np.int64)
+    lists = _neighbour_lists(xy, alive) if len(alive) > 1 else None
     while len(alive) > 1:
-        nearest = _nearest_other(xy[alive])
+        assert lists is not None
+        found = is_alive[lists]
+        empty = np.flatnonzero(~found.any(axis=1))
+        if len(empty) and len(alive) <= BRUTE_FORCE_MAX:  # few left: all lists anew
+            lists = _neighbour_lists(xy, alive)
+            found = is_alive[lists]
+        elif len(empty):  # these lists ran out: ask a tree of the undecided units again
+            lists[empty] = _neighbour_lists(xy, alive, empty)
+            found[empty] = is_alive[lists[empty]]
+        position[alive] = np.arange(len(alive))
+        nearest = position[lists[np.arange(len(alive)), found.argmax(axis=1)]]
         local = np.arange(len(alive))
         first = local[(nearest[nearest] == local) & (local < nearest)]
         i, j = alive[first], alive[nearest[first]]
         p[i], p[j] = _fight(p[i], p[j], rng.random(len(first)))
-        alive = alive[(p[alive] > EPS) & (p[alive] < 1 - EPS)]
+        keep = (p[alive] > EPS) & (p[alive] < 1 - EPS)
+        is_alive[alive[~keep]] = False
+        alive, lists = alive[keep], lists[keep]
     if len(alive) == 1:  # what rounding left over: decide it by its probability
         p[alive[0]] = 1.0 if rng.random() < p[alive[0]] else 0.0
     return np.flatnonzero(p >= 1 - EPS)
