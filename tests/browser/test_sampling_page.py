@@ -66,6 +66,9 @@ def test_frame_size_updates_live_and_a_draw_shows_the_batch(live_url, client, tm
             )
             assert size.inner_text() == str(dazhigu)
             page.get_by_label("大直沽街道").uncheck()
+            page.wait_for_function("document.getElementById('frame-size').textContent === '150'")
+            if os.environ.get("SAMPLING_SCREENSHOT"):
+                page.screenshot(path=os.environ["SAMPLING_SCREENSHOT"] + ".index.png")
             page.get_by_label("固定数量").check()
             page.fill("input[name=n]", "15")
             page.fill("input[name=seed]", "31")
