@@ -123,6 +123,7 @@ def test_draw_stores_everything_and_the_audit_draws_the_same(demo, client, conne
     assert sum(alloc.values()) == 20 and all(v >= 1 for v in alloc.values())
     bal = doc["balance"]
     assert bal["srs_draws"] == 100 and bal["voronoi_variance"] < bal["srs_voronoi_variance_mean"]
+    assert bal["voronoi_variance"] < bal["srs_within_streets"]["variance"]
     assert all(s["status"] == "closed" for s in doc["sites"])
     frame_rows = connection.execute(
         select(func.count())

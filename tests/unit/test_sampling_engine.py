@@ -112,6 +112,16 @@ def test_stratified_draw_follows_the_allocation() -> None:
     assert math.isclose(result.prob[0], 0.1) and math.isclose(result.prob[-1], 0.1)
 
 
+def test_balance_report_is_reproducible_and_compares_like_with_like() -> None:
+    xy = _points(600, seed=9)
+    strata = [f"s{int(x // 2500)}{int(y // 2500)}" for x, y in xy]
+    result = design.draw(xy, strata, 60, "lpm", 5)
+    first = design.balance_against_srs(xy, strata, result, 5, draws=40)
+    assert first == design.balance_against_srs(xy, strata, result, 5, draws=40)
+    assert first.draws == 40
+    assert first.sample.variance < first.srs_within_strata.variance < first.srs.variance
+
+
 # ---------------------------------------------------------------- balance
 
 

@@ -192,27 +192,43 @@ def draw(
     return DrawResult(picked, labels, alloc, inclusion_probabilities(strata, alloc))
 
 
+@dataclass(frozen=True)
+class BalanceReport:
+    sample: Balance
+    srs: Balance  # simple random samples of n from the whole frame
+    srs_within_strata: Balance  # simple random samples of n_h from each stratum
+    draws: int
+
+
 def balance_against_srs(
     xy: np.ndarray, strata: Sequence[str], result: DrawResult, seed: int, draws: int | None = None
-) -> tuple[Balance, Balance, int]:
-    """The sample's balance and the mean balance of simple random samples of the same size
-    per stratum (same inclusion probabilities), from a stream of their own."""
+) -> BalanceReport:
+    """The sample's balance beside the mean balance of simple random samples of the same size
+    from the same frame (plain, and per stratum with the same allocation), drawn from a stream
+    of their own so that the comparison is reproducible too."""
     if draws is None:
         draws = SRS_DRAWS if len(xy) <= LARGE_FRAME else SRS_DRAWS_LARGE
     own = balance(xy, result.prob, result.positions)
+    n = len(result.positions)
     strata_arr = np.asarray(strata, dtype=object)
     members = {key: np.flatnonzero(strata_arr == key) for key in result.allocation}
 
-    def srs(rng: np.random.Generator) -> np.ndarray:
-        return np.concatenate(
-            [
-                rng.choice(members[k], size=n_h, replace=False)
-                for k, n_h in result.allocation.items()
-                if n_h
-            ]
-        )
+    def within(rng: np.random.Generator) -> np.ndarray:
+        parts = [
+            rng.choice(members[k], size=n_h, replace=False)
+            for k, n_h in result.allocation.items()
+            if n_h
+        ]
+        return np.concatenate(parts)
 
-    baseline = mean_balance(
-        xy, result.prob, srs, draws, np.random.default_rng([seed, _BALANCE_STREAM])
+    plain = mean_balance(
+        xy,
+        np.full(len(xy), n / len(xy)),
+        lambda rng: rng.choice(len(xy), size=n, replace=False),
+        draws,
+        np.random.default_rng([seed, _BALANCE_STREAM]),
     )
-    return own, baseline, draws
+    stratified = mean_balance(
+        xy, result.prob, within, draws, np.random.default_rng([seed, _BALANCE_STREAM, 1])
+    )
+    return BalanceReport(own, plain, stratified, draws)

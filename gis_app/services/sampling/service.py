@@ -111,7 +111,7 @@ def create_batch(
     )
     xy = to_metric(np.array(frame.lon), np.array(frame.lat), crs)
     result = design.draw(xy, frame.strata, size.n, method, seed, allocation)
-    own, srs, draws = design.balance_against_srs(xy, frame.strata, result, seed)
+    report = design.balance_against_srs(xy, frame.strata, result, seed)
     x, y = xy[:, 0].tolist(), xy[:, 1].tolist()
     batch = SampleBatch(
         district_code=district_code,
@@ -127,15 +127,16 @@ def create_batch(
             "allocation_by_street": result.allocation,
             "algorithm_version": ALGORITHM_VERSION,
             "software": {"numpy": np.__version__, "scipy": scipy.__version__},
+            "balance": {"srs_within_streets": report.srs_within_strata.to_dict()},
         },
         frame_size=len(frame),
         sample_size=len(result.positions),
         frame_sha256=frame_digest(frame.site_ids, frame.strata, frame.lon, frame.lat, x, y),
-        balance=own.variance,
-        balance_pielou=own.pielou,
-        srs_balance_mean=srs.variance,
-        srs_pielou_mean=srs.pielou,
-        srs_draws=draws,
+        balance=report.sample.variance,
+        balance_pielou=report.sample.pielou,
+        srs_balance_mean=report.srs.variance,
+        srs_pielou_mean=report.srs.pielou,
+        srs_draws=report.draws,
         created_by=actor.name,
         created_at=clock.now(),
     )
@@ -247,6 +248,7 @@ def batch_summary(batch: SampleBatch) -> dict[str, Any]:
             "srs_pielou_mean": batch.srs_pielou_mean,
             "srs_draws": batch.srs_draws,
             "ratio_to_srs": ratio,
+            "srs_within_streets": batch.params.get("balance", {}).get("srs_within_streets"),
         },
         "assignment": batch.assignment,
     }
