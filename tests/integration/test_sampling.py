@@ -410,3 +410,14 @@ def delete_first_sample(batch_id: int):
 
 def test_street_names_come_from_the_streets_table(demo, connection) -> None:
     assert connection.execute(select(func.count()).select_from(Street)).scalar_one() == 12
+
+
+def test_unknown_batch_and_inspector_are_404(client) -> None:
+    for url in ("/api/v1/samples/424242", "/api/v1/samples/424242/audit"):
+        r = client.get(url)
+        assert r.status_code == 404 and r.get_json()["field"] == "batch_id"
+    r = client.patch("/api/v1/inspectors/424242", json={"active": False})
+    assert r.status_code == 404
+    r = client.patch("/api/v1/inspectors/1", json={"active": "no"})
+    assert r.status_code == 422 and r.get_json()["field"] == "active"
+    assert client.get("/sampling/batches/424242").status_code == 404
