@@ -56,4 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ogc.bp)
     app.register_blueprint(maps.bp)
     app.register_blueprint(site_pages.bp)
+    from gis_app.web import sampling  # spot checks: API and pages
+
+    app.register_blueprint(sampling.bp)
     return app

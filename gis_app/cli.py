@@ -267,6 +267,7 @@ def serve(host: str, port: int, workers: int) -> None:
 COMMAND_MODULES: tuple[str, ...] = (
     "gis_app.commands.workflow",
     "gis_app.commands.exports",
+    "gis_app.commands.sampling",
 )
 
 

@@ -39,16 +39,16 @@ class ValidationError(AppError):
     code = "invalid"
 
 
-class NotFound(AppError):
-    status = 404
-    code = "not_found"
-
-
 class Forbidden(AppError):
-    """The acting user's role or street may not do this."""
+    """The acting user's role may not do this."""
 
     status = 403
     code = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
 
 
 class Conflict(AppError):

@@ -2,6 +2,7 @@
 
 from gis_app.models.base import Base
 from gis_app.models.district import District, Street
+from gis_app.models.sampling import Inspector, SampleBatch, SampleFrameUnit, SampleSite
 from gis_app.models.site import ImportBatch, Site, SiteEvent
 from gis_app.models.workflow import (
     AcceptanceView,
@@ -20,9 +21,13 @@ __all__ = [
     "District",
     "ExtensionRequest",
     "ImportBatch",
+    "Inspector",
     "MonthlyReport",
     "Photo",
     "RenovationWork",
+    "SampleBatch",
+    "SampleFrameUnit",
+    "SampleSite",
     "Site",
     "SiteEvent",
     "SiteStep",

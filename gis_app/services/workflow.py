@@ -93,7 +93,14 @@ def _lock(session: Session, site_id: int, version: Any) -> Site:
 
 
 def _apply(
-    session: Session, site: Site, actor: Actor, target: str, action: str, reason: str, **extra: Any
+    session: Session,
+    site: Site,
+    actor: Actor,
+    target: str,
+    action: str,
+    reason: str,
+    commit: bool = True,
+    **extra: Any,
 ) -> Site:
     source = site.status
     site.status = target
@@ -103,7 +110,8 @@ def _apply(
     changes: dict[str, tuple[Any, Any]] = {"status": (source, target)}
     changes.update({k: (None, v) for k, v in extra.items()})
     record_event(session, site, actor, action, changes, reason)
-    session.commit()
+    if commit:
+        session.commit()
     return site
 
 
@@ -177,6 +185,23 @@ def reopen(
         actor, street_code_of(session, site), "重新打开点位", roles=("street_officer", "inspector")
     )
     return _apply(session, site, actor, REOPEN_TARGET, "reopen", reason, cause=cause)
+
+
+def reopen_after_failed_spot_check(
+    session: Session, site_id: int, actor: Actor, reason: str
+) -> bool:
+    """Reopen inside the caller's transaction (the spot-check service records the result too).
+
+    The caller has checked that the actor is the district office or the inspector the site was
+    assigned to (who by design never belongs to the site's street). Returns False, changing
+    nothing, when the site is no longer closed.
+    """
+    reason = _clean_reason(reason, True, "抽查不合格重新打开")
+    site = session.scalar(select(Site).where(Site.id == site_id).with_for_update())
+    if site is None or site.deleted_at is not None or site.status != "closed":
+        return False
+    _apply(session, site, actor, REOPEN_TARGET, "reopen", reason, commit=False, cause="spot_check")
+    return True
 
 
 # ---------------------------------------------------------------- the evidence rules

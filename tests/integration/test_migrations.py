@@ -22,6 +22,11 @@ APP_TABLES = {
     "monthly_reports",
     "renovation_works",
     "daily_runs",
+    # 0005_sampling
+    "inspectors",
+    "sample_batches",
+    "sample_frame_units",
+    "sample_sites",
 }
 
 

@@ -1,0 +1,499 @@
+"""Spot checks (抽查) on the web: JSON API under /api/v1 and Chinese pages under /sampling.
+
+One parent blueprint ``sampling`` holds both (``sampling.api.*`` and ``sampling.pages.*``),
+so the app factory registers the feature with one line. ``openapi_paths()`` gives the API's
+part of the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from gis_app import clock
+from gis_app.db import session
+from gis_app.errors import AppError, BadRequest, ValidationError
+from gis_app.services import streets as streets_service
+from gis_app.services.sampling import design, gbt2828, inspectors, service
+from gis_app.services.sampling.allocation import ALLOCATIONS
+from gis_app.services.sampling.frame import DictArgs, FrameSpec, frame_counts
+from gis_app.services.sampling.maps import RESULT_LABELS, batch_map_html, result_colour
+from gis_app.web.actor import current_actor
+
+bp = Blueprint("sampling", __name__)
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+pages = Blueprint("pages", __name__, url_prefix="/sampling")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.app_template_filter("iso_local")
+def iso_local(value: str | None) -> str:
+    """An ISO time from the API documents, shown in Asia/Shanghai."""
+    return clock.fmt_local(datetime.fromisoformat(value)) if value else ""
+
+
+def _district() -> str:
+    return current_app.config["DISTRICT_CODE"]
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.data:
+        raise BadRequest("请求体为空：需要 JSON 对象", "body")
+    body = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(body, dict):
+        raise BadRequest("请求体必须是 JSON 对象（Content-Type: application/json）", "body")
+    return body
+
+
+def _frame_summary(spec: FrameSpec) -> dict[str, Any]:
+    by_street = frame_counts(session(), spec, _district())
+    size = sum(s["count"] for s in by_street)
+    suggestions = {}
+    if size >= 2:
+        for level in gbt2828.LEVELS:
+            letter, n = gbt2828.sample_size(size, level)
+            suggestions[level] = {"code_letter": letter, "n": n}
+    return {
+        "frame_size": size,
+        "streets_with_sites": sum(1 for s in by_street if s["count"]),
+        "by_street": by_street,
+        "gbt2828": suggestions,
+        "frame": spec.to_params(),
+    }
+
+
+def _draw_request(data: dict[str, Any]) -> service.DrawRequest:
+    return service.DrawRequest(
+        size_mode=str(data.get("size_mode") or "gbt2828").strip(),
+        size_value=data.get("n"),
+        level=data.get("level"),
+        method=data.get("method"),
+        allocation=data.get("allocation"),
+        seed=data.get("seed"),
+        title=str(data.get("title") or ""),
+    )
+
+
+def _batch_document(batch_id: int) -> dict[str, Any]:
+    batch = service.get_batch(session(), batch_id)
+    return {
+        **service.batch_summary(batch),
+        "estimates": service.batch_estimates(session(), batch),
+        "sites": service.batch_sites(session(), batch_id),
+        "report_archived_at": batch.reported_at.isoformat() if batch.reported_at else None,
+    }
+
+
+def _report_response(batch_id: int) -> Response:
+    from gis_app.services.sampling.report import batch_report_xlsx
+
+    batch = service.get_batch(session(), batch_id)
+    data = batch.report_xlsx or batch_report_xlsx(session(), batch)
+    response = Response(data, mimetype=XLSX)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=spot-check-{batch.id}.xlsx; "
+        f"filename*=UTF-8''%E6%8A%BD%E6%9F%A5%E6%8A%A5%E5%91%8A-{batch.id}.xlsx"
+    )
+    return response
+
+
+# ---------------------------------------------------------------- API
+
+
+@api.get("/samples/frame")
+def api_frame() -> Response:
+    """The frame the filters select: its size per street and the GB/T 2828.1 sizes."""
+    return jsonify(_frame_summary(FrameSpec.from_args(request.args)))
+
+
+@api.get("/samples")
+def api_list() -> Response:
+    return jsonify({"batches": service.list_batches(session(), _district())})
+
+
+@api.post("/samples")
+def api_draw() -> Response:
+    body = _json_body()
+    frame = body.get("frame") or {}
+    if not isinstance(frame, dict):
+        raise ValidationError("frame 必须是对象（抽样框筛选条件）", "frame")
+    spec = FrameSpec.from_args(DictArgs(frame))
+    batch = service.create_batch(session(), spec, _draw_request(body), current_actor(), _district())
+    response = jsonify(_batch_document(batch.id))
+    response.status_code = 201
+    response.headers["Location"] = url_for("sampling.api.api_batch", batch_id=batch.id)
+    return response
+
+
+@api.get("/samples/quality")
+def api_quality() -> Response:
+    """Per-street estimates of the latest batch with results (for the streets' ranking)."""
+    raw = request.args.get("batch")
+    batch_id = None
+    if raw:
+        if not raw.isdigit():
+            raise ValidationError("参数 batch 必须是批次编号", "batch")
+        batch_id = int(raw)
+    return jsonify(service.quality_by_street(session(), _district(), batch_id))
+
+
+@api.get("/samples/<int:batch_id>")
+def api_batch(batch_id: int) -> Response:
+    return jsonify(_batch_document(batch_id))
+
+
+@api.get("/samples/<int:batch_id>/audit")
+def api_audit(batch_id: int) -> Response:
+    """Draw again from the stored frame and seed and compare with the stored sample."""
+    return jsonify(service.audit_batch(session(), batch_id))
+
+
+@api.post("/samples/<int:batch_id>/assignments")
+def api_assign(batch_id: int) -> Response:
+    body = _json_body() if request.data else {}
+    service.assign_inspectors(
+        session(), batch_id, current_actor(), body.get("cap", 20), body.get("seed")
+    )
+    return jsonify(_batch_document(batch_id))
+
+
+@api.post("/samples/<int:batch_id>/sites/<int:site_id>/result")
+def api_result(batch_id: int, site_id: int) -> Response:
+    body = _json_body()
+    sample = service.record_result(
+        session(),
+        batch_id,
+        site_id,
+        current_actor(),
+        body.get("result"),
+        body.get("notes", ""),
+        body.get("photo_ids"),
+    )
+    return jsonify(
+        {
+            "batch_id": batch_id,
+            "site_id": site_id,
+            "result": sample.result,
+            "reopened": sample.reopened,
+            "inspected_at": sample.inspected_at.isoformat() if sample.inspected_at else None,
+        }
+    )
+
+
+@api.get("/samples/<int:batch_id>/estimate")
+def api_estimate(batch_id: int) -> Response:
+    return jsonify(service.batch_estimates(session(), service.get_batch(session(), batch_id)))
+
+
+@api.get("/samples/<int:batch_id>/public")
+def api_public(batch_id: int) -> Response:
+    return jsonify(service.public_summary(session(), batch_id))
+
+
+@api.get("/samples/<int:batch_id>/report.xlsx")
+def api_report(batch_id: int) -> Response:
+    return _report_response(batch_id)
+
+
+@api.get("/inspectors")
+def api_inspectors() -> Response:
+    return jsonify({"inspectors": inspectors.list_inspectors(session(), _district())})
+
+
+@api.post("/inspectors")
+def api_add_inspector() -> Response:
+    body = _json_body()
+    person = inspectors.add_inspector(
+        session(), body.get("name"), body.get("street"), current_actor(), _district()
+    )
+    return jsonify({"id": person.id, "name": person.name, "street_code": person.street_code}), 201
+
+
+@api.patch("/inspectors/<int:inspector_id>")
+def api_update_inspector(inspector_id: int) -> Response:
+    body = _json_body()
+    active = body.get("active")
+    if not isinstance(active, bool):
+        raise ValidationError("active 必须是 true 或 false", "active")
+    person = inspectors.set_active(session(), inspector_id, active, current_actor(), _district())
+    return jsonify({"id": person.id, "name": person.name, "active": person.active})
+
+
+# ---------------------------------------------------------------- pages
+
+
+def _form_defaults() -> dict[str, Any]:
+    return {"size_mode": "gbt2828", "level": "II", "method": "lpm", "allocation": "proportional"}
+
+
+def _render_index(form: dict[str, Any], error: AppError | None = None, status: int = 200) -> Any:
+    streets = frame_counts(session(), FrameSpec(), _district())
+    body = render_template(
+        "sampling/index.html",
+        form=form,
+        error=error,
+        streets=streets,
+        levels=gbt2828.LEVELS,
+        methods=design.METHODS,
+        size_modes=design.SIZE_MODES,
+        allocations=ALLOCATIONS,
+        batches=service.list_batches(session(), _district()),
+    )
+    return body, status
+
+
+@pages.get("")
+def index() -> Any:
+    return _render_index(_form_defaults())
+
+
+@pages.post("")
+def draw() -> Any:
+    form = request.form
+    data = {k: form.get(k, "") for k in ("size_mode", "n", "level", "method", "allocation")}
+    data.update(seed=form.get("seed", ""), title=form.get("title", ""))
+    frame_args = {
+        key: form.getlist(key)
+        for key in ("street", "status", "disposition", "flag", "closed_from", "closed_to")
+    }
+    try:
+        spec = FrameSpec.from_args(DictArgs({k: v for k, v in frame_args.items() if v}))
+        batch = service.create_batch(
+            session(), spec, _draw_request(data), current_actor(), _district()
+        )
+    except AppError as exc:
+        session().rollback()
+        shown = {**data, **frame_args}
+        shown.update({k: form.get(k, "") for k in ("closed_from", "closed_to")})
+        return _render_index(shown, exc, exc.status)
+    return redirect(url_for("sampling.pages.batch", batch_id=batch.id), 303)
+
+
+@pages.get("/batches/<int:batch_id>")
+def batch(batch_id: int) -> str:
+    doc = _batch_document(batch_id)
+    pool = inspectors.list_inspectors(session(), _district())
+    return render_template(
+        "sampling/batch.html",
+        doc=doc,
+        result_labels=RESULT_LABELS,
+        result_colour=result_colour,
+        active_inspectors=sum(1 for p in pool if p["active"]),
+    )
+
+
+@pages.get("/batches/<int:batch_id>/map")
+def batch_map(batch_id: int) -> Response:
+    service.get_batch(session(), batch_id)
+    html = batch_map_html(
+        service.batch_sites(session(), batch_id),
+        streets_service.streets_feature_collection(session(), clock.today().isoformat()),
+        url_for("static", filename="vendor/leaflet/leaflet.js"),
+        url_for("static", filename="vendor/leaflet/leaflet.css"),
+    )
+    return Response(html, mimetype="text/html")
+
+
+@pages.post("/batches/<int:batch_id>/assign")
+def assign(batch_id: int) -> WerkzeugResponse:
+    service.assign_inspectors(
+        session(),
+        batch_id,
+        current_actor(),
+        request.form.get("cap", "20"),
+        request.form.get("seed"),
+    )
+    return redirect(url_for("sampling.pages.batch", batch_id=batch_id) + "#sites", 303)
+
+
+@pages.post("/batches/<int:batch_id>/sites/<int:site_id>/result")
+def result(batch_id: int, site_id: int) -> WerkzeugResponse:
+    service.record_result(
+        session(),
+        batch_id,
+        site_id,
+        current_actor(),
+        request.form.get("result"),
+        request.form.get("notes", ""),
+    )
+    return redirect(url_for("sampling.pages.batch", batch_id=batch_id) + f"#site-{site_id}", 303)
+
+
+@pages.get("/batches/<int:batch_id>/report.xlsx")
+def report(batch_id: int) -> Response:
+    return _report_response(batch_id)
+
+
+@pages.get("/batches/<int:batch_id>/public")
+def public(batch_id: int) -> str:
+    return render_template("sampling/public.html", doc=service.public_summary(session(), batch_id))
+
+
+@pages.get("/batches/<int:batch_id>/audit")
+def audit(batch_id: int) -> str:
+    return render_template("sampling/audit.html", audit=service.audit_batch(session(), batch_id))
+
+
+@pages.get("/quality")
+def quality() -> str:
+    raw = request.args.get("batch", "")
+    batch_id = int(raw) if raw.isdigit() else None
+    return render_template(
+        "sampling/quality.html",
+        quality=service.quality_by_street(session(), _district(), batch_id),
+    )
+
+
+@pages.get("/inspectors")
+def inspector_pool() -> str:
+    return render_template(
+        "sampling/inspectors.html",
+        pool=inspectors.list_inspectors(session(), _district()),
+        streets=frame_counts(session(), FrameSpec(), _district()),
+    )
+
+
+@pages.post("/inspectors")
+def add_inspector() -> WerkzeugResponse:
+    inspectors.add_inspector(
+        session(),
+        request.form.get("name"),
+        request.form.get("street"),
+        current_actor(),
+        _district(),
+    )
+    return redirect(url_for("sampling.pages.inspector_pool"), 303)
+
+
+@pages.post("/inspectors/<int:inspector_id>/active")
+def toggle_inspector(inspector_id: int) -> WerkzeugResponse:
+    active = request.form.get("active") == "1"
+    inspectors.set_active(session(), inspector_id, active, current_actor(), _district())
+    return redirect(url_for("sampling.pages.inspector_pool"), 303)
+
+
+bp.register_blueprint(api)
+bp.register_blueprint(pages)
+
+
+# ---------------------------------------------------------------- OpenAPI
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The spot-check part of the OpenAPI document (paths relative to /api/v1)."""
+
+    def op(summary: str, op_id: str, **extra: Any) -> dict[str, Any]:
+        responses = extra.pop("responses", {"200": {"description": "OK"}})
+        for code, text in (("403", "无权限"), ("404", "不存在"), ("422", "字段无效")):
+            responses.setdefault(code, {"description": text})
+        return {"summary": summary, "operationId": op_id, "responses": responses, **extra}
+
+    batch_id = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    site_id = {"name": "site_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    frame_params = [
+        {"name": n, "in": "query", "schema": {"type": "string"}}
+        for n in ("closed_from", "closed_to", "street", "status", "disposition", "flag")
+    ]
+    body = {"content": {"application/json": {"schema": {"type": "object"}}}, "required": True}
+    draw_schema = {
+        "type": "object",
+        "properties": {
+            "frame": {
+                "type": "object",
+                "description": "抽样框条件：closed_from、closed_to、street…",
+            },
+            "size_mode": {"type": "string", "enum": list(design.SIZE_MODES)},
+            "n": {"type": "number", "description": "固定数量或百分比"},
+            "level": {"type": "string", "enum": list(gbt2828.LEVELS)},
+            "method": {"type": "string", "enum": list(design.METHODS)},
+            "allocation": {"type": "string", "enum": list(ALLOCATIONS)},
+            "seed": {"type": "string", "description": "随机种子（0 … 2^63-1，省略则随机生成）"},
+            "title": {"type": "string", "maxLength": 200},
+        },
+    }
+    return {
+        "/samples/frame": {
+            "get": op(
+                "抽样框大小（按街道）与 GB/T 2828.1 样本量", "sampleFrame", parameters=frame_params
+            )
+        },
+        "/samples": {
+            "get": op("抽查批次列表", "listSampleBatches"),
+            "post": op(
+                "抽取样本（空间均衡、按街道分层、可复现）",
+                "drawSample",
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": draw_schema}},
+                },
+                responses={"201": {"description": "已抽取"}},
+            ),
+        },
+        "/samples/quality": {"get": op("各街道整改到位率估计（用于排名）", "sampleQuality")},
+        "/samples/{batch_id}": {"get": op("批次详情", "getSampleBatch", parameters=[batch_id])},
+        "/samples/{batch_id}/audit": {
+            "get": op("重新抽取并核对（审计）", "auditSampleBatch", parameters=[batch_id])
+        },
+        "/samples/{batch_id}/assignments": {
+            "post": op(
+                "双随机：随机分配执法人员",
+                "assignInspectors",
+                parameters=[batch_id],
+                requestBody=body,
+            )
+        },
+        "/samples/{batch_id}/sites/{site_id}/result": {
+            "post": op(
+                "录入核查结果（不合格则重新打开点位）",
+                "recordSampleResult",
+                parameters=[batch_id, site_id],
+                requestBody=body,
+            )
+        },
+        "/samples/{batch_id}/estimate": {
+            "get": op("整改到位率估计及 95% 置信区间", "sampleEstimate", parameters=[batch_id])
+        },
+        "/samples/{batch_id}/public": {
+            "get": op("公开结果（不含个人信息）", "samplePublic", parameters=[batch_id])
+        },
+        "/samples/{batch_id}/report.xlsx": {
+            "get": op("批次报告 .xlsx", "sampleReport", parameters=[batch_id])
+        },
+        "/inspectors": {
+            "get": op("执法人员库", "listInspectors"),
+            "post": op(
+                "添加执法人员",
+                "addInspector",
+                requestBody=body,
+                responses={"201": {"description": "已添加"}},
+            ),
+        },
+        "/inspectors/{inspector_id}": {
+            "patch": op(
+                "启用或停用执法人员",
+                "updateInspector",
+                requestBody=body,
+                parameters=[
+                    {
+                        "name": "inspector_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
+                ],
+            )
+        },
+    }

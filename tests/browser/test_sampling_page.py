@@ -1,0 +1,62 @@
+"""The spot-check page in headless Chromium: live frame size, draw, batch page with its map."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import date
+
+import pytest
+from werkzeug.serving import make_server
+
+from gis_app.services.demo import load_demo
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def live_url(app_ctx):
+    """The app served on a free local port; requests share the test's transaction, one at
+    a time (a single-threaded server), so nothing is left in the database afterwards."""
+    from gis_app.db import session
+
+    load_demo(session(), n_sites=300, seed=5, today=date(2026, 6, 15))
+    session().commit()
+    server = make_server("127.0.0.1", 0, app_ctx, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def test_frame_size_updates_live_and_a_draw_shows_the_batch(
+    live_url, client, tab, tmp_path
+) -> None:
+    dazhigu = client.get("/api/v1/samples/frame?street=120102002").get_json()["frame_size"]
+    page = tab.page
+    page.goto(f"{live_url}/sampling")
+    size = page.locator("#frame-size")
+    page.wait_for_function("document.getElementById('frame-size').textContent === '150'")
+    assert "样本量字码 F" in page.locator("#frame-letter").inner_text()
+    page.get_by_label("大直沽街道").check()
+    page.wait_for_function(f"document.getElementById('frame-size').textContent === '{dazhigu}'")
+    assert size.inner_text() == str(dazhigu)
+    page.get_by_label("大直沽街道").uncheck()
+    page.wait_for_function("document.getElementById('frame-size').textContent === '150'")
+    page.get_by_label("固定数量").check()
+    page.fill("input[name=n]", "15")
+    page.fill("input[name=seed]", "31")
+    page.get_by_role("button", name="抽取样本").click()
+    page.wait_for_url("**/sampling/batches/*")
+    assert page.locator("#seed").inner_text() == "31"
+    assert page.locator("#sample-sites tbody tr").count() == 15
+    frame = page.frame_locator("iframe.map-frame")
+    frame.locator(".leaflet-container").wait_for()
+    assert frame.locator("path.leaflet-interactive").count() >= 15
+    shot = os.environ.get("SAMPLING_SCREENSHOT")
+    if shot:  # for a person to look at: SAMPLING_SCREENSHOT=/tmp/x.png
+        page.screenshot(path=shot, full_page=True)
+    assert tab.problems() == []  # nothing from a CDN or the internet, no console error
