@@ -35,11 +35,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     Database().init_app(app)
 
-    from gis_app.web import api, errors, pages, template_helpers, workflow_setup
+    from gis_app.web import api, auth, errors, pages, template_helpers, workflow_setup
 
     errors.init_app(app)
+    auth.init_app(app)  # first: every request is authenticated before any other hook
     template_helpers.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     workflow_setup.init_app(app)
+    from gis_app.web import accounts_setup
+
+    accounts_setup.init_app(app)
     return app

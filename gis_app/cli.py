@@ -30,14 +30,18 @@ def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from gis_app import create_app
+        from gis_app.db import DbScope, get_db
 
         given = (click.get_current_context().find_root().obj or {}).get("app")
         try:
-            app = given or create_app()
+            app = given or create_app({"DB_CONNECT_AS": "owner"})
         except RuntimeError as exc:
             click.secho(f"错误：{exc}", fg="red", err=True)
             sys.exit(1)
         with app.app_context():
+            # commands act as the owner, as a district administrator (for RLS and the audit)
+            actor = _actor()
+            get_db().use_scope(DbScope(actor.role, "", actor.name))
             return func(*args, **kwargs)
 
     return wrapper
@@ -264,7 +268,10 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 # feature areas add their commands in modules of their own, each with `register(cli)`
-COMMAND_MODULES: tuple[str, ...] = ("gis_app.commands.workflow",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "gis_app.commands.workflow",
+    "gis_app.commands.accounts",
+)
 
 
 def _register_feature_commands() -> None:

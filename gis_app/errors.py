@@ -44,6 +44,20 @@ class NotFound(AppError):
     code = "not_found"
 
 
+class Unauthorized(AppError):
+    """Nobody is logged in (or the token is not valid)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class TooManyAttempts(AppError):
+    """Too many failed logins: wait (`retry_after` seconds)."""
+
+    status = 429
+    code = "too_many_attempts"
+
+
 class Forbidden(AppError):
     """The acting user's role or street may not do this."""
 

@@ -67,9 +67,18 @@ def demo_streets(engine: Engine) -> None:
 @pytest.fixture(scope="session")
 def app(database_url: str, demo_streets: None):
     from gis_app import create_app
+    from gis_app.db_security import app_role
 
+    # the web app acts as the app's own database role (row-level security applies): the
+    # requests share the owner's rolled-back connection and SET LOCAL ROLE per transaction
     application = create_app(
-        {"DATABASE_URL": database_url, "TESTING": True, "FROZEN_NOW": FROZEN_NOW}
+        {
+            "DATABASE_URL": database_url,
+            "APP_DATABASE_URL": database_url,
+            "DB_SET_ROLE": app_role(),
+            "TESTING": True,
+            "FROZEN_NOW": FROZEN_NOW,
+        }
     )
     yield application
     clock.freeze(None)
@@ -98,13 +107,29 @@ def db_session(connection: Connection) -> Iterator[Session]:
 
 @pytest.fixture()
 def client(app, connection: Connection):
-    """A test client whose requests share the test's rolled-back transaction."""
+    """A test client whose requests share the test's rolled-back transaction. Nobody is
+    logged in: see `login` and `auth` (tests/accounts_support.py)."""
+    from flask.testing import FlaskClient
+
+    class OwnerAfterRequest(FlaskClient):
+        """Each request runs as the app's database role; the test's own queries after it
+        run as the owner again (SET LOCAL ROLE outlives a released savepoint)."""
+
+        def open(self, *args, **kwargs):
+            try:
+                return super().open(*args, **kwargs)
+            finally:
+                connection.exec_driver_sql("RESET ROLE")
+
     db = app.extensions["gis_db"]
     db.factory.configure(bind=connection, join_transaction_mode="create_savepoint")
     clock.freeze(FROZEN_NOW)
+    previous = app.test_client_class
+    app.test_client_class = OwnerAfterRequest
     try:
         yield app.test_client()
     finally:
+        app.test_client_class = previous
         db.factory.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
 
 
@@ -134,3 +159,21 @@ def site_payload(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+# ---------------------------------------------------------------- accounts (logins, tokens)
+
+
+@pytest.fixture()
+def auth(connection: Connection):
+    """Users and API tokens made in the test's transaction (see tests/accounts_support.py)."""
+    from tests.accounts_support import Accounts
+
+    return Accounts(connection)
+
+
+@pytest.fixture()
+def office(client, auth):
+    """The test client logged in as a district officer (区办王), through the login form."""
+    auth.login(client, "区办王", "district_officer")
+    return client

@@ -1,5 +1,7 @@
 """The ORM models; the schema itself is only ever changed by an Alembic migration."""
 
+from gis_app.models.accounts import ApiToken, LoginAttempt, User, UserSession
+from gis_app.models.audit import AuditEvent
 from gis_app.models.base import Base
 from gis_app.models.district import District, Street
 from gis_app.models.site import ImportBatch, Site, SiteEvent
@@ -15,11 +17,14 @@ from gis_app.models.workflow import (
 
 __all__ = [
     "AcceptanceView",
+    "ApiToken",
+    "AuditEvent",
     "Base",
     "DailyRun",
     "District",
     "ExtensionRequest",
     "ImportBatch",
+    "LoginAttempt",
     "MonthlyReport",
     "Photo",
     "RenovationWork",
@@ -27,4 +32,6 @@ __all__ = [
     "SiteEvent",
     "SiteStep",
     "Street",
+    "User",
+    "UserSession",
 ]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gis_app import clock
 from gis_app.actor import Actor
-from gis_app.errors import ImportRejected, ValidationError
+from gis_app.errors import Forbidden, ImportRejected, ValidationError
 from gis_app.geo.gcj02 import gcj02_to_wgs84
 from gis_app.models import ImportBatch, Site, Street
 from gis_app.services.site_fields import FIELD_LABELS, clean_site_fields
@@ -303,6 +303,9 @@ def import_sites(
 ) -> ImportReport:
     """Check a whole ledger file and write it in one transaction, or raise ImportRejected."""
     say = progress or (lambda _m: None)
+    if not actor.is_district and actor.role != "street_officer":
+        raise Forbidden("台账导入须由区领导小组办公室或街道办事处办理", "role")
+    own = actor.street_code if not actor.is_district else None
     if crs not in ("wgs84", "cgcs2000", "gcj02"):
         raise ValidationError("坐标系 crs 只能是 wgs84、cgcs2000 或 gcj02", "crs")
     if not data:
@@ -367,6 +370,13 @@ def import_sites(
             )
             continue
         street = streets[street_id]
+        if own is not None and street.code != own:
+            errors.append(
+                _row_error(
+                    row, fmt, "lon", f"坐标位于{street.name}，不属于本街道：只能导入本街道的点位"
+                )
+            )
+            continue
         stated = clean.pop("_street_text")
         if stated and str(stated).strip() not in (street.name, street.name.removesuffix("街道")):
             mismatched_street_text += 1
