@@ -260,7 +260,7 @@ def demo_account_specs(session: Any) -> list[dict[str, Any]]:
         specs.append(
             {
                 "username": f"officer.{slug}",
-                "display_name": f"{name}街道办（演示）",
+                "display_name": f"{name.removesuffix('街道')}街道办（演示）",
                 "role": "street_officer",
                 "street_code": code,
             }

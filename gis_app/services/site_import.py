@@ -352,6 +352,7 @@ def import_sites(
     swapped = street_ids_for_points(session, [(c["lat"], c["lon"]) for _, c in cleaned])
     streets = {s.id: s for s in session.scalars(select(Street))}
     accepted: list[tuple[RawRow, dict[str, Any], Street]] = []
+    foreign: list[dict[str, Any]] = []  # rows of another street (a street role imports)
     mismatched_street_text = 0
     for (row, clean), street_id, swapped_id in zip(cleaned, street_ids, swapped, strict=True):
         if clean["code"] in existing:
@@ -371,11 +372,7 @@ def import_sites(
             continue
         street = streets[street_id]
         if own is not None and street.code != own:
-            errors.append(
-                _row_error(
-                    row, fmt, "lon", f"坐标位于{street.name}，不属于本街道：只能导入本街道的点位"
-                )
-            )
+            foreign.append(_row_error(row, fmt, "lon", f"坐标位于{street.name}，不属于本街道"))
             continue
         stated = clean.pop("_street_text")
         if stated and str(stated).strip() not in (street.name, street.name.removesuffix("街道")):
@@ -384,6 +381,12 @@ def import_sites(
     if mismatched_street_text:
         warnings.append(
             f"{mismatched_street_text} 行填写的街道与坐标所在街道不一致：街道按坐标确定"
+        )
+    if foreign:
+        raise Forbidden(
+            f"{len(foreign)} 行的坐标不在本街道：街道只能导入本街道的点位，未导入任何数据",
+            "lon",
+            errors=foreign,
         )
     if errors:
         errors.sort(key=lambda e: (e["row"], e["field"] or ""))

@@ -22,6 +22,11 @@ APP_TABLES = {
     "monthly_reports",
     "renovation_works",
     "daily_runs",
+    # 0006_accounts
+    "users",
+    "user_sessions",
+    "api_tokens",
+    "login_attempts",
 }
 
 
@@ -61,8 +66,14 @@ def test_upgrade_downgrade_upgrade_on_empty_database(database_url: str) -> None:
         }
         assert all(v == 4326 for v in srids.values())
 
+        with engine.connect() as conn:
+            schemas = set(conn.execute(text("SELECT nspname FROM pg_namespace")).scalars())
+        assert {"access", "audit"} <= schemas  # 0006_accounts, 0007_audit
         dbmod.downgrade(url, "base")
         engine.dispose()
+        with engine.connect() as conn:
+            schemas = set(conn.execute(text("SELECT nspname FROM pg_namespace")).scalars())
+        assert not {"access", "audit"} & schemas
         left = set(inspect(engine).get_table_names())
         assert not (APP_TABLES & left), left
         assert "spatial_ref_sys" in left  # PostGIS itself is left alone
