@@ -28,7 +28,6 @@ from flask import (
     Request,
     Response,
     current_app,
-    flash,
     g,
     redirect,
     render_template,
@@ -403,5 +402,28 @@ def change_password() -> Any:
     return render_template("auth/password.html", error=error), status
 
 
-def flash_message(text: str) -> None:
-    flash(text, "workflow")
+def describe_security(doc: dict[str, Any]) -> None:
+    """How to authenticate, in the OpenAPI document: a bearer token (machines) or the session
+    cookie with the X-CSRF-Token header for unsafe methods (browsers); 401 and 429 on every
+    operation."""
+    doc["components"]["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "接口令牌（由区级管理员发放：gis-app tokens create 用户名 --name 用途）",
+        },
+        "session": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": COOKIE,
+            "description": "登录会话；修改数据的请求须带 X-CSRF-Token 头",
+        },
+    }
+    doc["security"] = [{"bearer": []}, {"session": []}]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for item in doc["paths"].values():
+        for op in item.values():
+            op["responses"].setdefault("401", {"description": "未登录或令牌无效", "content": error})
+            op["responses"].setdefault(
+                "403", {"description": "角色无权访问（或只读账户）", "content": error}
+            )
