@@ -47,6 +47,28 @@ def database_url() -> str:
 
 
 @pytest.fixture(scope="session")
+def scratch_db(database_url: str) -> Iterator[tuple[str, Engine]]:
+    """A second database, migrated afresh, for tests that need real commits (the audit chain,
+    parallel writers, concurrent logins): (url, engine as the owner). Dropped at the end."""
+    url = with_dbname(database_url, dbname_of(database_url) + "_scratch")
+    _recreate_database(url)
+    from gis_app import db as dbmod
+    from gis_app.localdb import ensure_database
+
+    ensure_database(url)
+    dbmod.upgrade(url)
+    eng = create_engine(sqlalchemy_url(url), pool_size=12)
+    yield url, eng
+    eng.dispose()
+    admin = create_engine(
+        sqlalchemy_url(with_dbname(url, "postgres")), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(url)}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = create_engine(sqlalchemy_url(database_url), connect_args={"options": "-c timezone=UTC"})
     yield eng

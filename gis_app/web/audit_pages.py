@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from sqlalchemy import select
 
 from gis_app.db import session
 from gis_app.models import Site
@@ -21,7 +22,7 @@ def index() -> str:
     if username:
         return user_trail(username)
     if site_code:
-        site_id = session().query(Site.id).filter(Site.code == site_code).scalar()
+        site_id = session().scalar(select(Site.id).where(Site.code == site_code).limit(1))
         if site_id is not None:
             return site_trail(site_id)
     events = audit.recent(session(), current_actor())
@@ -34,7 +35,7 @@ def index() -> str:
 @allow(*DISTRICT)
 def site_trail(site_id: int) -> str:
     events = audit.site_trail(session(), current_actor(), site_id)
-    code = session().query(Site.code).filter(Site.id == site_id).scalar()
+    code = session().scalar(select(Site.code).where(Site.id == site_id))
     return render_template(
         "audit/trail.html",
         title=f"点位 {code or site_id} 的审计记录",

@@ -276,6 +276,8 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if current_app.config.get("HSTS"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if response.status_code == 401 and _wants_json():
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="gis-app"')
     if g.get("actor") is not None and "Cache-Control" not in headers:
         headers["Cache-Control"] = "private, no-store"
     if "login_csrf" in g and not request.cookies.get(LOGIN_CSRF_COOKIE):

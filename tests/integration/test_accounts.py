@@ -148,6 +148,7 @@ def test_api_tokens(client, auth, connection) -> None:
     assert client.get("/api/v1/sites", headers={"Authorization": "Basic eDp5"}).status_code == 401
     unknown = client.get("/api/v1/sites", headers={"Authorization": "Bearer gis_nope"})
     assert unknown.status_code == 401 and unknown.get_json()["error"] == "unauthorized"
+    assert unknown.headers["WWW-Authenticate"].startswith("Bearer")
     connection.execute(text("UPDATE api_tokens SET revoked_at = now()"))
     assert client.get("/api/v1/sites", headers=headers).status_code == 401
     headers = auth.headers("机器二", "district_officer")
@@ -326,3 +327,48 @@ def test_a_login_is_recorded_with_its_address(client, auth, connection) -> None:
     assert tuple(row) == ("10.1.2.3", True)
     last = connection.execute(select(User.last_login_at)).scalar()
     assert abs(last - clock.now()) <= timedelta(seconds=1)
+
+
+def test_the_limit_holds_for_parallel_workers(scratch_db) -> None:
+    """Twelve wrong guesses at once, each from its own connection (as gunicorn workers would
+    send them): the advisory locks serialise the check, so exactly five are weighed and the
+    rest are refused unseen."""
+    import threading
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from gis_app.errors import TooManyAttempts, Unauthorized
+    from gis_app.services import accounts
+
+    _url, engine = scratch_db
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM login_attempts WHERE username = 'target'"))
+        now = datetime.now(UTC)
+        conn.execute(
+            text(
+                "INSERT INTO users (username, display_name, role, password_hash, created_at,"
+                " created_by, updated_at) VALUES ('target', 't', 'district_officer', :h, :n,"
+                " 'test', :n) ON CONFLICT (username) DO NOTHING"
+            ),
+            {"h": accounts.hash_password(PASSWORD), "n": now},
+        )
+    outcomes: list[int] = []
+    barrier = threading.Barrier(12)
+
+    def guess(i: int) -> None:
+        with Session(engine) as session:
+            barrier.wait()
+            try:
+                accounts.login(session, "target", f"wrong guess {i}", f"10.0.0.{i}")
+            except (Unauthorized, TooManyAttempts) as exc:
+                outcomes.append(exc.status)
+
+    clock.freeze(None)  # real time: the attempts are compared with each other
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    clock.freeze(FROZEN_NOW)
+    assert sorted(outcomes) == [401] * 5 + [429] * 7

@@ -2,43 +2,21 @@
 hash chain appended at commit, one transaction after another (no fork under parallel
 writers); `gis-app audit verify` naming a changed or deleted event; the office's pages.
 
-The chain needs real commits, so those tests run in a database of their own (`<name>_audit`),
-migrated afresh, and never touch the shared test database."""
+The chain needs real commits, so those tests run in a database of their own (`scratch_db`,
+migrated afresh), and never touch the shared test database."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
-from gis_app import db as dbmod
-from gis_app.config import sqlalchemy_url
-from gis_app.localdb import dbname_of, ensure_database, with_dbname
 from gis_app.services import audit
 
 WRITERS = 6
 TRANSACTIONS = 15
-
-
-@pytest.fixture(scope="module")
-def chain_db(database_url: str) -> Iterator[tuple[str, Engine]]:
-    url = with_dbname(database_url, dbname_of(database_url) + "_audit")
-    admin = create_engine(
-        sqlalchemy_url(with_dbname(url, "postgres")), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(url)}" WITH (FORCE)'))
-    ensure_database(url)
-    dbmod.upgrade(url)
-    engine = create_engine(sqlalchemy_url(url), pool_size=WRITERS + 2)
-    yield url, engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(url)}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _write(engine: Engine, who: str, n: int) -> None:
@@ -57,8 +35,8 @@ def _write(engine: Engine, who: str, n: int) -> None:
             conn.execute(text("UPDATE import_batches SET rows = 2 WHERE id = :i"), {"i": batch})
 
 
-def test_parallel_writers_make_one_unbroken_chain(chain_db) -> None:
-    _url, engine = chain_db
+def test_parallel_writers_make_one_unbroken_chain(scratch_db) -> None:
+    _url, engine = scratch_db
     with engine.connect() as conn:
         start = conn.execute(text("SELECT seq FROM audit.chain_head")).scalar_one()
     errors: list[BaseException] = []
@@ -109,8 +87,8 @@ def test_parallel_writers_make_one_unbroken_chain(chain_db) -> None:
          "VALUES ('ghost', '', 'sites', 'delete')", "outside_chain", None),
     ],
 )  # fmt: skip
-def test_verify_names_the_tampered_event(chain_db, tamper, kind, which) -> None:
-    _url, engine = chain_db
+def test_verify_names_the_tampered_event(scratch_db, tamper, kind, which) -> None:
+    _url, engine = scratch_db
     with engine.connect() as conn:
         head = conn.execute(text("SELECT seq FROM audit.chain_head")).scalar_one()
     if head < 10:
@@ -133,10 +111,10 @@ def test_verify_names_the_tampered_event(chain_db, tamper, kind, which) -> None:
         assert audit.verify(conn).ok  # rolled back: intact again
 
 
-def test_a_forger_who_rehashes_is_caught_by_the_next_event(chain_db) -> None:
+def test_a_forger_who_rehashes_is_caught_by_the_next_event(scratch_db) -> None:
     """Changing an event and recomputing its own hash correctly still breaks the link the
     next event holds."""
-    _url, engine = chain_db
+    _url, engine = scratch_db
     _write(engine, "forge-seed", 3)
     with engine.connect() as conn:
         trans = conn.begin()
@@ -167,11 +145,11 @@ def test_a_forger_who_rehashes_is_caught_by_the_next_event(chain_db) -> None:
     assert "记录的前一哈希" in report.problems[0].message
 
 
-def test_cli_verify_reports_ok_and_failure(chain_db) -> None:
+def test_cli_verify_reports_ok_and_failure(scratch_db) -> None:
     from gis_app import create_app
     from gis_app.cli import cli
 
-    url, engine = chain_db
+    url, engine = scratch_db
     _write(engine, "cli-seed", 2)
     app = create_app({"DATABASE_URL": url, "DB_CONNECT_AS": "owner"})
     runner = CliRunner()
