@@ -133,8 +133,15 @@ def check_app_role(engine: Engine, set_role: str | None = None) -> None:
     try:
         with engine.connect() as conn:
             row = conn.execute(query, {"role": set_role}).first()
-    except OperationalError:
-        return  # the database is not up yet: the requests will say so
+    except OperationalError as exc:  # not up yet, or the app role cannot log in
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "cannot connect with APP_DATABASE_URL (%s): is the database up, and may the app "
+            "role log in (README, database roles)?",
+            str(exc).strip().splitlines()[0] if str(exc).strip() else exc,
+        )
+        return
     if row is None:
         raise RuntimeError(f"数据库角色 {set_role} 不存在：请先运行 `gis-app db upgrade`")
     name, superuser, bypass, owns = row
