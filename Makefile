@@ -21,6 +21,7 @@ run: setup  ## set up (packages, database, migrations, demo district) and serve 
 	@set -e; export DATABASE_URL="$$($(PY) -m gis_app.localdb url)"; \
 	$(GISAPP) db upgrade; \
 	$(GISAPP) load-demo --if-empty; \
+	$(GISAPP) demo-accounts; \
 	echo "serving 违建治理一张图 on http://$(HOST):$(PORT)"; \
 	exec $(GISAPP) serve --host $(HOST) --port $(PORT)
 

@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from gis_app.web import (
         api,
+        auth,
         errors,
         exports,
         maps,
@@ -48,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     errors.init_app(app)
+    auth.init_app(app)  # first: every request is authenticated before any other hook
     template_helpers.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
@@ -59,4 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from gis_app.web import sampling  # spot checks: API and pages
 
     app.register_blueprint(sampling.bp)
+    from gis_app.web import accounts_setup
+
+    accounts_setup.init_app(app)
     return app

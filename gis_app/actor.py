@@ -1,7 +1,8 @@
 """Who acts: name, role and (for street and inspector roles) the street they belong to.
 
-Services take an Actor and record its name in history events. Until accounts exist
-(`web/actor.py`) the web layer builds it from request headers; accounts will replace that.
+Services take an Actor and record its name in history events. The web layer builds it from
+the logged-in user or the API token (`web/auth.py`); commands act as SYSTEM-like administrators.
+`name` is the account's username: unique, so every event says who did it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Actor:
     name: str
     role: str = "district_officer"
     street_code: str | None = None
+    user_id: int | None = None
 
     @property
     def is_district(self) -> bool:

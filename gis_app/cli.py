@@ -30,14 +30,18 @@ def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from gis_app import create_app
+        from gis_app.db import DbScope, get_db
 
         given = (click.get_current_context().find_root().obj or {}).get("app")
         try:
-            app = given or create_app()
+            app = given or create_app({"DB_CONNECT_AS": "owner"})
         except RuntimeError as exc:
             click.secho(f"错误：{exc}", fg="red", err=True)
             sys.exit(1)
         with app.app_context():
+            # commands act as the owner, as a district administrator (for RLS and the audit)
+            actor = _actor()
+            get_db().use_scope(DbScope(actor.role, "", actor.name))
             return func(*args, **kwargs)
 
     return wrapper
@@ -268,6 +272,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gis_app.commands.workflow",
     "gis_app.commands.exports",
     "gis_app.commands.sampling",
+    "gis_app.commands.accounts",
 )
 
 

@@ -26,12 +26,34 @@ def sqlalchemy_url(url: str | None) -> str | None:
     return url
 
 
+def app_database_url(owner_url: str | None) -> str | None:
+    """The web app's own connection: the owner's URL with the app's database role as user and
+    no password (trust, peer, a client certificate or ~/.pgpass authenticates it); set
+    APP_DATABASE_URL when the app role logs in otherwise."""
+    if not owner_url:
+        return owner_url
+    from urllib.parse import urlsplit, urlunsplit
+
+    from gis_app.db_security import app_role
+
+    parts = urlsplit(owner_url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{app_role()}@{host}"))
+
+
 def load_config() -> dict[str, Any]:
     """Flask settings read from the environment (GIS_APP_* and DATABASE_URL)."""
     env = os.environ
     data_dir = Path(env.get("GIS_APP_DATA_DIR", PROJECT_ROOT / "var"))
+    owner_url = env.get("DATABASE_URL") or existing_local_url()
     return {
-        "DATABASE_URL": sqlalchemy_url(env.get("DATABASE_URL") or existing_local_url()),
+        # the owner (migrations, commands) and the web app's own role (row-level security)
+        "DATABASE_URL": sqlalchemy_url(owner_url),
+        "APP_DATABASE_URL": sqlalchemy_url(
+            env.get("APP_DATABASE_URL") or app_database_url(owner_url)
+        ),
+        # "app" (the web app) or "owner" (commands); tests also set DB_SET_ROLE
+        "DB_CONNECT_AS": "app",
         "SECRET_KEY": env.get("GIS_APP_SECRET_KEY") or _secret_key(data_dir),
         "DATA_DIR": str(data_dir),
         "PHOTO_DIR": env.get("GIS_APP_PHOTO_DIR", str(data_dir / "photos")),
@@ -49,7 +71,16 @@ def load_config() -> dict[str, Any]:
         "PHOTO_MAX_MB": float(env.get("GIS_APP_PHOTO_MAX_MB", "20")),
         "PHOTO_MAX_PIXELS": int(env.get("GIS_APP_PHOTO_MAX_PIXELS", "60000000")),
         "CAMPAIGN_FILE": env.get("GIS_APP_CAMPAIGN_FILE", ""),
-        "DEV_IDENTITY": _bool(env.get("GIS_APP_DEV_IDENTITY"), default=True),
+        # accounts: sessions, cookies, login rate limit, passwords, security headers
+        "SESSION_COOKIE_SECURE": _bool(env.get("GIS_APP_COOKIE_SECURE"), default=True),
+        "SESSION_LIFETIME_HOURS": float(env.get("GIS_APP_SESSION_HOURS", "12")),
+        "SESSION_IDLE_MINUTES": float(env.get("GIS_APP_SESSION_IDLE_MINUTES", "120")),
+        "LOGIN_WINDOW_MINUTES": float(env.get("GIS_APP_LOGIN_WINDOW_MINUTES", "15")),
+        "LOGIN_MAX_FAILURES_USER": int(env.get("GIS_APP_LOGIN_MAX_FAILURES_USER", "5")),
+        "LOGIN_MAX_FAILURES_IP": int(env.get("GIS_APP_LOGIN_MAX_FAILURES_IP", "20")),
+        "PASSWORD_MIN_LENGTH": int(env.get("GIS_APP_PASSWORD_MIN_LENGTH", "10")),
+        "HSTS": _bool(env.get("GIS_APP_HSTS")),
+        "TRUSTED_PROXIES": int(env.get("GIS_APP_TRUSTED_PROXIES", "0")),
         "SQL_ECHO": _bool(env.get("GIS_APP_SQL_ECHO")),
         "JSON_AS_ASCII": False,
     }

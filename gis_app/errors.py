@@ -39,16 +39,30 @@ class ValidationError(AppError):
     code = "invalid"
 
 
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Unauthorized(AppError):
+    """Nobody is logged in (or the token is not valid)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class TooManyAttempts(AppError):
+    """Too many failed logins: wait (`retry_after` seconds)."""
+
+    status = 429
+    code = "too_many_attempts"
+
+
 class Forbidden(AppError):
     """The acting user's role may not do this."""
 
     status = 403
     code = "forbidden"
-
-
-class NotFound(AppError):
-    status = 404
-    code = "not_found"
 
 
 class Conflict(AppError):

@@ -329,7 +329,28 @@ def ensure_database(url: str) -> None:
                     f"数据库服务器上没有 PostGIS：请在服务器上安装 postgresql-{major}-postgis-3。"
                 )
         cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        _ensure_app_role(cur)
     conn.close()
+
+
+def _ensure_app_role(cur: Any) -> None:
+    """The web app's own database role (owns nothing, subject to row-level security), made
+    able to log in, when the user in DATABASE_URL may create roles; otherwise it is the
+    administrator's job (README, database roles) and the migration says so."""
+    from gis_app.db_security import app_role
+
+    role = app_role()
+    cur.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
+    row = cur.fetchone()
+    if not row or not row[0]:
+        return
+    cur.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (role,))
+    found = cur.fetchone()
+    if found is None:
+        _log(f"creating the app's database role {role} (no superuser, no BYPASSRLS)")
+        cur.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+    elif not found[0]:
+        cur.execute(f"ALTER ROLE {role} LOGIN")
 
 
 def resolve_url(test: bool = False) -> str:

@@ -102,6 +102,28 @@ def serve_app(
 
 
 @pytest.fixture(scope="session")
+def scratch_db(database_url: str) -> Iterator[tuple[str, Engine]]:
+    """A second database, migrated afresh, for tests that need real commits (the audit chain,
+    parallel writers, concurrent logins): (url, engine as the owner). Dropped at the end."""
+    url = with_dbname(database_url, dbname_of(database_url) + "_scratch")
+    _recreate_database(url)
+    from gis_app import db as dbmod
+    from gis_app.localdb import ensure_database
+
+    ensure_database(url)
+    dbmod.upgrade(url)
+    eng = create_engine(sqlalchemy_url(url), pool_size=12)
+    yield url, eng
+    eng.dispose()
+    admin = create_engine(
+        sqlalchemy_url(with_dbname(url, "postgres")), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(url)}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     eng = create_engine(sqlalchemy_url(database_url), connect_args={"options": "-c timezone=UTC"})
     yield eng
@@ -122,9 +144,18 @@ def demo_streets(engine: Engine) -> None:
 @pytest.fixture(scope="session")
 def app(database_url: str, demo_streets: None):
     from gis_app import create_app
+    from gis_app.db_security import app_role
 
+    # the web app acts as the app's own database role (row-level security applies): the
+    # requests share the owner's rolled-back connection and SET LOCAL ROLE per transaction
     application = create_app(
-        {"DATABASE_URL": database_url, "TESTING": True, "FROZEN_NOW": FROZEN_NOW}
+        {
+            "DATABASE_URL": database_url,
+            "APP_DATABASE_URL": database_url,
+            "DB_SET_ROLE": app_role(),
+            "TESTING": True,
+            "FROZEN_NOW": FROZEN_NOW,
+        }
     )
     yield application
     clock.freeze(None)
@@ -153,13 +184,29 @@ def db_session(connection: Connection) -> Iterator[Session]:
 
 @pytest.fixture()
 def client(app, connection: Connection):
-    """A test client whose requests share the test's rolled-back transaction."""
+    """A test client whose requests share the test's rolled-back transaction. Nobody is
+    logged in: see `login` and `auth` (tests/accounts_support.py)."""
+    from flask.testing import FlaskClient
+
+    class OwnerAfterRequest(FlaskClient):
+        """Each request runs as the app's database role; the test's own queries after it
+        run as the owner again (SET LOCAL ROLE outlives a released savepoint)."""
+
+        def open(self, *args, **kwargs):
+            try:
+                return super().open(*args, **kwargs)
+            finally:
+                connection.exec_driver_sql("RESET ROLE")
+
     db = app.extensions["gis_db"]
     db.factory.configure(bind=connection, join_transaction_mode="create_savepoint")
     clock.freeze(FROZEN_NOW)
+    previous = app.test_client_class
+    app.test_client_class = OwnerAfterRequest
     try:
         yield app.test_client()
     finally:
+        app.test_client_class = previous
         db.factory.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
 
 
@@ -189,3 +236,21 @@ def site_payload(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+# ---------------------------------------------------------------- accounts (logins, tokens)
+
+
+@pytest.fixture()
+def auth(connection: Connection):
+    """Users and API tokens made in the test's transaction (see tests/accounts_support.py)."""
+    from tests.accounts_support import Accounts
+
+    return Accounts(connection)
+
+
+@pytest.fixture()
+def office(client, auth):
+    """The test client logged in as a district officer (区办王), through the login form."""
+    auth.login(client, "区办王", "district_officer")
+    return client

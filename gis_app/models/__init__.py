@@ -1,5 +1,7 @@
 """The ORM models; the schema itself is only ever changed by an Alembic migration."""
 
+from gis_app.models.accounts import ApiToken, LoginAttempt, User, UserSession
+from gis_app.models.audit import AuditEvent
 from gis_app.models.base import Base
 from gis_app.models.district import District, Street
 from gis_app.models.sampling import Inspector, SampleBatch, SampleFrameUnit, SampleSite
@@ -16,12 +18,15 @@ from gis_app.models.workflow import (
 
 __all__ = [
     "AcceptanceView",
+    "ApiToken",
+    "AuditEvent",
     "Base",
     "DailyRun",
     "District",
     "ExtensionRequest",
     "ImportBatch",
     "Inspector",
+    "LoginAttempt",
     "MonthlyReport",
     "Photo",
     "RenovationWork",
@@ -32,4 +37,6 @@ __all__ = [
     "SiteEvent",
     "SiteStep",
     "Street",
+    "User",
+    "UserSession",
 ]

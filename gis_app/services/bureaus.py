@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis_app import clock, codes
@@ -130,7 +131,9 @@ def mark_renovation_done(
     text = (note or "").strip()
     if len(text) > 500:
         raise ValidationError("说明过长（最多 500 个字）", "note")
-    site = get_site(session, site_id, for_update=True)
+    # no row lock on the site (housing may not update sites); the works' primary key is the
+    # site, so a second marking at the same moment fails on the insert below
+    site = get_site(session, site_id, actor=actor)
     if not site.flag_renovation:
         session.rollback()
         raise Conflict("该点位未纳入旧楼区改造", "site_id")
@@ -149,6 +152,11 @@ def mark_renovation_done(
         marked_at=clock.now(),
     )
     session.add(work)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("该点位的改造工程已标记完工", "site_id") from exc
     record_event(
         session, site, actor, "renovation_done", {"renovation_done_on": (None, when)}, text
     )

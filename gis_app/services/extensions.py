@@ -16,7 +16,12 @@ from gis_app import clock, codes
 from gis_app.actor import Actor
 from gis_app.errors import Conflict, NotFound, ValidationError
 from gis_app.models import ExtensionRequest, Site, Street
-from gis_app.services.permissions import require_district, require_street_actor, street_code_of
+from gis_app.services.permissions import (
+    require_district,
+    require_street_actor,
+    site_scope,
+    street_code_of,
+)
 from gis_app.services.site_fields import parse_date
 from gis_app.services.sites import get_site, record_event
 from gis_app.services.steps import parse_plan, replace_open_steps
@@ -57,7 +62,7 @@ def request_extension(
         raise ValidationError(
             f"新方案最后一步的日期 {steps[-1]['due_date']} 须等于申请的新期限 {wanted}", "plan"
         )
-    site = get_site(session, site_id, for_update=True)
+    site = get_site(session, site_id, for_update=True, actor=actor)
     require_street_actor(actor, street_code_of(session, site), "延期申请", district_allowed=False)
     if site.status not in REQUESTABLE:
         session.rollback()
@@ -135,7 +140,7 @@ def decide(
             f"{codes.EXTENSION_STATUSES[request.status]}（{request.decided_by}）",
             "id",
         )
-    site = get_site(session, request.site_id, for_update=True)
+    site = get_site(session, request.site_id, for_update=True, actor=actor)
     now = clock.now()
     request.decided_by = actor.name
     request.decided_at = now
@@ -194,14 +199,18 @@ def site_requests(session: Session, site_id: int) -> list[ExtensionRequest]:
 
 
 def list_requests(
-    session: Session, status: str | None = None, street_code: str | None = None
+    session: Session,
+    actor: Actor,
+    status: str | None = None,
+    street_code: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Requests with their site and street, newest first (the office's approval queue)."""
+    """Requests with their site and street, newest first (the office's approval queue; a
+    street sees its own)."""
     query = (
         select(ExtensionRequest, Site.code, Site.address, Street.code, Street.name)
         .join(Site, Site.id == ExtensionRequest.site_id)
         .join(Street, Street.id == Site.street_id)
-        .where(Site.deleted_at.is_(None))
+        .where(Site.deleted_at.is_(None), *site_scope(actor))
     )
     if status:
         if status not in codes.EXTENSION_STATUSES:

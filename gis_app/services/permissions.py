@@ -6,7 +6,7 @@ message says in Chinese what the role would need.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from gis_app.actor import ROLES, STREET_ROLES, Actor
@@ -61,3 +61,59 @@ def require_street_actor(
 def can_see_sites(actor: Actor) -> bool:
     """District and street roles see sites and their photos (bureaus have views of their own)."""
     return actor.is_district or actor.role in STREET_ROLES
+
+
+# ---------------------------------------------------------------- street scope (属地管理)
+
+#: bureaus see the sites of their task across the district; media and agencies see every
+#: site but never personal data
+BUREAU_FLAGS = {
+    "bureau_civil": "flag_hardship",
+    "bureau_housing": "flag_renovation",
+    "bureau_police": "flag_obstruction",
+}
+OPEN_DATA_ROLES = ("bureau_media", "agency")
+
+
+def site_scope(actor: Actor) -> list[ColumnElement[bool]]:
+    """Conditions on Site that keep a query to what `actor` may see (the service layer's wall;
+    PostgreSQL's row-level security is the second one, with the same rules)."""
+    if actor.is_district or actor.role in OPEN_DATA_ROLES:
+        return []
+    if actor.role in STREET_ROLES:
+        if not actor.street_code:
+            return [false()]
+        own = select(Street.id).where(Street.code == actor.street_code).scalar_subquery()
+        return [Site.street_id == own]
+    flag = BUREAU_FLAGS.get(actor.role)
+    if flag is not None:
+        return [getattr(Site, flag).is_(True)]
+    return [false()]
+
+
+def sees_site(session: Session, site: Site, actor: Actor) -> bool:
+    if actor.is_district or actor.role in OPEN_DATA_ROLES:
+        return True
+    if actor.role in STREET_ROLES:
+        return bool(actor.street_code) and street_code_of(session, site) == actor.street_code
+    flag = BUREAU_FLAGS.get(actor.role)
+    return bool(flag and getattr(site, flag))
+
+
+def sees_street(actor: Actor, street_code: str) -> bool:
+    """Street-level data (reports, a street's dashboard): the district, or that street."""
+    if actor.is_district:
+        return True
+    return actor.role in STREET_ROLES and actor.street_code == street_code
+
+
+def own_street(actor: Actor) -> str | None:
+    """The street a street role is bound to (None for everyone else)."""
+    return actor.street_code if actor.role in STREET_ROLES else None
+
+
+def sees_personal_data(actor: Actor, street_code: str) -> bool:
+    """The persons concerned: the district, and the site's own street's officers."""
+    return actor.is_district or (
+        actor.role in STREET_ROLES and bool(actor.street_code) and actor.street_code == street_code
+    )

@@ -23,7 +23,7 @@ from gis_app.actor import STREET_ROLES, Actor
 from gis_app.errors import Conflict, NotFound, ValidationError
 from gis_app.models import Photo, Site, SiteStep
 from gis_app.services.image_check import FORMATS, check_size, inspect_image
-from gis_app.services.permissions import require_street_actor, street_code_of
+from gis_app.services.permissions import require_street_actor, sees_site, street_code_of
 from gis_app.services.sites import get_site, record_event
 
 #: a photo's GPS farther than this from its site is flagged
@@ -92,7 +92,7 @@ def add_photo(
         allowed = "、".join(f"{k}（{v}）" for k, v in codes.PHOTO_KINDS.items())
         raise ValidationError(f"照片类别无效：{kind!r}（可选：{allowed}）", "kind")
     check_size(data, limits.max_bytes)
-    site = get_site(session, site_id)
+    site = get_site(session, site_id, actor=actor)
     street_code = street_code_of(session, site)
     require_street_actor(actor, street_code, "上传照片", roles=STREET_ROLES)
     if site.status not in KIND_STATUSES[kind]:
@@ -208,8 +208,13 @@ def photo_warnings(
     return out
 
 
-def get_photo(session: Session, photo_id: int) -> Photo:
+def get_photo(session: Session, photo_id: int, actor: Actor | None = None) -> Photo:
+    """A photo; with `actor`, only one of a site that actor may see (else 404)."""
     photo = session.get(Photo, photo_id) if 0 < photo_id < 2**63 else None
+    if photo is not None and actor is not None:
+        site = session.get(Site, photo.site_id)
+        if site is None or not sees_site(session, site, actor):
+            photo = None
     if photo is None:
         raise NotFound(f"没有编号为 {photo_id} 的照片", "id")
     return photo

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from gis_app import clock
 from gis_app.actor import Actor
-from gis_app.errors import Conflict, ValidationError
+from gis_app.errors import Conflict, NotFound, ValidationError
 from gis_app.models import ExtensionRequest, MonthlyReport, Site, SiteEvent, Street
-from gis_app.services.permissions import require_street_actor
+from gis_app.services.permissions import own_street, require_street_actor, sees_street
 from gis_app.services.site_query import overdue_expr
 from gis_app.services.streets import get_street
 
@@ -204,9 +204,14 @@ def get_report(session: Session, street: Street, month: date) -> MonthlyReport |
     )
 
 
-def report_view(session: Session, street_code: str, month: date) -> dict[str, Any]:
-    """The stored report, or a fresh draft from the data; with its period and deadline."""
+def report_view(
+    session: Session, street_code: str, month: date, actor: Actor | None = None
+) -> dict[str, Any]:
+    """The stored report, or a fresh draft from the data; with its period and deadline.
+    With `actor`: the district's, or the street's own (another street's is a 404)."""
     street = get_street(session, street_code)
+    if actor is not None and not sees_street(actor, street.code):
+        raise NotFound(f"没有代码为 {street_code} 的街道", "code")
     report = get_report(session, street, month)
     submitted = report is not None and report.status == "submitted"
     figures = report.figures if submitted and report else draft_figures(session, street, month)
@@ -291,16 +296,17 @@ def save_report(
     return report
 
 
-def overview(session: Session, month: date) -> list[dict[str, Any]]:
-    """Every street's report of `month`: submitted on time, late, draft or missing."""
-    rows = session.execute(
-        select(Street, MonthlyReport)
-        .outerjoin(
-            MonthlyReport,
-            (MonthlyReport.street_id == Street.id) & (MonthlyReport.month == literal(month)),
-        )
-        .order_by(Street.code)
-    ).all()
+def overview(session: Session, month: date, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Every street's report of `month`: submitted on time, late, draft or missing (a street
+    role: its own)."""
+    query = select(Street, MonthlyReport).outerjoin(
+        MonthlyReport,
+        (MonthlyReport.street_id == Street.id) & (MonthlyReport.month == literal(month)),
+    )
+    own = own_street(actor) if actor is not None else None
+    if own:
+        query = query.where(Street.code == own)
+    rows = session.execute(query.order_by(Street.code)).all()
     deadline = due_at(month)
     past_due = clock.now() > deadline
     out = []

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gis_app import clock, codes
 from gis_app.actor import Actor
-from gis_app.errors import ImportRejected, ValidationError
+from gis_app.errors import Forbidden, ImportRejected, ValidationError
 from gis_app.geo.gcj02 import gcj02_to_wgs84
 from gis_app.models import ImportBatch, Site, Street
 from gis_app.services.site_fields import FIELD_LABELS, FieldError, clean_site_fields, parse_date
@@ -312,6 +312,9 @@ def import_sites(
 ) -> ImportReport:
     """Check a whole ledger file and write it in one transaction, or raise ImportRejected."""
     say = progress or (lambda _m: None)
+    if not actor.is_district and actor.role != "street_officer":
+        raise Forbidden("台账导入须由区领导小组办公室或街道办事处办理", "role")
+    own = actor.street_code if not actor.is_district else None
     if crs not in ("wgs84", "cgcs2000", "gcj02"):
         raise ValidationError("坐标系 crs 只能是 wgs84、cgcs2000 或 gcj02", "crs")
     if not data:
@@ -370,6 +373,7 @@ def import_sites(
     swapped = street_ids_for_points(session, [(c["lat"], c["lon"]) for _, c in cleaned])
     streets = {s.id: s for s in session.scalars(select(Street))}
     accepted: list[tuple[RawRow, dict[str, Any], Street]] = []
+    foreign: list[dict[str, Any]] = []  # rows of another street (a street role imports)
     mismatched_street_text = 0
     for (row, clean), street_id, swapped_id in zip(cleaned, street_ids, swapped, strict=True):
         if clean["code"] in existing:
@@ -388,6 +392,9 @@ def import_sites(
             )
             continue
         street = streets[street_id]
+        if own is not None and street.code != own:
+            foreign.append(_row_error(row, fmt, "lon", f"坐标位于{street.name}，不属于本街道"))
+            continue
         stated = clean.pop("_street_text")
         if stated and str(stated).strip() not in (street.name, street.name.removesuffix("街道")):
             mismatched_street_text += 1
@@ -397,6 +404,12 @@ def import_sites(
     if mismatched_street_text:
         warnings.append(
             f"{mismatched_street_text} 行填写的街道与坐标所在街道不一致：街道按坐标确定"
+        )
+    if foreign:
+        raise Forbidden(
+            f"{len(foreign)} 行的坐标不在本街道：街道只能导入本街道的点位，未导入任何数据",
+            "lon",
+            errors=foreign,
         )
     if errors:
         errors.sort(key=lambda e: (e["row"], e["field"] or ""))

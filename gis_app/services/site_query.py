@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session
 
 from gis_app import codes
+from gis_app.actor import Actor
 from gis_app.errors import ValidationError
 from gis_app.models import Site, SiteStep, Street
 from gis_app.services.site_fields import parse_bool, parse_date
@@ -283,6 +284,13 @@ class Page:
     offset: int
 
 
+def scoped(flt: SiteFilter, today: date, actor: Actor | None) -> list[ColumnElement[bool]]:
+    """The filter's conditions, kept to what `actor` may see (None: a command, everything)."""
+    from gis_app.services.permissions import site_scope
+
+    return flt.conditions(today) + (site_scope(actor) if actor is not None else [])
+
+
 def list_features(
     session: Session,
     flt: SiteFilter,
@@ -290,8 +298,9 @@ def list_features(
     limit: int,
     offset: int,
     personal: bool = False,
+    actor: Actor | None = None,
 ) -> Page:
-    conds = flt.conditions(today)
+    conds = scoped(flt, today, actor)
     total = session.execute(base_select([func.count()]).where(*conds)).scalar_one()
     rows = (
         session.execute(
@@ -307,9 +316,11 @@ def list_features(
     return Page(list(rows), total, limit, offset)
 
 
-def counts_by_status(session: Session, flt: SiteFilter, today: date) -> dict[str, int]:
+def counts_by_status(
+    session: Session, flt: SiteFilter, today: date, actor: Actor | None = None
+) -> dict[str, int]:
     """Counts of the filtered sites per status, plus total and overdue."""
-    conds = flt.conditions(today)
+    conds = scoped(flt, today, actor)
     rows = session.execute(
         base_select([Site.status, func.count()]).where(*conds).group_by(Site.status)
     ).all()

@@ -34,7 +34,7 @@ EVENT_LABELS = {
 
 
 def workflow_summary(session: Session, site_id: int, actor: Actor, today: date) -> dict[str, Any]:
-    site: Site = get_site(session, site_id)
+    site: Site = get_site(session, site_id, actor=actor)
     street = session.get(Street, site.street_id)
     street_code = street.code if street else ""
     overdue = bool(session.scalar(base_select([overdue_expr(today)]).where(Site.id == site.id)))

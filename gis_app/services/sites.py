@@ -12,8 +12,14 @@ from sqlalchemy.orm import Session
 
 from gis_app import clock
 from gis_app.actor import Actor
-from gis_app.errors import Conflict, NotFound, ValidationError
+from gis_app.errors import Conflict, Forbidden, NotFound, ValidationError
 from gis_app.models import Site, SiteEvent, Street
+from gis_app.services.permissions import (
+    require_district,
+    require_street_actor,
+    sees_site,
+    street_code_of,
+)
 from gis_app.services.site_fields import EDITABLE_FIELDS, clean_site_fields, raise_first
 from gis_app.services.site_query import base_select, feature_expr
 from gis_app.services.streets import street_ids_for_points
@@ -107,6 +113,7 @@ def create_site(
     clean, errors = clean_site_fields(raw)
     raise_first(errors)
     street = _street_or_refuse(session, clean["lon"], clean["lat"])
+    require_street_actor(actor, street.code, "登记点位", roles=("street_officer", "inspector"))
     code = clean.get("code") or next_site_code(session, street)
     _check_code_free(session, street.district_code, code, None)
     deadline = clean.get("committed_deadline")
@@ -149,21 +156,32 @@ def create_site(
     return site
 
 
-def get_site(session: Session, site_id: int, for_update: bool = False) -> Site:
-    if not 0 < site_id < 2**63:  # beyond bigint: cannot exist
-        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
-    query = select(Site).where(Site.id == site_id)
-    if for_update:
-        query = query.with_for_update()
-    site = session.scalar(query)
-    if site is None:
-        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
+def get_site(
+    session: Session, site_id: int, for_update: bool = False, actor: Actor | None = None
+) -> Site:
+    """A live site; with `actor`, only one that actor may see (else the same 404 as for a
+    site that does not exist: another street's sites are not even confirmed to exist)."""
+    site = _find(session, site_id, for_update, actor)
     if site.deleted_at is not None:
         raise NotFound(
             f"点位 {site.code} 已于 {clock.fmt_local(site.deleted_at)} 删除"
             f"（原因：{site.deleted_reason}）",
             "id",
         )
+    return site
+
+
+def _find(session: Session, site_id: int, for_update: bool, actor: Actor | None) -> Site:
+    if not 0 < site_id < 2**63:  # beyond bigint: cannot exist
+        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
+    query = select(Site).where(Site.id == site_id)
+    if for_update:  # NO KEY UPDATE: inserts referring to the site (events, photos) still go on
+        query = query.with_for_update(key_share=True)
+    site = session.scalar(query)
+    if site is None or (actor is not None and not sees_site(session, site, actor)):
+        if for_update:
+            session.rollback()
+        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
     return site
 
 
@@ -207,7 +225,11 @@ def update_site(
         raise ValidationError("没有要修改的字段", None)
     clean, errors = clean_site_fields(fields, partial=True)
     raise_first(errors)
-    site = get_site(session, site_id, for_update=True)
+    site = get_site(session, site_id, for_update=True, actor=actor)
+    require_street_actor(actor, street_code_of(session, site), "修改点位")
+    if not actor.is_district and "committed_deadline" in clean:
+        session.rollback()
+        raise Forbidden("承诺期限须由区领导小组办公室修改（街道请申请延期）", "committed_deadline")
     _check_version(site, raw.get("version"))
 
     changes: dict[str, tuple[Any, Any]] = {}
@@ -219,6 +241,12 @@ def update_site(
             changes["location"] = (list(old), list(new))
             site.geom = _point(*new)
             if street.id != site.street_id:
+                if not actor.is_district:
+                    session.rollback()
+                    raise Forbidden(
+                        f"新位置属于{street.name}：点位移到其他街道须由区领导小组办公室办理",
+                        "lon",
+                    )
                 old_street = session.get(Street, site.street_id)
                 changes["street"] = (old_street.code if old_street else None, street.code)
                 site.street_id = street.id
@@ -261,7 +289,8 @@ def delete_site(
         raise ValidationError("删除点位必须说明原因", "reason")
     if len(reason) > 500:
         raise ValidationError("删除原因过长（最多 500 个字）", "reason")
-    site = get_site(session, site_id, for_update=True)
+    site = get_site(session, site_id, for_update=True, actor=actor)
+    require_district(actor, "删除点位")
     if version is not None:
         _check_version(site, version)
     now = clock.now()
@@ -276,18 +305,19 @@ def delete_site(
     return site
 
 
-def site_feature(session: Session, site_id: int, today: date, personal: bool = True) -> dict:
-    """One live site as a GeoJSON Feature (404 if missing or deleted)."""
-    get_site(session, site_id)
+def site_feature(
+    session: Session, site_id: int, today: date, personal: bool, actor: Actor | None
+) -> dict:
+    """One live site as a GeoJSON Feature (404 if missing, deleted or not the actor's)."""
+    get_site(session, site_id, actor=actor)
     return session.execute(
         base_select([feature_expr(today, personal)]).where(Site.id == site_id)
     ).scalar_one()
 
 
-def site_history(session: Session, site_id: int) -> list[dict[str, Any]]:
+def site_history(session: Session, site_id: int, actor: Actor | None) -> list[dict[str, Any]]:
     """The site's events, oldest first (also for a deleted site)."""
-    if not 0 < site_id < 2**63 or session.get(Site, site_id) is None:
-        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
+    _find(session, site_id, False, actor)
     events = session.scalars(
         select(SiteEvent).where(SiteEvent.site_id == site_id).order_by(SiteEvent.at, SiteEvent.id)
     )

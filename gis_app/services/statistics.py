@@ -14,8 +14,11 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
 from gis_app import codes
+from gis_app.actor import Actor
+from gis_app.errors import NotFound
 from gis_app.models import Site, Street
 from gis_app.services import reports
+from gis_app.services.permissions import own_street
 from gis_app.services.site_query import overdue_expr
 
 #: how many past report months the "reports on time" figure looks at
@@ -207,3 +210,14 @@ def monthly_trend(
         params,
     ).mappings()
     return [{**dict(r), "month": f"{r['month']:%Y-%m}"} for r in rows]
+
+
+def street_for(actor: Actor, requested: str | None) -> str | None:
+    """The street whose figures `actor` may read: a street role only its own (asking for
+    another is a 404), everyone else what they asked for (None: the whole district)."""
+    own = own_street(actor)
+    if own is None:
+        return requested
+    if requested and requested != own:
+        raise NotFound(f"没有代码为 {requested} 的街道", "street")
+    return own

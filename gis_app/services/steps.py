@@ -106,7 +106,7 @@ def set_plan(session: Session, site_id: int, actor: Actor, raw: Any, reason: str
     """Set the steps still to do; the last one's date becomes the site's current deadline."""
     today = clock.today()
     plan = parse_plan(raw, "steps", not_before=today)
-    site = get_site(session, site_id, for_update=True)
+    site = get_site(session, site_id, for_update=True, actor=actor)
     require_street_actor(actor, street_code_of(session, site), "制定分步治理方案")
     if site.status in ("closed", "awaiting_acceptance"):
         session.rollback()
@@ -170,7 +170,7 @@ def complete_step(
         step = session.scalar(select(SiteStep).where(SiteStep.id == step_id).with_for_update())
     if step is None:
         raise NotFound(f"没有编号为 {step_id} 的治理步骤", "id")
-    site = get_site(session, step.site_id, for_update=True)
+    site = get_site(session, step.site_id, for_update=True, actor=actor)
     require_street_actor(actor, street_code_of(session, site), "完成治理步骤", roles=STREET_ROLES)
     if step.done_at is not None:
         session.rollback()

@@ -356,8 +356,11 @@ def get_street(session: Session, code: str) -> Street:
     return street
 
 
-def streets_feature_collection(session: Session, today_iso: str) -> dict[str, Any]:
-    """All streets as an RFC 7946 FeatureCollection, with their counts by status."""
+def streets_feature_collection(
+    session: Session, today_iso: str, street_codes: list[str] | None = None
+) -> dict[str, Any]:
+    """All streets (or those of `street_codes`) as an RFC 7946 FeatureCollection, with their
+    counts by status."""
     row = session.execute(
         text(
             """
@@ -393,9 +396,10 @@ def streets_feature_collection(session: Session, today_iso: str) -> dict[str, An
                 )
               ) AS f
               FROM streets t
+              WHERE CAST(:codes AS text[]) IS NULL OR t.code = ANY(CAST(:codes AS text[]))
             ) q
             """
         ),
-        {"today": today_iso},
+        {"today": today_iso, "codes": street_codes},
     ).scalar_one()
     return row

@@ -85,8 +85,8 @@ def forbidden_message(source: str, target: str) -> str:
     return f"不能从「{_label(source)}」变为「{_label(target)}」{hint}"
 
 
-def _lock(session: Session, site_id: int, version: Any) -> Site:
-    site = get_site(session, site_id, for_update=True)
+def _lock(session: Session, site_id: int, version: Any, actor: Actor) -> Site:
+    site = get_site(session, site_id, for_update=True, actor=actor)
     if version is not None:
         _check_version(site, version)
     return site
@@ -127,7 +127,7 @@ def transition(
     if target not in codes.STATUSES:
         allowed = ", ".join(codes.STATUSES)
         raise ValidationError(f"目标状态无效：{target!r}（可选：{allowed}）", "to")
-    site = _lock(session, site_id, version)
+    site = _lock(session, site_id, version, actor)
     move = MOVE_TABLE.get((site.status, target))
     if move is None:
         session.rollback()
@@ -175,7 +175,7 @@ def reopen(
         allowed = "、".join(f"{k}（{v}）" for k, v in codes.REOPEN_CAUSES.items())
         raise ValidationError(f"重新打开的原因类别无效：{cause!r}（可选：{allowed}）", "cause")
     reason = _clean_reason(reason, True, "重新打开已销账点位")
-    site = _lock(session, site_id, version)
+    site = _lock(session, site_id, version, actor)
     if site.status != "closed":
         session.rollback()
         raise Conflict(
@@ -244,7 +244,7 @@ def record_acceptance_view(session: Session, site_id: int, actor: Actor) -> Acce
     Recorded for district roles while the site awaits acceptance (the view is what allows them
     to close it). Returns None when there is nothing to record.
     """
-    site = get_site(session, site_id)
+    site = get_site(session, site_id, actor=actor)
     before, after = newest_pair(session, site.id)
     if not actor.is_district or site.status != "awaiting_acceptance" or not before or not after:
         return None

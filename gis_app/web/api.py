@@ -8,9 +8,11 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from gis_app import clock, codes
 from gis_app.db import session
-from gis_app.errors import BadRequest, ValidationError
+from gis_app.errors import BadRequest, NotFound, ValidationError
 from gis_app.services import site_import, sites, streets
+from gis_app.services.permissions import own_street, sees_personal_data, street_code_of
 from gis_app.services.site_query import SiteFilter, counts_by_status, list_features
+from gis_app.web.access import API_READERS, DISTRICT, SITE_STAFF, allow
 from gis_app.web.actor import current_actor
 from gis_app.web.openapi import openapi_document
 
@@ -75,6 +77,7 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int | None = None) 
 
 
 @bp.get("/")
+@allow(*API_READERS)
 def index() -> Response:
     return jsonify(
         {
@@ -106,6 +109,7 @@ def index() -> Response:
 
 
 @bp.get("/openapi.json")
+@allow(*API_READERS)
 def openapi() -> Response:
     response = jsonify(openapi_document(url_for("api.index", _external=True).rstrip("/")))
     response.mimetype = "application/vnd.oai.openapi+json"
@@ -113,6 +117,7 @@ def openapi() -> Response:
 
 
 @bp.get("/codes")
+@allow(*API_READERS)
 def code_lists() -> Response:
     """The enumerated values with their Chinese labels."""
     return jsonify(
@@ -127,24 +132,36 @@ def code_lists() -> Response:
 
 
 @bp.get("/streets")
+@allow(*API_READERS)
 def list_streets() -> Response:
-    return _geojson(streets.streets_feature_collection(session(), clock.today().isoformat()))
+    return _geojson(_streets_collection())
+
+
+def _streets_collection() -> dict[str, Any]:
+    """Every street for the district and open data; a street role gets its own street."""
+    own = own_street(current_actor())
+    return streets.streets_feature_collection(
+        session(), clock.today().isoformat(), [own] if own else None
+    )
 
 
 @bp.get("/streets/<code>")
+@allow(*API_READERS)
 def get_street(code: str) -> Response:
     street = streets.get_street(session(), code)
-    collection = streets.streets_feature_collection(session(), clock.today().isoformat())
-    feature = next(f for f in collection["features"] if f["id"] == street.code)
+    feature = next((f for f in _streets_collection()["features"] if f["id"] == street.code), None)
+    if feature is None:
+        raise NotFound(f"没有代码为 {code} 的街道", "code")
     return _geojson(feature)
 
 
 @bp.get("/sites")
+@allow(*API_READERS)
 def list_sites() -> Response:
     flt = SiteFilter.from_args(request.args)
     limit = _int_arg("limit", 100, 1, current_app.config["API_PAGE_MAX"])
     offset = _int_arg("offset", 0, 0)
-    page = list_features(session(), flt, clock.today(), limit, offset)
+    page = list_features(session(), flt, clock.today(), limit, offset, actor=current_actor())
     params = flt.to_params()
     links = [
         {
@@ -190,16 +207,19 @@ def list_sites() -> Response:
 
 
 @bp.get("/sites/counts")
+@allow(*API_READERS)
 def site_counts() -> Response:
     """Counts by status of the sites the filter selects (plus total and overdue)."""
     flt = SiteFilter.from_args(request.args)
-    return jsonify(counts_by_status(session(), flt, clock.today()))
+    return jsonify(counts_by_status(session(), flt, clock.today(), current_actor()))
 
 
 @bp.post("/sites")
+@allow(*SITE_STAFF)
 def create_site() -> Response:
-    site = sites.create_site(session(), _site_input(_json_body()), current_actor())
-    feature = sites.site_feature(session(), site.id, clock.today())
+    actor = current_actor()
+    site = sites.create_site(session(), _site_input(_json_body()), actor)
+    feature = sites.site_feature(session(), site.id, clock.today(), True, actor)
     return _geojson(
         feature,
         201,
@@ -208,16 +228,25 @@ def create_site() -> Response:
 
 
 @bp.get("/sites/<int:site_id>")
+@allow(*API_READERS)
 def get_site(site_id: int) -> Response:
-    feature = sites.site_feature(session(), site_id, clock.today())
-    feature["history"] = sites.site_history(session(), site_id)
+    actor = current_actor()
+    site = sites.get_site(session(), site_id, actor=actor)
+    # the persons concerned and the history: the district and the site's own street only;
+    # media and agencies get the open-data view
+    full = sees_personal_data(actor, street_code_of(session(), site))
+    feature = sites.site_feature(session(), site_id, clock.today(), full, actor)
+    if full:
+        feature["history"] = sites.site_history(session(), site_id, actor)
     return _geojson(feature, headers={"ETag": f'"{feature["properties"]["version"]}"'})
 
 
 @bp.get("/sites/<int:site_id>/history")
+@allow(*SITE_STAFF)
 def get_site_history(site_id: int) -> Response:
     """The history stays readable after a soft delete."""
-    return jsonify({"site_id": site_id, "events": sites.site_history(session(), site_id)})
+    events = sites.site_history(session(), site_id, current_actor())
+    return jsonify({"site_id": site_id, "events": events})
 
 
 def _version_from_request(body: dict[str, Any]) -> Any:
@@ -228,6 +257,7 @@ def _version_from_request(body: dict[str, Any]) -> Any:
 
 
 @bp.patch("/sites/<int:site_id>")
+@allow(*DISTRICT, "street_officer")
 def update_site(site_id: int) -> Response:
     body = _json_body()
     raw = dict(_site_input(body))
@@ -236,12 +266,14 @@ def update_site(site_id: int) -> Response:
     reason = raw.pop("reason", "") or ""
     if not isinstance(reason, str):
         raise ValidationError("修改原因 reason 必须是文字", "reason")
-    site = sites.update_site(session(), site_id, raw, current_actor(), reason)
-    feature = sites.site_feature(session(), site.id, clock.today())
+    actor = current_actor()
+    site = sites.update_site(session(), site_id, raw, actor, reason)
+    feature = sites.site_feature(session(), site.id, clock.today(), True, actor)
     return _geojson(feature, headers={"ETag": f'"{site.version}"'})
 
 
 @bp.delete("/sites/<int:site_id>")
+@allow(*DISTRICT)
 def delete_site(site_id: int) -> Response:
     body = _json_body() if request.data else {}
     reason = body.get("reason", request.args.get("reason", ""))
@@ -261,6 +293,7 @@ def delete_site(site_id: int) -> Response:
 
 
 @bp.post("/sites/import")
+@allow(*DISTRICT, "street_officer")
 def import_sites() -> Response:
     upload = request.files.get("file")
     if upload is None or not upload.filename:

@@ -9,24 +9,28 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from gis_app.db import session
 from gis_app.errors import AppError
 from gis_app.services import bureaus
+from gis_app.web.access import DISTRICT, allow
 from gis_app.web.actor import current_actor
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 
 
 @bp.get("/civil-affairs")
+@allow(*DISTRICT, "bureau_civil")
 def civil_affairs() -> str:
     rows = bureaus.civil_affairs(session(), current_actor())
     return render_template("bureau/civil.html", rows=rows)
 
 
 @bp.get("/housing")
+@allow(*DISTRICT, "bureau_housing")
 def housing(error: AppError | None = None) -> str:
     rows = bureaus.housing(session(), current_actor())
     return render_template("bureau/housing.html", rows=rows, error=error)
 
 
 @bp.post("/housing/<int:site_id>/done")
+@allow(*DISTRICT, "bureau_housing")
 def housing_done(site_id: int) -> Any:
     try:
         work = bureaus.mark_renovation_done(
@@ -46,6 +50,7 @@ def housing_done(site_id: int) -> Any:
 
 
 @bp.get("/police")
+@allow(*DISTRICT, "bureau_police")
 def police() -> str:
     rows = bureaus.police(session(), current_actor())
     return render_template("bureau/police.html", rows=rows)

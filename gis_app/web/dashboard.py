@@ -20,12 +20,19 @@ from sqlalchemy import select
 from gis_app import clock
 from gis_app.actor import Actor
 from gis_app.db import session
-from gis_app.errors import AppError, Forbidden
+from gis_app.errors import AppError, Forbidden, NotFound
 from gis_app.models import Site, SiteStep
 from gis_app.services import exports, reminders, reports, statistics
-from gis_app.services.permissions import can_see_sites, role_label
+from gis_app.services.permissions import (
+    can_see_sites,
+    own_street,
+    require_district,
+    role_label,
+    sees_street,
+)
 from gis_app.services.site_query import SiteFilter
 from gis_app.services.streets import get_street
+from gis_app.web.access import DISTRICT, SITE_STAFF, allow
 from gis_app.web.actor import current_actor
 from gis_app.web.charts import bar_chart
 from layers import palette
@@ -39,6 +46,15 @@ def _viewer() -> Actor:
     if not can_see_sites(actor):
         raise Forbidden(f"统计页面仅供区领导小组办公室和街道查看（当前身份：{role_label(actor)}）")
     return actor
+
+
+def _street_of_page(code: str) -> Any:
+    """The street of a street page: any for the district, only its own for a street."""
+    actor = _viewer()
+    st = get_street(session(), code)
+    if not sees_street(actor, st.code):
+        raise NotFound(f"没有代码为 {code} 的街道", "code")
+    return st
 
 
 def _colour(key: str) -> str:
@@ -63,8 +79,11 @@ def _this_month() -> date:
 
 
 @bp.get("/dashboard")
-def index() -> str:
-    _viewer()
+@allow(*SITE_STAFF)
+def index() -> Any:
+    own = own_street(_viewer())
+    if own:  # a street's dashboard is its own street's page
+        return redirect(url_for("dashboard.street", code=own))
     today = clock.today()
     stats = statistics.street_stats(session(), today)
     trend = statistics.monthly_trend(session(), _this_month(), TREND_MONTHS)
@@ -89,13 +108,17 @@ def index() -> str:
 
 
 @bp.get("/dashboard/street/<code>")
+@allow(*SITE_STAFF)
 def street(code: str) -> str:
-    _viewer()
+    actor = _viewer()
     today = clock.today()
-    st = get_street(session(), code)
+    st = _street_of_page(code)
     stats = statistics.street_stats(session(), today, st.code)[0]
-    all_stats = statistics.street_stats(session(), today)
+    # the rank is the district's business: a street sees its own figures only
+    all_stats = statistics.street_stats(session(), today) if actor.is_district else [stats]
     rank = next((r["rank"] for r in statistics.ranking(all_stats) if r["code"] == st.code), None)
+    if not actor.is_district:
+        rank = None
     trend = statistics.monthly_trend(session(), _this_month(), TREND_MONTHS, st.code)
     soon = [s for s in reminders.due_soon(session(), today) if s["street_code"] == st.code]
     overdue_sites = (
@@ -126,11 +149,11 @@ def street(code: str) -> str:
 
 
 @bp.get("/dashboard/street/<code>/plan")
+@allow(*SITE_STAFF)
 def street_plan(code: str) -> str:
     """Every step of every open site of the street: the street's plan at a glance."""
-    _viewer()
     today = clock.today()
-    st = get_street(session(), code)
+    st = _street_of_page(code)
     rows = (
         session()
         .execute(
@@ -167,11 +190,12 @@ def street_plan(code: str) -> str:
 
 
 @bp.get("/reports")
+@allow(*SITE_STAFF)
 def reports_index() -> str:
     actor = _viewer()
     month = reports.parse_month(request.args["month"]) if request.args.get("month") else None
     month = month or reports.current_month()
-    rows = reports.overview(session(), month)
+    rows = reports.overview(session(), month, actor)
     start, end = reports.period(month)
     return render_template(
         "reports/index.html",
@@ -188,9 +212,11 @@ def reports_index() -> str:
 
 
 @bp.route("/reports/<code>/<month_text>", methods=["GET", "POST"])
+@allow(*SITE_STAFF)
 def report_form(code: str, month_text: str) -> Any:
     actor = _viewer()
     month = reports.parse_month(month_text)
+    reports.report_view(session(), code, month, actor)  # another street's report: 404
     status = 200
     error: AppError | None = None
     if request.method == "POST":
@@ -205,7 +231,7 @@ def report_form(code: str, month_text: str) -> Any:
         else:
             flash("月报已报送" if submit else "草稿已保存", "workflow")
             return redirect(url_for("dashboard.report_form", code=code, month_text=month_text))
-    view = reports.report_view(session(), code, month)
+    view = reports.report_view(session(), code, month, actor)
     if error is not None:
         view["narrative"] = request.form.get("narrative", "")
     return (
@@ -235,6 +261,7 @@ def _xlsx(data: bytes, filename: str) -> Response:
 
 
 @bp.get("/exports/ledger.xlsx")
+@allow(*SITE_STAFF)
 def export_ledger() -> Response:
     actor = current_actor()
     flt = SiteFilter.from_args(request.args)
@@ -245,15 +272,17 @@ def export_ledger() -> Response:
 
 
 @bp.get("/exports/monthly.xlsx")
+@allow(*DISTRICT)
 def export_monthly() -> Response:
-    _viewer()
+    require_district(current_actor(), "导出月报汇总")
     month = reports.parse_month(request.args.get("month") or f"{reports.last_due_month():%Y-%m}")
     data = exports.monthly_summary_xlsx(session(), month, current_app.config["DISTRICT_NAME"])
     return _xlsx(data, f"月报汇总-{month:%Y-%m}.xlsx")
 
 
 @bp.get("/exports/ranking.xlsx")
+@allow(*DISTRICT)
 def export_ranking() -> Response:
-    _viewer()
+    require_district(current_actor(), "导出街道排名")
     data = exports.ranking_xlsx(session(), current_app.config["DISTRICT_NAME"])
     return _xlsx(data, f"街道排名-{clock.today().isoformat()}.xlsx")

@@ -407,6 +407,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
     }
     doc["paths"].update(_feature_paths())
+    from gis_app.web.auth import describe_security
+
+    describe_security(doc)
     return doc
 
 

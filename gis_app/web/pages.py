@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, url_for
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, url_for
 
 from gis_app import clock, codes
 from gis_app.db import session
 from gis_app.services import streets
+from gis_app.services.permissions import own_street
+from gis_app.web.access import ANY_USER, API_READERS, allow
+from gis_app.web.actor import current_actor
 from gis_app.web.openapi import openapi_document
 
 bp = Blueprint("pages", __name__)
+BUREAU_PAGES = {
+    "bureau_civil": "bureau.civil_affairs",
+    "bureau_housing": "bureau.housing",
+    "bureau_police": "bureau.police",
+}
 
 
 @bp.get("/")
-def home() -> str:
-    collection = streets.streets_feature_collection(session(), clock.today().isoformat())
+@allow(ANY_USER)
+def home() -> Any:
+    actor = current_actor()
+    if actor.role in BUREAU_PAGES:  # a bureau sees its own view only
+        return redirect(url_for(BUREAU_PAGES[actor.role]))
+    own = own_street(actor)
+    collection = streets.streets_feature_collection(
+        session(), clock.today().isoformat(), [own] if own else None
+    )
     rows = [f["properties"] for f in collection["features"]]
     keys = ["total", *codes.STATUSES, "overdue"]
     totals = {k: sum(r["counts"][k] for r in rows) for k in keys}
@@ -31,6 +48,7 @@ def home() -> str:
 
 
 @bp.get("/api")
+@allow(*API_READERS)
 def api_doc() -> str:
     doc = openapi_document(url_for("api.index", _external=True).rstrip("/"))
     return render_template("api_doc.html", doc=doc)

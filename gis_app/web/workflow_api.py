@@ -14,6 +14,7 @@ from gis_app.errors import Forbidden, ValidationError
 from gis_app.services import extensions, photos, reports, statistics, steps, workflow
 from gis_app.services.permissions import can_see_sites, role_label
 from gis_app.services.site_workflow import workflow_summary
+from gis_app.web.access import API_READERS, OPEN_DATA, SITE_STAFF, allow
 from gis_app.web.actor import current_actor
 from gis_app.web.api import _json_body
 from gis_app.web.workflow_pages import photo_limits, photo_store
@@ -45,17 +46,20 @@ def _reader() -> None:
 
 
 @bp.get("/workflow/transitions")
+@allow(*API_READERS)
 def transitions_table() -> Response:
     return jsonify({"transitions": workflow.moves_table()})
 
 
 @bp.get("/sites/<int:site_id>/workflow")
+@allow(*SITE_STAFF)
 def site_workflow(site_id: int) -> Response:
     _reader()
     return jsonify(_summary(site_id))
 
 
 @bp.post("/sites/<int:site_id>/transitions")
+@allow(*SITE_STAFF)
 def post_transition(site_id: int) -> Response:
     body = _json_body()
     target = body.get("to")
@@ -68,6 +72,7 @@ def post_transition(site_id: int) -> Response:
 
 
 @bp.post("/sites/<int:site_id>/reopen")
+@allow(*SITE_STAFF)
 def post_reopen(site_id: int) -> Response:
     body = _json_body()
     site = workflow.reopen(
@@ -82,6 +87,7 @@ def post_reopen(site_id: int) -> Response:
 
 
 @bp.get("/sites/<int:site_id>/acceptance")
+@allow(*SITE_STAFF)
 def get_acceptance(site_id: int) -> Response:
     """The newest before/after pair; for the district office this records that it saw them."""
     _reader()
@@ -99,6 +105,7 @@ def get_acceptance(site_id: int) -> Response:
 
 
 @bp.post("/sites/<int:site_id>/close")
+@allow(*SITE_STAFF)
 def post_close(site_id: int) -> Response:
     body = _json_body() if request.data else {}
     site = workflow.close(
@@ -108,6 +115,7 @@ def post_close(site_id: int) -> Response:
 
 
 @bp.get("/sites/<int:site_id>/photos")
+@allow(*SITE_STAFF)
 def list_photos(site_id: int) -> Response:
     _reader()
     data = _summary(site_id)["photos"]
@@ -115,6 +123,7 @@ def list_photos(site_id: int) -> Response:
 
 
 @bp.post("/sites/<int:site_id>/photos")
+@allow(*SITE_STAFF)
 def post_photo(site_id: int) -> Response:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -141,19 +150,21 @@ def post_photo(site_id: int) -> Response:
 
 
 @bp.get("/photos/<int:photo_id>")
+@allow(*SITE_STAFF)
 def get_photo(photo_id: int) -> Response:
-    from gis_app.web.workflow_pages import _photo_for_viewer
-
-    return jsonify(photos.photo_dict(session(), _photo_for_viewer(photo_id)))
+    photo = photos.get_photo(session(), photo_id, current_actor())
+    return jsonify(photos.photo_dict(session(), photo))
 
 
 @bp.get("/sites/<int:site_id>/steps")
+@allow(*SITE_STAFF)
 def list_steps(site_id: int) -> Response:
     _reader()
     return jsonify({"steps": _summary(site_id)["steps"]})
 
 
 @bp.put("/sites/<int:site_id>/steps")
+@allow(*SITE_STAFF)
 def put_steps(site_id: int) -> Response:
     body = _json_body()
     site = steps.set_plan(
@@ -169,6 +180,7 @@ def put_steps(site_id: int) -> Response:
 
 
 @bp.post("/steps/<int:step_id>/complete")
+@allow(*SITE_STAFF)
 def post_step_done(step_id: int) -> Response:
     body = _json_body()
     step = steps.complete_step(
@@ -178,12 +190,14 @@ def post_step_done(step_id: int) -> Response:
 
 
 @bp.get("/sites/<int:site_id>/extensions")
+@allow(*SITE_STAFF)
 def list_site_extensions(site_id: int) -> Response:
     _reader()
     return jsonify({"extensions": _summary(site_id)["extensions"]})
 
 
 @bp.post("/sites/<int:site_id>/extensions")
+@allow(*SITE_STAFF)
 def post_extension(site_id: int) -> Response:
     body = _json_body()
     req = extensions.request_extension(
@@ -200,14 +214,17 @@ def post_extension(site_id: int) -> Response:
 
 
 @bp.get("/extensions")
+@allow(*SITE_STAFF)
 def list_extensions() -> Response:
     _reader()
     status = (request.args.get("status") or "").strip() or None
     street = (request.args.get("street") or "").strip() or None
-    return jsonify({"extensions": extensions.list_requests(session(), status, street)})
+    rows = extensions.list_requests(session(), current_actor(), status, street)
+    return jsonify({"extensions": rows})
 
 
 @bp.post("/extensions/<int:request_id>/decision")
+@allow(*SITE_STAFF)
 def post_decision(request_id: int) -> Response:
     body = _json_body()
     req = extensions.decide(
@@ -217,6 +234,7 @@ def post_decision(request_id: int) -> Response:
 
 
 @bp.get("/reports")
+@allow(*SITE_STAFF)
 def reports_overview() -> Response:
     _reader()
     month = (
@@ -229,41 +247,50 @@ def reports_overview() -> Response:
             "month": f"{month:%Y-%m}",
             "due_at": reports.due_at(month).isoformat(),
             "period": [d.isoformat() for d in reports.period(month)],
-            "streets": reports.overview(session(), month),
+            "streets": reports.overview(session(), month, current_actor()),
         }
     )
 
 
 @bp.get("/reports/<code>/<month_text>")
+@allow(*SITE_STAFF)
 def get_report(code: str, month_text: str) -> Response:
     _reader()
-    return jsonify(reports.report_view(session(), code, reports.parse_month(month_text)))
+    month = reports.parse_month(month_text)
+    return jsonify(reports.report_view(session(), code, month, current_actor()))
 
 
 @bp.put("/reports/<code>/<month_text>")
+@allow(*SITE_STAFF)
 def put_report(code: str, month_text: str) -> Response:
     month = reports.parse_month(month_text)
-    reports.save_report(session(), code, month, current_actor(), _json_body().get("narrative"))
-    return jsonify(reports.report_view(session(), code, month))
+    actor = current_actor()
+    reports.save_report(session(), code, month, actor, _json_body().get("narrative"))
+    return jsonify(reports.report_view(session(), code, month, actor))
 
 
 @bp.post("/reports/<code>/<month_text>/submit")
+@allow(*SITE_STAFF)
 def submit_report(code: str, month_text: str) -> Response:
     month = reports.parse_month(month_text)
     body = _json_body()
-    reports.save_report(session(), code, month, current_actor(), body.get("narrative"), True)
-    return jsonify(reports.report_view(session(), code, month))
+    actor = current_actor()
+    reports.save_report(session(), code, month, actor, body.get("narrative"), True)
+    return jsonify(reports.report_view(session(), code, month, actor))
 
 
 @bp.get("/campaign")
+@allow(*API_READERS)
 def campaign() -> Response:
     return jsonify(current_app.extensions["campaign"].status(clock.today()))
 
 
 @bp.get("/statistics")
+@allow(*SITE_STAFF, *OPEN_DATA)
 def get_statistics() -> Response:
-    _reader()
-    stats = statistics.street_stats(session(), clock.today())
+    # public figures (no personal data): the district, media, agencies; a street its own
+    street = statistics.street_for(current_actor(), None)
+    stats = statistics.street_stats(session(), clock.today(), street)
     return jsonify(
         {
             "today": clock.today().isoformat(),
@@ -282,12 +309,13 @@ def get_statistics() -> Response:
 
 
 @bp.get("/statistics/trend")
+@allow(*SITE_STAFF, *OPEN_DATA)
 def get_trend() -> Response:
-    _reader()
     raw = request.args.get("months") or "12"
     if not raw.isdigit() or not 1 <= int(raw) <= 60:
         raise ValidationError("months 须是 1 到 60 的整数", "months")
-    street = (request.args.get("street") or "").strip() or None
+    requested = (request.args.get("street") or "").strip() or None
+    street = statistics.street_for(current_actor(), requested)
     rows = statistics.monthly_trend(session(), clock.today().replace(day=1), int(raw), street)
     return jsonify({"months": rows})
 

@@ -28,9 +28,10 @@ from gis_app.db import session
 from gis_app.errors import AppError, Forbidden, NotFound, ValidationError
 from gis_app.models import ExtensionRequest, Photo, Site, SiteStep
 from gis_app.services import extensions, photos, steps, workflow
-from gis_app.services.permissions import can_act_in_street, can_see_sites, street_code_of
+from gis_app.services.permissions import can_see_sites, sees_site
 from gis_app.services.site_workflow import workflow_summary
 from gis_app.services.sites import get_site
+from gis_app.web.access import SITE_STAFF, allow
 from gis_app.web.actor import current_actor
 
 bp = Blueprint("workflow", __name__)
@@ -80,8 +81,16 @@ def _act(site_id: int, action: Callable[[], str]) -> Any:
     return redirect(_next_url(site_id))
 
 
+def _visible_site(site_id: int | None, message: str) -> int:
+    """The site of a step or request, if the actor may see it; else 404 for the thing itself."""
+    site = session().get(Site, site_id) if site_id else None
+    if site is None or not sees_site(session(), site, current_actor()):
+        raise NotFound(message, "id")
+    return site.id
+
+
 def render_site_page(site_id: int, error: AppError | None = None) -> str:
-    site = get_site(session(), site_id)
+    site = get_site(session(), site_id, actor=current_actor())
     return render_template(
         "site/workflow.html",
         site={"id": site.id, "code": site.code, "address": site.address},
@@ -90,11 +99,13 @@ def render_site_page(site_id: int, error: AppError | None = None) -> str:
 
 
 @bp.get("/sites/<int:site_id>/workflow")
+@allow(*SITE_STAFF)
 def site_page(site_id: int) -> str:
     return render_site_page(site_id)
 
 
 @bp.post("/sites/<int:site_id>/transition")
+@allow(*SITE_STAFF)
 def transition(site_id: int) -> Any:
     target = (request.form.get("to") or "").strip()
 
@@ -113,6 +124,7 @@ def transition(site_id: int) -> Any:
 
 
 @bp.post("/sites/<int:site_id>/reopen")
+@allow(*SITE_STAFF)
 def reopen(site_id: int) -> Any:
     def run() -> str:
         site = workflow.reopen(
@@ -128,6 +140,7 @@ def reopen(site_id: int) -> Any:
 
 
 @bp.get("/sites/<int:site_id>/acceptance")
+@allow(*SITE_STAFF)
 def acceptance(site_id: int) -> str:
     """The newest before and after photos side by side; opening it is what allows closing."""
     actor = current_actor()
@@ -137,6 +150,7 @@ def acceptance(site_id: int) -> str:
 
 
 @bp.post("/sites/<int:site_id>/close")
+@allow(*SITE_STAFF)
 def close(site_id: int) -> Any:
     def run() -> str:
         site = workflow.close(
@@ -152,6 +166,7 @@ def close(site_id: int) -> Any:
 
 
 @bp.post("/sites/<int:site_id>/photos")
+@allow(*SITE_STAFF)
 def upload_photo(site_id: int) -> Any:
     def run() -> str:
         upload = request.files.get("file")
@@ -183,16 +198,10 @@ def upload_photo(site_id: int) -> Any:
 
 
 def _photo_for_viewer(photo_id: int) -> Photo:
-    photo = photos.get_photo(session(), photo_id)
     actor = current_actor()
-    site = session().get(Site, photo.site_id)
-    if site is None or not can_see_sites(actor):
+    if not can_see_sites(actor):
         raise Forbidden("无权查看该照片", "role")
-    if not can_act_in_street(
-        actor, street_code_of(session(), site), ("street_officer", "inspector")
-    ):
-        raise Forbidden("只能查看本街道点位的照片", "street")
-    return photo
+    return photos.get_photo(session(), photo_id, actor)  # another street's photo: 404
 
 
 def _send(path: Any, media_type: str, etag: str) -> Response:
@@ -204,6 +213,7 @@ def _send(path: Any, media_type: str, etag: str) -> Response:
 
 
 @bp.get("/photos/<int:photo_id>/file")
+@allow(*SITE_STAFF)
 def photo_file(photo_id: int) -> Response:
     photo = _photo_for_viewer(photo_id)
     return _send(
@@ -212,12 +222,14 @@ def photo_file(photo_id: int) -> Response:
 
 
 @bp.get("/photos/<int:photo_id>/thumb")
+@allow(*SITE_STAFF)
 def photo_thumb(photo_id: int) -> Response:
     photo = _photo_for_viewer(photo_id)
     return _send(photo_store().thumbnail(photo.sha256), "image/jpeg", photo.sha256 + "-t")
 
 
 @bp.post("/sites/<int:site_id>/plan")
+@allow(*SITE_STAFF)
 def set_plan(site_id: int) -> Any:
     def run() -> str:
         site = steps.set_plan(
@@ -229,11 +241,10 @@ def set_plan(site_id: int) -> Any:
 
 
 @bp.post("/steps/<int:step_id>/complete")
+@allow(*SITE_STAFF)
 def complete_step(step_id: int) -> Any:
     step = session().get(SiteStep, step_id) if 0 < step_id < 2**63 else None
-    if step is None:
-        raise NotFound(f"没有编号为 {step_id} 的治理步骤", "id")
-    site_id = step.site_id
+    site_id = _visible_site(step.site_id if step else None, f"没有编号为 {step_id} 的治理步骤")
 
     def run() -> str:
         done = steps.complete_step(
@@ -249,6 +260,7 @@ def complete_step(step_id: int) -> Any:
 
 
 @bp.post("/sites/<int:site_id>/extensions")
+@allow(*SITE_STAFF)
 def request_extension(site_id: int) -> Any:
     def run() -> str:
         req = extensions.request_extension(
@@ -265,11 +277,10 @@ def request_extension(site_id: int) -> Any:
 
 
 @bp.post("/extensions/<int:request_id>/decide")
+@allow(*SITE_STAFF)
 def decide_extension(request_id: int) -> Any:
     req = session().get(ExtensionRequest, request_id) if 0 < request_id < 2**63 else None
-    if req is None:
-        raise NotFound(f"没有编号为 {request_id} 的延期申请", "id")
-    site_id = req.site_id
+    site_id = _visible_site(req.site_id if req else None, f"没有编号为 {request_id} 的延期申请")
 
     def run() -> str:
         done = extensions.decide(
@@ -285,11 +296,12 @@ def decide_extension(request_id: int) -> Any:
 
 
 @bp.get("/extensions")
+@allow(*SITE_STAFF)
 def extension_list() -> str:
     status = (request.args.get("status") or "pending").strip()
     if status == "all":
         status = ""
-    rows = extensions.list_requests(session(), status or None)
+    rows = extensions.list_requests(session(), current_actor(), status or None)
     return render_template(
         "workflow/extensions.html", rows=rows, status=status, statuses=codes.EXTENSION_STATUSES
     )

@@ -19,7 +19,6 @@ def init_app(app: Flask) -> None:
     except CampaignConfigError as exc:
         raise RuntimeError(f"专项行动配置有误：{exc}") from exc
     for blueprint in (
-        actor.bp,
         workflow_pages.bp,
         workflow_api.bp,
         dashboard.bp,
@@ -29,7 +28,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         site_workflow=site_workflow,
         campaign_status=campaign_status,
-        identity_choices=actor.identity_choices,
         current_actor=actor.page_actor,
         workflow_messages=workflow_messages,
     )

@@ -8,16 +8,16 @@ from datetime import date
 from gis_app.services.demo import load_demo
 
 
-def test_home_lists_every_street_with_counts(client, app) -> None:
+def test_home_lists_every_street_with_counts(office, app) -> None:
     from gis_app.db import session
 
     with app.app_context():
         load_demo(session(), n_sites=300, seed=5, today=date(2026, 6, 15))
-    html = client.get("/").get_data(as_text=True)
+    html = office.get("/").get_data(as_text=True)
     assert "违法建设分步治理点位台账" in html
     rows = re.findall(r'<tr data-street="(\d+)">(.*?)</tr>', html, re.S)
     assert len(rows) == 12
-    api = client.get("/api/v1/streets").get_json()
+    api = office.get("/api/v1/streets").get_json()
     counts = {f["id"]: f["properties"]["counts"] for f in api["features"]}
     for code, row in rows:
         cells = dict(re.findall(r'data-status="(\w+)">(\d+)<', row))
@@ -29,8 +29,8 @@ def test_home_lists_every_street_with_counts(client, app) -> None:
     assert "/api/v1/openapi.json" in html
 
 
-def test_api_doc_page_and_chinese_404(client) -> None:
-    page = client.get("/api").get_data(as_text=True)
+def test_api_doc_page_and_chinese_404(office) -> None:
+    page = office.get("/api").get_data(as_text=True)
     assert "/sites/{site_id}" in page
-    missing = client.get("/no-such-page", headers={"Accept": "text/html"})
+    missing = office.get("/no-such-page", headers={"Accept": "text/html"})
     assert missing.status_code == 404 and "找不到页面" in missing.get_data(as_text=True)

@@ -27,6 +27,11 @@ APP_TABLES = {
     "sample_batches",
     "sample_frame_units",
     "sample_sites",
+    # 0006_accounts
+    "users",
+    "user_sessions",
+    "api_tokens",
+    "login_attempts",
 }
 
 
@@ -66,8 +71,14 @@ def test_upgrade_downgrade_upgrade_on_empty_database(database_url: str) -> None:
         }
         assert all(v == 4326 for v in srids.values())
 
+        with engine.connect() as conn:
+            schemas = set(conn.execute(text("SELECT nspname FROM pg_namespace")).scalars())
+        assert {"access", "audit"} <= schemas  # 0006_accounts, 0007_audit
         dbmod.downgrade(url, "base")
         engine.dispose()
+        with engine.connect() as conn:
+            schemas = set(conn.execute(text("SELECT nspname FROM pg_namespace")).scalars())
+        assert not {"access", "audit"} & schemas
         left = set(inspect(engine).get_table_names())
         assert not (APP_TABLES & left), left
         assert "spatial_ref_sys" in left  # PostGIS itself is left alone

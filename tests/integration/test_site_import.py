@@ -262,7 +262,8 @@ def test_header_spellings() -> None:
     assert header_field("序号") is None
 
 
-def test_api_upload(client) -> None:
+def test_api_upload(client, auth) -> None:
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer " + auth.token("区办王", "district_officer")
     bad = client.post(
         "/api/v1/sites/import",
         data={

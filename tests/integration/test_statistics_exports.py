@@ -182,9 +182,10 @@ def test_trend_counts_the_events_by_local_month(db_session) -> None:
     assert rows["2026-06"]["started"] == 0
 
 
-def test_dashboard_pages_and_exports_over_http(app, client) -> None:
+def test_dashboard_pages_and_exports_over_http(app, client, auth) -> None:
     from gis_app.db import session
 
+    auth.login(client, "区办王", "district_officer")
     with app.app_context():
         load_demo(session(), n_sites=150, seed=4, today=TODAY)
     for url in ("/dashboard", f"/dashboard/street/{DZG}", f"/dashboard/street/{DZG}/plan",
@@ -200,5 +201,5 @@ def test_dashboard_pages_and_exports_over_http(app, client) -> None:
         load_workbook(BytesIO(response.data)).close()
     bad = client.get("/reports?month=2026-13")
     assert bad.status_code == 422
-    bureau = client.get("/dashboard", headers={"X-Actor": "民政", "X-Role": "bureau_civil"})
+    bureau = client.get("/dashboard", headers=auth.headers("民政", "bureau_civil"))
     assert bureau.status_code == 403

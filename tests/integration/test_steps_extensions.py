@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gis_app import clock
-from gis_app.errors import Conflict, Forbidden, ValidationError
+from gis_app.errors import Conflict, Forbidden, NotFound, ValidationError
 from gis_app.models import ExtensionRequest, Site, SiteEvent
 from gis_app.services import extensions, steps, workflow
 from gis_app.services.photos import add_photo
@@ -109,7 +109,7 @@ def test_bad_plans_name_the_field(db_session, plan, field) -> None:
 
 def test_plan_roles_and_overdue_lock(db_session) -> None:
     site = make_site(db_session, committed_deadline="2026-09-30")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another street's site: 404
         steps.set_plan(db_session, site.id, ZSM_OFFICER, PLAN)
     db_session.rollback()
     steps.set_plan(db_session, site.id, DZG_OFFICER, PLAN)
@@ -217,7 +217,7 @@ def test_extension_rules(db_session):
     with pytest.raises(Forbidden):  # the district does not ask itself
         ask(db_session, site.id, OFFICE, "2026-11-30", "x", NEW_PLAN)
     db_session.rollback()
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         ask(db_session, site.id, ZSM_OFFICER, "2026-11-30", "x", NEW_PLAN)
     db_session.rollback()
     with pytest.raises(ValidationError) as err:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from gis_app.models import AcceptanceView, Site, SiteEvent, Street
 from gis_app.services.demo import load_demo
+from tests.accounts_support import csrf
 from tests.workflow_support import SITE_LONLAT, image_bytes
 
 
@@ -22,11 +23,17 @@ def photo_dir(app, tmp_path, monkeypatch):
     return tmp_path / "photos"
 
 
+_ACCOUNTS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _accounts(auth):
+    _ACCOUNTS[:] = [auth]
+
+
 def _as(client, role: str, street: str | None = None, name: str = "") -> None:
-    response = client.post(
-        "/identity", data={"role": role, "street": street or "", "name": name, "next": "/"}
-    )
-    assert response.status_code == 302
+    """Log in (through the form) as a user of that role and street."""
+    _ACCOUNTS[0].login(client, name or f"{role}.{street or 'district'}", role, street)
 
 
 def _page(client, url: str) -> str:
@@ -36,6 +43,8 @@ def _page(client, url: str) -> str:
 
 
 def _post(client, url: str, data: dict, status: int = 302):
+    """Post a form as the browser would: with the session's CSRF token."""
+    data = {**data, "csrf_token": csrf(client)}
     response = client.post(url, data=data, content_type="multipart/form-data")
     assert response.status_code == status, response.get_data(as_text=True)[:2000]
     return response
@@ -197,11 +206,14 @@ def test_other_street_cannot_act_and_sees_why(app, client, connection, photo_dir
     site_id, _code, street = _demo_site(app, connection)
     other = "120102003" if street != "120102003" else "120102002"
     _as(client, "street_officer", other)
-    html = _page(client, f"/sites/{site_id}/workflow")
-    assert "须由点位所在街道办理" in html
-    refused = _post(client, f"/sites/{site_id}/transition", {"to": "in_progress"}, status=403)
-    assert "只能办理本街道的点位" in refused.get_data(as_text=True)
+    page = client.get(f"/sites/{site_id}/workflow", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "没有编号为" in page.get_data(as_text=True)
+    refused = _post(client, f"/sites/{site_id}/transition", {"to": "in_progress"}, status=404)
+    assert "没有编号为" in refused.get_data(as_text=True)
     assert _status(connection, site_id) == "registered"
+    # the site's own inspector sees it, and why it may not start it
+    _as(client, "inspector", street)
+    assert "须由点位所在街道办理" in _page(client, f"/sites/{site_id}/workflow")
 
 
 def test_photo_upload_refusals_on_the_page(app, client, connection, photo_dir) -> None:
@@ -217,7 +229,7 @@ def test_photo_upload_refusals_on_the_page(app, client, connection, photo_dir) -
     far = image_bytes(lonlat=(SITE_LONLAT[0] + 0.05, SITE_LONLAT[1]))
     response = client.post(
         f"/sites/{site_id}/photos",
-        data={"kind": "before", "file": (BytesIO(far), "far.jpg")},
+        data={"kind": "before", "file": (BytesIO(far), "far.jpg"), "csrf_token": csrf(client)},
         content_type="multipart/form-data",
         follow_redirects=True,
     )
@@ -225,22 +237,22 @@ def test_photo_upload_refusals_on_the_page(app, client, connection, photo_dir) -
     assert "注意：照片拍摄位置距点位" in response.get_data(as_text=True)
 
 
-def test_identity_selector_and_home_campaign(client) -> None:
+def test_user_box_and_home_campaign(client) -> None:
+    _as(client, "district_officer", None, "区办王")
     html = _page(client, "/")
-    assert "当前身份" in html and 'id="campaign"' in html
+    assert 'id="userbox"' in html and "退出" in html and 'id="campaign"' in html
     # the tests' clock is 2026-06-15: Hedong's campaign ended on 2022-12-31
     assert "已于 <strong>2022-12-31</strong> 结束" in html
-    bad = client.post("/identity", data={"role": "street_officer", "street": ""})
-    assert bad.status_code == 422
-    evil = client.post("/identity", data={"role": "bureau_police", "next": "https://evil.example/"})
-    assert evil.headers["Location"] == "/"
 
 
-def test_bad_role_header_gives_a_chinese_422_page_not_a_crash(client) -> None:
-    response = client.get("/dashboard", headers={"X-Role": "mayor", "Accept": "text/html"})
-    assert response.status_code == 422
-    text = response.get_data(as_text=True)
-    assert "未知角色" in text and "当前身份" in text
+def test_identity_headers_of_old_are_ignored(client) -> None:
+    """X-Actor / X-Role / X-Street once chose who acted: they give nobody any access now."""
+    spoof = {"X-Actor": "区办王", "X-Role": "district_officer", "Accept": "text/html"}
+    response = client.get("/dashboard", headers=spoof)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    api = client.get("/api/v1/sites", headers={**spoof, "Accept": "application/json"})
+    assert api.status_code == 401 and api.get_json()["error"] == "unauthorized"
+    assert client.post("/identity", data={"role": "district_admin"}).status_code == 404
 
 
 def test_partial_is_self_sufficient_in_another_page(app, client, connection) -> None:
@@ -253,6 +265,11 @@ def test_partial_is_self_sufficient_in_another_page(app, client, connection) -> 
     with app.app_context():
         site_id = make_site(session()).id
     with app.test_request_context(f"/sites/{site_id}"):
+        from flask import g
+
+        from tests.workflow_support import OFFICE
+
+        g.actor = OFFICE  # what authentication puts there for a logged-in office user
         html = render_template_string(
             '<main>{% include "site/_workflow.html" ignore missing %}</main>',
             site={"id": site_id, "code": "x"},

@@ -1,0 +1,357 @@
+"""Every role × street × endpoint × method, through the app: what is not yours is 401, 403 or
+404, never data, and nothing of it changes.
+
+Two streets, A (大直沽) and B (中山门), each with a site carrying unique markers (code, address,
+person concerned, contact, note, photo, step, extension request, monthly report). Each role
+logs in through the form and calls every endpoint of the URL map with every method, aimed at
+B's objects (and the lists, with and without `street=B`); unsafe requests carry valid bodies
+and the session's CSRF token, so that only the access rules can stop them. Then:
+- a request aimed at something outside the role's view gets 401/403/404, nothing else;
+- no response body holds a marker the role may not see (xlsx files are opened and read);
+- B's rows are exactly as they were.
+The matrix runs twice: with both walls (the services and PostgreSQL's row-level security),
+and with the services alone (the app's connection as the owner, so RLS does not apply): the
+first wall must hold by itself. tests/integration/test_rls.py tries the database role alone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select, text
+
+from gis_app.models import ExtensionRequest, Photo, Site, SiteEvent, SiteStep
+from gis_app.services.photos import PhotoStore
+from gis_app.web.access import policy_of
+from tests.accounts_support import csrf
+from tests.conftest import site_payload
+from tests.scope_support import B_POINT, MONTH, seed_street
+from tests.workflow_support import DZG, ZSM, image_bytes
+
+A, B = DZG, ZSM
+#: endpoints that act on the caller's own account: tested in test_accounts.py (a logout in the
+#: middle of the matrix would end the session it walks with)
+OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.change_password", "static"}
+ROLES_UNDER_TEST = [
+    ("street_officer", A),
+    ("inspector", A),
+    ("bureau_civil", None),
+    ("bureau_housing", None),
+    ("bureau_police", None),
+    ("bureau_media", None),
+    ("agency", None),
+    ("district_officer", None),
+]
+FIGURES = ("requests", "cross_attempts", "refused", "leaks")
+
+
+@dataclass
+class World:
+    site: dict[str, int]
+    photo: dict[str, int]
+    step: dict[str, int]
+    request: dict[str, int]
+    image: dict[str, bytes]
+    markers: dict[str, dict[str, str]]
+    usernames: dict[str, str] = field(default_factory=dict)
+    token_ids: dict[str, int] = field(default_factory=dict)
+
+
+@pytest.fixture()
+def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
+    monkeypatch.setitem(app.config, "PHOTO_DIR", str(tmp_path / "photos"))
+    store = PhotoStore(tmp_path / "photos")
+    b_street = db_session.execute(
+        text(
+            "SELECT t.code FROM streets t WHERE ST_Intersects(t.geom, "
+            "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
+        ),
+        {"x": B_POINT[0], "y": B_POINT[1]},
+    ).scalar()
+    assert b_street == B
+    w = World({}, {}, {}, {}, {}, {})
+    for street, tag, point in ((A, "A", (117.2381, 39.1100)), (B, "B", B_POINT)):
+        site, photo, step_id, req, image = seed_street(db_session, store, street, tag, point)
+        w.site[tag], w.photo[tag], w.step[tag], w.request[tag] = site.id, photo.id, step_id, req.id
+        w.image[tag] = image
+        w.markers[tag] = {
+            "code": site.code,
+            "address": site.address,
+            "person_name": site.person_name,
+            "person_contact": site.person_contact,
+            "note": site.note,
+            "photo_sha256": photo.sha256,
+            "step_title": f"步骤{tag}拆除",
+            "extension_reason": f"延期理由{tag}保密",
+            "report_narrative": f"月报{tag}情况说明",
+        }
+        w.usernames[tag] = f"seedofficer.{tag.lower()}"
+        auth.user(w.usernames[tag], "street_officer", street)
+        auth.token(w.usernames[tag], "street_officer", street)
+        w.token_ids[tag] = db_session.scalar(text("SELECT max(id) FROM api_tokens"))
+    return w
+
+
+PERSONAL = ("person_name", "person_contact", "note")
+INTERNAL = ("step_title", "extension_reason", "report_narrative", "photo_sha256")
+
+
+def forbidden_markers(role: str, street: str | None, w: World) -> dict[str, str]:
+    """What this role must never receive."""
+    out: dict[str, str] = {}
+
+    def take(tag: str, keys: tuple[str, ...] | None = None) -> None:
+        for key, value in w.markers[tag].items():
+            if keys is None or key in keys:
+                out[f"{tag}.{key}"] = value
+
+    if role in ("street_officer", "inspector"):
+        take("B" if street == A else "A")
+    elif role in ("bureau_civil", "bureau_housing", "bureau_police"):
+        take("A")  # neither site is flagged: outside every bureau's view
+        take("B")
+    elif role in ("bureau_media", "agency"):
+        take("A", PERSONAL + INTERNAL)  # open data: the sites, never the persons
+        take("B", PERSONAL + INTERNAL)
+    return out
+
+
+def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
+    values = {
+        "site_id": w.site[tag],
+        "photo_id": w.photo[tag],
+        "step_id": w.step[tag],
+        "request_id": w.request[tag],
+        "code": A if tag == "A" else B,
+        "month_text": MONTH,
+        "username": w.usernames[tag],
+        "token_id": w.token_ids[tag],
+        "filename": "css/app.css",
+    }
+    return {name: values[name] for name in rule.arguments}
+
+
+def _csv_with_point(lon: float, lat: float) -> bytes:
+    header = "编号,地址,经度,纬度,治理方式\n"
+    return (header + f"MX-IMP-1,导入路1号,{lon},{lat},拆除\n").encode()
+
+
+def _body(endpoint: str, method: str) -> dict[str, Any]:
+    """A valid body for an unsafe request, so that only the access rules can refuse it."""
+    plan = [{"title": "恢复原状", "due_date": "2026-12-31"}]
+    json_bodies = {
+        "api.create_site": site_payload(code="MX-NEW-1", lon=B_POINT[0], lat=B_POINT[1]),
+        "api.update_site": {"note": "改", "version": 3},
+        "api.delete_site": {"reason": "删"},
+        "workflow_api.post_transition": {"to": "awaiting_acceptance"},
+        "workflow_api.post_reopen": {"cause": "rebound", "reason": "回潮"},
+        "workflow_api.post_close": {},
+        "workflow_api.put_steps": {"steps": [{"title": "新步骤", "due_date": "2026-09-30"}]},
+        "workflow_api.post_step_done": {"note": "完成"},
+        "workflow_api.post_extension": {
+            "new_deadline": "2026-12-31",
+            "reason": "再延",
+            "plan": plan,
+        },
+        "workflow_api.post_decision": {"decision": "approve", "comment": "同意"},
+        "workflow_api.put_report": {"narrative": "改写"},
+        "workflow_api.submit_report": {"narrative": "报送"},
+    }
+    if endpoint in json_bodies:
+        return {"json": json_bodies[endpoint]}
+    image = image_bytes((5, 5, 5))
+    forms: dict[str, dict[str, Any]] = {
+        "api.import_sites": {"file": (io.BytesIO(_csv_with_point(*B_POINT)), "b.csv")},
+        "workflow_api.post_photo": {"kind": "after", "file": (io.BytesIO(image), "x.jpg")},
+        "workflow.upload_photo": {"kind": "after", "file": (io.BytesIO(image), "x.jpg")},
+        "workflow.transition": {"to": "awaiting_acceptance"},
+        "workflow.reopen": {"cause": "rebound", "reason": "回潮"},
+        "workflow.close": {"comment": "同意"},
+        "workflow.set_plan": {"step_title": "新步骤", "step_date": "2026-09-30"},
+        "workflow.complete_step": {"note": "完成"},
+        "workflow.request_extension": {
+            "new_deadline": "2026-12-31",
+            "reason": "再延",
+            "step_title": "恢复原状",
+            "step_date": "2026-12-31",
+        },
+        "workflow.decide_extension": {"decision": "approve", "comment": "同意"},
+        "dashboard.report_form": {"narrative": "改写", "action": "submit"},
+        "bureau.housing_done": {"done_on": "2026-06-15"},
+        "admin.create_user": {
+            "username": "intruder",
+            "display_name": "x",
+            "role": "district_admin",
+            "password": "Aa1!aaaaaaaaaaaa",
+        },
+        "admin.update_user": {"display_name": "x", "role": "district_admin", "active": "1"},
+        "admin.reset_password": {"password": "Aa1!bbbbbbbbbbbb"},
+        "admin.create_token": {"name": "steal"},
+        "admin.revoke_token": {},
+    }
+    return {"data": forms.get(endpoint, {}), "content_type": "multipart/form-data"}
+
+
+def _text_of(response: Any) -> str:
+    """Everything a response says, xlsx included (its cells), images as their bytes."""
+    if response.mimetype.endswith("spreadsheetml.sheet"):
+        book = load_workbook(io.BytesIO(response.data), read_only=True)
+        cells = [str(v) for ws in book for row in ws.iter_rows(values_only=True) for v in row]
+        book.close()
+        return "\n".join(cells)
+    return response.get_data(as_text=True) if not response.mimetype.startswith("image/") else ""
+
+
+def _snapshot(connection, site_id: int, street: str) -> dict[str, Any]:
+    """B's rows, as the owner sees them."""
+    site = connection.execute(
+        select(Site.version, Site.status, Site.deleted_at, Site.note).where(Site.id == site_id)
+    ).one()
+    counts = {
+        model.__tablename__: connection.execute(
+            select(func.count()).select_from(model).where(model.site_id == site_id)
+        ).scalar_one()
+        for model in (SiteEvent, Photo, SiteStep, ExtensionRequest)
+    }
+    ext = connection.execute(
+        select(ExtensionRequest.status).where(ExtensionRequest.site_id == site_id)
+    ).scalars()
+    report = connection.execute(
+        text(
+            "SELECT r.status, r.narrative FROM monthly_reports r JOIN streets t "
+            "ON t.id = r.street_id WHERE t.code = :c"
+        ),
+        {"c": street},
+    ).all()
+    users = connection.execute(text("SELECT username, role, active FROM users ORDER BY 1")).all()
+    tokens = connection.execute(text("SELECT id, revoked_at FROM api_tokens ORDER BY 1")).all()
+    sites_total = connection.execute(select(func.count()).select_from(Site)).scalar_one()
+    return {
+        "site": tuple(site),
+        "counts": counts,
+        "extensions": sorted(ext),
+        "report": [tuple(r) for r in report],
+        "users": [tuple(u) for u in users],
+        "tokens": [tuple(t) for t in tokens],
+        "sites_total": sites_total,
+        "renovation": connection.execute(text("SELECT count(*) FROM renovation_works")).scalar(),
+    }
+
+
+LIST_QUERIES = {
+    "api.list_sites": ["", f"?street={B}", "?q=MX-B", "?limit=1000"],
+    "api.site_counts": ["", f"?street={B}"],
+    "workflow_api.list_extensions": ["", f"?street={B}", "?status=pending"],
+    "workflow_api.get_trend": ["", f"?street={B}"],
+    "workflow_api.reports_overview": [f"?month={MONTH}"],
+    "dashboard.export_ledger": ["", f"?street={B}"],
+    "dashboard.reports_index": [f"?month={MONTH}"],
+    "workflow.extension_list": ["?status=all"],
+    "audit_pages.index": ["", "?site=MX-B-0001", "?user=seed.B"],
+}
+
+
+#: requests without a URL argument that still reach into street B (a point in B, a new admin)
+CROSS_WITHOUT_ARGS = {"api.create_site", "api.import_sites", "admin.create_user"}
+
+
+def _is_target_outside(role: str, rule: Any) -> bool:
+    """Does this request name something outside the role's view: street B's site, photo,
+    step, request, street, officer or token for a street role; an unflagged site for a bureau?"""
+    if role in ("street_officer", "inspector"):
+        return bool(rule.arguments) or rule.endpoint in CROSS_WITHOUT_ARGS
+    if role in ("bureau_civil", "bureau_housing", "bureau_police"):
+        return bool(rule.arguments)
+    return False  # the district sees everything; media and agencies see every site
+
+
+@pytest.mark.parametrize("wall", ["services_and_rls", "services_alone"])
+@pytest.mark.parametrize(("role", "street"), ROLES_UNDER_TEST)
+def test_no_role_gets_what_is_not_its_own(
+    app, client, connection, auth, world, monkeypatch, role, street, wall
+) -> None:
+    if wall == "services_alone":  # the app's connection stays the owner's: RLS does not apply
+        monkeypatch.setattr(app.extensions["gis_db"], "set_role", None)
+    auth.login(client, f"mx.{role}", role, street)
+    token = csrf(client)
+    before = _snapshot(connection, world.site["B"], B)
+    forbidden = forbidden_markers(role, street, world)
+    problems: list[str] = []
+    counted = dict.fromkeys(FIGURES, 0)  # printed: `pytest -s` gives the figures
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint in OWN_ACCOUNT:
+            continue
+        policy = policy_of(app, rule.endpoint)
+        assert policy is not None, rule.endpoint
+        aimed = _is_target_outside(role, rule)
+        base = rule.build(_url_args(rule, world, "B"), append_unknown=False)[1]
+        queries = LIST_QUERIES.get(rule.endpoint, [""]) if not rule.arguments else [""]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if method != "GET" and policy.admits(role) and not aimed:
+                continue  # a change the role may make (the district's): not this test's
+            for query in queries:
+                url = base + query
+                kwargs = _body(rule.endpoint, method) if method != "GET" else {}
+                headers = {"X-CSRF-Token": token, "Accept": "application/json"}
+                response = client.open(url, method=method, headers=headers, **kwargs)
+                body = _text_of(response)
+                counted["requests"] += 1
+                leaked = [k for k, v in forbidden.items() if v in body]
+                if not policy.admits(role) or aimed:
+                    counted["cross_attempts"] += 1
+                    if response.status_code in (401, 403, 404):
+                        counted["refused"] += 1
+                    else:
+                        problems.append(f"{method} {url}: {response.status_code}")
+                if rule.endpoint.startswith("workflow.photo") and aimed:
+                    image = world.image["B" if street == A else "A"]
+                    if image in response.data:
+                        leaked.append("photo bytes")
+                if leaked:
+                    counted["leaks"] += 1
+                    problems.append(f"{method} {url}: leaked {leaked}")
+                response.close()
+    print(f"\n[matrix] {wall} {role} {street or ''}: {json.dumps(counted)}")
+    assert not problems, "\n".join(problems[:40])
+    assert _snapshot(connection, world.site["B"], B) == before  # nothing of B changed
+    assert counted["cross_attempts"] > 0 and counted["refused"] == counted["cross_attempts"]
+
+
+def test_own_street_is_served_in_full(client, auth, world) -> None:
+    """The control: the same requests for the officer's own street do give the data (the
+    matrix would pass vacuously otherwise)."""
+    auth.login(client, "mx.own", "street_officer", A)
+    site = client.get(f"/api/v1/sites/{world.site['A']}").get_json()
+    assert site["properties"]["person_name"] == world.markers["A"]["person_name"]
+    assert any(e["action"] == "photo" for e in site["history"])
+    listed = client.get("/api/v1/sites?limit=1000").get_json()
+    assert [f["id"] for f in listed["features"]] == [world.site["A"]]
+    photo = client.get(f"/photos/{world.photo['A']}/file")
+    assert photo.status_code == 200 and photo.data == world.image["A"]
+    photo.close()
+    page = client.get(f"/sites/{world.site['A']}/workflow").get_data(as_text=True)
+    assert world.markers["A"]["extension_reason"] in page
+    report = client.get(f"/api/v1/reports/{A}/{MONTH}").get_json()
+    assert report["narrative"] == world.markers["A"]["report_narrative"]
+    ledger = client.get("/exports/ledger.xlsx")
+    assert world.markers["A"]["code"] in _text_of(ledger)
+    home = client.get("/").get_data(as_text=True)
+    assert re.findall(r'<tr data-street="(\d+)">', home) == [A]
+
+
+def test_open_data_roles_get_sites_without_persons(client, auth, world) -> None:
+    for role in ("agency", "bureau_media"):
+        headers = auth.headers(f"open.{role}", role)
+        site = client.get(f"/api/v1/sites/{world.site['B']}", headers=headers).get_json()
+        props = site["properties"]
+        assert props["code"] == world.markers["B"]["code"]
+        assert not set(PERSONAL) & set(props) and "history" not in site
+        listed = client.get("/api/v1/sites", headers=headers).get_json()
+        assert {f["id"] for f in listed["features"]} >= {world.site["A"], world.site["B"]}
+        assert client.post("/api/v1/sites", json=site_payload(), headers=headers).status_code == 403

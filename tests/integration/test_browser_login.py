@@ -1,0 +1,126 @@
+"""In a real browser (headless Chromium): log in on a live server, walk the pages with the
+Content-Security-Policy in force, log out. No page may trip the CSP, and the Secure session
+cookie must work on http://127.0.0.1 (what `make run` serves)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from tests.accounts_support import PASSWORD
+
+pytestmark = pytest.mark.browser
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_url(scratch_db) -> Iterator[tuple[str, int]]:
+    """The app served from the scratch database, as the app's own role, with a street officer
+    and a site of its street committed."""
+    from gis_app import create_app
+    from gis_app.config import app_database_url
+    from gis_app.services.accounts import hash_password
+    from gis_app.services.demo import STREETS_FILE, ensure_district_outline
+    from gis_app.services.streets import import_streets
+    from tests.conftest import site_payload
+    from tests.workflow_support import OFFICE
+
+    url, engine = scratch_db
+    with Session(engine) as session:
+        if not session.scalar(text("SELECT count(*) FROM streets")):
+            ensure_district_outline(session)
+            import_streets(session, STREETS_FILE, approximate=True)
+        now = datetime.now(UTC)
+        session.execute(
+            text(
+                "INSERT INTO users (username, display_name, role, street_code, password_hash,"
+                " created_at, created_by, updated_at) VALUES ('browser.li', '李明',"
+                " 'street_officer', '120102002', :h, :n, 'test', :n)"
+                " ON CONFLICT (username) DO NOTHING"
+            ),
+            {"h": hash_password(PASSWORD), "n": now},
+        )
+        session.commit()
+        from gis_app.services.sites import create_site
+
+        site_id = session.scalar(text("SELECT id FROM sites WHERE code = 'BR-1'"))
+        if site_id is None:
+            site_id = create_site(session, site_payload(code="BR-1"), OFFICE).id
+    app = create_app({"DATABASE_URL": url, "APP_DATABASE_URL": app_database_url(url)})
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}", site_id
+    server.shutdown()
+    thread.join(timeout=10)
+    app.extensions["gis_db"].engine.dispose()
+
+
+def test_login_walk_and_logout_without_csp_violations(live_url) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, site_id = live_url
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        problems: list[str] = []
+        # CSP violations are console errors ("Refused to …"); HTTP statuses (the wrong
+        # password's 401, a missing favicon) are not what this test is about
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
+        page.goto(f"{base}/dashboard")
+        assert "/login" in page.url
+        page.fill("input[name=username]", "browser.li")
+        page.fill("input[name=password]", "wrong password!")
+        page.click("button[type=submit]")
+        assert "用户名或密码错误" in page.locator(".error").inner_text()
+        page.fill("input[name=username]", "browser.li")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/dashboard/street/120102002")
+        assert "李明" in page.locator("#userbox").inner_text()
+        cookie = next(c for c in page.context.cookies() if c["name"] == "gis_session")
+        assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        for path in ("/", f"/sites/{site_id}/workflow", "/reports", "/extensions", "/api"):
+            response = page.goto(base + path)
+            assert response is not None and response.status == 200, path
+        # a form posted from the page carries its CSRF token: starting the site works
+        page.goto(f"{base}/sites/{site_id}/workflow")
+        page.locator('form[data-action="to-in_progress"] button').click()
+        page.wait_for_load_state()
+        assert "已变为「治理中」" in page.content()
+        page.locator("#userbox button").click()
+        page.wait_for_url(f"{base}/login?bye=1")
+        page.goto(f"{base}/")
+        assert "/login" in page.url
+        browser.close()
+    assert problems == []
