@@ -76,6 +76,7 @@ def grant(op: Any, table: str, privileges: str) -> None:
               FOR seq IN SELECT pg_get_serial_sequence('{table}', a.attname)
                          FROM pg_attribute a
                          WHERE a.attrelid = '{table}'::regclass AND a.attnum > 0
+                           AND NOT a.attisdropped
                            AND pg_get_serial_sequence('{table}', a.attname) IS NOT NULL
               LOOP
                 EXECUTE format('GRANT USAGE ON SEQUENCE %s TO {role}', seq);

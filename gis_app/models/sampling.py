@@ -24,7 +24,10 @@ from gis_app.models.base import Base
 
 
 class Inspector(Base):
-    """An inspector (执法队员) who may be drawn for spot checks; accounts will link users."""
+    """An inspector (执法队员) who may be drawn for spot checks.
+
+    `user_id` links the entry to the inspector's login (role inspector): that login records
+    the results of the sites assigned to the entry. Without it the office enters them."""
 
     __tablename__ = "inspectors"
 
@@ -33,6 +36,7 @@ class Inspector(Base):
     name: Mapped[str] = mapped_column(String(64), nullable=False)
     street_code: Mapped[str | None] = mapped_column(String(12))  # None: district level
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("users.id"), unique=True)
     created_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()

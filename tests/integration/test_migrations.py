@@ -106,3 +106,68 @@ def test_srid_enforced_by_the_column_type(engine) -> None:
             raise AssertionError("a geometry in EPSG:3857 was accepted")
         finally:
             trans.rollback()
+
+
+SAMPLING_TABLES = ("inspectors", "sample_batches", "sample_frame_units", "sample_sites")
+
+
+def _protection(engine) -> dict[str, tuple[bool, bool, bool]]:
+    """Per sampling table: (row-level security forced, the app role may read, audited)."""
+    from gis_app.db_security import app_role
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT c.relname, c.relrowsecurity AND c.relforcerowsecurity,
+                       has_table_privilege(:role, c.oid, 'SELECT'),
+                       EXISTS (SELECT 1 FROM pg_trigger t
+                               WHERE t.tgrelid = c.oid AND t.tgname = 'audit_row')
+                FROM pg_class c WHERE c.relname = ANY(:tables)
+                """
+            ),
+            {"role": app_role(), "tables": list(SAMPLING_TABLES)},
+        ).all()
+    return {name: (forced, readable, audited) for name, forced, readable, audited in rows}
+
+
+def test_one_head_and_the_feature_security_steps_down_and_up(database_url: str) -> None:
+    """The accounts and the features meet in one head; 0009 protects the sampling tables and
+    its downgrade leaves them as the features had them (data kept), ready to upgrade again."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(dbmod.alembic_config())
+    assert script.get_heads() == ["0009_feature_security"]
+    url = _fresh(database_url)
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        dbmod.upgrade(url)
+        assert _protection(engine) == dict.fromkeys(SAMPLING_TABLES, (True, True, True))
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO inspectors (district_code, name, created_by) "
+                    "VALUES ('120102', '留存', 'test')"
+                )
+            )
+        dbmod.downgrade(url, "0008_merge_features")
+        engine.dispose()
+        with engine.connect() as conn:
+            current = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+            columns = set(
+                conn.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_name = 'inspectors'"
+                    )
+                ).scalars()
+            )
+            kept = conn.execute(text("SELECT name FROM inspectors")).scalars().all()
+        assert current == {"0007_audit", "0008_merge_features"}
+        assert _protection(engine) == dict.fromkeys(SAMPLING_TABLES, (False, False, False))
+        assert "user_id" not in columns and kept == ["留存"]
+        dbmod.upgrade(url)
+        engine.dispose()
+        assert _protection(engine) == dict.fromkeys(SAMPLING_TABLES, (True, True, True))
+    finally:
+        engine.dispose()
