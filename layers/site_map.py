@@ -12,6 +12,7 @@ This module knows nothing of Flask: the pages pass the URLs of the assets and of
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -377,14 +378,35 @@ def build_map(spec: MapSpec, assets: MapAssets) -> folium.Map:
     return m
 
 
-def render_map(m: folium.Map) -> MapParts:
-    """Header (script and style links), the map's div and its script, for a Jinja page."""
+# an inline <script> (no src) without a nonce yet
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src|nonce)=)(?=[\s>])", re.IGNORECASE)
+
+
+def with_nonce(markup: str, nonce: str | None) -> str:
+    """Every inline <script> of `markup` carries the response's CSP nonce (folium writes a
+    few of its own: L_NO_TOUCH in the header, the map's script); scripts loaded from the
+    app's own files need none."""
+    if not nonce:
+        return markup
+    return _INLINE_SCRIPT.sub(f'<script nonce="{html.escape(nonce, quote=True)}"', markup)
+
+
+def render_map(m: folium.Map, nonce: str | None = None) -> MapParts:
+    """Header (script and style links), the map's div and its script, for a Jinja page.
+
+    With `nonce` the inline scripts of the header carry it; the page puts the map's script
+    in `<script nonce="...">` itself (the Content-Security-Policy allows no other)."""
     root = m.get_root()
     root.render()
     blocks = [c.data_block() for c in m._children.values() if isinstance(c, SiteLayer)]
     return MapParts(
-        header=root.header.render(),
-        html=root.html.render(),
+        header=with_nonce(root.header.render(), nonce),
+        html=with_nonce(root.html.render(), nonce),
         data="".join(blocks),
         script=root.script.render(),
     )
+
+
+def render_page(m: folium.Map, nonce: str | None = None) -> str:
+    """The map as a whole HTML page of its own, its inline scripts carrying `nonce`."""
+    return with_nonce(m.get_root().render(), nonce)

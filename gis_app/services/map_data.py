@@ -21,9 +21,13 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from gis_app import codes
+from gis_app.actor import Actor
+from gis_app.errors import NotFound
 from gis_app.models import Site, Street
-from gis_app.services.site_query import SiteFilter, base_select, overdue_expr
+from gis_app.services.permissions import own_street
+from gis_app.services.site_query import SiteFilter, base_select, overdue_expr, scoped
 from gis_app.services.sites import get_site
+from gis_app.services.streets import get_street
 from layers import palette
 
 # coordinates travel as integers: micro-degrees (about 0.1 m) east and north of an origin
@@ -81,11 +85,13 @@ def site_points(
     today: date,
     shift: Shift | None = None,
     extra: Sequence[ColumnElement[bool]] = (),
+    actor: Actor | None = None,
 ) -> SitePoints:
     """The filtered sites as one flat integer array, built by PostgreSQL in one statement.
 
     `shift` moves every point before it is encoded (the GCJ-02 shift for a GCJ-02 basemap);
-    `extra` adds conditions on Site (one site for the site page).
+    `extra` adds conditions on Site (one site for the site page); `actor` keeps the sites to
+    those the actor may see (a street role: its own street; None: a command, every site).
     """
     x0, y0 = _origin(session)
     s = (
@@ -98,7 +104,7 @@ def site_points(
                 (display_key_expr(today) + KEY_SPAN * disposition_index_expr()).label("k"),
             ]
         )
-        .where(*flt.conditions(today), *extra)
+        .where(*scoped(flt, today, actor), *extra)
         .subquery("s")
     )
     keys = palette.legend_keys()
@@ -219,9 +225,31 @@ def _shift_geometry(geometry: dict[str, Any], shift: Shift) -> None:
     geometry["coordinates"] = walk(geometry["coordinates"])
 
 
-def site_popup(session: Session, site_id: int, today: date) -> dict[str, Any]:
-    """What a site's popup shows: no personal data (the map is seen by many)."""
-    site = get_site(session, site_id)
+def map_street(session: Session, code: str, actor: Actor | None = None) -> Street:
+    """The street of a street map: a street role may open its own street only (another
+    street answers as an unknown one)."""
+    street = get_street(session, code)
+    mine = own_street(actor) if actor is not None else None
+    if mine is not None and street.code != mine:
+        raise NotFound(f"没有代码为 {code} 的街道", "code")
+    return street
+
+
+def street_choices(session: Session, actor: Actor | None = None) -> list[dict[str, str]]:
+    """The streets a map's filter offers: a street role's own street only."""
+    mine = own_street(actor) if actor is not None else None
+    query = select(Street.code, Street.name).order_by(Street.code)
+    if mine is not None:
+        query = query.where(Street.code == mine)
+    return [{"code": code, "name": name} for code, name in session.execute(query)]
+
+
+def site_popup(
+    session: Session, site_id: int, today: date, actor: Actor | None = None
+) -> dict[str, Any]:
+    """What a site's popup shows: no personal data (the map is seen by many); another
+    street's site is a 404 for a street role."""
+    site = get_site(session, site_id, actor=actor)
     street_name, overdue = session.execute(
         select(Street.name, overdue_expr(today))
         .select_from(Site)

@@ -96,3 +96,7 @@ def undeclared_endpoints(app: Flask) -> list[str]:
 
 #: who reads the JSON API: site staff, and the open-data roles (no personal data for them)
 API_READERS: Final = (*SITE_STAFF, *OPEN_DATA)
+#: who sees 一张图 (the map pages and popups carry no personal data): site staff, the media centre
+MAP_VIEWERS: Final = (*SITE_STAFF, "bureau_media")
+#: who downloads the exports and reads the OGC API: as the JSON API (agencies with tokens)
+EXPORT_READERS: Final = API_READERS

@@ -7,15 +7,18 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
-from sqlalchemy import select
 
 from gis_app import clock, codes
 from gis_app.db import session
 from gis_app.errors import ValidationError
 from gis_app.geo.gcj02 import wgs84_to_gcj02
 from gis_app.models import Street
-from gis_app.services import map_data, streets
+from gis_app.services import map_data
+from gis_app.services.permissions import can_see_sites
 from gis_app.services.site_query import SiteFilter
+from gis_app.web.access import MAP_VIEWERS, allow
+from gis_app.web.actor import current_actor
+from gis_app.web.auth import csp_nonce
 from layers import basemaps, palette
 from layers.site_map import MapAssets, MapSpec, build_map, render_map
 
@@ -107,15 +110,12 @@ def filter_summary(
     return parts
 
 
-def _street_choices() -> list[dict[str, str]]:
-    rows = session().execute(select(Street.code, Street.name).order_by(Street.code))
-    return [{"code": code, "name": name} for code, name in rows]
-
-
 def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
+    """A map of the sites the actor may see (a street role: its own street's)."""
+    actor = current_actor()
     basemap = current_basemap()
     shift = shift_for(basemap)
-    choices = _street_choices()
+    choices = map_data.street_choices(session(), actor)
     names = {c["code"]: c["name"] for c in choices}
     context: dict[str, Any] = {
         "street": street,
@@ -135,7 +135,7 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
     if street is not None:
         flt.streets = [street.code]
     today = clock.today()
-    points = map_data.site_points(session(), flt, today, shift=shift)
+    points = map_data.site_points(session(), flt, today, shift=shift, actor=actor)
     shapes = map_data.outlines(
         session(),
         current_app.config["DISTRICT_CODE"],
@@ -161,7 +161,7 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
         flt=flt,
         params=params,
         summary=filter_summary(flt, names, skip_street=street is not None),
-        parts=render_map(build_map(spec, map_assets())),
+        parts=render_map(build_map(spec, map_assets()), csp_nonce()),
         counts=points.counts,
         any_approximate=shapes.any_approximate,
     )
@@ -173,28 +173,35 @@ def _template(street: Street | None, printable: bool) -> str:
 
 
 @bp.get("/map")
+@allow(*MAP_VIEWERS)
 def district_map() -> tuple[str, int]:
     return _map_page(None, printable=False)
 
 
 @bp.get("/map/print")
+@allow(*MAP_VIEWERS)
 def district_print() -> tuple[str, int]:
     return _map_page(None, printable=True)
 
 
 @bp.get("/map/street/<code>")
+@allow(*MAP_VIEWERS)
 def street_map(code: str) -> tuple[str, int]:
-    return _map_page(streets.get_street(session(), code), printable=False)
+    return _map_page(map_data.map_street(session(), code, current_actor()), printable=False)
 
 
 @bp.get("/map/street/<code>/print")
+@allow(*MAP_VIEWERS)
 def street_print(code: str) -> tuple[str, int]:
-    return _map_page(streets.get_street(session(), code), printable=True)
+    return _map_page(map_data.map_street(session(), code, current_actor()), printable=True)
 
 
 @bp.get("/map/sites/<int:site_id>/popup")
+@allow(*MAP_VIEWERS)
 def site_popup(site_id: int) -> Response:
-    """What a site's popup on the map shows (no personal data)."""
-    body = map_data.site_popup(session(), site_id, clock.today())
-    body["url"] = url_for("site_pages.site_page", site_id=site_id)
+    """What a site's popup on the map shows (no personal data); the link to the site's page
+    only for those who may open it."""
+    actor = current_actor()
+    body = map_data.site_popup(session(), site_id, clock.today(), actor)
+    body["url"] = url_for("site_pages.site_page", site_id=site_id) if can_see_sites(actor) else None
     return jsonify(body)

@@ -11,8 +11,12 @@ from gis_app import clock, codes
 from gis_app.db import session
 from gis_app.models import Site
 from gis_app.services import map_data, sites
+from gis_app.services.permissions import sees_personal_data
 from gis_app.services.site_fields import FIELD_LABELS
 from gis_app.services.site_query import SiteFilter
+from gis_app.web.access import SITE_STAFF, allow
+from gis_app.web.actor import current_actor
+from gis_app.web.auth import csp_nonce
 from gis_app.web.maps import current_basemap, map_assets, shift_for, url_templates
 from layers import palette
 from layers.site_map import MapSpec, build_map, render_map
@@ -56,12 +60,19 @@ def show_value(field: str, value: Any) -> str:
     return str(value)
 
 
-def timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """History events, newest first, with Chinese labels and local times."""
+#: what the history shows of the persons concerned only to those who may see them
+PERSONAL_CHANGES = frozenset({*codes.PERSONAL_FIELDS, "note"})
+
+
+def timeline(events: list[dict[str, Any]], personal: bool = True) -> list[dict[str, Any]]:
+    """History events, newest first, with Chinese labels and local times; without `personal`
+    the changes of the persons concerned (name, contact, hardship, notes) are left out."""
     out = []
     for event in reversed(events):
         changes = []
         for field, pair in (event.get("changes") or {}).items():
+            if not personal and field in PERSONAL_CHANGES:
+                continue
             before, after = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
             changes.append(
                 {
@@ -85,15 +96,21 @@ def timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @bp.get("/sites/<int:site_id>")
+@allow(*SITE_STAFF)
 def site_page(site_id: int) -> str:
+    """One site for the district and its own street (any other site is a 404); the person
+    concerned only where permissions.sees_personal_data allows."""
+    actor = current_actor()
     today = clock.today()
-    feature = sites.site_feature(session(), site_id, today, personal=True)
+    street_code = sites.site_street_code(session(), site_id, actor)
+    personal = sees_personal_data(actor, street_code)
+    feature = sites.site_feature(session(), site_id, today, personal=personal, actor=actor)
     props = feature["properties"]
     lon, lat = feature["geometry"]["coordinates"]
     basemap = current_basemap()
     shift = shift_for(basemap)
     points = map_data.site_points(
-        session(), SiteFilter(), today, shift=shift, extra=[Site.id == site_id]
+        session(), SiteFilter(), today, shift=shift, extra=[Site.id == site_id], actor=actor
     )
     shapes = map_data.outlines(session(), current_app.config["DISTRICT_CODE"], shift=shift)
     center = shift(lon, lat) if shift else (lon, lat)
@@ -120,7 +137,8 @@ def site_page(site_id: int) -> str:
         lat=lat,
         display=palette.status_style(key) | {"key": key},
         flags=[label for code, label in codes.FLAGS.items() if props.get(f"flag_{code}")],
-        events=timeline(sites.site_history(session(), site_id)),
-        parts=render_map(build_map(spec, map_assets())),
+        personal=personal,
+        events=timeline(sites.site_history(session(), site_id, actor), personal),
+        parts=render_map(build_map(spec, map_assets()), csp_nonce()),
         basemap=basemap,
     )

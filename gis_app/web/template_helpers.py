@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app, g
 
 from gis_app import clock, codes
 from layers import palette
+
+
+def may_open(endpoint: str) -> bool:
+    """Whether the logged-in user's role may call `endpoint` (its declared policy): the nav
+    shows only the links that lead somewhere for that role."""
+    from gis_app.web.access import policy_of
+
+    actor = g.get("actor")
+    policy = policy_of(current_app, endpoint)
+    return actor is not None and policy is not None and policy.admits(actor.role)
 
 
 def init_app(app: Flask) -> None:
@@ -21,4 +31,5 @@ def init_app(app: Flask) -> None:
         status_style=palette.status_style,
         district_name=app.config["DISTRICT_NAME"],
         today=clock.today,
+        may_open=may_open,
     )

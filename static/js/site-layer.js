@@ -289,9 +289,12 @@
       table.appendChild(tr);
     });
     box.appendChild(table);
-    var link = el('a', 'gis-popup-link', '查看点位详情 »');
-    link.href = opts.siteUrl.replace('{id}', site.id);
-    box.appendChild(link);
+    // the server gives the link only to those who may open the site's page
+    if (site.url) {
+      var link = el('a', 'gis-popup-link', '查看点位详情 »');
+      link.href = site.url;
+      box.appendChild(link);
+    }
   }
 
   L.gisSiteLayer = function (data, options) { return new L.GisSiteLayer(data, options); };

@@ -22,12 +22,13 @@ HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture()
-def demo(client, app):
+def demo(office, app):
+    """300 demo sites; the client is logged in as a district officer (sees every site)."""
     from gis_app.db import session
 
     with app.app_context():
         load_demo(session(), n_sites=300, seed=5, today=TODAY)
-    return client
+    return office
 
 
 def _page(client, url: str) -> str:
@@ -217,3 +218,67 @@ def test_counts_match_the_api_counts_service(demo, app) -> None:
     open_not_overdue = sum(counts[k] for k in ("new", "registered", "in_progress",
                                                 "awaiting_acceptance"))  # fmt: skip
     assert open_not_overdue + counts["overdue"] == api["total"] - api["closed"]
+
+
+# ---------------------------------------------------------------- who sees which map
+
+
+def test_a_street_sees_its_own_sites_only(demo, auth, app) -> None:
+    """A street officer's district map, filters, street maps and popups hold its street only:
+    another street's map and sites answer as unknown ones."""
+    district = map_data.decode_points(_payload(_page(demo, "/map")))
+    auth.login(demo, "officer.dzg", "street_officer", DAZHIGU)
+    own = map_data.decode_points(_payload(_page(demo, "/map")))
+    expected = _api_counts(demo, "")["total"]
+    assert 0 < len(own) == expected < len(district)
+    assert len(map_data.decode_points(_payload(_page(demo, "/map?street=120102003")))) == 0
+    html = _page(demo, f"/map/street/{DAZHIGU}")
+    assert len(map_data.decode_points(_payload(html))) == len(own)
+    choices = re.findall(r'<option value="(\d{9})"', _page(demo, "/map"))
+    assert choices == [DAZHIGU]  # no other street to choose
+    for url in ("/map/street/120102003", "/map/street/120102003/print"):
+        assert demo.get(url, headers=HTML).status_code == 404
+    own_ids = {p["id"] for p in own}
+    other = next(p["id"] for p in district if p["id"] not in own_ids)
+    assert demo.get(f"/map/sites/{other}/popup").status_code == 404
+    popup = demo.get(f"/map/sites/{min(own_ids)}/popup").get_json()
+    assert popup["url"] == f"/sites/{min(own_ids)}"
+
+
+def test_the_media_centre_sees_the_map_without_site_pages(demo, auth) -> None:
+    auth.login(demo, "media.map", "bureau_media")
+    points = map_data.decode_points(_payload(_page(demo, "/map")))
+    assert len(points) == 300
+    popup = demo.get(f"/map/sites/{points[0]['id']}/popup").get_json()
+    assert popup["code"] and popup["url"] is None  # the site page is internal
+    assert demo.get(f"/sites/{points[0]['id']}", headers=HTML).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["bureau_civil", "bureau_housing", "bureau_police", "agency"])
+def test_other_roles_do_not_see_the_map(demo, auth, role) -> None:
+    auth.login(demo, f"{role}.map", role)
+    for url in ("/map", "/map/print", f"/map/street/{DAZHIGU}", "/map/sites/1/popup"):
+        assert demo.get(url, headers=HTML).status_code == 403, url
+
+
+def test_nobody_logged_in_is_sent_to_the_login_page(client) -> None:
+    response = client.get("/map", headers=HTML)
+    assert response.status_code == 302 and "/login?next=/map" in response.headers["Location"]
+    assert (
+        client.get("/map/sites/1/popup", headers={"Accept": "application/json"}).status_code == 401
+    )
+
+
+def test_map_scripts_carry_the_response_nonce(demo) -> None:
+    """folium's inline scripts run under the Content-Security-Policy: each carries the nonce
+    of its response, and the policy allows no inline script without it."""
+    response = demo.get("/map", headers=HTML)
+    policy = response.headers["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", policy)[1]
+    assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+    html = response.get_data(as_text=True)
+    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
+    data_blocks = [a for a in inline if "application/json" in a]
+    assert len(inline) - len(data_blocks) >= 2  # folium's L_NO_TOUCH and the map's script
+    assert all(f'nonce="{nonce}"' in a for a in inline if a not in data_blocks), inline
+    assert "onclick=" not in demo.get("/map/print", headers=HTML).get_data(as_text=True)
