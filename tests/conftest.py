@@ -53,8 +53,11 @@ KEEP_TABLES = ("districts", "streets", "spatial_ref_sys", "alembic_version")
 
 
 def clear_ledger(engine: Engine) -> None:
-    """Delete every committed row but the district and its streets (after live-server tests)."""
+    """Delete every committed row but the district and its streets (after live-server tests).
+
+    A transaction the app left open would block this for ever: fail after 30 s instead."""
     with engine.begin() as conn:
+        conn.execute(text("SET LOCAL lock_timeout = '30s'"))
         tables = (
             conn.execute(
                 text(
@@ -86,7 +89,17 @@ def serve_app(
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
 
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "FROZEN_NOW": FROZEN_NOW})
+    from gis_app.config import app_database_url
+
+    # as in production: the app connects as its own database role (row-level security)
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "APP_DATABASE_URL": app_database_url(database_url),
+            "TESTING": True,
+            "FROZEN_NOW": FROZEN_NOW,
+        }
+    )
     if wrap is not None:
         app.wsgi_app = wrap(app.wsgi_app)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
@@ -190,9 +203,12 @@ def client(app, connection: Connection):
 
     class OwnerAfterRequest(FlaskClient):
         """Each request runs as the app's database role; the test's own queries after it
-        run as the owner again (SET LOCAL ROLE outlives a released savepoint)."""
+        run as the owner again (SET LOCAL ROLE outlives a released savepoint). Responses
+        are read in full inside the request (buffered): a streamed export would otherwise
+        query as the app's role after the reset."""
 
         def open(self, *args, **kwargs):
+            kwargs.setdefault("buffered", True)
             try:
                 return super().open(*args, **kwargs)
             finally:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from gis_app import clock, codes
+from gis_app.actor import Actor
 from gis_app.errors import NotFound, ValidationError
 from gis_app.models import Site, Street
 from gis_app.services.export.fields import ExportField, fields_for
@@ -28,6 +29,7 @@ from gis_app.services.export.source import (
     site_source,
     street_source,
 )
+from gis_app.services.permissions import own_street, site_scope
 from gis_app.services.site_query import SiteFilter
 
 CONFORMANCE: Final = (
@@ -287,12 +289,13 @@ def _street_filter(args: MultiDict, extra: list[Expr]) -> SiteFilter:
 # ---------------------------------------------------------------- reading
 
 
-def items_source(query: ItemsQuery, today: date) -> LayerSource:
+def items_source(query: ItemsQuery, today: date, actor: Actor | None = None) -> LayerSource:
+    """The features of a query, of those `actor` may see (a street role: its own street)."""
     if query.collection.id == "sites":
-        return site_source(query.flt, today, query.extra)
+        return site_source(query.flt, today, query.extra, actor)
     # the counts are of every live site; the filter here only selects streets
     return street_source(
-        SiteFilter(streets=query.flt.streets, bbox=query.flt.bbox), today, query.extra
+        SiteFilter(streets=query.flt.streets, bbox=query.flt.bbox), today, query.extra, actor
     )
 
 
@@ -302,8 +305,10 @@ class ItemsPage:
     number_matched: int
 
 
-def read_items(session: Session, query: ItemsQuery, today: date) -> ItemsPage:
-    src = items_source(query, today)
+def read_items(
+    session: Session, query: ItemsQuery, today: date, actor: Actor | None = None
+) -> ItemsPage:
+    src = items_source(query, today, actor)
     fields = collection_fields(query.collection.id)
     local_time(session)
     features = list(
@@ -313,16 +318,22 @@ def read_items(session: Session, query: ItemsQuery, today: date) -> ItemsPage:
     return ItemsPage(features, matched)
 
 
-def read_item(session: Session, collection: Collection, feature_id: str, today: date) -> str:
-    """One feature's GeoJSON text, or NotFound."""
+def read_item(
+    session: Session,
+    collection: Collection,
+    feature_id: str,
+    today: date,
+    actor: Actor | None = None,
+) -> str:
+    """One feature's GeoJSON text, or NotFound (also for one `actor` may not see)."""
     extra: list[Expr]
     if collection.id == "sites":
         if not feature_id.isdigit() or len(feature_id) > 18:
             raise NotFound(f"没有标识为 {feature_id} 的点位", "featureId")
         extra = [Site.id == int(feature_id)]
-        src = site_source(SiteFilter(), today, extra)
+        src = site_source(SiteFilter(), today, extra, actor)
     else:
-        src = street_source(SiteFilter(), today, [Street.code == feature_id])
+        src = street_source(SiteFilter(), today, [Street.code == feature_id], actor)
     local_time(session)
     text = session.execute(src.features(collection_fields(collection.id), "en")).scalar()
     if text is None:
@@ -330,25 +341,28 @@ def read_item(session: Session, collection: Collection, feature_id: str, today: 
     return text
 
 
-def extent(session: Session, collection: Collection) -> dict[str, Any]:
-    """Spatial extent (the streets' bounding box) and temporal extent of the last changes."""
+def extent(session: Session, collection: Collection, actor: Actor | None = None) -> dict[str, Any]:
+    """Spatial extent (the streets' bounding box) and temporal extent of the last changes, of
+    what `actor` may see (a street role: its own street and its sites)."""
+    mine = own_street(actor) if actor is not None else None
+    streets = [Street.code == mine] if mine is not None else []
     box = session.execute(
         select(
             func.ST_XMin(func.ST_Extent(Street.geom)),
             func.ST_YMin(func.ST_Extent(Street.geom)),
             func.ST_XMax(func.ST_Extent(Street.geom)),
             func.ST_YMax(func.ST_Extent(Street.geom)),
-        )
+        ).where(*streets)
     ).one()
     if collection.id == "sites":
         times = session.execute(
             select(func.min(Site.updated_at), func.max(Site.updated_at)).where(
-                Site.deleted_at.is_(None)
+                Site.deleted_at.is_(None), *(site_scope(actor) if actor is not None else [])
             )
         ).one()
     else:
         times = session.execute(
-            select(func.min(Street.updated_at), func.max(Street.updated_at))
+            select(func.min(Street.updated_at), func.max(Street.updated_at)).where(*streets)
         ).one()
     out: dict[str, Any] = {}
     if box[0] is not None:

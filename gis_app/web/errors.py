@@ -25,6 +25,13 @@ HTTP_MESSAGES = {
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
+    if request.path == "/ogc" or request.path.startswith("/ogc/"):
+        # OGC API clients (GDAL, QGIS) get JSON unless HTML is asked for, as the API answers
+        f = (request.args.get("f") or "").strip().lower()
+        if f:
+            return f != "html"
+        best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+        return best != "text/html"
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
 

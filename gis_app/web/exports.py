@@ -7,9 +7,11 @@ query parameters of /api/v1/sites; `lang=zh` gives Chinese field names and label
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from sqlalchemy.orm import Session
 
 from gis_app import clock, codes
 from gis_app.db import session
@@ -17,8 +19,10 @@ from gis_app.errors import NotFound
 from gis_app.services import export as export_service
 from gis_app.services.export import FORMATS, ExportSpec
 from gis_app.services.export.fields import LAYER_TITLES
+from gis_app.services.permissions import own_street
 from gis_app.services.site_query import SiteFilter
 from gis_app.services.streets import streets_feature_collection
+from gis_app.web.access import EXPORT_READERS, allow
 from gis_app.web.actor import current_actor
 
 bp = Blueprint("exports", __name__)
@@ -40,8 +44,21 @@ def _spec(name: str, fmt: str) -> ExportSpec:
     return ExportSpec(layer=layer, fmt=fmt.lower(), lang=lang, personal=personal)
 
 
+def _closing(db: Session, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Stream the chunks, then end the database transaction they were read in.
+
+    Flask tears the request down (and closes its session) when the view returns, before the
+    stream is sent; the stream's queries then run in a transaction of their own on the same
+    session, which nothing else would end: left open, it would hold its connection and locks."""
+    try:
+        yield from chunks
+    finally:
+        db.close()
+
+
 @bp.get("/exports/<name>.<fmt>")
 @bp.get("/api/v1/exports/<name>.<fmt>")
+@allow(*EXPORT_READERS)
 def download(name: str, fmt: str) -> Response:
     """One export file; GeoJSON and CSV stream as they are read from the database."""
     spec = _spec(name, fmt)
@@ -59,7 +76,7 @@ def download(name: str, fmt: str) -> Response:
         )
     body = result.chunks
     if result.size is None:
-        body = stream_with_context(iter(body))
+        body = stream_with_context(_closing(session(), body))
     response = Response(body, mimetype=None, content_type=result.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
     response.headers["X-Feature-Count"] = str(result.count)
@@ -71,6 +88,7 @@ def download(name: str, fmt: str) -> Response:
 
 
 @bp.get("/exports/data-dictionary.md")
+@allow(*EXPORT_READERS)
 def data_dictionary() -> Response:
     """The fields of every export, their Chinese names and codes (docs/data-dictionary.md)."""
     from gis_app.services.export.dictionary import render
@@ -79,12 +97,17 @@ def data_dictionary() -> Response:
 
 
 @bp.get("/exports")
+@allow(*EXPORT_READERS)
 def page() -> str:
-    """The 导出 page: filters, then a link per layer and format that carries them."""
+    """The 导出 page: filters, then a link per layer and format that carries them (a street
+    role chooses within its own street)."""
     flt = SiteFilter.from_args(request.args)
     lang = "zh" if request.args.get("lang") == "zh" else "en"
     params = {**flt.to_params(), **({"lang": "zh"} if lang == "zh" else {})}
-    streets = streets_feature_collection(session(), clock.today().isoformat())["features"]
+    mine = own_street(current_actor())
+    streets = streets_feature_collection(
+        session(), clock.today().isoformat(), [mine] if mine else None
+    )["features"]
     links = {
         name: {key: url_for("exports.download", name=name, fmt=key, **params) for key in FORMATS}
         for name in ("sites", "streets", PERSONAL_LAYER)

@@ -24,6 +24,8 @@ from gis_app.db import session
 from gis_app.errors import AppError, ValidationError
 from gis_app.services import ogc
 from gis_app.services.export.fields import ExportField, fields_for
+from gis_app.web.access import EXPORT_READERS, allow
+from gis_app.web.actor import current_actor
 from gis_app.web.ogc_openapi import GEOJSON, HTML, JSON, OPENAPI, ogc_openapi_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -125,6 +127,7 @@ def _error(exc: AppError) -> Response:
 
 @bp.get("/")
 @bp.get("")
+@allow(*EXPORT_READERS)
 def landing() -> Response:
     fmt = _format()
     district = current_app.config["DISTRICT_NAME"]
@@ -147,6 +150,7 @@ def landing() -> Response:
 
 
 @bp.get("/conformance")
+@allow(*EXPORT_READERS)
 def conformance() -> Response:
     body = {"conformsTo": list(ogc.CONFORMANCE)}
     if _format() == "html":
@@ -155,6 +159,7 @@ def conformance() -> Response:
 
 
 @bp.get("/api")
+@allow(*EXPORT_READERS)
 def api() -> Response:
     doc = ogc_openapi_document(
         url_for("ogc.landing", _external=True).rstrip("/"), current_app.config["DISTRICT_NAME"]
@@ -184,13 +189,14 @@ def _collection_body(collection: ogc.Collection, fmt: str, nested: bool) -> dict
         "title": collection.title,
         "description": collection.description,
         "links": links,
-        "extent": ogc.extent(session(), collection),
+        "extent": ogc.extent(session(), collection, current_actor()),
         "itemType": "feature",
         "crs": [ogc.CRS84],
     }
 
 
 @bp.get("/collections")
+@allow(*EXPORT_READERS)
 def collections() -> Response:
     fmt = _format()
     body = {
@@ -203,6 +209,7 @@ def collections() -> Response:
 
 
 @bp.get("/collections/<collection_id>")
+@allow(*EXPORT_READERS)
 def collection(collection_id: str) -> Response:
     fmt = _format()
     body = _collection_body(ogc.get_collection(collection_id), fmt, False)
@@ -216,11 +223,12 @@ def collection(collection_id: str) -> Response:
 
 
 @bp.get("/collections/<collection_id>/items")
+@allow(*EXPORT_READERS)
 def items(collection_id: str) -> Response:
     fmt = _format()
     coll = ogc.get_collection(collection_id)
     query = ogc.parse_items_query(coll, request.args)
-    page = ogc.read_items(session(), query, clock.today())
+    page = ogc.read_items(session(), query, clock.today(), current_actor())
 
     def href(offset: int, f: str) -> str:
         return url_for(
@@ -275,10 +283,11 @@ def items(collection_id: str) -> Response:
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
+@allow(*EXPORT_READERS)
 def item(collection_id: str, feature_id: str) -> Response:
     fmt = _format()
     coll = ogc.get_collection(collection_id)
-    text = ogc.read_item(session(), coll, feature_id, clock.today())
+    text = ogc.read_item(session(), coll, feature_id, clock.today(), current_actor())
     feature = json.loads(text)
     endpoint_values = {"collection_id": collection_id, "feature_id": feature_id}
     feature["links"] = [

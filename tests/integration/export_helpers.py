@@ -37,13 +37,17 @@ def load_sites(session: Session, n: int = 60, seed: int = 5) -> None:
     session.commit()
 
 
-def ogr_read(path: Path | str, *options: str) -> list[dict[str, Any]]:
-    """The features of a file as GDAL (Debian's ogr2ogr) reads them, as GeoJSON dicts."""
+def ogr_read(
+    path: Path | str, *options: str, env: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The features of a file (or an OAPIF server) as GDAL (Debian's ogr2ogr) reads them, as
+    GeoJSON dicts; `env` for GDAL's configuration (GDAL_HTTP_HEADERS with a token)."""
     result = subprocess.run(
         ["ogr2ogr", "-f", "GeoJSON", "/vsistdout/", str(path), *options],
         capture_output=True,
         timeout=120,
         check=False,
+        env=env,
     )
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     return json.loads(result.stdout)["features"]

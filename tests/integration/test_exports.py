@@ -24,8 +24,26 @@ from gis_app.models import Site, Street
 from gis_app.services.export.fields import LAT, LON, SITE_FIELDS, STREET_FIELDS, fields_for
 from tests.integration.export_helpers import load_sites, normalise, ogr_read
 
-AGENCY = {"X-Actor": "规划局", "X-Role": "agency"}
-OFFICE = {"X-Actor": "王主任", "X-Role": "district_officer"}
+#: bearer-token headers of another agency's machine and of the district office, made afresh
+#: for each test (in its rolled-back transaction) by `_credentials`
+AGENCY: dict[str, str] = {}
+OFFICE: dict[str, str] = {}
+DZG = "120102002"
+
+
+@pytest.fixture(autouse=True)
+def _credentials(auth) -> None:
+    AGENCY.clear()
+    AGENCY.update(auth.headers("规划局", "agency"))
+    OFFICE.clear()
+    OFFICE.update(auth.headers("王主任", "district_officer"))
+
+
+@pytest.fixture()
+def client(office):
+    """Requests without credentials of their own come from the district office, logged in
+    (the identity the tests had before accounts); AGENCY and OFFICE send bearer tokens."""
+    return office
 
 
 @pytest.fixture()
@@ -158,23 +176,56 @@ def test_street_boundaries_have_right_hand_rings_and_filtered_counts(client, sit
 # ---------------------------------------------------------------- personal data
 
 
-@pytest.mark.parametrize("role", ["agency", "street_officer", "bureau_police", "inspector"])
-def test_personal_export_refused_to_other_roles(client, sites, role) -> None:
-    response = client.get(
-        "/api/v1/exports/sites-personal.geojson", headers={"X-Actor": "x", "X-Role": role}
-    )
+@pytest.mark.parametrize("role", ["agency", "street_officer", "bureau_media", "inspector"])
+def test_personal_export_refused_to_other_roles(client, auth, sites, role) -> None:
+    street = DZG if role in ("street_officer", "inspector") else None
+    headers = auth.headers(f"x.{role}", role, street)
+    response = client.get("/api/v1/exports/sites-personal.geojson", headers=headers)
     assert response.status_code == 403
     body = response.get_json()
     assert body["error"] == "forbidden" and body["field"] == "personal"
-    page = client.get(
-        "/exports/sites-personal.csv", headers={"X-Role": role, "Accept": "text/html"}
-    )
+    page = client.get("/exports/sites-personal.csv", headers={**headers, "Accept": "text/html"})
     assert page.status_code == 403 and "区领导小组办公室" in page.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("role", ["bureau_police", "bureau_civil", "bureau_housing"])
+def test_bureau_viewers_get_no_export(client, auth, sites, role) -> None:
+    """The bureaus' own pages are their only view: no export, no OGC API, no export page."""
+    headers = {**auth.headers(f"x.{role}", role), "Accept": "application/json"}
+    for url in ("/api/v1/exports/sites.geojson", "/exports/streets.csv", "/exports"):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 403, url
+        assert response.get_json()["field"] == "role"
+
+
+@pytest.mark.parametrize("role", ["street_officer", "inspector"])
+def test_a_street_exports_its_own_street_only(client, auth, sites, connection, role) -> None:
+    own = connection.execute(
+        text(
+            "SELECT count(*) FROM sites s JOIN streets t ON t.id = s.street_id "
+            "WHERE t.code = :c AND s.deleted_at IS NULL"
+        ),
+        {"c": DZG},
+    ).scalar()
+    assert 0 < own < sites
+    headers = auth.headers(f"x.{role}", role, DZG)
+    doc = _geojson(client, "/api/v1/exports/sites.geojson", headers)
+    assert len(doc["features"]) == own
+    assert {f["properties"]["street_code"] for f in doc["features"]} == {DZG}
+    other = _geojson(client, "/exports/sites.geojson?street=120102003", headers)
+    assert other["features"] == []
+    streets = _geojson(client, "/exports/streets.geojson", headers)["features"]
+    assert [f["id"] for f in streets] == [DZG] and streets[0]["properties"]["sites_total"] == own
+    rows = _get(client, "/exports/sites.csv", headers).get_data(as_text=True).splitlines()
+    assert len(rows) == own + 1
+    page = _get(client, "/exports", {**headers, "Accept": "text/html"}).get_data(as_text=True)
+    assert "中山门" not in page and "sites-personal" not in page
+
+
 @pytest.mark.parametrize("role", ["district_officer", "district_admin"])
-def test_personal_export_for_the_district_office(client, sites, role, connection) -> None:
-    response = _get(client, "/exports/sites-personal.geojson", {"X-Role": role})
+def test_personal_export_for_the_district_office(client, auth, sites, role, connection) -> None:
+    headers = auth.headers(f"office.{role}", role)
+    response = _get(client, "/exports/sites-personal.geojson", headers)
     assert response.headers["Cache-Control"] == "no-store"
     doc = json.loads(response.get_data())
     props = {f["properties"]["code"]: f["properties"] for f in doc["features"]}
@@ -317,14 +368,17 @@ def _soft_delete_all(connection) -> None:
         ("/exports/sites-personal.xlsx", "sites.xlsx", OFFICE, True),
     ],
 )
-def test_export_imports_back_unchanged(client, sites, connection, url, name, headers, personal):
+def test_export_imports_back_unchanged(
+    client, auth, sites, connection, url, name, headers, personal
+):
+    importer = auth.headers("导入测试", "district_officer")
     before = _snapshot(connection)
     data = _get(client, url, headers).get_data()
     _soft_delete_all(connection)
     response = client.post(
         "/api/v1/sites/import",
         data={"file": (io.BytesIO(data), name)},
-        headers={"X-Actor": "导入测试"},
+        headers=importer,
     )
     assert response.status_code == 201, response.get_json()
     report = response.get_json()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.request import urlopen
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 import pytest
 from sqlalchemy import func, select, text
@@ -28,6 +30,13 @@ from tests.integration.export_helpers import load_sites, normalise, ogr_read
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 BBOX = (117.20, 39.08, 117.25, 39.125)
+
+
+@pytest.fixture()
+def client(office):
+    """Requests come from the district office, logged in (the identity these tests had before
+    accounts); the access tests below log in other roles."""
+    return office
 
 
 @pytest.fixture()
@@ -254,6 +263,56 @@ def test_html_by_f_or_accept(client, sites) -> None:
     assert gdal.mimetype == GEOJSON
 
 
+# ---------------------------------------------------------------- who reads the OGC API
+
+DZG = "120102002"
+
+
+def test_a_street_reads_its_own_street_only(client, auth, sites, connection) -> None:
+    own = connection.execute(
+        text(
+            "SELECT array_agg(s.id ORDER BY s.id) FROM sites s JOIN streets t "
+            "ON t.id = s.street_id WHERE t.code = :c AND s.deleted_at IS NULL"
+        ),
+        {"c": DZG},
+    ).scalar()
+    other = connection.execute(
+        text(
+            "SELECT min(s.id) FROM sites s JOIN streets t ON t.id = s.street_id "
+            "WHERE t.code <> :c AND s.deleted_at IS NULL"
+        ),
+        {"c": DZG},
+    ).scalar()
+    assert own and other
+    headers = auth.headers("ogc.street", "street_officer", DZG)
+    items = client.get("/ogc/collections/sites/items?limit=1000", headers=headers).get_json()
+    assert items["numberMatched"] == len(own) < sites
+    assert [f["id"] for f in items["features"]] == own
+    response = client.get(f"/ogc/collections/sites/items/{other}", headers=headers)
+    assert response.status_code == 404 and response.get_json()["code"] == "NotFound"
+    streets = client.get("/ogc/collections/streets/items", headers=headers).get_json()
+    assert [f["id"] for f in streets["features"]] == [DZG]
+    assert (
+        client.get("/ogc/collections/streets/items/120102003", headers=headers).status_code == 404
+    )
+
+
+def test_agencies_read_with_a_token_bureaus_and_nobody_do_not(client, auth, sites) -> None:
+    headers = auth.headers("ogc.agency", "agency")
+    items = client.get("/ogc/collections/sites/items?limit=1000", headers=headers).get_json()
+    assert items["numberMatched"] == sites
+    for role in ("bureau_civil", "bureau_housing", "bureau_police"):
+        response = client.get("/ogc/collections", headers=auth.headers(f"ogc.{role}", role))
+        assert response.status_code == 403, role
+    client.delete_cookie("gis_session")  # nobody logged in
+    response = client.get("/ogc/collections/sites/items")
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.get_json()["error"] == "unauthorized"
+    assert "features" not in response.get_json()
+    page = client.get("/ogc/collections/sites/items?f=html")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+
+
 # ---------------------------------------------------------------- GDAL against a live server
 
 
@@ -277,9 +336,27 @@ def live_url(engine, database_url, demo_streets) -> Iterator[str]:
         yield f"{url}/ogc"
 
 
-def _gdal(*args: str) -> str:
+@pytest.fixture(scope="module")
+def token(live_url, engine) -> str:
+    """A bearer token of another agency's machine, committed for the live server."""
+    from tests.accounts_support import Accounts
+
+    with engine.begin() as conn:
+        return Accounts(conn).token("gdal.agency", "agency")
+
+
+def _gdal_env(token: str | None) -> dict[str, str]:
+    """GDAL (3.6 and later) sends the headers of GDAL_HTTP_HEADERS with every request."""
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    result = subprocess.run(args, capture_output=True, timeout=180, check=False, env=env)
+    if token is not None:
+        env["GDAL_HTTP_HEADERS"] = f"Authorization: Bearer {token}"
+    return env
+
+
+def _gdal(*args: str, token: str | None) -> str:
+    result = subprocess.run(
+        args, capture_output=True, timeout=180, check=False, env=_gdal_env(token)
+    )
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     return result.stdout.decode()
 
@@ -291,26 +368,52 @@ def _committed_count(engine, *conds) -> int:
         ).scalar_one()
 
 
-def test_gdal_lists_both_collections(live_url) -> None:
-    out = _gdal("ogrinfo", "-ro", f"OAPIF:{live_url}")
+def test_gdal_without_a_token_is_refused(live_url) -> None:
+    QUERIES.clear()
+    result = subprocess.run(
+        ["ogrinfo", "-ro", f"OAPIF:{live_url}"],
+        capture_output=True,
+        timeout=180,
+        check=False,
+        env=_gdal_env(None),
+    )
+    assert result.returncode != 0
+    assert "401" in result.stderr.decode(errors="replace")
+    assert QUERIES and all(not q.startswith("/ogc/collections/") for q in QUERIES)
+    with pytest.raises(HTTPError) as refused:
+        urlopen(f"{live_url}/collections/sites/items?f=json", timeout=60)
+    refused.value.close()
+    assert refused.value.code == 401
+    assert refused.value.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_gdal_lists_both_collections(live_url, token) -> None:
+    out = _gdal("ogrinfo", "-ro", f"OAPIF:{live_url}", token=token)
     assert "1: sites" in out and "(Point)" in out
     assert "2: streets" in out and "Multi Polygon" in out
 
 
-def test_gdal_counts_features_with_a_bbox(live_url, engine) -> None:
-    out = _gdal("ogrinfo", "-ro", "-so", f"OAPIF:{live_url}", "sites", "-spat", *map(str, BBOX))
+def test_gdal_counts_features_with_a_bbox(live_url, token, engine) -> None:
+    out = _gdal(
+        "ogrinfo", "-ro", "-so", f"OAPIF:{live_url}", "sites", "-spat", *map(str, BBOX), token=token
+    )
     count = int(out.split("Feature Count:")[1].split()[0])
     expected = _committed_count(engine, Site.geom.op("&&")(func.ST_MakeEnvelope(*BBOX, 4326)))
     assert count == expected > 0
-    total = _gdal("ogrinfo", "-ro", "-so", f"OAPIF:{live_url}", "sites")
+    total = _gdal("ogrinfo", "-ro", "-so", f"OAPIF:{live_url}", "sites", token=token)
     assert int(total.split("Feature Count:")[1].split()[0]) == _committed_count(engine)
 
 
-def test_gdal_reads_the_same_features_as_the_export(live_url) -> None:
-    features = ogr_read(f"OAPIF:{live_url}", "sites", "-spat", *map(str, BBOX))
+def test_gdal_reads_the_same_features_as_the_export(live_url, token) -> None:
+    features = ogr_read(
+        f"OAPIF:{live_url}", "sites", "-spat", *map(str, BBOX), env=_gdal_env(token)
+    )
     base = live_url.removesuffix("/ogc")
     bbox = ",".join(map(str, BBOX))
-    with urlopen(f"{base}/exports/sites.geojson?bbox={bbox}", timeout=60) as response:
+    request = Request(
+        f"{base}/exports/sites.geojson?bbox={bbox}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urlopen(request, timeout=60) as response:
         reference = {f["id"]: f for f in json.load(response)["features"]}
     got = {f["properties"]["id"]: f for f in features}
     assert set(got) == set(reference) and got
@@ -325,16 +428,51 @@ def test_gdal_reads_the_same_features_as_the_export(live_url) -> None:
         )
 
 
-def test_gdal_where_is_sent_to_the_server(live_url, engine) -> None:
+def test_a_streamed_export_ends_its_transaction(live_url, token, engine) -> None:
+    """GeoJSON and CSV stream after the request is torn down: the stream must end its own
+    transaction, or the app's connection stays idle in transaction, holding its locks."""
+    from gis_app.db_security import app_role
+
+    base = live_url.removesuffix("/ogc")
+    for path in ("/exports/sites.geojson", "/exports/sites.csv?lang=zh"):
+        request = Request(base + path, headers={"Authorization": f"Bearer {token}"})
+        with urlopen(request, timeout=60) as response:
+            assert len(response.read()) > 1000
+    deadline = time.monotonic() + 10
+    while True:  # the server thread ends the stream just after the client has read it
+        with engine.connect() as conn:
+            left_open = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND usename = :role AND state LIKE 'idle in transaction%'"
+                ),
+                {"role": app_role()},
+            ).scalar()
+        if left_open == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert left_open == 0
+
+
+def test_gdal_where_is_sent_to_the_server(live_url, token, engine) -> None:
     """GDAL finds `status` among the items parameters of the OpenAPI document."""
     QUERIES.clear()
-    out = _gdal("ogrinfo", "-ro", "-q", f"OAPIF:{live_url}", "sites", "-where", "status = 'closed'")
+    out = _gdal(
+        "ogrinfo",
+        "-ro",
+        "-q",
+        f"OAPIF:{live_url}",
+        "sites",
+        "-where",
+        "status = 'closed'",
+        token=token,
+    )
     assert out.count("OGRFeature(sites)") == _committed_count(engine, Site.status == "closed") > 0
     items = [q for q in QUERIES if q.startswith("/ogc/collections/sites/items?")]
     assert any("status=closed" in q for q in items)  # filtered by the server, not by GDAL
 
 
-def test_gdal_reads_the_street_boundaries(live_url) -> None:
-    features = ogr_read(f"OAPIF:{live_url}", "streets")
+def test_gdal_reads_the_street_boundaries(live_url, token) -> None:
+    features = ogr_read(f"OAPIF:{live_url}", "streets", env=_gdal_env(token))
     assert len({f["properties"]["code"] for f in features}) == len(features) == 12
     assert all(f["geometry"]["type"] in ("MultiPolygon", "Polygon") for f in features)

@@ -3,7 +3,7 @@
 `export()` takes the layer (sites or streets), the format, the language of the field names
 and the same SiteFilter as /api/v1/sites. Exports for agencies never hold personal data
 (gis_app.codes.PERSONAL_FIELDS) nor notes; the full export with them is for the district
-office's roles only (Actor.is_district).
+office's roles only (Actor.is_district). A street role exports its own street only.
 
 GeoJSON and CSV stream straight from a server-side cursor; the other formats are written to a
 temporary file batch by batch (memory stays flat) and then streamed.
@@ -141,7 +141,7 @@ def export(
     spec.check(actor)
     fmt = FORMATS[spec.fmt]
     lang: Lang = "zh" if spec.lang == "zh" else "en"
-    src = make_source(spec.layer, flt, today)
+    src = make_source(spec.layer, flt, today, actor)
     fields = fields_for(spec.layer, spec.personal)
     count = src.count(session)
     report = (lambda done: progress(done, count)) if progress is not None else None

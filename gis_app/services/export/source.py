@@ -37,9 +37,11 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from gis_app import codes
+from gis_app.actor import Actor
 from gis_app.models import Site, Street
 from gis_app.services.export.fields import ExportField, Lang
-from gis_app.services.site_query import SiteFilter, base_select, overdue_expr
+from gis_app.services.permissions import own_street
+from gis_app.services.site_query import SiteFilter, base_select, overdue_expr, scoped
 
 # decimals of a coordinate: 1e-7 degree is about 1 cm
 COORD_DECIMALS = 7
@@ -220,9 +222,12 @@ def _site_values(today: date) -> dict[str, Callable[[], Any]]:
     return values
 
 
-def site_source(flt: SiteFilter, today: date, extra: Sequence[Expr] = ()) -> LayerSource:
-    """The live sites the filter selects (plus extra conditions, e.g. the OGC API's)."""
-    conds = flt.conditions(today)
+def site_source(
+    flt: SiteFilter, today: date, extra: Sequence[Expr] = (), actor: Actor | None = None
+) -> LayerSource:
+    """The live sites the filter selects (plus extra conditions, e.g. the OGC API's), of
+    those `actor` may see (a street role: its own street; None: a command, all)."""
+    conds = scoped(flt, today, actor)
     return LayerSource(
         layer="sites",
         today=today,
@@ -234,8 +239,11 @@ def site_source(flt: SiteFilter, today: date, extra: Sequence[Expr] = ()) -> Lay
     )
 
 
-def street_source(flt: SiteFilter, today: date, extra: Sequence[Expr] = ()) -> LayerSource:
-    """Streets (by the filter's street codes and bbox), with counts of the sites it selects."""
+def street_source(
+    flt: SiteFilter, today: date, extra: Sequence[Expr] = (), actor: Actor | None = None
+) -> LayerSource:
+    """Streets (by the filter's street codes and bbox), with counts of the sites it selects;
+    a street role gets its own street only."""
     counts = (
         base_select(
             [
@@ -248,7 +256,7 @@ def street_source(flt: SiteFilter, today: date, extra: Sequence[Expr] = ()) -> L
                 func.count().filter(overdue_expr(today)).label("sites_overdue"),
             ]
         )
-        .where(*flt.conditions(today))
+        .where(*scoped(flt, today, actor))
         .group_by(Site.street_id)
         .subquery("counts")
     )
@@ -267,6 +275,9 @@ def street_source(flt: SiteFilter, today: date, extra: Sequence[Expr] = ()) -> L
     for name in ("sites_total", *(f"sites_{c}" for c in codes.STATUSES), "sites_overdue"):
         values[name] = lambda name=name: func.coalesce(counts.c[name], 0)
     conds: list[Expr] = []
+    mine = own_street(actor) if actor is not None else None
+    if mine is not None:
+        conds.append(Street.code == mine)
     if flt.streets:
         conds.append(Street.code.in_(flt.streets))
     if flt.bbox is not None:
@@ -291,5 +302,9 @@ def street_source(flt: SiteFilter, today: date, extra: Sequence[Expr] = ()) -> L
     )
 
 
-def make_source(layer: str, flt: SiteFilter, today: date) -> LayerSource:
-    return site_source(flt, today) if layer == "sites" else street_source(flt, today)
+def make_source(
+    layer: str, flt: SiteFilter, today: date, actor: Actor | None = None
+) -> LayerSource:
+    if layer == "sites":
+        return site_source(flt, today, actor=actor)
+    return street_source(flt, today, actor=actor)
