@@ -276,6 +276,24 @@ def demo_account_specs(session: Any) -> list[dict[str, Any]]:
     return specs
 
 
+def _pool_demo_inspectors(session: Any, actor: Any, usernames: list[str]) -> None:
+    """Put the demo inspectors' logins into the spot checks' pool (those not in it yet), so
+    that a drawn batch can be assigned and each inspector records his or her results."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from gis_app.models import Inspector, User
+    from gis_app.services.sampling.inspectors import add_inspector
+
+    linked = select(Inspector.user_id).where(Inspector.user_id.is_not(None))
+    for username in session.scalars(
+        select(User.username)
+        .where(User.username.in_(usernames), User.active.is_(True), User.id.not_in(linked))
+        .order_by(User.username)
+    ).all():
+        add_inspector(session, None, None, actor, current_app.config["DISTRICT_CODE"], username)
+
+
 def create_demo_accounts(session: Any, target: Path) -> int:
     """Create the missing demo accounts; append their passwords (and the agency's token) to
     `target` (mode 0600). Returns how many were created."""
@@ -309,6 +327,10 @@ def create_demo_accounts(session: Any, target: Path) -> int:
                 session, actor, spec["username"], "演示：外部机构系统"
             )
             lines.append(f"{'':<28} API token: {secret}")
+    demo_inspectors = [
+        spec["username"] for spec in demo_account_specs(session) if spec["role"] == "inspector"
+    ]
+    _pool_demo_inspectors(session, actor, demo_inspectors)
     if not lines:
         return 0
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -116,7 +116,7 @@ def register(cli: click.Group) -> None:
         """The district's batches, newest first."""
         from gis_app.services.sampling.service import list_batches
 
-        for b in list_batches(_session(), current_app.config["DISTRICT_CODE"]):
+        for b in list_batches(_session(), current_app.config["DISTRICT_CODE"], _actor()):
             click.echo(
                 f"{b['id']}\t{b['created_at'][:16]}\t{b['method']}\t"
                 f"{b['sample_size']}/{b['frame_size']}\t已核查 {b['inspected']}\t{b['title']}"
@@ -127,16 +127,27 @@ def register(cli: click.Group) -> None:
         """The inspectors' pool for double-random spot checks."""
 
     @inspectors_group.command("add")
-    @click.argument("name")
+    @click.argument("name", default="")
     @click.option("--street", default="", help="street code ('' = district level)")
+    @click.option(
+        "--user",
+        "username",
+        default="",
+        help="link to this login (an active inspector account; its street is taken)",
+    )
     @with_app
-    def add_cmd(name: str, street: str) -> None:
-        """Add an inspector to the pool."""
+    def add_cmd(name: str, street: str, username: str) -> None:
+        """Add an inspector to the pool (NAME may be left out with --user)."""
         from gis_app.services.sampling.inspectors import add_inspector
 
         try:
             person = add_inspector(
-                _session(), name, street, _actor(), current_app.config["DISTRICT_CODE"]
+                _session(),
+                name,
+                street,
+                _actor(),
+                current_app.config["DISTRICT_CODE"],
+                username,
             )
         except AppError as exc:
             _fail(exc)
@@ -151,7 +162,8 @@ def register(cli: click.Group) -> None:
 
         for p in list_inspectors(_session(), current_app.config["DISTRICT_CODE"]):
             state = "在岗" if p["active"] else "停用"
-            click.echo(f"{p['id']}\t{p['name']}\t{p['street_name']}\t{state}")
+            login = p["username"] or "（无登录账户）"
+            click.echo(f"{p['id']}\t{p['name']}\t{p['street_name']}\t{state}\t{login}")
 
     @inspectors_group.command("deactivate")
     @click.argument("inspector_id", type=int)

@@ -25,14 +25,23 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from gis_app import clock
 from gis_app.db import session
 from gis_app.errors import AppError, BadRequest, ValidationError
-from gis_app.services import streets as streets_service
+from gis_app.services import map_data
 from gis_app.services.sampling import design, gbt2828, inspectors, service
 from gis_app.services.sampling.allocation import ALLOCATIONS
 from gis_app.services.sampling.frame import DictArgs, FrameSpec, frame_counts
-from gis_app.services.sampling.maps import RESULT_LABELS, batch_map_html, result_colour
+from gis_app.services.sampling.maps import RESULT_LABELS, batch_map, result_colour
+from gis_app.web.access import DISTRICT, OPEN_DATA, allow
 from gis_app.web.actor import current_actor
+from gis_app.web.auth import csp_nonce
+from layers.site_map import render_map, render_page
 
 bp = Blueprint("sampling", __name__)
+#: who draws, assigns, reads the reports and keeps the pool: the district office
+OFFICE = DISTRICT
+#: who else works on a batch: an inspector, on the sites assigned to him or her
+WORKERS = (*DISTRICT, "inspector")
+#: who reads the published summary (双随机一公开): the office and the open-data roles
+PUBLISHED = (*DISTRICT, *OPEN_DATA)
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 pages = Blueprint("pages", __name__, url_prefix="/sampling")
 
@@ -59,7 +68,7 @@ def _json_body() -> dict[str, Any]:
 
 
 def _frame_summary(spec: FrameSpec) -> dict[str, Any]:
-    by_street = frame_counts(session(), spec, _district())
+    by_street = frame_counts(session(), spec, _district(), current_actor())
     size = sum(s["count"] for s in by_street)
     suggestions = {}
     if size >= 2:
@@ -88,20 +97,28 @@ def _draw_request(data: dict[str, Any]) -> service.DrawRequest:
 
 
 def _batch_document(batch_id: int) -> dict[str, Any]:
-    batch = service.get_batch(session(), batch_id)
+    """The batch for the office (design, balance, estimates, every site); for an inspector
+    the batch's name and the sites assigned to him or her only."""
+    actor = current_actor()
+    if not actor.is_district:
+        batch = service.get_batch(session(), batch_id, actor=actor)
+        return {
+            "id": batch.id,
+            "title": batch.title,
+            "created_at": batch.created_at.isoformat(),
+            "sites": service.batch_sites(session(), batch_id, actor),
+        }
+    batch = service.archive_report(session(), batch_id, actor)
     return {
         **service.batch_summary(batch),
         "estimates": service.batch_estimates(session(), batch),
-        "sites": service.batch_sites(session(), batch_id),
+        "sites": service.batch_sites(session(), batch_id, actor),
         "report_archived_at": batch.reported_at.isoformat() if batch.reported_at else None,
     }
 
 
 def _report_response(batch_id: int) -> Response:
-    from gis_app.services.sampling.report import batch_report_xlsx
-
-    batch = service.get_batch(session(), batch_id)
-    data = batch.report_xlsx or batch_report_xlsx(session(), batch)
+    batch, data = service.report_xlsx(session(), batch_id, current_actor())
     response = Response(data, mimetype=XLSX)
     response.headers["Content-Disposition"] = (
         f"attachment; filename=spot-check-{batch.id}.xlsx; "
@@ -114,17 +131,25 @@ def _report_response(batch_id: int) -> Response:
 
 
 @api.get("/samples/frame")
+@allow(*OFFICE)
 def api_frame() -> Response:
     """The frame the filters select: its size per street and the GB/T 2828.1 sizes."""
     return jsonify(_frame_summary(FrameSpec.from_args(request.args)))
 
 
 @api.get("/samples")
+@allow(*WORKERS, *OPEN_DATA)
 def api_list() -> Response:
-    return jsonify({"batches": service.list_batches(session(), _district())})
+    """The batches: the office's all; an inspector's those with his or her assignments; the
+    open-data roles' the published list (each batch's summary at /samples/{id}/public)."""
+    actor = current_actor()
+    if actor.role in OPEN_DATA:
+        return jsonify({"batches": service.published_batches(session(), _district())})
+    return jsonify({"batches": service.list_batches(session(), _district(), actor)})
 
 
 @api.post("/samples")
+@allow(*OFFICE)
 def api_draw() -> Response:
     body = _json_body()
     frame = body.get("frame") or {}
@@ -139,6 +164,7 @@ def api_draw() -> Response:
 
 
 @api.get("/samples/quality")
+@allow(*OFFICE)
 def api_quality() -> Response:
     """Per-street estimates of the latest batch with results (for the streets' ranking)."""
     raw = request.args.get("batch")
@@ -151,17 +177,20 @@ def api_quality() -> Response:
 
 
 @api.get("/samples/<int:batch_id>")
+@allow(*WORKERS)
 def api_batch(batch_id: int) -> Response:
     return jsonify(_batch_document(batch_id))
 
 
 @api.get("/samples/<int:batch_id>/audit")
+@allow(*OFFICE)
 def api_audit(batch_id: int) -> Response:
     """Draw again from the stored frame and seed and compare with the stored sample."""
     return jsonify(service.audit_batch(session(), batch_id))
 
 
 @api.post("/samples/<int:batch_id>/assignments")
+@allow(*OFFICE)
 def api_assign(batch_id: int) -> Response:
     body = _json_body() if request.data else {}
     service.assign_inspectors(
@@ -171,6 +200,7 @@ def api_assign(batch_id: int) -> Response:
 
 
 @api.post("/samples/<int:batch_id>/sites/<int:site_id>/result")
+@allow(*WORKERS)
 def api_result(batch_id: int, site_id: int) -> Response:
     body = _json_body()
     sample = service.record_result(
@@ -194,35 +224,53 @@ def api_result(batch_id: int, site_id: int) -> Response:
 
 
 @api.get("/samples/<int:batch_id>/estimate")
+@allow(*OFFICE)
 def api_estimate(batch_id: int) -> Response:
-    return jsonify(service.batch_estimates(session(), service.get_batch(session(), batch_id)))
+    batch = service.get_batch(session(), batch_id, actor=current_actor())
+    return jsonify(service.batch_estimates(session(), batch))
 
 
 @api.get("/samples/<int:batch_id>/public")
+@allow(*PUBLISHED)
 def api_public(batch_id: int) -> Response:
     return jsonify(service.public_summary(session(), batch_id))
 
 
 @api.get("/samples/<int:batch_id>/report.xlsx")
+@allow(*OFFICE)
 def api_report(batch_id: int) -> Response:
     return _report_response(batch_id)
 
 
 @api.get("/inspectors")
+@allow(*OFFICE)
 def api_inspectors() -> Response:
     return jsonify({"inspectors": inspectors.list_inspectors(session(), _district())})
 
 
 @api.post("/inspectors")
+@allow(*OFFICE)
 def api_add_inspector() -> Response:
     body = _json_body()
     person = inspectors.add_inspector(
-        session(), body.get("name"), body.get("street"), current_actor(), _district()
+        session(),
+        body.get("name"),
+        body.get("street"),
+        current_actor(),
+        _district(),
+        body.get("username"),
     )
-    return jsonify({"id": person.id, "name": person.name, "street_code": person.street_code}), 201
+    document = {
+        "id": person.id,
+        "name": person.name,
+        "street_code": person.street_code,
+        "username": body.get("username") or None if person.user_id else None,
+    }
+    return jsonify(document), 201
 
 
 @api.patch("/inspectors/<int:inspector_id>")
+@allow(*OFFICE)
 def api_update_inspector(inspector_id: int) -> Response:
     body = _json_body()
     active = body.get("active")
@@ -240,7 +288,8 @@ def _form_defaults() -> dict[str, Any]:
 
 
 def _render_index(form: dict[str, Any], error: AppError | None = None, status: int = 200) -> Any:
-    streets = frame_counts(session(), FrameSpec(), _district())
+    actor = current_actor()
+    streets = frame_counts(session(), FrameSpec(), _district(), actor)
     body = render_template(
         "sampling/index.html",
         form=form,
@@ -250,17 +299,31 @@ def _render_index(form: dict[str, Any], error: AppError | None = None, status: i
         methods=design.METHODS,
         size_modes=design.SIZE_MODES,
         allocations=ALLOCATIONS,
-        batches=service.list_batches(session(), _district()),
+        batches=service.list_batches(session(), _district(), actor),
     )
     return body, status
 
 
 @pages.get("")
+@allow(*WORKERS, "bureau_media")
 def index() -> Any:
+    """The office's draw form and batches; an inspector's tasks; the media centre's list of
+    published results."""
+    actor = current_actor()
+    if actor.role == "inspector":
+        return render_template(
+            "sampling/tasks.html",
+            batches=service.list_batches(session(), _district(), actor),
+        )
+    if actor.role in OPEN_DATA:
+        return render_template(
+            "sampling/published.html", batches=service.published_batches(session(), _district())
+        )
     return _render_index(_form_defaults())
 
 
 @pages.post("")
+@allow(*OFFICE)
 def draw() -> Any:
     form = request.form
     data = {k: form.get(k, "") for k in ("size_mode", "n", "level", "method", "allocation")}
@@ -282,13 +345,35 @@ def draw() -> Any:
     return redirect(url_for("sampling.pages.batch", batch_id=batch.id), 303)
 
 
+def _batch_map(sites: list[dict[str, Any]]) -> Any:
+    """The folium map of these sampled sites over the street boundaries (no personal data)."""
+    return batch_map(
+        sites,
+        map_data.outlines(session(), _district()).streets,
+        url_for("static", filename="vendor/leaflet/leaflet.js"),
+        url_for("static", filename="vendor/leaflet/leaflet.css"),
+    )
+
+
 @pages.get("/batches/<int:batch_id>")
+@allow(*WORKERS)
 def batch(batch_id: int) -> str:
     doc = _batch_document(batch_id)
+    mapped = [s for s in doc["sites"] if s["lon"] is not None]
+    parts = render_map(_batch_map(mapped), csp_nonce())
+    if not current_actor().is_district:
+        return render_template(
+            "sampling/my_batch.html",
+            doc=doc,
+            parts=parts,
+            result_labels=RESULT_LABELS,
+            result_colour=result_colour,
+        )
     pool = inspectors.list_inspectors(session(), _district())
     return render_template(
         "sampling/batch.html",
         doc=doc,
+        parts=parts,
         result_labels=RESULT_LABELS,
         result_colour=result_colour,
         active_inspectors=sum(1 for p in pool if p["active"]),
@@ -296,18 +381,18 @@ def batch(batch_id: int) -> str:
 
 
 @pages.get("/batches/<int:batch_id>/map")
-def batch_map(batch_id: int) -> Response:
-    service.get_batch(session(), batch_id)
-    html = batch_map_html(
-        service.batch_sites(session(), batch_id),
-        streets_service.streets_feature_collection(session(), clock.today().isoformat()),
-        url_for("static", filename="vendor/leaflet/leaflet.js"),
-        url_for("static", filename="vendor/leaflet/leaflet.css"),
-    )
+@allow(*WORKERS)
+def batch_map_page(batch_id: int) -> Response:
+    """The batch's map as a page of its own (full screen, printable)."""
+    actor = current_actor()
+    service.get_batch(session(), batch_id, actor=actor)
+    sites = service.batch_sites(session(), batch_id, actor)
+    html = render_page(_batch_map(sites), csp_nonce())
     return Response(html, mimetype="text/html")
 
 
 @pages.post("/batches/<int:batch_id>/assign")
+@allow(*OFFICE)
 def assign(batch_id: int) -> WerkzeugResponse:
     service.assign_inspectors(
         session(),
@@ -320,6 +405,7 @@ def assign(batch_id: int) -> WerkzeugResponse:
 
 
 @pages.post("/batches/<int:batch_id>/sites/<int:site_id>/result")
+@allow(*WORKERS)
 def result(batch_id: int, site_id: int) -> WerkzeugResponse:
     service.record_result(
         session(),
@@ -333,21 +419,25 @@ def result(batch_id: int, site_id: int) -> WerkzeugResponse:
 
 
 @pages.get("/batches/<int:batch_id>/report.xlsx")
+@allow(*OFFICE)
 def report(batch_id: int) -> Response:
     return _report_response(batch_id)
 
 
 @pages.get("/batches/<int:batch_id>/public")
+@allow(*PUBLISHED)
 def public(batch_id: int) -> str:
     return render_template("sampling/public.html", doc=service.public_summary(session(), batch_id))
 
 
 @pages.get("/batches/<int:batch_id>/audit")
+@allow(*OFFICE)
 def audit(batch_id: int) -> str:
     return render_template("sampling/audit.html", audit=service.audit_batch(session(), batch_id))
 
 
 @pages.get("/quality")
+@allow(*OFFICE)
 def quality() -> str:
     raw = request.args.get("batch", "")
     batch_id = int(raw) if raw.isdigit() else None
@@ -358,15 +448,17 @@ def quality() -> str:
 
 
 @pages.get("/inspectors")
+@allow(*OFFICE)
 def inspector_pool() -> str:
     return render_template(
         "sampling/inspectors.html",
         pool=inspectors.list_inspectors(session(), _district()),
-        streets=frame_counts(session(), FrameSpec(), _district()),
+        streets=frame_counts(session(), FrameSpec(), _district(), current_actor()),
     )
 
 
 @pages.post("/inspectors")
+@allow(*OFFICE)
 def add_inspector() -> WerkzeugResponse:
     inspectors.add_inspector(
         session(),
@@ -374,11 +466,13 @@ def add_inspector() -> WerkzeugResponse:
         request.form.get("street"),
         current_actor(),
         _district(),
+        request.form.get("username"),
     )
     return redirect(url_for("sampling.pages.inspector_pool"), 303)
 
 
 @pages.post("/inspectors/<int:inspector_id>/active")
+@allow(*OFFICE)
 def toggle_inspector(inspector_id: int) -> WerkzeugResponse:
     active = request.form.get("active") == "1"
     inspectors.set_active(session(), inspector_id, active, current_actor(), _district())

@@ -313,6 +313,12 @@ def test_demo_accounts_cover_every_role_and_street(app_ctx, connection, tmp_path
     roles = dict(connection.execute(select(User.role, func.count()).group_by(User.role)).all())
     assert roles["street_officer"] == 12 and roles["inspector"] == 12
     assert all(roles.get(r) == 1 for r in ("district_admin", "bureau_media", "agency"))
+    pool = connection.execute(
+        text(
+            "SELECT u.street_code, i.street_code FROM inspectors i JOIN users u ON u.id = i.user_id"
+        )
+    ).all()
+    assert len(pool) == 12 and all(a == b for a, b in pool)  # the demo inspectors, linked
     text_ = target.read_text()
     assert "officer.dazhigu" in text_ and "API token: gis_" in text_
     assert oct(target.stat().st_mode & 0o777) == "0o600"

@@ -20,18 +20,40 @@ from gis_app.models import (
     Street,
 )
 from gis_app.services.demo import load_demo
+from tests.accounts_support import csrf_of
 
-DISTRICT = {"X-Actor": "office"}
-STREET = {"X-Actor": "street-a", "X-Role": "street_officer", "X-Street": "120102001"}
+#: bearer-token headers of the district office and of a street officer, made afresh for each
+#: test (in its rolled-back transaction) by `_credentials`
+DISTRICT: dict[str, str] = {}
+STREET: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _credentials(auth) -> None:
+    DISTRICT.clear()
+    DISTRICT.update(auth.headers("office", "district_officer"))
+    STREET.clear()
+    STREET.update(auth.headers("street-a", "street_officer", "120102001"))
 
 
 @pytest.fixture()
-def demo(app_ctx, connection):
-    """300 demo sites (half of them closed) inside the test's transaction."""
+def client(client, _credentials):
+    """Requests without credentials of their own come from the district office, with its
+    bearer token (the identity these tests had before accounts); the pages' test logs in."""
+    client.environ_base["HTTP_AUTHORIZATION"] = DISTRICT["Authorization"]
+    return client
+
+
+@pytest.fixture()
+def demo(app, client, connection):
+    """300 demo sites (half of them closed) inside the test's transaction. The app context
+    ends before the requests: each request then has a session of its own (one kept open
+    across requests would roll back, with its savepoint, what the test writes between them)."""
     from gis_app.db import session
 
-    load_demo(session(), n_sites=300, seed=5, today=date(2026, 6, 15))
-    return app_ctx
+    with app.app_context():
+        load_demo(session(), n_sites=300, seed=5, today=date(2026, 6, 15))
+    return app
 
 
 def _closed_count(connection) -> int:
@@ -46,12 +68,17 @@ def _draw(client, **body):
     return client.post("/api/v1/samples", json=payload, headers=DISTRICT)
 
 
-def _add_inspectors(client, per_street: int = 1, district_level: int = 2) -> list[dict]:
+def _add_inspectors(client, auth=None, per_street: int = 1, district_level: int = 2) -> list[dict]:
+    """A pool: per street `per_street` inspectors (linked to logins of role inspector when
+    `auth` is given), and district-level ones without a login."""
     streets = client.get("/api/v1/samples/frame").get_json()["by_street"]
     added = []
     for s in streets:
         for k in range(per_street):
             body = {"name": f"{s['name']}队员{k}", "street": s["code"]}
+            if auth is not None:
+                body["username"] = f"insp.{s['code']}.{k}"
+                auth.user(body["username"], "inspector", s["code"])
             r = client.post("/api/v1/inspectors", json=body, headers=DISTRICT)
             assert r.status_code == 201, r.get_json()
             added.append(r.get_json())
@@ -265,17 +292,20 @@ def test_results_a_fail_reopens_the_site(demo, client, connection) -> None:
     assert missing.status_code == 404
 
 
-def test_inspectors_record_only_their_own_sites(demo, client) -> None:
+def test_inspectors_record_only_their_own_sites(demo, client, auth) -> None:
     doc = _draw(client, n=12).get_json()
-    _add_inspectors(client)
+    _add_inspectors(client, auth, district_level=0)
     sites = client.post(
         f"/api/v1/samples/{doc['id']}/assignments", json={"cap": 12, "seed": "3"}
     ).get_json()["sites"]
-    pool = {p["id"]: p["name"] for p in client.get("/api/v1/inspectors").get_json()["inspectors"]}
+    pool = {
+        p["id"]: (p["username"], p["street_code"])
+        for p in client.get("/api/v1/inspectors").get_json()["inspectors"]
+    }
     mine = sites[0]
-    name = pool[mine["inspector_id"]]
+    username, street = pool[mine["inspector_id"]]
     other = next(s for s in sites if s["inspector_id"] != mine["inspector_id"])
-    me = {"X-Actor": name, "X-Role": "inspector"}
+    me = auth.headers(username, "inspector", street)
     url = f"/api/v1/samples/{doc['id']}/sites/{{}}/result"
     assert (
         client.post(url.format(mine["site_id"]), json={"result": "pass"}, headers=me).status_code
@@ -337,8 +367,11 @@ def test_estimates_public_summary_and_report(demo, client, connection) -> None:
 # ---------------------------------------------------------------- pages and CLI
 
 
-def test_pages(demo, client) -> None:
+def test_pages(demo, client, auth) -> None:
+    client.environ_base.pop("HTTP_AUTHORIZATION")  # a person in a browser: session and forms
+    auth.login(client, "区办页面", "district_officer")
     index = client.get("/sampling").get_data(as_text=True)
+    token = csrf_of(index)
     assert "抽样框" in index and "抽取样本" in index and "大直沽街道" in index
     r = client.post(
         "/sampling",
@@ -348,6 +381,7 @@ def test_pages(demo, client) -> None:
             "method": "grts",
             "allocation": "equal",
             "seed": "5",
+            "csrf_token": token,
         },
     )
     assert r.status_code == 303
@@ -363,12 +397,15 @@ def test_pages(demo, client) -> None:
     assert "一致" in client.get(f"/sampling/batches/{batch_id}/audit").get_data(as_text=True)
     assert client.get("/sampling/quality").status_code == 200
 
-    bad = client.post("/sampling", data={"size_mode": "fixed", "n": "-3"})
+    bad = client.post("/sampling", data={"size_mode": "fixed", "n": "-3", "csrf_token": token})
     assert bad.status_code == 422
     assert "样本量不能为负数" in bad.get_data(as_text=True)
 
     assert (
-        client.post("/sampling/inspectors", data={"name": "赵六", "street": ""}).status_code == 303
+        client.post(
+            "/sampling/inspectors", data={"name": "赵六", "street": "", "csrf_token": token}
+        ).status_code
+        == 303
     )
     assert "赵六" in client.get("/sampling/inspectors").get_data(as_text=True)
 

@@ -17,10 +17,11 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from gis_app import clock
+from gis_app.actor import Actor
 from gis_app.errors import ValidationError
 from gis_app.models import Site, SiteEvent, Street
 from gis_app.services.site_fields import parse_date
-from gis_app.services.site_query import ArgSource, SiteFilter, base_select
+from gis_app.services.site_query import ArgSource, SiteFilter, base_select, scoped
 
 
 class DictArgs:
@@ -79,14 +80,17 @@ class FrameSpec:
             params["closed_to"] = self.closed_to.isoformat()
         return params
 
-    def conditions(self, session: Session, district_code: str) -> list[ColumnElement[bool]]:
+    def conditions(
+        self, session: Session, district_code: str, actor: Actor | None = None
+    ) -> list[ColumnElement[bool]]:
+        """The frame's conditions on Site, kept to what `actor` sees (None: a command)."""
         known = set(
             session.scalars(select(Street.code).where(Street.district_code == district_code))
         )
         for code in self.filter.streets:
             if code not in known:
                 raise ValidationError(f"未知街道：{code}（本区没有这个街道代码）", "street")
-        conds = [*self.filter.conditions(clock.today()), Site.district_code == district_code]
+        conds = [*scoped(self.filter, clock.today(), actor), Site.district_code == district_code]
         closed_at = closed_at_expr()
         if self.closed_from:
             conds.append(closed_at >= clock.parse_instant(self.closed_from.isoformat()))
@@ -107,11 +111,13 @@ class FrameRows:
         return len(self.site_ids)
 
 
-def frame_rows(session: Session, spec: FrameSpec, district_code: str) -> FrameRows:
+def frame_rows(
+    session: Session, spec: FrameSpec, district_code: str, actor: Actor | None = None
+) -> FrameRows:
     """The frame in site-id order: the order the draw and its audit rely on."""
     rows = session.execute(
         base_select([Site.id, Street.code, func.ST_X(Site.geom), func.ST_Y(Site.geom)])
-        .where(*spec.conditions(session, district_code))
+        .where(*spec.conditions(session, district_code, actor))
         .order_by(Site.id)
     ).all()
     return FrameRows(
@@ -122,12 +128,14 @@ def frame_rows(session: Session, spec: FrameSpec, district_code: str) -> FrameRo
     )
 
 
-def frame_counts(session: Session, spec: FrameSpec, district_code: str) -> list[dict[str, Any]]:
+def frame_counts(
+    session: Session, spec: FrameSpec, district_code: str, actor: Actor | None = None
+) -> list[dict[str, Any]]:
     """Every street of the district with the number of its sites in the frame."""
     counts = dict(
         session.execute(
             base_select([Street.code, func.count()])
-            .where(*spec.conditions(session, district_code))
+            .where(*spec.conditions(session, district_code, actor))
             .group_by(Street.code)
         ).all()
     )

@@ -1,4 +1,4 @@
-"""Maps of a spot check: a small folium map for the page and a PNG for the .xlsx report.
+"""Maps of a spot check: a folium map for the pages and a PNG for the .xlsx report.
 
 Both work offline: the folium map loads Leaflet from the app's own static/vendor (no CDN,
 no basemap tiles: street boundaries are the background), the PNG is drawn with Pillow.
@@ -8,6 +8,7 @@ not yet checked like a site in progress.
 
 from __future__ import annotations
 
+import html
 import io
 import math
 from typing import Any
@@ -46,10 +47,11 @@ def _coords(geometry: dict[str, Any]) -> list[tuple[float, float]]:
     return []
 
 
-def batch_map_html(
+def batch_map(
     sites: list[dict[str, Any]], streets: dict[str, Any], leaflet_js: str, leaflet_css: str
-) -> str:
-    """A whole HTML page (for an iframe) with the streets and the sampled sites."""
+) -> folium.Map:
+    """The streets and the sampled sites as a folium map (the page renders it, inline with its
+    Content-Security-Policy nonce, or as a page of its own)."""
     street_style = palette()["streets"]
     fmap = folium.Map(tiles=None, control_scale=True)
     fmap.default_js = [("leaflet", leaflet_js)]
@@ -76,10 +78,12 @@ def batch_map_html(
             fill=True,
             fill_color=colour,
             fill_opacity=0.9,
-            tooltip=f"{s['ord']}. {s['code']}（{s['street_name']}）{RESULT_LABELS[s['result']]}",
+            tooltip=html.escape(  # codes come from ledgers: never markup
+                f"{s['ord']}. {s['code'] or ''}（{s['street_name']}）{RESULT_LABELS[s['result']]}"
+            ),
         ).add_to(fmap)
     fmap.fit_bounds(_bounds(sites, streets), padding=(24, 24))
-    return fmap.get_root().render()
+    return fmap
 
 
 def batch_map_png(sites: list[dict[str, Any]], streets: dict[str, Any], width: int = 900) -> bytes:

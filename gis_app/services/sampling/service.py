@@ -1,8 +1,11 @@
 """Spot-check batches in the database: draw, audit, assign inspectors, record results.
 
 Each user action is one transaction (these functions commit). Drawing and assigning are for
-the district office (Actor.is_district); an inspector may record results for the sites
-assigned to him or her (matched by name until accounts exist).
+the district office (Actor.is_district); an inspector sees and records the results of the
+sampled sites assigned to the pool entry linked to his or her login (`inspectors.user_id`
+is the Actor's `user_id`); the open-data roles read the published summary. Every query keeps
+to what the actor may see (`sample_scope`); PostgreSQL's row-level security holds the same
+rules (migration 0009_feature_security).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import scipy
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import ColumnElement, and_, false, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from gis_app import clock
@@ -27,8 +30,10 @@ from gis_app.models import (
     SampleSite,
     Site,
     Street,
+    User,
 )
 from gis_app.services import workflow
+from gis_app.services.permissions import OPEN_DATA_ROLES
 from gis_app.services.sampling import design
 from gis_app.services.sampling.allocation import ALLOCATIONS
 from gis_app.services.sampling.assignment import Candidate, assign
@@ -49,6 +54,24 @@ ALGORITHM_VERSION = 1
 def require_district(actor: Actor) -> None:
     if not actor.is_district:
         raise Forbidden("只有区级用户（区领导小组办公室）可以进行此操作", "role")
+
+
+def my_pool_ids(actor: Actor) -> Any:
+    """The pool entries linked to the actor's login (a subquery)."""
+    return select(Inspector.id).where(
+        Inspector.user_id == actor.user_id if actor.user_id is not None else false()
+    )
+
+
+def sample_scope(actor: Actor | None) -> list[ColumnElement[bool]]:
+    """Conditions on SampleSite keeping a query to what `actor` may see: everything for the
+    district, a command (None) and the published summary's readers; an inspector's own
+    assignments; nothing for anyone else."""
+    if actor is None or actor.is_district or actor.role in OPEN_DATA_ROLES:
+        return []
+    if actor.role == "inspector":
+        return [SampleSite.inspector_id.in_(my_pool_ids(actor))]
+    return [false()]
 
 
 def frame_digest(
@@ -106,7 +129,7 @@ def create_batch(
     title = (request.title or "").strip()
     if len(title) > 200:
         raise ValidationError("批次名称过长（最多 200 个字）", "title")
-    frame = frame_rows(session, spec, district_code)
+    frame = frame_rows(session, spec, district_code, actor)
     size = design.resolve_size(
         len(frame), len(set(frame.strata)), request.size_mode, request.size_value, request.level
     )
@@ -189,10 +212,18 @@ def _insert_frame(
         )
 
 
-def get_batch(session: Session, batch_id: int, for_update: bool = False) -> SampleBatch:
+def get_batch(
+    session: Session, batch_id: int, for_update: bool = False, actor: Actor | None = None
+) -> SampleBatch:
+    """A batch; with `actor`, only one the actor may see (an inspector: one with his or her
+    assignments), else the same 404 as for a batch that does not exist."""
     if not 0 < batch_id < 2**63:
         raise NotFound(f"没有编号为 {batch_id} 的抽查批次", "batch_id")
     query = select(SampleBatch).where(SampleBatch.id == batch_id)
+    scope = sample_scope(actor)
+    if scope:
+        mine = select(SampleSite.id).where(SampleSite.batch_id == SampleBatch.id, *scope)
+        query = query.where(mine.exists())
     if for_update:
         query = query.with_for_update()
     batch = session.scalar(query)
@@ -201,20 +232,28 @@ def get_batch(session: Session, batch_id: int, for_update: bool = False) -> Samp
     return batch
 
 
-def list_batches(session: Session, district_code: str, limit: int = 100) -> list[dict[str, Any]]:
-    rows = session.execute(
+def list_batches(
+    session: Session, district_code: str, actor: Actor | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The batches, newest first, with their counts; an inspector's: those with his or her
+    assignments, counting those only."""
+    scope = sample_scope(actor)
+    query = (
         select(
             SampleBatch,
             func.count(SampleSite.id),
             func.count(SampleSite.result),
             func.count(SampleSite.result).filter(SampleSite.result == "pass"),
         )
-        .join(SampleSite, SampleSite.batch_id == SampleBatch.id, isouter=True)
+        .join(SampleSite, and_(SampleSite.batch_id == SampleBatch.id, *scope), isouter=True)
         .where(SampleBatch.district_code == district_code)
         .group_by(SampleBatch.id)
         .order_by(SampleBatch.created_at.desc(), SampleBatch.id.desc())
         .limit(limit)
-    ).all()
+    )
+    if scope:
+        query = query.having(func.count(SampleSite.id) > 0)
+    rows = session.execute(query).all()
     return [
         {**batch_summary(b), "inspected": inspected, "passed": passed, "sampled": sampled}
         for b, sampled, inspected, passed in rows
@@ -255,8 +294,12 @@ def batch_summary(batch: SampleBatch) -> dict[str, Any]:
     }
 
 
-def batch_sites(session: Session, batch_id: int) -> list[dict[str, Any]]:
-    """The sampled sites in sample order with their current state and result."""
+def batch_sites(
+    session: Session, batch_id: int, actor: Actor | None = None
+) -> list[dict[str, Any]]:
+    """The sampled sites in sample order with their current state and result (an inspector's
+    own assignments only; a site he or she no longer sees, once its result is in, keeps its
+    result, street and place but not its current code, address and status)."""
     rows = session.execute(
         select(
             SampleSite,
@@ -270,15 +313,15 @@ def batch_sites(session: Session, batch_id: int) -> list[dict[str, Any]]:
             SampleFrameUnit.lon,
             SampleFrameUnit.lat,
         )
-        .join(Site, Site.id == SampleSite.site_id)
-        .join(Street, Street.id == Site.street_id)
+        .join(Site, Site.id == SampleSite.site_id, isouter=True)
+        .join(Street, Street.code == SampleSite.stratum, isouter=True)
         .join(
             SampleFrameUnit,
             (SampleFrameUnit.batch_id == SampleSite.batch_id)
             & (SampleFrameUnit.ord == SampleSite.frame_ord),
         )
         .join(Inspector, Inspector.id == SampleSite.inspector_id, isouter=True)
-        .where(SampleSite.batch_id == batch_id)
+        .where(SampleSite.batch_id == batch_id, *sample_scope(actor))
         .order_by(SampleSite.ord)
     ).all()
     return [
@@ -395,11 +438,7 @@ def assign_inspectors(
     ).all()
     if any(s.result is not None for s in sites):
         raise Conflict("本批次已有核查结果，不能重新分配执法人员", "batch_id")
-    pool = session.execute(
-        select(Inspector.id, Inspector.street_code)
-        .where(Inspector.district_code == batch.district_code, Inspector.active.is_(True))
-        .order_by(Inspector.id)
-    ).all()
+    pool = drawable_pool(session, batch.district_code)
     stored = {"seed": str(seed_value), "cap": cap_value, "pool": [[i, s] for i, s in pool]}
     mapping = _assignment([(s.site_id, s.stratum) for s in sites], stored, len(sites))
     for s in sites:
@@ -409,6 +448,25 @@ def assign_inspectors(
     batch.assigned_by = actor.name
     session.commit()
     return batch
+
+
+def drawable_pool(session: Session, district_code: str) -> list[tuple[int, str | None]]:
+    """(id, street) of the active pool entries that may be drawn: an entry linked to a login
+    only while that login is an active inspector, and with that login's street (the street
+    an account belongs to may change; the double-random rule follows the account)."""
+    return [
+        (int(i), s)
+        for i, s in session.execute(
+            select(Inspector.id, func.coalesce(User.street_code, Inspector.street_code))
+            .join(User, User.id == Inspector.user_id, isouter=True)
+            .where(
+                Inspector.district_code == district_code,
+                Inspector.active.is_(True),
+                Inspector.user_id.is_(None) | (User.active.is_(True) & (User.role == "inspector")),
+            )
+            .order_by(Inspector.id)
+        ).all()
+    ]
 
 
 # ---------------------------------------------------------------- results
@@ -455,7 +513,13 @@ def record_result(
     notes: object = "",
     photo_ids: object = None,
 ) -> SampleSite:
-    """Pass or fail for one sampled site; a fail reopens the site. One transaction."""
+    """Pass or fail for one sampled site; a fail reopens the site. One transaction.
+
+    The district office records any result; an inspector those of the sites assigned to the
+    pool entry linked to his or her login. The site's events come first, while the result is
+    still open: that is what lets an inspector see and reopen a site of another street (the
+    database's rule `sites_spot_check`), and nothing after it.
+    """
     outcome = _parse_result(result)
     if notes is not None and not isinstance(notes, str):
         raise ValidationError("说明 notes 必须是文字", "notes")
@@ -464,18 +528,27 @@ def record_result(
         raise ValidationError(f"说明过长（最多 {MAX_NOTES} 个字）", "notes")
     if outcome == "fail" and not text_notes:
         raise ValidationError("不合格时必须填写说明（发现的问题）", "notes")
-    batch = get_batch(session, batch_id)
+    if not actor.is_district and actor.role != "inspector":
+        raise Forbidden("只有区级用户或分配到该点位的执法人员可以录入核查结果", "role")
+    batch = get_batch(session, batch_id, actor=actor)
     sample = session.scalar(
         select(SampleSite)
         .where(SampleSite.batch_id == batch_id, SampleSite.site_id == site_id)
         .with_for_update()
     )
+    refused = Forbidden("只有区级用户或分配到该点位的执法人员可以录入核查结果", "role")
     if sample is None:
-        raise NotFound(f"点位 {site_id} 不在抽查批次 {batch_id} 的样本中", "site_id")
+        if actor.is_district:
+            raise NotFound(f"点位 {site_id} 不在抽查批次 {batch_id} 的样本中", "site_id")
+        raise refused  # an inspector is not told whether another's site is in the sample
     if not actor.is_district:
-        inspector = session.get(Inspector, sample.inspector_id) if sample.inspector_id else None
-        if actor.role != "inspector" or inspector is None or inspector.name != actor.name:
-            raise Forbidden("只有区级用户或分配到该点位的执法人员可以录入核查结果", "role")
+        mine = sample.inspector_id is not None and session.scalar(
+            select(func.count())
+            .select_from(Inspector)
+            .where(Inspector.id == sample.inspector_id, Inspector.id.in_(my_pool_ids(actor)))
+        )
+        if not mine:
+            raise refused
     photos = _check_photo_ids(session, photo_ids)
     if sample.result is not None:
         raise Conflict(
@@ -484,12 +557,8 @@ def record_result(
             "result",
         )
     now = clock.now()
-    sample.result = outcome
-    sample.notes = text_notes
-    sample.photo_ids = photos
-    sample.inspected_at = now
-    sample.inspected_by = actor.name
     site = session.get(Site, site_id)
+    reopened = False
     if site is not None:
         record_event(
             session,
@@ -499,17 +568,54 @@ def record_result(
             {"spot_check": (None, outcome), "batch": (None, batch.id)},
             text_notes,
         )
-    if outcome == "fail":
-        reason = f"抽查批次 {batch.id} 现场核查不合格：{text_notes}"
-        sample.reopened = workflow.reopen_after_failed_spot_check(session, site_id, actor, reason)
+        if outcome == "fail":
+            reason = f"抽查批次 {batch.id} 现场核查不合格：{text_notes}"
+            reopened = workflow.reopen_after_failed_spot_check(session, site_id, actor, reason)
+        session.flush()
+    sample.result = outcome
+    sample.notes = text_notes
+    sample.photo_ids = photos
+    sample.inspected_at = now
+    sample.inspected_by = actor.name
+    sample.reopened = reopened
     session.flush()
-    if _all_inspected(session, batch_id):
-        from gis_app.services.sampling.report import batch_report_xlsx
-
-        batch.report_xlsx = batch_report_xlsx(session, batch)
-        batch.reported_at = now
+    if actor.is_district:
+        _archive_if_complete(session, batch, now)
     session.commit()
     return sample
+
+
+def _archive_if_complete(session: Session, batch: SampleBatch, now: Any) -> bool:
+    """Keep the .xlsx report with the batch once every sampled site has a result. Only a
+    district session sees the whole batch, so only the office archives it: when it records
+    the last result, or else when it next opens the batch or its report."""
+    if batch.report_xlsx is not None or not _all_inspected(session, batch.id):
+        return False
+    from gis_app.services.sampling.report import batch_report_xlsx
+
+    batch.report_xlsx = batch_report_xlsx(session, batch)
+    batch.reported_at = now
+    return True
+
+
+def archive_report(session: Session, batch_id: int, actor: Actor) -> SampleBatch:
+    """The office's look at a batch: archive its report if it is complete and not yet kept
+    (its last result came from an inspector). One transaction."""
+    require_district(actor)
+    batch = get_batch(session, batch_id, for_update=True, actor=actor)
+    _archive_if_complete(session, batch, clock.now())
+    session.commit()  # also when nothing was kept: ends the lock
+    return batch
+
+
+def report_xlsx(session: Session, batch_id: int, actor: Actor) -> tuple[SampleBatch, bytes]:
+    """The batch's report: the archived one, else (results still open) as it stands now."""
+    batch = archive_report(session, batch_id, actor)
+    if batch.report_xlsx is not None:
+        return batch, batch.report_xlsx
+    from gis_app.services.sampling.report import batch_report_xlsx
+
+    return batch, batch_report_xlsx(session, batch)
 
 
 def _all_inspected(session: Session, batch_id: int) -> bool:
@@ -598,13 +704,39 @@ def quality_by_street(
 # ---------------------------------------------------------------- public summary
 
 
+def _public_sites(session: Session, batch_id: int) -> list[dict[str, Any]]:
+    """The sampled sites as published: code, street, community and result only."""
+    rows = session.execute(
+        select(SampleSite.ord, Site.code, Street.name, Site.community, SampleSite.result)
+        .join(Site, Site.id == SampleSite.site_id, isouter=True)
+        .join(Street, Street.code == SampleSite.stratum, isouter=True)
+        .where(SampleSite.batch_id == batch_id)
+        .order_by(SampleSite.ord)
+    ).all()
+    return [
+        {
+            "ord": ord_,
+            "code": code,
+            "street_name": street_name,
+            "community": community,
+            "result": result,
+            "result_label": RESULTS.get(result or "", "待核查"),
+        }
+        for ord_, code, street_name, community, result in rows
+    ]
+
+
 def public_summary(session: Session, batch_id: int) -> dict[str, Any]:
-    """双随机一公开: what was drawn, how, and the results; no personal data, no names."""
+    """双随机一公开: what was drawn, how, and the results; no personal data, no names, no
+    notes (read by the district and the open-data roles)."""
     batch = get_batch(session, batch_id)
     est = batch_estimates(session, batch)
-    sites = batch_sites(session, batch_id)
     pool = (batch.assignment or {}).get("pool", [])
-    drawn = {s["inspector_id"] for s in sites if s["inspector_id"] is not None}
+    drawn = session.scalar(
+        select(func.count(func.distinct(SampleSite.inspector_id))).where(
+            SampleSite.batch_id == batch_id
+        )
+    )
     return {
         "batch": {
             "id": batch.id,
@@ -624,7 +756,7 @@ def public_summary(session: Session, batch_id: int) -> dict[str, Any]:
             "assigned": batch.assignment is not None,
             "assignment_seed": (batch.assignment or {}).get("seed"),
             "pool_size": len(pool),
-            "inspectors_drawn": len(drawn),
+            "inspectors_drawn": int(drawn or 0),
             "cap": (batch.assignment or {}).get("cap"),
             "rule": "执法人员从人员库中随机抽取，不检查本街道点位，每人抽查数量不超过上限",
         },
@@ -647,15 +779,19 @@ def public_summary(session: Session, batch_id: int) -> dict[str, Any]:
             for s in est["streets"]
         ],
         "district": est["district"],
-        "sites": [
-            {
-                "ord": s["ord"],
-                "code": s["code"],
-                "street_name": s["street_name"],
-                "community": s["community"],
-                "result": s["result"],
-                "result_label": RESULTS.get(s["result"] or "", "待核查"),
-            }
-            for s in sites
-        ],
+        "sites": _public_sites(session, batch_id),
     }
+
+
+def published_batches(session: Session, district_code: str) -> list[dict[str, Any]]:
+    """The batches as the open-data roles list them: no names, seeds or frames (those are in
+    each batch's public summary)."""
+    rows = session.execute(
+        select(SampleBatch.id, SampleBatch.title, SampleBatch.created_at, SampleBatch.sample_size)
+        .where(SampleBatch.district_code == district_code)
+        .order_by(SampleBatch.created_at.desc(), SampleBatch.id.desc())
+    ).all()
+    return [
+        {"id": i, "title": t, "created_at": at.isoformat(), "sample_size": n}
+        for i, t, at, n in rows
+    ]
