@@ -61,6 +61,58 @@ class World:
     markers: dict[str, dict[str, str]]
     usernames: dict[str, str] = field(default_factory=dict)
     token_ids: dict[str, int] = field(default_factory=dict)
+    batch: int = 0  # a spot-check batch sampling both sites
+    pool: int = 0  # its inspector (of a third street), linked to a login
+
+
+def _seed_spot_check(connection, auth, w: World) -> None:
+    """A batch with A's and B's sites, assigned to an inspector of a third street; B's site
+    failed with a note (internal: the office's only)."""
+    user_id = auth.user("mx.pool", "inspector", "120102004")
+    w.pool = connection.execute(
+        text(
+            "INSERT INTO inspectors (district_code, name, street_code, user_id, created_by)"
+            " VALUES ('120102', '矩阵队员', '120102004', :u, 'test') RETURNING id"
+        ),
+        {"u": user_id},
+    ).scalar_one()
+    w.batch = connection.execute(
+        text(
+            "INSERT INTO sample_batches (district_code, title, method, allocation, seed,"
+            " frame_size, sample_size, frame_sha256, params, created_by) VALUES ('120102',"
+            " '矩阵抽查', 'srs', 'proportional', 1, 2, 2, repeat('0', 64), CAST(:params AS jsonb),"
+            " 'test') RETURNING id"
+        ),
+        {"params": json.dumps({"strata_sizes": {A: 1, B: 1}})},
+    ).scalar_one()
+    for ord_, (tag, street) in enumerate((("A", A), ("B", B)), start=1):
+        connection.execute(
+            text(
+                "INSERT INTO sample_frame_units (batch_id, ord, district_code, site_id, stratum,"
+                " lon, lat, x, y) SELECT :b, :o, '120102', id, :st, ST_X(geom), ST_Y(geom), 0, 0"
+                " FROM sites WHERE id = :s"
+            ),
+            {"b": w.batch, "o": ord_, "s": w.site[tag], "st": street},
+        )
+        failed = tag == "B"
+        connection.execute(
+            text(
+                "INSERT INTO sample_sites (batch_id, district_code, site_id, stratum, ord,"
+                " frame_ord, inspector_id, result, notes, inspected_at, inspected_by)"
+                " VALUES (:b, '120102', :s, :st, :o, :o, :i, :r, :n, :at, :by)"
+            ),
+            {
+                "b": w.batch,
+                "s": w.site[tag],
+                "st": street,
+                "o": ord_,
+                "i": w.pool,
+                "r": "fail" if failed else None,
+                "n": w.markers[tag]["sample_notes"] if failed else "",
+                "at": "2026-06-14T08:00:00Z" if failed else None,
+                "by": "mx.pool" if failed else None,
+            },
+        )
 
 
 @pytest.fixture()
@@ -90,16 +142,18 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
             "step_title": f"步骤{tag}拆除",
             "extension_reason": f"延期理由{tag}保密",
             "report_narrative": f"月报{tag}情况说明",
+            "sample_notes": f"抽查{tag}发现问题",
         }
         w.usernames[tag] = f"seedofficer.{tag.lower()}"
         auth.user(w.usernames[tag], "street_officer", street)
         auth.token(w.usernames[tag], "street_officer", street)
         w.token_ids[tag] = db_session.scalar(text("SELECT max(id) FROM api_tokens"))
+    _seed_spot_check(db_session.connection(), auth, w)
     return w
 
 
 PERSONAL = ("person_name", "person_contact", "note")
-INTERNAL = ("step_title", "extension_reason", "report_narrative", "photo_sha256")
+INTERNAL = ("step_title", "extension_reason", "report_narrative", "photo_sha256", "sample_notes")
 
 
 def forbidden_markers(role: str, street: str | None, w: World) -> dict[str, str]:
@@ -133,6 +187,12 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "username": w.usernames[tag],
         "token_id": w.token_ids[tag],
         "filename": "css/app.css",
+        "batch_id": w.batch,
+        "inspector_id": w.pool,
+        "collection_id": "sites",
+        "feature_id": str(w.site[tag]),
+        "name": "sites",  # the export layer
+        "fmt": "xlsx",  # opened and read for markers
     }
     return {name: values[name] for name in rule.arguments}
 
@@ -162,6 +222,11 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "workflow_api.post_decision": {"decision": "approve", "comment": "同意"},
         "workflow_api.put_report": {"narrative": "改写"},
         "workflow_api.submit_report": {"narrative": "报送"},
+        "sampling.api.api_draw": {"frame": {}, "size_mode": "fixed", "n": 1, "seed": "1"},
+        "sampling.api.api_assign": {"cap": 5, "seed": "1"},
+        "sampling.api.api_result": {"result": "pass", "notes": "矩阵"},
+        "sampling.api.api_add_inspector": {"name": "mx.intruder", "street": B},
+        "sampling.api.api_update_inspector": {"active": False},
     }
     if endpoint in json_bodies:
         return {"json": json_bodies[endpoint]}
@@ -194,6 +259,11 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "admin.reset_password": {"password": "Aa1!bbbbbbbbbbbb"},
         "admin.create_token": {"name": "steal"},
         "admin.revoke_token": {},
+        "sampling.pages.draw": {"size_mode": "fixed", "n": "1", "seed": "1"},
+        "sampling.pages.assign": {"cap": "5", "seed": "1"},
+        "sampling.pages.result": {"result": "pass", "notes": "矩阵"},
+        "sampling.pages.add_inspector": {"name": "mx.intruder", "street": B},
+        "sampling.pages.toggle_inspector": {"active": "0"},
     }
     return {"data": forms.get(endpoint, {}), "content_type": "multipart/form-data"}
 
@@ -232,7 +302,14 @@ def _snapshot(connection, site_id: int, street: str) -> dict[str, Any]:
     users = connection.execute(text("SELECT username, role, active FROM users ORDER BY 1")).all()
     tokens = connection.execute(text("SELECT id, revoked_at FROM api_tokens ORDER BY 1")).all()
     sites_total = connection.execute(select(func.count()).select_from(Site)).scalar_one()
+    sampling = {
+        table: connection.execute(
+            text(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t")
+        ).scalar()
+        for table in ("inspectors", "sample_batches", "sample_frame_units", "sample_sites")
+    }
     return {
+        "sampling": sampling,
         "site": tuple(site),
         "counts": counts,
         "extensions": sorted(ext),
@@ -254,20 +331,32 @@ LIST_QUERIES = {
     "dashboard.reports_index": [f"?month={MONTH}"],
     "workflow.extension_list": ["?status=all"],
     "audit_pages.index": ["", "?site=MX-B-0001", "?user=seed.B"],
+    "maps.district_map": ["", f"?street={B}", "?q=MX-B"],
+    "maps.district_print": ["", f"?street={B}"],
+    "exports.download": ["", f"?street={B}", "?q=MX-B"],
+    "exports.page": ["", f"?street={B}"],
+    "ogc.items": ["", f"?street_code={B}", "?q=MX-B", "?limit=1000"],
+    "sampling.api.api_frame": ["", f"?street={B}", "?status=in_progress"],
 }
 
 
 #: requests without a URL argument that still reach into street B (a point in B, a new admin)
 CROSS_WITHOUT_ARGS = {"api.create_site", "api.import_sites", "admin.create_user"}
+#: URL arguments that name an object of street B (or one of the district's: a batch, a pool
+#: entry); the others (an export layer and format, an OGC collection) name no one's data
+TARGETING = {"site_id", "photo_id", "step_id", "request_id", "code", "month_text", "username",
+             "token_id", "batch_id", "inspector_id", "feature_id"}  # fmt: skip
 
 
 def _is_target_outside(role: str, rule: Any) -> bool:
     """Does this request name something outside the role's view: street B's site, photo,
-    step, request, street, officer or token for a street role; an unflagged site for a bureau?"""
+    step, request, street, officer, token, or a spot-check batch or pool entry that is not
+    theirs for a street role; an unflagged site for a bureau?"""
+    aims = bool(set(rule.arguments) & TARGETING)
     if role in ("street_officer", "inspector"):
-        return bool(rule.arguments) or rule.endpoint in CROSS_WITHOUT_ARGS
+        return aims or rule.endpoint in CROSS_WITHOUT_ARGS
     if role in ("bureau_civil", "bureau_housing", "bureau_police"):
-        return bool(rule.arguments)
+        return aims
     return False  # the district sees everything; media and agencies see every site
 
 
@@ -291,7 +380,7 @@ def test_no_role_gets_what_is_not_its_own(
         assert policy is not None, rule.endpoint
         aimed = _is_target_outside(role, rule)
         base = rule.build(_url_args(rule, world, "B"), append_unknown=False)[1]
-        queries = LIST_QUERIES.get(rule.endpoint, [""]) if not rule.arguments else [""]
+        queries = LIST_QUERIES.get(rule.endpoint, [""])
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if method != "GET" and policy.admits(role) and not aimed:
                 continue  # a change the role may make (the district's): not this test's
@@ -343,6 +432,25 @@ def test_own_street_is_served_in_full(client, auth, world) -> None:
     assert world.markers["A"]["code"] in _text_of(ledger)
     home = client.get("/").get_data(as_text=True)
     assert re.findall(r'<tr data-street="(\d+)">', home) == [A]
+    export = _text_of(client.get("/exports/sites.xlsx"))
+    assert world.markers["A"]["code"] in export and world.markers["B"]["code"] not in export
+    items = client.get("/ogc/collections/sites/items", headers={"Accept": "application/json"})
+    assert [f["id"] for f in items.get_json()["features"]] == [world.site["A"]]
+    popup = client.get(f"/map/sites/{world.site['A']}/popup").get_json()
+    assert popup["code"] == world.markers["A"]["code"]
+    page = client.get(f"/sites/{world.site['A']}").get_data(as_text=True)
+    assert world.markers["A"]["person_name"] in page
+
+
+def test_the_office_gets_the_spot_check_in_full(client, auth, world) -> None:
+    """The control of the sampling rows: the office sees both sites and the internal note."""
+    auth.login(client, "mx.office", "district_officer")
+    doc = client.get(f"/api/v1/samples/{world.batch}").get_json()
+    assert [s["site_id"] for s in doc["sites"]] == [world.site["A"], world.site["B"]]
+    assert doc["sites"][1]["notes"] == world.markers["B"]["sample_notes"]
+    public = client.get(f"/api/v1/samples/{world.batch}/public").get_data(as_text=True)
+    assert world.markers["B"]["code"] in public
+    assert world.markers["B"]["sample_notes"] not in public
 
 
 def test_open_data_roles_get_sites_without_persons(client, auth, world) -> None:
