@@ -1,8 +1,12 @@
 """A live app on committed demo data, and headless Chromium with the internet blocked.
 
-The server runs in a thread (werkzeug) on a free port of 127.0.0.1 against the test database.
-Its demo data is committed (a browser cannot share a test's transaction) and removed again
-after the module: the other tests expect no committed sites, only the 12 demo streets.
+The server runs in a thread (werkzeug) on a free port of 127.0.0.1 against the test database,
+as the app's own database role (row-level security applies). Its demo data and its users are
+committed (a browser cannot share a test's transaction) and removed again after the module:
+the other tests expect no committed sites, only the 12 demo streets.
+
+Every test logs in through the real login page (`log_in`); a tab fails on any console error
+or warning, any Content-Security-Policy violation, any failed or outside request.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ DEMO_SITES = 600
 DEMO_DAY = date(2026, 6, 15)
 
 
+#: the committed users of the live server (password: tests.accounts_support.PASSWORD)
+OFFICE = "browser.office"
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -50,10 +58,13 @@ class LiveServer:
 @pytest.fixture(scope="module")
 def live_server(database_url: str, engine, demo_streets) -> Iterator[LiveServer]:
     from gis_app.services.demo import load_demo
+    from tests.accounts_support import Accounts
 
     with Session(engine) as s:
         load_demo(s, n_sites=DEMO_SITES, seed=7, today=DEMO_DAY)
     with serve_app(database_url, engine) as url:
+        with engine.begin() as conn:
+            Accounts(conn).user(OFFICE, "district_officer", display_name="区办（浏览器）")
         yield LiveServer(url, engine)
 
 
@@ -75,7 +86,26 @@ class Tab:
     errors: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
-        return list(self.errors)
+        """What went wrong so far, Content-Security-Policy violations included (recorded by
+        the page itself, on top of Chromium's console errors about them)."""
+        found = list(self.errors)
+        if not self.page.is_closed():
+            for v in self.page.evaluate("() => window.__cspViolations || []"):
+                found.append(f"CSP violation: {v}")
+        return found
+
+
+def log_in(tab: Tab, base_url: str, username: str) -> None:
+    """Log in through the login page as a person does (its form and CSRF token)."""
+    from tests.accounts_support import PASSWORD
+
+    page = tab.page
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "/login" not in page.url, page.content()[:500]
 
 
 @pytest.fixture()
@@ -93,6 +123,12 @@ def tab(chromium) -> Iterator[Tab]:
             route.abort()
 
     context.route("**/*", route)
+    context.add_init_script(
+        "window.__cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')"
+        " + ' at ' + e.sourceFile + ':' + e.lineNumber));"
+    )
 
     def console(message: Any) -> None:
         # the tests' own pixel reads (getImageData) make Chromium suggest willReadFrequently

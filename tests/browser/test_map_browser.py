@@ -7,11 +7,21 @@ import re
 import pytest
 
 from layers import palette
+from tests.browser.conftest import OFFICE, log_in
 
 pytestmark = pytest.mark.browser
 
 DAZHIGU = "120102002"
-DRAWN = "window.gisSites && window.gisSites.stats.firstDrawnAt !== null"
+# a function, not an expression: Playwright polls an expression with eval, which the
+# Content-Security-Policy of the pages forbids
+DRAWN = "() => window.gisSites && window.gisSites.stats.firstDrawnAt !== null"
+
+
+@pytest.fixture()
+def tab(tab, live_server):
+    """The tab logged in as the district office (every site on the map)."""
+    log_in(tab, live_server.url, OFFICE)
+    return tab
 
 
 def open_map(tab, url: str) -> dict:

@@ -10,16 +10,19 @@ import pytest
 from werkzeug.serving import make_server
 
 from gis_app.services.demo import load_demo
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture()
-def live_url(app_ctx):
+def live_url(app_ctx, auth):
     """The app served on a free local port; requests share the test's transaction, one at
-    a time (a single-threaded server), so nothing is left in the database afterwards."""
+    a time (a single-threaded server), so nothing is left in the database afterwards. A
+    district officer's account is made first (the browser logs in with it)."""
     from gis_app.db import session
 
+    auth.user("browser.office", "district_officer")
     load_demo(session(), n_sites=300, seed=5, today=date(2026, 6, 15))
     session().commit()
     server = make_server("127.0.0.1", 0, app_ctx, threaded=False)
@@ -33,19 +36,24 @@ def live_url(app_ctx):
 
 
 def test_frame_size_updates_live_and_a_draw_shows_the_batch(
-    live_url, client, tab, tmp_path
+    live_url, client, auth, tab, tmp_path
 ) -> None:
-    dazhigu = client.get("/api/v1/samples/frame?street=120102002").get_json()["frame_size"]
+    office = auth.headers("browser.office", "district_officer")
+    frame = client.get("/api/v1/samples/frame?street=120102002", headers=office)
+    dazhigu = frame.get_json()["frame_size"]
+    log_in(tab, live_url, "browser.office")
     page = tab.page
     page.goto(f"{live_url}/sampling")
     size = page.locator("#frame-size")
-    page.wait_for_function("document.getElementById('frame-size').textContent === '150'")
+    page.wait_for_function("() => document.getElementById('frame-size').textContent === '150'")
     assert "样本量字码 F" in page.locator("#frame-letter").inner_text()
     page.get_by_label("大直沽街道").check()
-    page.wait_for_function(f"document.getElementById('frame-size').textContent === '{dazhigu}'")
+    page.wait_for_function(
+        f"() => document.getElementById('frame-size').textContent === '{dazhigu}'"
+    )
     assert size.inner_text() == str(dazhigu)
     page.get_by_label("大直沽街道").uncheck()
-    page.wait_for_function("document.getElementById('frame-size').textContent === '150'")
+    page.wait_for_function("() => document.getElementById('frame-size').textContent === '150'")
     page.get_by_label("固定数量").check()
     page.fill("input[name=n]", "15")
     page.fill("input[name=seed]", "31")
@@ -53,9 +61,9 @@ def test_frame_size_updates_live_and_a_draw_shows_the_batch(
     page.wait_for_url("**/sampling/batches/*")
     assert page.locator("#seed").inner_text() == "31"
     assert page.locator("#sample-sites tbody tr").count() == 15
-    frame = page.frame_locator("iframe.map-frame")
-    frame.locator(".leaflet-container").wait_for()
-    assert frame.locator("path.leaflet-interactive").count() >= 15
+    batch_map = page.locator("#batch-map")  # folium's map, inline under the page's nonce
+    batch_map.locator(".leaflet-container").wait_for()
+    assert batch_map.locator("path.leaflet-interactive").count() >= 15
     shot = os.environ.get("SAMPLING_SCREENSHOT")
     if shot:  # for a person to look at: SAMPLING_SCREENSHOT=/tmp/x.png
         page.screenshot(path=shot, full_page=True)
