@@ -104,3 +104,45 @@ def serve_in_process(factory: str, **kwargs: Any) -> Iterator[str]:
     finally:
         process.terminate()
         process.join(timeout=10)
+
+
+# ---------------------------------------------------------------- the app, logged in
+
+
+def bench_app(url: str, **config: Any) -> Any:
+    """The app on a bench database as it runs in production: connected as its own database
+    role (row-level security applies), the owner's URL for migrations and commands."""
+    from gis_app import create_app
+    from gis_app.config import app_database_url
+
+    return create_app({"DATABASE_URL": url, "APP_DATABASE_URL": app_database_url(url), **config})
+
+
+def bench_token(url: str, username: str = "bench.office") -> str:
+    """A bearer token (valid one day) of a district officer on the bench database; the
+    account is made on the first run. Benches send it as `Authorization: Bearer …`."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from gis_app import create_app
+    from gis_app.actor import Actor
+    from gis_app.db import DbScope, get_db, session
+    from gis_app.models import User
+    from gis_app.services import accounts
+
+    admin = Actor("bench", "district_admin")
+    app = create_app({"DATABASE_URL": url, "DB_CONNECT_AS": "owner"})
+    with app.app_context():
+        get_db().use_scope(DbScope(admin.role, "", admin.name))
+        s = session()
+        if s.scalar(select(User.id).where(User.username == username)) is None:
+            password = secrets.token_urlsafe(24)
+            accounts.create_user(s, admin, username, "基准测试", "district_officer", None, password)
+        _token, secret = accounts.create_token(s, admin, username, "bench", expires_days=1)
+    app.extensions["gis_db"].engine.dispose()
+    return secret
+
+
+def auth_headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

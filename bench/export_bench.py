@@ -123,6 +123,9 @@ class Server:
     """gunicorn with one sync worker, as `gis-app serve` runs it but alone on the machine."""
 
     def __init__(self, url: str) -> None:
+        from bench.browser import auth_headers, bench_token
+
+        self.headers = auth_headers(bench_token(url))  # a district officer's bearer token
         self.port = _free_port()
         env = {**os.environ, "DATABASE_URL": url, "GIS_APP_FROZEN_NOW": TODAY.isoformat()}
         gunicorn = Path(sys.executable).with_name("gunicorn")
@@ -145,7 +148,8 @@ class Server:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{self.base}/ogc/conformance", timeout=5) as r:
+                ready = urllib.request.Request(f"{self.base}/ogc/conformance", headers=self.headers)
+                with urllib.request.urlopen(ready, timeout=5) as r:
                     r.read()
                 break
             except OSError:
@@ -170,11 +174,13 @@ class Server:
                 self.proc.wait()
 
 
-def fetch(url: str) -> tuple[float, int]:
+def fetch(url: str, headers: dict[str, str]) -> tuple[float, int]:
     """Seconds to the last byte, and the bytes read."""
     started = time.perf_counter()
     size = 0
-    with urllib.request.urlopen(url, timeout=600) as response:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=headers), timeout=600
+    ) as response:
         while chunk := response.read(1 << 20):
             size += len(chunk)
     return time.perf_counter() - started, size
@@ -201,7 +207,7 @@ def http_export(url: str, path: str, repeat: int) -> Result:
     try:
         result = Result(f"HTTP {path}")
         for _ in range(repeat):
-            seconds, size = fetch(server.base + path)
+            seconds, size = fetch(server.base + path, server.headers)
             result.seconds.append(seconds)
             result.size_mb = size / 1e6
         result.peak_mib = server.peak_kib() / 1024

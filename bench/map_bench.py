@@ -65,15 +65,18 @@ def bench_url(n: int) -> str:
     return url
 
 
-def ensure_sites(app: Any, n: int, reload: bool) -> None:
-    """Load the demo district with n sites unless the bench database holds exactly them."""
-    from sqlalchemy import func, select, text
+def ensure_sites(url: str, n: int, reload: bool) -> None:
+    """Load the demo district with n sites unless the bench database holds exactly them (as
+    the owner of the tables, as `gis-app load-demo` does)."""
+    from sqlalchemy import create_engine, func, select, text
     from sqlalchemy.orm import Session
 
+    from gis_app.config import sqlalchemy_url
     from gis_app.models import Site
     from gis_app.services.demo import DEMO_ACTOR, load_demo
 
-    with Session(app.extensions["gis_db"].engine) as s:
+    engine = create_engine(sqlalchemy_url(url))
+    with Session(engine) as s:
         demo = s.scalar(select(func.count()).where(Site.created_by == DEMO_ACTOR))
         total = s.scalar(select(func.count()).select_from(Site))
         if not reload and demo == total == n:
@@ -86,6 +89,7 @@ def ensure_sites(app: Any, n: int, reload: bool) -> None:
         s.execute(text("ANALYZE sites"))
         s.commit()
         say(f"{n:,} sites loaded in {time.perf_counter() - t0:.1f} s")
+    engine.dispose()
 
 
 JQUERY_STANDIN = """<script>
@@ -99,9 +103,9 @@ window.$ = function (html) {
 
 def bench_wsgi(url: str, plain_file: str) -> Callable[..., Any]:
     """The app on the bench database, plus the plain page at /bench/plain (server process)."""
-    from gis_app import create_app
+    from bench.browser import bench_app
 
-    app = create_app({"DATABASE_URL": url, "FROZEN_NOW": REFERENCE_DAY.isoformat()})
+    app = bench_app(url, FROZEN_NOW=REFERENCE_DAY.isoformat())
     plain = Path(plain_file).read_bytes()
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -155,20 +159,30 @@ def measure_size(
     plain_page: bool = True,
     reload: bool = False,
 ) -> dict[str, Any]:
-    from bench.browser import offline_context, serve_in_process
-    from gis_app import clock, create_app
-    from gis_app.db import session as app_session
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from bench.browser import (
+        auth_headers,
+        bench_app,
+        bench_token,
+        offline_context,
+        serve_in_process,
+    )
+    from gis_app import clock
+    from gis_app.config import sqlalchemy_url
 
     url = bench_url(n)
-    app = create_app({"DATABASE_URL": url, "FROZEN_NOW": REFERENCE_DAY.isoformat()})
-    ensure_sites(app, n, reload)
+    ensure_sites(url, n, reload)
+    app = bench_app(url, FROZEN_NOW=REFERENCE_DAY.isoformat())
     clock.freeze(REFERENCE_DAY.isoformat())
     client = app.test_client()
+    login = auth_headers(bench_token(url))  # a district officer: every site on the map
 
     def ours() -> Any:
-        return client.get("/map", headers={"Accept-Encoding": "gzip"})
+        return client.get("/map", headers={**login, "Accept-Encoding": "gzip"})
 
-    client.get("/map")  # warm-up: imports, templates, connection pool
+    client.get("/map", headers=login)  # warm-up: imports, templates, connection pool
     ours_build, response = median_time(ours, repeat)
     assert response.status_code == 200, response.status_code
     sent = response.get_data()
@@ -180,8 +194,11 @@ def measure_size(
         js = url_for("static", filename="vendor/leaflet/leaflet.js")
         css = url_for("static", filename="vendor/leaflet/leaflet.css")
 
+        owner = create_engine(sqlalchemy_url(url))
+
         def plain() -> str:
-            return plain_folium_page(app_session(), js, css)
+            with Session(owner) as s:
+                return plain_folium_page(s, js, css)
 
         if plain_page:
             plain_runs = max(1, repeat // 2) if n <= 20000 else 1
@@ -198,10 +215,12 @@ def measure_size(
     with serve_in_process(
         "bench.map_bench:bench_wsgi", url=url, plain_file=str(plain_file)
     ) as base:
-        with urllib.request.urlopen(base + "/map", timeout=300) as warm_up:
+        warm = urllib.request.Request(base + "/map", headers=login)
+        with urllib.request.urlopen(warm, timeout=300) as warm_up:
             warm_up.read()  # the server process's first request imports and connects
         for _ in range(repeat):
             context = offline_context(browser, blocked, viewport={"width": 1400, "height": 900})
+            context.set_extra_http_headers(login)
             page = context.new_page()
             page.goto(base + "/map", wait_until="commit")
             handle = page.wait_for_function(
@@ -234,6 +253,7 @@ def measure_size(
             context.close()
     plain_file.unlink()
     plain_file.parent.rmdir()
+    owner.dispose()
     if blocked:
         raise RuntimeError(f"pages asked for outside addresses: {sorted(set(blocked))[:5]}")
     app.extensions["gis_db"].engine.dispose()

@@ -16,7 +16,8 @@ from bench.browser import chromium, offline_context, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
-DRAWN = "window.gisSites && window.gisSites.stats.firstDrawnAt !== null"
+# a function: Playwright would poll an expression with eval, which the pages' CSP forbids
+DRAWN = "() => window.gisSites && window.gisSites.stats.firstDrawnAt !== null"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,10 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--street", default="120102002", help="street code of the street map")
     parser.add_argument("--frozen-now", default="", help="freeze the clock (as GIS_APP_FROZEN_NOW)")
     args = parser.parse_args(argv)
-    from gis_app import create_app
+    from bench.browser import auth_headers, bench_app, bench_token
     from gis_app.localdb import resolve_url
 
-    app = create_app({"DATABASE_URL": resolve_url(), "FROZEN_NOW": args.frozen_now})
+    url = resolve_url()
+    app = bench_app(url, FROZEN_NOW=args.frozen_now)
+    login = auth_headers(bench_token(url))  # a district officer's token: every site
     pages = [
         ("district-map.png", "/map", {"width": 1400, "height": 860}),
         ("street-map.png", f"/map/street/{args.street}", {"width": 1400, "height": 860}),
@@ -42,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     with chromium() as browser, serve(app.wsgi_app) as base:
         for name, path, viewport in pages:
             context = offline_context(browser, blocked, viewport=viewport, locale="zh-CN")
+            context.set_extra_http_headers(login)
             page = context.new_page()
             response = page.goto(base + path)
             if response is None or response.status != 200:
