@@ -137,7 +137,14 @@ def tab(chromium) -> Iterator[Tab]:
 
     page.on("console", console)
     page.on("pageerror", lambda e: found.errors.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: found.errors.append(f"request failed: {r.url}"))
+
+    def failed(request: Any) -> None:
+        # the browser cancels what is still loading when the page navigates away (a favicon,
+        # typically): net::ERR_ABORTED is that, not a failure of the app
+        if request.failure != "net::ERR_ABORTED":
+            found.errors.append(f"request failed: {request.url} ({request.failure})")
+
+    page.on("requestfailed", failed)
     page.on(
         "response",
         lambda r: found.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,

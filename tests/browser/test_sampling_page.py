@@ -68,3 +68,61 @@ def test_frame_size_updates_live_and_a_draw_shows_the_batch(
     if shot:  # for a person to look at: SAMPLING_SCREENSHOT=/tmp/x.png
         page.screenshot(path=shot, full_page=True)
     assert tab.problems() == []  # nothing from a CDN or the internet, no console error
+
+
+def test_an_inspector_records_a_fail_on_his_batch_page(live_url, auth, connection, tab) -> None:
+    """An inspector of another street logs in, finds the task, opens the batch (one site: the
+    map frames it), records a fail: the site is reopened. No console error, no CSP report."""
+    from sqlalchemy import text
+
+    site_id, street = connection.execute(
+        text(
+            "SELECT s.id, t.code FROM sites s JOIN streets t ON t.id = s.street_id "
+            "WHERE s.status = 'closed' AND t.code <> '120102004' ORDER BY s.id LIMIT 1"
+        )
+    ).one()
+    user_id = auth.user("browser.insp", "inspector", "120102004", display_name="富民路队员")
+    pool = connection.execute(
+        text(
+            "INSERT INTO inspectors (district_code, name, street_code, user_id, created_by)"
+            " VALUES ('120102', '富民路队员', '120102004', :u, 'test') RETURNING id"
+        ),
+        {"u": user_id},
+    ).scalar_one()
+    batch = connection.execute(
+        text(
+            "INSERT INTO sample_batches (district_code, title, method, allocation, seed,"
+            " frame_size, sample_size, frame_sha256, created_by) VALUES ('120102', '浏览器抽查',"
+            " 'srs', 'proportional', 1, 1, 1, repeat('0', 64), 'test') RETURNING id"
+        )
+    ).scalar_one()
+    connection.execute(
+        text(
+            "INSERT INTO sample_frame_units (batch_id, ord, district_code, site_id, stratum, lon,"
+            " lat, x, y) SELECT :b, 1, '120102', id, :st, ST_X(geom), ST_Y(geom), 0, 0"
+            " FROM sites WHERE id = :s"
+        ),
+        {"b": batch, "s": site_id, "st": street},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO sample_sites (batch_id, district_code, site_id, stratum, ord, frame_ord,"
+            " inspector_id) VALUES (:b, '120102', :s, :st, 1, 1, :i)"
+        ),
+        {"b": batch, "s": site_id, "st": street, "i": pool},
+    )
+    log_in(tab, live_url, "browser.insp")
+    page = tab.page
+    page.goto(f"{live_url}/sampling")
+    page.locator(f'#my-batches tr[data-batch="{batch}"] a').click()
+    page.wait_for_url(f"**/sampling/batches/{batch}")
+    page.locator("#batch-map .leaflet-container").wait_for()
+    assert page.locator("#batch-map path.leaflet-interactive").count() >= 1
+    row = page.locator(f"#site-{site_id}")
+    row.locator("select[name=result]").select_option("fail")
+    row.locator("input[name=notes]").fill("彩钢棚仍在")
+    with page.expect_navigation():
+        row.locator("button").click()
+    after = page.locator(f"#site-{site_id}").inner_text()
+    assert "不合格" in after and "已重新打开" in after
+    assert tab.problems() == []

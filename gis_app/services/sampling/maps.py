@@ -20,6 +20,7 @@ from layers.palette import palette, status_style
 
 RESULT_STYLE_KEYS = {"pass": "closed", "fail": "overdue", None: "in_progress"}
 RESULT_LABELS = {"pass": "合格", "fail": "不合格", None: "待核查"}
+MAX_ZOOM = 17
 
 
 def result_colour(result: str | None) -> str:
@@ -82,7 +83,9 @@ def batch_map(
                 f"{s['ord']}. {s['code'] or ''}（{s['street_name']}）{RESULT_LABELS[s['result']]}"
             ),
         ).add_to(fmap)
-    fmap.fit_bounds(_bounds(sites, streets), padding=(24, 24))
+    # without a tile layer Leaflet knows no highest zoom: framing a single site would zoom to
+    # infinity (NaN coordinates, an inspector's batch of one); at most street level
+    fmap.fit_bounds(_bounds(sites, streets), padding=(24, 24), max_zoom=MAX_ZOOM)
     return fmap
 
 
