@@ -59,4 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from gis_app.web import sampling  # spot checks: API and pages
 
     app.register_blueprint(sampling.bp)
+    from gis_app.web import tiles  # vector tiles of the sites (city scale)
+
+    app.register_blueprint(tiles.bp)
     return app

@@ -23,7 +23,7 @@ HTTP_MESSAGES = {
 
 
 def wants_json() -> bool:
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/tiles/")):  # machine clients: JSON errors
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"

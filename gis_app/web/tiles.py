@@ -1,0 +1,26 @@
+"""Vector tiles of the sites (/tiles/sites/{z}/{x}/{y}.mvt), for maps at city scale."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from gis_app import clock
+from gis_app.db import session
+from gis_app.services import tiles
+from gis_app.services.site_query import SiteFilter
+
+bp = Blueprint("tiles", __name__, url_prefix="/tiles")
+
+MVT = "application/vnd.mapbox-vector-tile"
+# a tile may be served from a cache for this long: the map lags edits by at most a minute
+MAX_AGE_S = 60
+
+
+@bp.get("/sites/<int:z>/<int:x>/<int:y>.mvt")
+def site_tile(z: int, x: int, y: int) -> Response:
+    """One tile of the sites the filter selects (the list API's parameters); 204 when empty."""
+    flt = SiteFilter.from_args(request.args)
+    data = tiles.site_tile(session(), flt, clock.today(), z, x, y)
+    response = Response(data, status=200 if data else 204, mimetype=MVT)
+    response.headers["Cache-Control"] = f"max-age={MAX_AGE_S}"
+    return response
