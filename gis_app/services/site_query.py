@@ -114,7 +114,11 @@ class SiteFilter:
         if self.districts:
             conds.append(Site.district_code.in_(self.districts))
         if self.streets:
-            conds.append(Street.code.in_(self.streets))
+            # a semi-join on the street ids, not a filter on the joined street: the planner
+            # then reads ix_sites_street_status and sorts the street's sites, instead of
+            # walking the primary key in id order hoping to meet them early (1.6 s for a
+            # street whose sites were loaded last in a city of a million, 9 ms this way)
+            conds.append(Site.street_id.in_(select(Street.id).where(Street.code.in_(self.streets))))
         if self.statuses:
             conds.append(Site.status.in_(self.statuses))
         if self.dispositions:
