@@ -23,7 +23,8 @@ Without index: the same parameters in the same run, each call in a transaction w
 `SET LOCAL enable_indexscan, enable_bitmapscan, enable_indexonlyscan = off` (the planner then
 has only sequential scans; nothing is dropped, so the indexed and unindexed runs read the same
 table). The plan column names the indexes the queries used (EXPLAIN of the captured
-statements). Everything runs as the database owner (RLS, when present, does not apply to it).
+statements). Everything runs as the database owner (RLS, when present, does not apply to it)
+unless --role (and --set app.role=…, app.street=…) name the app's role and its settings.
 """
 
 from __future__ import annotations
@@ -411,6 +412,19 @@ def parameters(engine: Engine, k: int) -> dict[str, list[Any]]:
     }
 
 
+# statements run at the start of every measured transaction (--role, --set): the app's role
+# and its per-transaction settings, to measure under row-level security
+PREPARE: list[tuple[str, dict[str, str]]] = []
+
+
+def prepare(s: Session, indexed: bool) -> None:
+    for statement, params in PREPARE:
+        s.execute(text(statement), params)
+    if not indexed:
+        for statement in NO_INDEX:
+            s.execute(text(statement))
+
+
 @dataclass
 class Timing:
     p50: float
@@ -431,9 +445,7 @@ def timed_runs(
     each call in its own transaction, rolled back."""
 
     def once(s: Session, p: Any) -> tuple[float, int]:
-        if not indexed:
-            for statement in NO_INDEX:
-                s.execute(text(statement))
+        prepare(s, indexed)
         t = time.perf_counter()
         size = query.run(s, p)
         elapsed = time.perf_counter() - t
@@ -454,9 +466,7 @@ def plan_of(engine: Engine, query: Query, param: Any, indexed: bool = True) -> s
     from gis_app.services import query_plans
 
     with Session(engine) as s:
-        if not indexed:
-            for statement in NO_INDEX:
-                s.execute(text(statement))
+        prepare(s, indexed)
         plans = query_plans.explain_call(s, lambda: query.run(s, param))
         s.rollback()
     used = sorted({name for p in plans for name in query_plans.indexes_used(p)})
@@ -508,8 +518,15 @@ def _size(v: float, label: str) -> str:
 
 
 def render(
-    n: int, load_report: LoadReport, results: list[QueryResult], command: str, url: str
+    n: int,
+    load_report: LoadReport,
+    results: list[QueryResult],
+    command: str,
+    url: str,
+    args_role: str | None = None,
+    args_set: list[str] | None = None,
 ) -> str:
+    args_set = args_set or []
     machine = f"{report.machine()}; {report.postgres_version(url)}"
     lines = [
         "## City scale: a million sites on one machine (`bench/city_bench.py`)",
@@ -523,7 +540,12 @@ def render(
         "p50 and p95 in milliseconds, wall time of the service call in Python (rows decoded "
         "included). *Without index*: the same parameters in the same run with "
         "`enable_indexscan`, `enable_bitmapscan` and `enable_indexonlyscan` off (sequential "
-        "scans, with PostgreSQL's parallel workers). Run as the database owner.",
+        "scans, with PostgreSQL's parallel workers). "
+        + (
+            f"Run as role `{args_role}` with {', '.join(args_set) or 'no settings'}."
+            if args_role
+            else "Run as the database owner (row-level security does not apply to it)."
+        ),
         "",
         "| query | K | median size | index used | p50 | p95 | no index p50 | no index p95 "
         "| gain p50 | gain p95 |",
@@ -584,7 +606,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reload", action="store_true", help="build the city again")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--doc", type=Path, default=report.DOC, help="document to write into")
+    parser.add_argument(
+        "--role", help="run the queries as this database role (SET LOCAL ROLE), e.g. the app's"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for each transaction, e.g. app.role=district (repeatable)",
+    )
     args = parser.parse_args(argv)
+    if args.role:
+        PREPARE.append((f'SET LOCAL ROLE "{args.role.replace(chr(34), "")}"', {}))
+    for item in args.set:
+        name, _, value = item.partition("=")
+        PREPARE.append(("SELECT set_config(:name, :value, true)", {"name": name, "value": value}))
     n, k = SCALES[args.scale]
     n = args.sites or n
     k = args.samples or k
@@ -610,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     engine.dispose()
     given = argv if argv is not None else sys.argv[1:]
     command = ("python -m bench.city_bench " + " ".join(given)).strip()
-    body = render(n, load_report, results, command, url)
+    body = render(n, load_report, results, command, url, args.role, args.set)
     print(body)
     if not args.no_write:
         report.write_section("city_bench", body, args.doc)
