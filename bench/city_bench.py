@@ -51,7 +51,7 @@ from bench import report
 RESULTS = Path(__file__).resolve().parent / "results"  # git-ignored: the last load's figures
 TODAY = date(2026, 6, 15)
 SEED = 20210222
-SCALES = {"small": (50_000, 30), "full": (1_000_000, 60)}
+SCALES = {"small": (50_000, 20), "full": (1_000_000, 60)}
 HEAVY_SHARE = 4  # the heaviest queries (a whole-city view) run on K / HEAVY_SHARE parameters
 VIEW_PX = (1400, 900)
 NO_INDEX = (
