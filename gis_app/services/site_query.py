@@ -25,8 +25,9 @@ from gis_app.services.site_fields import parse_bool, parse_date
 MAX_BBOX_SPAN = 5.0
 # the largest radius of `near` (metres): a patrol area or a neighbourhood, not a city
 MAX_NEAR_RADIUS_M = 10_000.0
-# the shortest length of one degree of latitude (at the equator, WGS84) and the longest of one
-# degree of longitude at the equator: a box built from them always holds the circle
+# metres in a degree of latitude, at its shortest (the equator, WGS84), and in a degree of
+# longitude at the equator (at latitude φ never less than cos φ of it): a box in degrees built
+# from them always holds the circle
 _M_PER_DEG_LAT_MIN = 110_574.0
 _M_PER_DEG_LON_EQ = 111_320.0
 
@@ -109,7 +110,7 @@ class SiteFilter:
         return f
 
     def conditions(self, today: date) -> list[ColumnElement[bool]]:
-        """WHERE conditions on Site (and Street, which the query must join)."""
+        """WHERE conditions on Site (the street condition is a subquery of its own)."""
         conds: list[ColumnElement[bool]] = [Site.deleted_at.is_(None)]
         if self.districts:
             conds.append(Site.district_code.in_(self.districts))

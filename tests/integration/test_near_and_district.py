@@ -95,3 +95,13 @@ def test_bad_near_or_district_names_the_field(client, query: str, field: str) ->
 
 def test_parse_near_reads_lon_lat_radius() -> None:
     assert parse_near(" 117.25, 39.1 ,500") == (117.25, 39.1, 500.0)
+
+
+def test_the_map_page_says_which_area_it_draws(client) -> None:
+    _create(client, "M-1", *CENTRE)
+    _create(client, "M-2", *_offset(900, 0))
+    response = client.get(f"/map?near={CENTRE[0]},{CENTRE[1]},500&district=120102")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "周边：117.238100,39.110000 半径 500 米" in page and "区：120102" in page
+    assert '"n":1,' in page  # one site drawn: the one within 500 m
