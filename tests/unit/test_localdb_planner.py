@@ -22,4 +22,3 @@ def test_an_older_cluster_gets_the_planner_settings_once(tmp_path: Path, monkeyp
 
     localdb._ensure_planner_settings(cluster, Path("/usr/lib/postgresql/15/bin"))
     assert conf.read_text() == text and len(calls) == 1  # set once, not appended again
-
