@@ -595,6 +595,11 @@ def render(
         ]
         for name, rate in lr.baseline.items():
             lines.append(f"| {name} | {rate:,.0f} | {rate / per_row:,.1f}× |")
+    lines += [
+        "",
+        "What these figures mean for a city, and how the system grows past one machine: "
+        "[docs/scaling.md](scaling.md).",
+    ]
     return "\n".join(lines) + "\n"
 
 
