@@ -13,12 +13,15 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import sys
 import time
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import and_, create_engine, func, literal, text
 from sqlalchemy.orm import Session
 
+from bench import report
 from gis_app import clock
 from gis_app.config import sqlalchemy_url
 from gis_app.localdb import dbname_of, ensure_database, resolve_url, with_dbname
@@ -47,11 +50,13 @@ def timed(fn, repeat: int) -> float:
     return statistics.median(runs)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sites", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--doc", type=Path, default=report.DOC, help="document to write into")
+    args = parser.parse_args(argv)
 
     base = resolve_url()
     url = with_dbname(base, dbname_of(base) + "_bench_workflow")
@@ -97,13 +102,19 @@ def main() -> None:
             ("first 1000 overdue features", page_with(deadline_only(TODAY)),
              page_with(site_query.overdue_expr(TODAY))),
         ]  # fmt: skip
-        print(f"{args.sites} sites, {steps} steps; demo load {load_s:.1f} s; "
-              f"{platform.processor() or platform.machine()}, median of {args.repeat}")  # fmt: skip
-        print("| query | deadline only (baseline) | with step plans | ratio |")
-        print("|---|---:|---:|---:|")
+        header = (
+            f"{args.sites} sites, {steps} steps; demo load {load_s:.1f} s; "
+            f"{platform.processor() or platform.machine()}, median of {args.repeat}"
+        )
+        lines = [
+            "| query | deadline only (baseline) | with step plans | ratio |",
+            "|---|---:|---:|---:|",
+        ]
         for name, before, after in rows:
             a, b = timed(before, args.repeat), timed(after, args.repeat)
-            print(f"| {name} | {a * 1000:.1f} ms | {b * 1000:.1f} ms | {b / a:.2f} |")
+            lines.append(f"| {name} | {a * 1000:.1f} ms | {b * 1000:.1f} ms | {b / a:.2f} |")
+        print(header)
+        print("\n".join(lines))
     engine.dispose()
     admin = create_engine(
         sqlalchemy_url(with_dbname(base, "postgres")), isolation_level="AUTOCOMMIT"
@@ -111,6 +122,41 @@ def main() -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(url)}" WITH (FORCE)'))
     admin.dispose()
+    if not args.no_write:
+        given = argv if argv is not None else sys.argv[1:]
+        command = ("python -m bench.bench_overdue_steps " + " ".join(given)).strip()
+        write(lines, args, steps, command)
+
+
+def write(table: list[str], args: argparse.Namespace, steps: int, command: str) -> None:
+    machine = f"{report.machine()}; {report.postgres_version()}"
+    body = "\n".join(
+        [
+            "## Workflow: the overdue rule with step plans (issue 4)",
+            "",
+            report.meta_line("Overdue rule (issue 4)", command, machine),
+            "A site is 逾期 when its current deadline **or a step of its plan not yet done** "
+            "has passed. The step part is an uncorrelated `site_id IN (late open steps)` "
+            "(PostgreSQL hashes it once) over a partial index `site_steps (due_date, site_id) "
+            "WHERE done_at IS NULL`. Baseline: the foundation's deadline-only expression, "
+            "measured in the same run on the same data.",
+            "",
+            f"Machine: {machine}, load average {report.load_average()}, "
+            f"{date.today().isoformat()}. Command: `{command}` (demo district, "
+            f"{args.sites:,} sites, {steps:,} steps; medians of {args.repeat}).",
+            "",
+            *table,
+            "",
+            "Earlier runs on the same machine, while tuning (2026-11-28): a correlated "
+            "`EXISTS` per site cost 3.0× on the count; the uncorrelated `IN` with an index led "
+            "by `site_id` 2.3×; with the index led by `due_date`, 1.5× in a noisy run and "
+            "1.04× in a quiet one. The machine is shared, so single runs vary by ±30 %; the "
+            "ratios are what to compare. At city scale the hash of the late steps is built "
+            "once per query whatever the selection (about 20 ms for the 36,000 late steps of "
+            "the million-site city, see the city section).",
+        ]
+    )
+    report.write_section("overdue_bench", body, args.doc)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,16 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from bench import report
 from gis_app import clock
 from gis_app.actor import Actor
 from gis_app.config import sqlalchemy_url
@@ -59,11 +62,18 @@ def in_scope(session: Session, scope: DbScope | None, work: Callable[[], object]
     return run
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sites", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=9)
-    args = parser.parse_args()
+    parser.add_argument("--doc", type=Path, default=report.DOC, help="document to write into")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    table: list[str] = []
+
+    def out(line: str) -> None:
+        print(line)
+        table.append(line)
 
     base = resolve_url()
     url = with_dbname(base, dbname_of(base) + "_bench_accounts")
@@ -117,18 +127,16 @@ def main() -> None:
             f"{args.sites} sites, {events} events; demo load {load_s:.1f} s (audit chain "
             f"included); {platform.processor() or platform.machine()}, median of {args.repeat}"
         )
-        print("| query | owner, services' scope only (baseline) | app role + RLS | ratio |")
-        print("|---|---:|---:|---:|")
+        out("| query | owner, services' scope only (baseline) | app role + RLS | ratio |")
+        out("|---|---:|---:|---:|")
         for name, work in rows:
             actor = district if name.startswith("district") else street
             a = timed(in_scope(session, None, work), args.repeat)
             b = timed(in_scope(session, scope(actor), work), args.repeat)
-            print(f"| {name} | {a * 1000:.1f} ms | {b * 1000:.1f} ms | {b / a:.2f} |")
+            out(f"| {name} | {a * 1000:.1f} ms | {b * 1000:.1f} ms | {b / a:.2f} |")
         a = timed(in_scope(session, None, history), args.repeat)
         b = timed(in_scope(session, scope(street), history), args.repeat)
-        print(
-            f"| street: one site's events | {a * 1000:.2f} ms | {b * 1000:.2f} ms | {b / a:.2f} |"
-        )
+        out(f"| street: one site's events | {a * 1000:.2f} ms | {b * 1000:.2f} ms | {b / a:.2f} |")
 
         ids = list(session.scalars(select(Site.id).order_by(Site.id).limit(300)))
 
@@ -145,7 +153,7 @@ def main() -> None:
         without = timed(updates, 3)
         session.execute(text("ALTER TABLE sites ENABLE TRIGGER audit_row"))
         session.commit()
-        print(
+        out(
             f"| 300 site updates, a transaction each | {without * 1000:.0f} ms (no audit) | "
             f"{with_audit * 1000:.0f} ms (audit + chain) | {with_audit / without:.2f} |"
         )
@@ -163,6 +171,40 @@ def main() -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(url)}" WITH (FORCE)'))
     admin.dispose()
+    if not args.no_write:
+        given = argv if argv is not None else sys.argv[1:]
+        command = ("python -m bench.bench_rls " + " ".join(given)).strip()
+        write(table, args, events, load_s, command)
+
+
+def write(
+    table: list[str], args: argparse.Namespace, events: int, load_s: float, command: str
+) -> None:
+    machine = f"{report.machine()}; {report.postgres_version()}"
+    body = "\n".join(
+        [
+            "## Accounts: row-level security and the audit trail (issue 6)",
+            "",
+            report.meta_line("Row-level security and audit (issue 6)", command, machine),
+            "What the second wall and the audit cost. Baseline: the same service queries as "
+            "the owner (RLS not applied; the services' own street scope only), measured in the "
+            'same run on the same data. "App role + RLS" is production: `SET LOCAL ROLE '
+            "gis_app_web`, `app.role/street/user` set per transaction (inside the timing), the "
+            "policies' street list as an InitPlan, so a street's rows still come from the "
+            "`ix_sites_street_status` index. Writes pay for the audit row and the chain step "
+            "at commit.",
+            "",
+            f"Machine: {machine}, load average {report.load_average()}, "
+            f"{date.today().isoformat()}. Command: `{command}` (demo district, "
+            f"{args.sites:,} sites, {events:,} events, demo load {load_s:.0f} s with the "
+            f"audit chain; medians of {args.repeat}).",
+            "",
+            *table,
+            "",
+            "The machine is shared, so single runs vary by ±30 %; the ratios are what to compare.",
+        ]
+    )
+    report.write_section("rls_bench", body, args.doc)
 
 
 if __name__ == "__main__":

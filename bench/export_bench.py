@@ -338,14 +338,18 @@ def render(
     others: dict[int, list[Result]],
     loads: str,
     load_average: tuple[float, float],
+    command: str = "python -m bench.export_bench --write",
 ) -> str:
+    from bench import report
+
     lines = [
         SECTION,
         "",
+        report.meta_line("Exports (issue 5)", command, machine()),
         f"Measured {datetime.now().strftime('%Y-%m-%d')} on {machine()}; the machine is "
         f"shared: load average {load_average[0]:.1f} at the start, {load_average[1]:.1f} at "
         "the end (2 cores), so absolute times are noisy; the ratios are from the same run.",
-        "Command: `python -m bench.export_bench --write` (bench/export_bench.py); the demo "
+        f"Command: `{command}` (bench/export_bench.py); the demo "
         f"district with N sites on a database of its own{loads}. Times: best of the runs, to the "
         "last byte. Server memory: peak resident set of the gunicorn worker (one sync worker, "
         "started afresh per export), and its growth over the idle worker.",
@@ -387,18 +391,11 @@ def render(
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    """Replace (or add) this benchmark's section of docs/performance.md."""
-    old = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + section
-    else:
-        rest = old[start + len(SECTION) :]
-        following = re.search(r"^## ", rest, re.M)
-        end = start + len(SECTION) + following.start() if following else len(old)
-        new = old[:start] + section + ("\n" + old[end:] if following else "")
-    DOC.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+def write_section(section: str, doc: Path = DOC) -> None:
+    """Replace (or add) this benchmark's section of the document."""
+    from bench import report
+
+    report.write_section("export_bench", section, doc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--formats", default=",".join(OTHER_FORMATS))
     parser.add_argument("--write", action="store_true", help="update docs/performance.md")
+    parser.add_argument("--doc", type=Path, default=DOC, help="document to write into")
     args = parser.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",") if s]
     formats = [f for f in args.formats.split(",") if f]
@@ -437,11 +435,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r.route}: {r.best:.2f} s, peak {r.peak_mib:.0f} MiB", file=sys.stderr)
             others[n].append(r)
     loads = f" ({'; '.join(load_notes)})" if load_notes else ""
-    section = render(results, others, loads, (load_start, os.getloadavg()[1]))
+    given = argv if argv is not None else sys.argv[1:]
+    command = ("python -m bench.export_bench " + " ".join(given)).strip()
+    section = render(results, others, loads, (load_start, os.getloadavg()[1]), command)
     print(section)
     if args.write:
-        write_section(section)
-        print(f"[bench] written to {DOC}", file=sys.stderr)
+        write_section(section, args.doc)
+        print(f"[bench] written to {args.doc}", file=sys.stderr)
     return 0
 
 

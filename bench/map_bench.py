@@ -43,7 +43,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
-START, END = "<!-- map_bench:start -->", "<!-- map_bench:end -->"
 REFERENCE_DAY = date(2026, 6, 15)
 SEED = 20210222
 DEFAULT_SIZES = (1500, 5000, 20000, 100000)
@@ -305,18 +304,20 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_doc(results: list[dict[str, Any]], command: str, load: str) -> None:
+def write_doc(results: list[dict[str, Any]], command: str, load: str, doc: Path = DOC) -> None:
     import folium
+
+    from bench import report
 
     machine = (
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"folium {folium.__version__}, {_chromium_version()}"
     )
-    section = "\n".join(
+    body = "\n".join(
         [
-            START,
             "## Map pages (`bench/map_bench.py`)",
             "",
+            report.meta_line("Map pages (issue 3)", command, machine),
             f"Measured {date.today().isoformat()} on {machine}, with `{command}`. "
             "Ours is `/map` (compact site arrays on a canvas layer); plain is a folium page "
             "with one `folium.Marker` and popup per site built from the same rows in the same "
@@ -332,17 +333,9 @@ def write_doc(results: list[dict[str, Any]], command: str, load: str) -> None:
             "move from run to run; the ratios against the plain page measured in the same run "
             "are what to compare. Targets: district map with 5,000 sites built in under 0.3 s "
             "and under 1 MB; 100,000 sites drawn within 3 s.",
-            END,
         ]
     )
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text, encoding="utf-8")
+    report.write_section("map_bench", body, doc)
 
 
 def _chromium_version() -> str:
@@ -368,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120, help="seconds for the plain page")
     parser.add_argument("--no-write", action="store_true", help="print only, leave the doc")
     parser.add_argument("--reload", action="store_true", help="load the demo sites again")
+    parser.add_argument("--doc", type=Path, default=DOC, help="document to write into")
     parser.add_argument(
         "--ours-only",
         action="store_true",
@@ -401,8 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.no_write or args.ours_only):
         given = argv if argv is not None else sys.argv[1:]
         load = f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
-        write_doc(results, ("python -m bench.map_bench " + " ".join(given)).strip(), load)
-        say(f"written to {DOC.relative_to(ROOT)}")
+        write_doc(results, ("python -m bench.map_bench " + " ".join(given)).strip(), load, args.doc)
+        say(f"written to {args.doc}")
     return 0
 
 

@@ -21,12 +21,16 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 
+from bench import report
 from gis_app.demo.sites_generator import _inner_geometries, _sample_points, _street_hotspots
 from gis_app.services.demo import STREETS_FILE
 from gis_app.services.sampling.balance import balance
@@ -78,23 +82,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="1k and 10k, 20 draws")
     parser.add_argument("--timing-only", action="store_true", help="skip the balance")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--doc", type=Path, default=report.DOC, help="document to write into")
     args = parser.parse_args(argv)
+    out: list[str] = []
+
+    def emit(line: str = "", flush: bool = False) -> None:
+        print(line, flush=flush)
+        out.append(line)
+
     sizes = [int(s) for s in args.sizes.split(",")]
     draws = args.draws
     if args.quick:
         sizes, draws = [1000, 10000], 20
 
-    print(f"# sampling bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(
+    emit(f"# sampling bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    emit(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, numpy {np.__version__}"
     )
-    print()
-    print(
+    emit()
+    emit(
         "| frame N | n (GB/T II) | draws | LPM ms | GRTS ms | SRS ms | balance LPM | GRTS |"
         " SRS | LPM / SRS | GRTS / SRS |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    emit("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         xy = demo_frame(size)
         n = sample_size(size, "II")[1]
@@ -107,23 +119,49 @@ def main(argv: list[str] | None = None) -> None:
                 f"| {b['lpm']:.3f} | {b['grts']:.3f} | {b['srs']:.3f} | "
                 f"{b['lpm'] / b['srs']:.2f} | {b['grts'] / b['srs']:.2f} |"
             )
-        print(
+        emit(
             f"| {size:,} | {n} | {k} | {t['lpm'] * 1e3:.1f} | {t['grts'] * 1e3:.1f} | "
             f"{t['srs'] * 1e3:.2f} " + cells,
             flush=True,
         )
 
-    if args.timing_only:
-        return
-    print()
-    print("Anchor: 2,000 uniform random points, n = 100")
+    if not args.timing_only:
+        anchors(draws, emit)
+    if not args.no_write:
+        given = argv if argv is not None else sys.argv[1:]
+        write(out, ("python -m bench.sampling_bench " + " ".join(given)).strip(), args.doc)
+
+
+def anchors(draws: int, emit: Callable[..., None]) -> None:
+    emit()
+    emit("Anchor: 2,000 uniform random points, n = 100")
     xy = np.random.default_rng(3).random((2000, 2)) * 10_000.0
     b = mean_balance(xy, 100, draws)
-    print(
+    emit(
         f"balance over {draws} draws: LPM {b['lpm']:.3f}, GRTS {b['grts']:.3f}, "
         f"SRS {b['srs']:.3f}; LPM / SRS {b['lpm'] / b['srs']:.2f}, "
         f"GRTS / SRS {b['grts'] / b['srs']:.2f}"
     )
+
+
+def write(out: list[str], command: str, doc: Path) -> None:
+    machine = f"{report.machine()}, numpy {np.__version__}"
+    lines = [line for line in out if not line.startswith("# ")]
+    body = "\n".join(
+        [
+            "## Spot-check sampling: latest run (`bench/sampling_bench.py`)",
+            "",
+            report.meta_line("Spot-check sampling (issue 8)", command, machine),
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}, load average "
+            f"{report.load_average()}, with `{command}`. Times in ms (median of the runs); "
+            "balance = Stevens & Olsen's Voronoi variance, mean over the draws (lower is "
+            "better); ratios against simple random samples of the same run. The analysis "
+            "of these figures is in the section above.",
+            "",
+            *lines,
+        ]
+    )
+    report.write_section("sampling_bench", body, doc)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from gis_app import clock
 from gis_app.errors import Conflict, ValidationError
 from gis_app.models import District, Site, Street
-from gis_app.services.site_import import insert_sites
+from gis_app.services.bulk_load import copy_sites
 from gis_app.services.streets import import_streets
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "layers" / "data"
@@ -83,42 +83,10 @@ def load_demo(
     say(f"生成 {n_sites:,} 个示例点位（seed={seed}，基准日 {today}）…")
     rows = generate_sites(streets_gdf, n=n_sites, seed=seed, today=today)
     street_ids = dict(session.execute(select(Street.code, Street.id)).all())
-    values = []
-    for r in rows:
-        created = r["created_at"]
-        values.append(
-            {
-                "district_code": r["street_code"][:6],
-                "code": r["code"],
-                "street_id": street_ids[r["street_code"]],
-                "address": r["address"],
-                "community": r["community"],
-                "kind": r["kind"],
-                "area_m2": r["area_m2"],
-                "person_name": r["person_name"],
-                "person_contact": r["person_contact"],
-                "disposition": r["disposition"],
-                "flag_central_inspection": r["flag_central_inspection"],
-                "flag_hardship": r["flag_hardship"],
-                "flag_renovation": r["flag_renovation"],
-                "flag_obstruction": r["flag_obstruction"],
-                "committed_deadline": r["committed_deadline"],
-                "current_deadline": r["current_deadline"],
-                "status": r["status"],
-                "source": r["source"],
-                "note": r["note"],
-                "geom": func.ST_SetSRID(func.ST_MakePoint(r["lon"], r["lat"]), 4326),
-                "version": 1,
-                "created_by": DEMO_ACTOR,
-                "updated_by": DEMO_ACTOR,
-                "created_at": created,
-                "updated_at": created,
-            }
-        )
-    chunk = 5000
-    for start in range(0, len(values), chunk):
-        insert_sites(session, values[start : start + chunk])
-        say(f"  {min(start + chunk, len(values)):,} / {len(values):,}")
+    say(f"写入 {len(rows):,} 个点位（COPY）…")
+    copy_sites(
+        session, rows, street_ids, DEMO_ACTOR, progress=lambda k: say(f"  {k:,} / {len(rows):,}")
+    )
     session.execute(
         text(
             """
@@ -128,6 +96,7 @@ def load_demo(
                                       'status', jsonb_build_array(NULL, s.status))
             FROM sites s WHERE s.created_by = :actor
               AND NOT EXISTS (SELECT 1 FROM site_events e WHERE e.site_id = s.id)
+            ORDER BY s.id
             """
         ),
         {"actor": DEMO_ACTOR},
@@ -140,7 +109,7 @@ def load_demo(
     say("完成")
     return {
         "streets": len(street_ids),
-        "sites": len(values),
+        "sites": len(rows),
         "seed": seed,
         "today": today.isoformat(),
     }

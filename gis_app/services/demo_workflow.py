@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from gis_app import clock
 from gis_app.models import ExtensionRequest, MonthlyReport, Site, SiteEvent, SiteStep, Street
 from gis_app.services import reports
+from gis_app.services.bulk_load import copy_dicts
 
 ACTOR = "demo"
 REASON = "示例数据"
@@ -28,6 +29,11 @@ _STEPS = {
     "demolish": ("拆除违建部分", "清运建筑垃圾", "恢复原状"),
     "rectify": ("制定整治方案", "规范外立面", "恢复原状"),
 }
+EVENT_COLUMNS = ("district_code", "site_id", "at", "actor", "action", "reason", "changes")
+STEP_COLUMNS = (
+    "district_code", "site_id", "position", "title", "due_date", "done_at", "done_by",
+    "evidence_note", "created_by", "created_at",
+)  # fmt: skip
 _EXT_REASONS = (
     "相对人长期外出，需协调后实施",
     "涉及多户共用，需物业配合",
@@ -150,10 +156,8 @@ def add_workflow_history(session: Session, seed: int, today: date) -> dict[str, 
     # pending requests replace the plan only when approved: drop the steps of those sites
     pending_sites = {r["site_id"] for r in requests if r["status"] == "pending"}
     steps = [s for s in steps if s["site_id"] not in pending_sites or s["done_at"] is not None]
-    for chunk in range(0, len(events), 5000):
-        session.execute(insert(SiteEvent), events[chunk : chunk + 5000])
-    for chunk in range(0, len(steps), 5000):
-        session.execute(insert(SiteStep), steps[chunk : chunk + 5000])
+    copy_dicts(session, SiteEvent.__tablename__, EVENT_COLUMNS, events)
+    copy_dicts(session, SiteStep.__tablename__, STEP_COLUMNS, steps)
     if requests:
         session.execute(insert(ExtensionRequest), requests)
     session.flush()

@@ -23,7 +23,7 @@ HTTP_MESSAGES = {
 
 
 def wants_json() -> bool:
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/tiles/")):  # machine clients: JSON errors
         return True
     if request.path == "/ogc" or request.path.startswith("/ogc/"):
         # OGC API clients (GDAL, QGIS) get JSON unless HTML is asked for, as the API answers

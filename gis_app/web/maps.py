@@ -103,6 +103,11 @@ def filter_summary(
         start = flt.deadline_from.isoformat() if flt.deadline_from else "…"
         end = flt.deadline_to.isoformat() if flt.deadline_to else "…"
         parts.append(f"当前期限：{start} 至 {end}")
+    if flt.districts:
+        parts.append("区：" + "、".join(flt.districts))
+    if flt.near:
+        lon, lat, radius = flt.near
+        parts.append(f"周边：{lon:.6f},{lat:.6f} 半径 {radius:,.0f} 米")
     if flt.q:
         parts.append(f"搜索：{flt.q}")
     if flt.community:

@@ -66,6 +66,20 @@ FILTER_PARAMETERS: list[dict[str, Any]] = [
         "example": "117.2,39.1,117.25,39.13",
     },
     {
+        "name": "near",
+        "in": "query",
+        "description": "经度,纬度,半径（米，最多 10000）：该点周围半径内的点位（椭球面距离）",
+        "schema": {"type": "string"},
+        "example": "117.2381,39.11,500",
+    },
+    {
+        "name": "district",
+        "in": "query",
+        "description": "区代码（6 位），逗号分隔可多选：全市一库时只看某区",
+        "schema": {"type": "string"},
+        "example": "120102",
+    },
+    {
         "name": "q",
         "in": "query",
         "description": "编号或地址中的文字",

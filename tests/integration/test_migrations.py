@@ -137,7 +137,8 @@ def test_one_head_and_the_feature_security_steps_down_and_up(database_url: str) 
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(dbmod.alembic_config())
-    assert script.get_heads() == ["0009_feature_security"]
+    assert script.get_heads() == ["0010_city_scale"]
+    assert script.get_revision("0010_city_scale").down_revision == "0009_feature_security"
     url = _fresh(database_url)
     engine = create_engine(sqlalchemy_url(url))
     try:
@@ -150,6 +151,7 @@ def test_one_head_and_the_feature_security_steps_down_and_up(database_url: str) 
                     "VALUES ('120102', '留存', 'test')"
                 )
             )
+        dbmod.downgrade(url, "0009_feature_security")
         dbmod.downgrade(url, "0008_merge_features")
         engine.dispose()
         with engine.connect() as conn:
