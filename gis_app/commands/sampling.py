@@ -39,7 +39,10 @@ def register(cli: click.Group) -> None:
     @click.option("-n", "--n", "n", help="sample size (fixed) or percentage")
     @click.option("--level", default="II", show_default=True, help="GB/T 2828.1 level")
     @click.option(
-        "--method", type=click.Choice(["lpm", "grts", "srs"]), default="lpm", show_default=True
+        "--method",
+        type=click.Choice(["auto", "lpm", "grts", "srs"]),
+        default="auto",
+        show_default=True,
     )
     @click.option(
         "--allocation",

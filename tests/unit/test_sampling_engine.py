@@ -298,3 +298,16 @@ def test_assignment_refuses_too_few_eligible_inspectors() -> None:
     with pytest.raises(ValidationError) as exc:
         assign(sites, [Candidate(2, "b")], 0, np.random.default_rng(0))
     assert exc.value.field == "cap"
+
+
+def test_auto_takes_the_pivotal_method_then_grts_for_very_large_frames() -> None:
+    assert design.DEFAULT_METHOD == "auto"
+    assert design.resolve_method("auto", design.AUTO_LPM_LIMIT) == "lpm"
+    assert design.resolve_method("auto", design.AUTO_LPM_LIMIT + 1) == "grts"
+    assert design.resolve_method("srs", 10**6) == "srs"
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 1000, size=(400, 2))
+    strata = ["a"] * 400
+    auto = design.draw(xy, strata, 20, "auto", 9)
+    lpm = design.draw(xy, strata, 20, "lpm", 9)
+    assert auto.positions.tolist() == lpm.positions.tolist()  # the same draw, reproducible

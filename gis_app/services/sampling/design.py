@@ -24,11 +24,16 @@ from gis_app.services.sampling.grts import grts_sample
 from gis_app.services.sampling.pivotal import lpm_sample
 
 METHODS: Final = {
-    "lpm": "局部枢轴法（空间均衡，默认）",
+    "auto": "自动（默认）：20 万个点位以内用局部枢轴法，更大用 GRTS",
+    "lpm": "局部枢轴法（空间均衡）",
     "grts": "GRTS 广义随机镶嵌分层（空间均衡）",
     "srs": "简单随机抽样",
 }
-DEFAULT_METHOD: Final = "lpm"
+DEFAULT_METHOD: Final = "auto"
+#: the local pivotal method spreads a sample best but its time grows faster than GRTS's (0.5 s
+#: at 100,000 sites, 9 s at 1,000,000 on the bench machine); above this frame size "auto"
+#: takes GRTS (0.65 s at 1,000,000, balance still about 70 % better than simple random)
+AUTO_LPM_LIMIT: Final = 200_000
 SIZE_MODES: Final = {"gbt2828": "按 GB/T 2828.1 检验水平", "fixed": "固定数量", "percent": "百分比"}
 MAX_SEED: Final = 2**63 - 1
 #: simple random samples averaged for the balance comparison (fewer for very large frames)
@@ -75,6 +80,13 @@ def check_method(method: str | None) -> str:
     if value not in METHODS:
         raise ValidationError(f"抽样方法 {method!r} 无效（可选：{'、'.join(METHODS)}）", "method")
     return value
+
+
+def resolve_method(method: str, frame_size: int) -> str:
+    """The method a draw really uses ("auto" picks by frame size); stored with the batch."""
+    if method != "auto":
+        return method
+    return "lpm" if frame_size <= AUTO_LPM_LIMIT else "grts"
 
 
 def check_seed(seed: object) -> int:
@@ -173,7 +185,7 @@ def draw(
     allocation_method: str = "proportional",
 ) -> DrawResult:
     """Allocate n over the strata and draw each stratum with its own seeded stream."""
-    method = check_method(method)
+    method = resolve_method(check_method(method), len(xy))
     sizes = stratum_sizes(strata)
     alloc = allocate(sizes, n, allocation_method)
     strata_arr = np.asarray(strata, dtype=object)

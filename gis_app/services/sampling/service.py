@@ -134,6 +134,7 @@ def create_batch(
         len(frame), len(set(frame.strata)), request.size_mode, request.size_value, request.level
     )
     xy = to_metric(np.array(frame.lon), np.array(frame.lat), crs)
+    requested, method = method, design.resolve_method(method, len(frame))
     result = design.draw(xy, frame.strata, size.n, method, seed, allocation)
     report = design.balance_against_srs(xy, frame.strata, result, seed)
     x, y = xy[:, 0].tolist(), xy[:, 1].tolist()
@@ -145,6 +146,7 @@ def create_batch(
         seed=seed,
         params={
             "frame": spec.to_params(),
+            "requested_method": requested,
             "size": size.to_dict(),
             "crs": crs,
             "strata_sizes": design.stratum_sizes(frame.strata),
