@@ -7,6 +7,7 @@ migrated afresh), and never touch the shared test database."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -210,3 +211,38 @@ def test_office_reads_a_site_and_a_user_trail(client, auth, db_session) -> None:
     assert f"点位 {site.code} 的审计记录" in search
     auth.login(client, "街道李", "street_officer", "120102002")
     assert client.get(f"/audit/sites/{site.id}").status_code == 403
+
+
+def test_a_large_transaction_is_chained_by_primary_key_lookups(scratch_db) -> None:
+    """One transaction of 4,000 events joins the chain whole; the per-event check at commit
+    reads the event by its primary key (the partial index of unchained events holds every
+    event of a large transaction, which made each check read them all: quadratic)."""
+    _url, engine = scratch_db
+    with engine.connect() as conn:
+        start = conn.execute(text("SELECT seq FROM audit.chain_head")).scalar_one()
+        body = conn.execute(
+            text("SELECT pg_get_functiondef('audit.chain()'::regprocedure)")
+        ).scalar_one()
+    lookup = r"SELECT e\.seq INTO chained FROM audit\.events e WHERE e\.id = NEW\.id"
+    assert re.search(lookup, body), "audit.chain() must look its event up by primary key"
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.user', 'bulk', true)"))
+        conn.execute(
+            text(
+                "INSERT INTO import_batches (district_code, filename, sha256, file_format, rows,"
+                " actor) SELECT '120102', 'bulk-' || i || '.csv', repeat('0', 64), 'csv', 1,"
+                " 'bulk' FROM generate_series(1, 2000) AS i"
+            )
+        )
+        conn.execute(text("UPDATE import_batches SET rows = 2 WHERE actor = 'bulk'"))
+        plan = conn.execute(
+            text("EXPLAIN SELECT e.seq FROM audit.events e WHERE e.id = :i"), {"i": start + 1}
+        ).scalars().all()
+    assert any("events_pkey" in line for line in plan), plan
+    with engine.connect() as conn:
+        report = audit.verify(conn)
+        unchained = conn.execute(
+            text("SELECT count(*) FROM audit.events WHERE seq IS NULL")
+        ).scalar_one()
+    assert report.ok, report.problems
+    assert report.head_seq - start == 4000 and unchained == 0
