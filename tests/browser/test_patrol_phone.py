@@ -70,9 +70,11 @@ def phone(chromium) -> Iterator[Tab]:
     context.route("**/*", route)
     page.on(
         "console",
-        lambda m: found.errors.append(f"console {m.type}: {m.text}")
-        if m.type in ("error", "warning")
-        else None,
+        lambda m: (
+            found.errors.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
     )
     page.on("pageerror", lambda e: found.errors.append(f"page error: {e}"))
     yield found
@@ -82,7 +84,9 @@ def phone(chromium) -> Iterator[Tab]:
 def _fits_the_screen(page: Any) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"horizontal scrolling: {width}px"
-    assert 'width=device-width' in page.locator("meta[name=viewport]").first.get_attribute("content")
+    assert "width=device-width" in page.locator("meta[name=viewport]").first.get_attribute(
+        "content"
+    )
 
 
 def _tall_enough(locator: Any) -> None:

@@ -317,6 +317,12 @@ def test_a_finding_creates_a_new_site(client, auth, app, tmp_path, monkeypatch, 
     office = auth.headers("office.p", "district_officer")
     counts = client.get(f"/api/v1/sites/counts?street={DZG}", headers=office).get_json()
     assert counts["new"] >= 1
+    code = connection.execute(select(Site.code).where(Site.id == doc["site_id"])).scalar()
+    auth.login(client, "office.dash", "district_officer")
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    news = dashboard.split('id="patrol-findings"')[1].split("</ul>")[0]
+    assert code in news and "新登记点位" in news
+    headers = auth.headers("insp.a", "inspector", DZG)
     # a point outside every street, a missing photo: refused, nothing written
     before = connection.execute(select(func.count()).select_from(Site)).scalar()
     assert _finding(client, headers, 117.0, 39.0).status_code == 422

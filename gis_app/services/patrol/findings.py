@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Float, cast, func, select
@@ -362,3 +363,42 @@ def finding_dict(
         "created_by": finding.created_by,
         "created_at": finding.created_at.isoformat(),
     }
+
+
+def recent_findings(session: Session, actor: Actor, days: int = 7) -> list[dict[str, Any]]:
+    """Findings of the last `days` days that the actor may see, newest first (for the office's
+    dashboard: new sites found on patrol and rebounds)."""
+    since = clock.now() - timedelta(days=days)
+    rows = session.execute(
+        select(
+            PatrolFinding.id,
+            PatrolFinding.site_id,
+            PatrolFinding.action,
+            PatrolFinding.note,
+            PatrolFinding.created_at,
+            PatrolFinding.created_by,
+            Site.code,
+            Site.status,
+            Street.name,
+        )
+        .join(Site, Site.id == PatrolFinding.site_id)
+        .join(Street, Street.id == Site.street_id)
+        .where(PatrolFinding.created_at >= since, *site_scope(actor))
+        .order_by(PatrolFinding.created_at.desc(), PatrolFinding.id.desc())
+        .limit(50)
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "site_id": r.site_id,
+            "code": r.code,
+            "status": r.status,
+            "street_name": r.name,
+            "action": r.action,
+            "action_label": ACTIONS[r.action],
+            "note": r.note,
+            "created_at": r.created_at,
+            "created_by": r.created_by,
+        }
+        for r in rows
+    ]
