@@ -468,3 +468,27 @@ def test_openapi_lists_the_patrol_api(client, auth) -> None:
     for path in ("/patrols", "/patrols/preview", "/patrols/{patrol_id}/route.gpx",
                  "/findings", "/patrols/coverage", "/patrols/stale"):  # fmt: skip
         assert path in paths
+
+
+def test_cli_sets_the_street_office_and_prints_coverage(app_ctx, connection) -> None:
+    from click.testing import CliRunner
+
+    from gis_app.cli import cli
+
+    runner = CliRunner()
+    outside = runner.invoke(cli, ["patrol", "office", ZSM, "116.4", "39.9"], obj={"app": app_ctx})
+    assert outside.exit_code == 1 and "不在本区范围内" in outside.output
+    ok = runner.invoke(
+        cli,
+        ["patrol", "office", ZSM, "117.262", "39.101", "--address", "中山门街道办事处"],
+        obj={"app": app_ctx},
+    )
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["approximate"] is False
+    row = connection.execute(
+        text("SELECT ST_X(office), office_address FROM streets WHERE code = :c"), {"c": ZSM}
+    ).one()
+    assert tuple(row) == (117.262, "中山门街道办事处")
+    cov = runner.invoke(cli, ["patrol", "coverage", "--week", "2026-W24"], obj={"app": app_ctx})
+    assert cov.exit_code == 0, cov.output
+    assert json.loads(cov.stdout)["week"] == "2026-W24"

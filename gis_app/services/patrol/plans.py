@@ -565,3 +565,24 @@ def list_patrols(
             }
         )
     return out
+
+
+def set_street_office(
+    session: Session, street_code: str, lon: Any, lat: Any, address: str, district_code: str
+) -> Office:
+    """Record where a street office is (its patrols start there); it must lie in the district.
+    One transaction."""
+    point = _district_point(session, district_code, [lon, lat], "lon", "街道办位置")
+    street = session.scalar(select(Street).where(Street.code == street_code))
+    if street is None:
+        raise NotFound(f"没有代码为 {street_code} 的街道", "code")
+    address = _clean_text(address, "address", MAX_TITLE)
+    session.execute(
+        text(
+            "UPDATE streets SET office = ST_SetSRID(ST_MakePoint(:x, :y), 4326),"
+            " office_address = :a WHERE id = :i"
+        ),
+        {"x": point[0], "y": point[1], "a": address, "i": street.id},
+    )
+    session.commit()
+    return street_office(session, street.id)
