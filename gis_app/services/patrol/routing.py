@@ -44,7 +44,7 @@ WALK_KMH = 4.5
 BIKE_KMH = 12.0
 
 #: default solver budget; the search stops earlier when it has converged
-DEFAULT_TIME_LIMIT_S = 2.0
+DEFAULT_TIME_LIMIT_S = 1.0
 #: more stops than this are refused (a patrol route for one day)
 MAX_STOPS = 5000
 
@@ -217,7 +217,9 @@ def plan_route(
     """Plan a short route from `start` through every stop, then to `end` (or back to start).
 
     `use_roads`: None = follow the imported road network when there is one near the points,
-    True = require it (ValidationError if none), False = geodesic.
+    True = require it (ValidationError if none), False = geodesic. `session` may be None
+    (geodesic only). `time_limit_s` caps the solver (default DEFAULT_TIME_LIMIT_S); it stops
+    earlier once the search has converged.
     """
     t0 = time.perf_counter()
     s, pts, e = validate_points(start, stops, end)
@@ -228,6 +230,8 @@ def plan_route(
     ):
         raise ValidationError("计算时限必须在 0～600 秒之间", "time_limit_s")
     limit = float(time_limit_s) if time_limit_s is not None else DEFAULT_TIME_LIMIT_S
+    if use_roads and session is None:
+        raise ValidationError("按道路规划需要数据库中的路网", "use_roads")
     walk_kmh, bike_kmh = speeds()
     if not pts:
         return Route([], [], 0.0, 0.0, 0.0, "geodesic", "none", time.perf_counter() - t0)
@@ -239,7 +243,7 @@ def plan_route(
 
     network = "geodesic"
     roads = None
-    if use_roads is not False:
+    if use_roads is not False and session is not None:
         from gis_app.services.patrol.roads_graph import RoadNetwork
 
         roads = RoadNetwork.load(session, xy)
