@@ -14,17 +14,26 @@ the district: a route may cross a street boundary, and roads are no secret. The 
 role may only read (SELECT grant); rows are written only by the owner's connection under the
 `district_admin` scope, i.e. the `gis-app import-roads` command.
 
-Not audited: roads are bulk-imported reference data, replaced as a whole from a file (like
-the street boundaries); the audit trail would copy every line of every import without telling
-anyone more than "import-roads ran with file X", which the `source` and `imported_at` columns
-keep.
+Audited like the street boundaries (`audit_table`): an import writes one audit event per line
+(and one per line it replaces). That is cheap at a district's size (a few thousand lines: see
+the README's patrol section) and keeps `test_every_app_table_is_audited` true; the `source`
+and `imported_at` columns say which file each line came from.
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-from gis_app.db_security import DISTRICT, STREET, force_rls, grant, role_in, unprotect
+from gis_app.db_security import (
+    DISTRICT,
+    STREET,
+    audit_table,
+    force_rls,
+    grant,
+    role_in,
+    unaudit_table,
+    unprotect,
+)
 
 revision: str = "0013_roads"
 down_revision: str | Sequence[str] | None = "0010_city_scale"
@@ -59,8 +68,10 @@ def upgrade() -> None:
     op.execute(f"CREATE POLICY roads_read ON roads FOR SELECT USING ({readers})")
     op.execute(f"CREATE POLICY roads_write ON roads USING ({writers}) WITH CHECK ({writers})")
     grant(op, "roads", "SELECT")
+    audit_table(op, "roads")
 
 
 def downgrade() -> None:
+    unaudit_table(op, "roads")
     unprotect(op, "roads")
     op.execute("DROP TABLE roads")

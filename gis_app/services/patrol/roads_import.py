@@ -171,11 +171,22 @@ def import_roads(
     src = source or path.name
     insert = text(
         "INSERT INTO roads (district_code, name, kind, geom, source) "
-        "VALUES (:d, :name, :kind, ST_GeomFromWKB(:wkb, 4326), :source)"
+        "SELECT :d, r.name, r.kind, ST_GeomFromWKB(r.wkb, 4326), :source "
+        "FROM unnest(CAST(:names AS text[]), CAST(:kinds AS text[]), CAST(:wkbs AS bytea[])) "
+        "AS r(name, kind, wkb)"
     )
     for lo in range(0, len(rows), BATCH):
         batch = rows[lo : lo + BATCH]
-        session.execute(insert, [{**r, "d": district_code, "source": src} for r in batch])
+        session.execute(
+            insert,
+            {
+                "d": district_code,
+                "source": src,
+                "names": [r["name"] for r in batch],
+                "kinds": [r["kind"] for r in batch],
+                "wkbs": [r["wkb"] for r in batch],
+            },
+        )
         say(f"已写入 {min(lo + BATCH, len(rows))}/{len(rows)} 条道路")
     length_m = session.execute(
         text(
