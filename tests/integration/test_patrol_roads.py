@@ -122,6 +122,18 @@ def test_no_roads_means_geodesic_and_use_roads_true_is_refused(db_session) -> No
     assert err.value.field == "use_roads"
 
 
+def test_points_far_from_the_roads_use_geodesic_unless_roads_are_required(
+    db_session, grid_file: Path
+) -> None:
+    import_roads(db_session, grid_file, DISTRICT)
+    east = [(117.262, 39.112), (117.263, 39.115), (117.2625, 39.118)]  # ~800 m off the grid
+    auto = plan_route(db_session, east[0], east[1:])
+    assert auto.network == "geodesic" and auto.snapped_m == 0
+    forced = plan_route(db_session, east[0], east[1:], use_roads=True)
+    assert forced.network == "roads" and forced.snapped_m > 3 * 700  # each point, once
+    assert forced.total_m > auto.total_m + 2 * 700
+
+
 def test_reimport_needs_replace_and_reprojects(db_session, grid_file: Path, tmp_path) -> None:
     import_roads(db_session, grid_file, DISTRICT)
     with pytest.raises(ValidationError) as err:

@@ -159,6 +159,10 @@ class RoadNetwork:
         except ValueError:
             return None
 
+    def median_snap_m(self) -> float:
+        """Median distance from the points to the network (metres)."""
+        return float(np.median(self.snap_m))
+
     def _chunk(self) -> int:
         return max(1, _CHUNK_CELLS // self.graph.shape[0])
 

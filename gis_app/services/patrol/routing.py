@@ -19,8 +19,9 @@ solves closed tours on a symmetric integer matrix; an open path start → end is
 tour with a dummy node tied to start and end at cost 0 and to every stop at a cost larger than any
 edge, which makes start–dummy–end part of every optimal tour. Why fast-tsp: README "Patrol routes".
 
-Speeds: `WALK_KMH` / `BIKE_KMH` below, overridable by the app config keys
-`PATROL_WALK_KMH` / `PATROL_BIKE_KMH` (see `speeds()`).
+Speeds: `WALK_KMH` / `BIKE_KMH` below (4.5 and 12 km/h), overridden by the app config keys
+`PATROL_WALK_KMH` / `PATROL_BIKE_KMH`, i.e. the environment variables
+`GIS_APP_PATROL_WALK_KMH` / `GIS_APP_PATROL_BIKE_KMH` (see `speeds()`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def default_time_limit(n_stops: int) -> float:
 
 #: more stops than this are refused (a patrol route for one day)
 MAX_STOPS = 5000
+
+#: use_roads=None follows the roads only when half the points lie within this of a road
+AUTO_MAX_SNAP_M = 500.0
 
 _GEOD = Geod(ellps="WGS84")
 #: fast-tsp wants integer distances in 0..65535 (the dummy node needs max + 1)
@@ -107,7 +111,10 @@ def speeds() -> tuple[float, float]:
             bike = float(current_app.config.get("PATROL_BIKE_KMH", bike))
     except ImportError:  # pragma: no cover - flask is a dependency
         pass
-    return walk, bike
+    return (
+        walk if math.isfinite(walk) and walk > 0 else WALK_KMH,
+        bike if math.isfinite(bike) and bike > 0 else BIKE_KMH,
+    )
 
 
 # ---------------------------------------------------------------- validation
@@ -225,10 +232,11 @@ def plan_route(
 ) -> Route:
     """Plan a short route from `start` through every stop, then to `end` (or back to start).
 
-    `use_roads`: None = follow the imported road network when there is one near the points,
-    True = require it (ValidationError if none), False = geodesic. `session` may be None
-    (geodesic only). `time_limit_s` caps the solver (default `default_time_limit`); it stops
-    earlier once the search has converged.
+    `use_roads`: None = follow the imported road network when it covers the points (half of
+    them within AUTO_MAX_SNAP_M of a road), else geodesic; True = require the roads
+    (ValidationError if none are imported near the points); False = geodesic. `session` may
+    be None (geodesic only). `time_limit_s` caps the solver (default `default_time_limit`);
+    it stops earlier once the search has converged.
     """
     t0 = time.perf_counter()
     s, pts, e = validate_points(start, stops, end)
@@ -256,6 +264,8 @@ def plan_route(
         from gis_app.services.patrol.roads_graph import RoadNetwork
 
         roads = RoadNetwork.load(session, xy)
+        if roads is not None and use_roads is None and roads.median_snap_m() > AUTO_MAX_SNAP_M:
+            roads = None  # the imported roads do not cover these points: geodesic
         if roads is None and use_roads:
             raise ValidationError(
                 "尚未导入路网（gis-app import-roads），无法按道路规划", "use_roads"
