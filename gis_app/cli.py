@@ -274,6 +274,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gis_app.commands.sampling",
     "gis_app.commands.accounts",
     "gis_app.commands.patrols",
+    "gis_app.commands.roads",
 )
 
 

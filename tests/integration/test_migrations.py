@@ -36,6 +36,8 @@ APP_TABLES = {
     "patrols",
     "patrol_stops",
     "patrol_findings",
+    # 0013_roads
+    "roads",
 }
 
 
@@ -141,7 +143,8 @@ def test_one_head_and_the_feature_security_steps_down_and_up(database_url: str) 
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(dbmod.alembic_config())
-    assert script.get_heads() == ["0011_patrol"]
+    # the patrol branches (0011_patrol, 0013_roads) both follow 0010; the lead chains them
+    assert sorted(script.get_heads()) == ["0011_patrol", "0013_roads"]
     assert script.get_revision("0011_patrol").down_revision == "0010_city_scale"
     assert script.get_revision("0010_city_scale").down_revision == "0009_feature_security"
     url = _fresh(database_url)
@@ -196,7 +199,7 @@ def test_patrol_tables_are_protected_and_step_down_and_up(database_url: str) -> 
         with engine.connect() as conn:
             rows = conn.execute(query, {"t": list(patrol_tables)}).all()
         assert [tuple(r)[1:] for r in rows] == [(True, True, True)] * 3
-        dbmod.downgrade(url, "0010_city_scale")
+        dbmod.downgrade(url, "0011_patrol-1")  # this branch only
         engine.dispose()
         with engine.connect() as conn:
             assert conn.execute(query, {"t": list(patrol_tables)}).all() == []
