@@ -30,7 +30,7 @@ def _number_icon(text: str, colour: str, size: int = 28) -> folium.DivIcon:
     )
 
 
-def _walk(geometry: dict[str, Any]) -> list[tuple[float, float]]:
+def outline_points(geometry: dict[str, Any]) -> list[tuple[float, float]]:
     kind, coords = geometry.get("type"), geometry.get("coordinates") or []
     if kind == "Polygon":
         return [tuple(p) for ring in coords for p in ring]
@@ -87,7 +87,7 @@ def patrol_map(
                 "fillOpacity": 0.05,
             },
         ).add_to(fmap)
-        points += _walk(doc["area"])
+        points += outline_points(doc["area"])
     if len(doc.get("route") or []) >= 2:
         folium.PolyLine(
             [[lat, lon] for lon, lat in doc["route"]], color="#1f5fbf", weight=4, opacity=0.85

@@ -33,7 +33,7 @@ from gis_app.web.access import SITE_STAFF, allow
 from gis_app.web.actor import current_actor
 from gis_app.web.auth import csp_nonce
 from gis_app.web.workflow_pages import photo_limits, photo_store
-from layers.patrol_map import base_map, fit, patrol_map
+from layers.patrol_map import base_map, fit, outline_points, patrol_map
 from layers.site_map import render_map
 
 bp = Blueprint("patrol", __name__)
@@ -284,12 +284,22 @@ def _plan_raw_from_form() -> dict[str, Any]:
 def _plan_page(status: int = 200, **context: Any) -> tuple[str, int]:
     actor = current_actor()
     js, css = _leaflet()
-    fmap = base_map(_streets(), js, css)
-    fit(fmap, [])
+    streets_fc = _streets()
+    fmap = base_map(streets_fc, js, css)
+    mine = own_street(actor)
+    fit(  # a street role's own street, else the whole district
+        fmap,
+        [
+            p
+            for f in streets_fc["features"]
+            if mine is None or f["properties"]["code"] == mine
+            for p in outline_points(f["geometry"])
+        ],
+    )
     parts = render_map(fmap, csp_nonce())
     streets = [
         (f["properties"]["code"], f["properties"]["name"])
-        for f in _streets()["features"]
+        for f in streets_fc["features"]
         if actor.is_district or f["properties"]["code"] == own_street(actor)
     ]
     html = render_template(

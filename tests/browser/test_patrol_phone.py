@@ -4,6 +4,7 @@ input. No console error, no CSP report, no horizontal scrolling, touch targets �
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -140,4 +141,30 @@ def test_plan_tick_and_record_a_finding_on_a_phone(live_url, phone, connection, 
         )
     ).one()
     assert tuple(row) == ("new", "patrol", ZSM)
+    assert phone.problems() == []
+
+
+def test_a_polygon_drawn_on_the_map_plans_its_sites(live_url, phone) -> None:
+    """Tap four corners around the sites on the map: the polygon selects them."""
+    page = phone.page
+    log_in(phone, live_url, "browser.insp.zsm")
+    page.goto(f"{live_url}/patrols/new")
+    page.check("input[name=area_kind][value=polygon]")
+    name = page.locator("#plan-form").get_attribute("data-map")
+    centre = (117.2620, 39.1010)
+    page.evaluate(
+        f"() => window['{name}'].setView([{centre[1]}, {centre[0]}], 16, {{animate: false}})"
+    )
+    for dx, dy in ((-0.002, -0.002), (0.002, -0.002), (0.002, 0.002), (-0.002, 0.002)):
+        point = page.evaluate(
+            f"() => {{ const p = window['{name}'].latLngToContainerPoint("
+            f"[{centre[1] + dy}, {centre[0] + dx}]); return [p.x, p.y]; }}"
+        )
+        page.locator(f"#{name}").click(position={"x": point[0], "y": point[1]})
+    drawn = json.loads(page.input_value("#area_geometry"))
+    assert drawn["type"] == "Polygon" and len(drawn["coordinates"][0]) == 5
+    with page.expect_navigation():
+        page.click("#plan-submit")
+    assert page.locator("#stops li.stop").count() == 3, page.content()[:2000]
+    assert "绘制多边形" in page.locator("#route-summary").inner_text()
     assert phone.problems() == []
