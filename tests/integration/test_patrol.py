@@ -154,6 +154,10 @@ def test_priorities_order_cap_and_reasons(db_session, border_sites) -> None:
         ({"kind": "polygon", "geometry": {"type": "LineString", "coordinates": [[1, 2], [3, 4]]}},
          "area.geometry"),
         ({"kind": "polygon", "geometry": "{not json"}, "area.geometry"),
+        ({"kind": "polygon", "geometry": {"type": "Polygon", "coordinates": [
+            ["117.2,39.1", "117.3,39.1", "117.3,39.2", "117.2,39.1"]]}}, "area.geometry"),
+        ({"kind": "polygon", "geometry": {"type": "Polygon", "coordinates": [
+            [[117.2, 39.1], [117.2, 39.1], [117.2, 39.1], [117.2, 39.1]]]}}, "area.geometry"),
         ({"kind": "hexagon"}, "area.kind"),
         ({"kind": "bbox", "bbox": "1,2,3"}, "area.bbox"),
     ],

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gis_app.actor import Actor
@@ -87,7 +88,15 @@ def _check_positions(geometry: dict[str, Any], name: str) -> None:
             if not isinstance(ring, list) or len(ring) < 4:
                 raise ValidationError(f"{name} 的每个环至少要有 4 个坐标（首尾相同）", name)
             for position in ring:
-                parse_point(list(position) if isinstance(position, list) else position, name)
+                if (
+                    not isinstance(position, list)
+                    or len(position) != 2
+                    or not all(
+                        isinstance(v, int | float) and not isinstance(v, bool) for v in position
+                    )
+                ):
+                    raise ValidationError(f"{name} 的坐标必须是 [经度, 纬度] 两个数", name)
+                parse_point(position, name)
             if list(ring[0]) != list(ring[-1]):
                 raise ValidationError(f"{name} 的环没有闭合（首尾坐标须相同）", name)
             count += len(ring)
@@ -109,19 +118,13 @@ def _polygon(
     if not isinstance(geometry, dict):
         raise ValidationError("绘制范围需要 area.geometry（GeoJSON 多边形）", "area.geometry")
     _check_positions(geometry, "area.geometry")
-    row = session.execute(
-        text(
-            """
-            WITH g AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) AS g)
-            SELECT ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason,
-                   ST_AsGeoJSON(ST_ForcePolygonCCW(
-                     ST_CollectionExtract(ST_MakeValid(g), 3)), 7)::json AS fixed,
-                   ST_Area(ST_CollectionExtract(ST_MakeValid(g), 3)::geography) / 1e6 AS km2
-            FROM g
-            """
-        ),
-        {"g": json.dumps(geometry)},
-    ).one()
+    try:
+        with session.begin_nested():
+            row = _polygon_facts(session, geometry)
+    except DBAPIError:
+        raise ValidationError(
+            "area.geometry 不是 PostGIS 能读取的多边形", "area.geometry"
+        ) from None
     reason = None
     if not row.valid:
         if not repair:
@@ -137,6 +140,23 @@ def _polygon(
             f"绘制的范围过大（{row.km2:.0f} 平方千米，最多 {MAX_AREA_KM2:.0f}）", "area.geometry"
         )
     return row.fixed, reason
+
+
+def _polygon_facts(session: Session, geometry: dict[str, Any]) -> Any:
+    """Validity, PostGIS's reason, the repaired polygon (CCW exterior rings) and its area."""
+    return session.execute(
+        text(
+            """
+            WITH g AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) AS g)
+            SELECT ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason,
+                   ST_AsGeoJSON(ST_ForcePolygonCCW(
+                     ST_CollectionExtract(ST_MakeValid(g), 3)), 7)::json AS fixed,
+                   ST_Area(ST_CollectionExtract(ST_MakeValid(g), 3)::geography) / 1e6 AS km2
+            FROM g
+            """
+        ),
+        {"g": json.dumps(geometry)},
+    ).one()
 
 
 def parse_area(session: Session, raw: Any, actor: Actor) -> Area:
