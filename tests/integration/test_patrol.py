@@ -17,6 +17,7 @@ from gis_app.models.patrol import Patrol, PatrolFinding, PatrolStop
 from gis_app.services.patrol import coverage, findings, plans
 from gis_app.services.patrol.areas import parse_area
 from gis_app.services.patrol.priorities import parse_priorities, select_candidates
+from tests.accounts_support import csrf_of
 from tests.workflow_support import DZG, LIMITS, OFFICE, ZSM, image_bytes, make_site
 
 DISTRICT = "120102"
@@ -245,6 +246,15 @@ def test_empty_area_gives_a_clear_message(client, auth, connection, border_sites
     auth.login(client, "office.page", "district_officer")
     page = client.get("/patrols/new")
     assert page.status_code == 200 and 'id="plan-form"' in page.get_data(as_text=True)
+    form = {"area_kind": "circle", "center_lon": "117.205", "center_lat": "39.15",
+            "radius_m": "50", "csrf_token": csrf_of(page.get_data(as_text=True))}  # fmt: skip
+    empty = client.post("/patrols/new", data=form)
+    assert empty.status_code == 200
+    assert "没有需要巡查的点位" in empty.get_data(as_text=True).split('id="plan-notice"')[1]
+    form.update(radius_m="-3")
+    bad = client.post("/patrols/new", data=form)
+    assert bad.status_code == 422 and 'data-field="area.radius_m"' in bad.get_data(as_text=True)
+    assert connection.execute(select(func.count()).select_from(Patrol)).scalar() == 0
 
 
 def test_office_start_is_the_street_office(db_session, border_sites) -> None:
