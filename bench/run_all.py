@@ -77,6 +77,13 @@ BENCHES: tuple[Bench, ...] = (
         ("--scale", "full"),
         "a city of a million sites: load rate, page queries with and without their indexes",
     ),
+    Bench(
+        "patrol",
+        "bench.patrol_bench",
+        ("--quick",),
+        (),
+        "patrol route tours: fast-tsp against nearest neighbour, 2-opt and LKH-3",
+    ),
 )
 
 

@@ -64,6 +64,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from gis_app.web import tiles  # vector tiles of the sites (city scale)
 
     app.register_blueprint(tiles.bp)
+    from gis_app.web import patrol  # patrols: API and pages
+
+    app.register_blueprint(patrol.bp)
     from gis_app.web import accounts_setup
 
     accounts_setup.init_app(app)

@@ -67,6 +67,11 @@ def load_config() -> dict[str, Any]:
         "FROZEN_NOW": env.get("GIS_APP_FROZEN_NOW", ""),
         "MAX_CONTENT_LENGTH": int(env.get("GIS_APP_MAX_UPLOAD_MB", "32")) * 1024 * 1024,
         "API_PAGE_MAX": 1000,
+        # patrol routes: speeds for the estimated times (km/h)
+        "PATROL_WALK_KMH": float(env.get("GIS_APP_PATROL_WALK_KMH", "4.5")),
+        "PATROL_BIKE_KMH": float(env.get("GIS_APP_PATROL_BIKE_KMH", "12")),
+        # a finding this close (metres, geodesic) to a site is offered as that site
+        "PATROL_DUPLICATE_METRES": float(env.get("GIS_APP_PATROL_DUPLICATE_METRES", "30")),
         # the rectification workflow (photos, campaign phases, the dev identity selector)
         "PHOTO_MAX_MB": float(env.get("GIS_APP_PHOTO_MAX_MB", "20")),
         "PHOTO_MAX_PIXELS": int(env.get("GIS_APP_PHOTO_MAX_PIXELS", "60000000")),

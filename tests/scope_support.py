@@ -3,7 +3,7 @@ row-level security tests and the audit trail's."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gis_app.models import SiteStep
 from gis_app.services import extensions, photos, reports, steps, workflow
@@ -61,3 +61,35 @@ def seed_street(db_session, store, street: str, tag: str, lonlat: tuple[float, f
     )
     step_id = db_session.scalar(select(SiteStep.id).where(SiteStep.site_id == site.id))
     return site, photo, step_id, req, image
+
+
+def seed_patrol(db_session, store, street: str, tag: str, site):
+    """A patrol over `street` (its site as a stop) and a finding attached to that site, each
+    text marked with `tag`: for the access matrix. Returns (patrol, stop id, finding)."""
+    from gis_app.actor import Actor
+    from gis_app.models.patrol import PatrolStop
+    from gis_app.services.patrol import findings, plans
+
+    inspector = Actor(f"seed.{tag}.patrol", "inspector", street)
+    patrol, _plan = plans.create_patrol(
+        db_session, {"title": f"巡查{tag}路线", "area": {"kind": "street"}}, inspector, "120102"
+    )
+    assert patrol is not None
+    stop_id = db_session.scalar(
+        select(PatrolStop.id).where(
+            PatrolStop.patrol_id == patrol.id, PatrolStop.site_id == site.id
+        )
+    )
+    lon, lat = db_session.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM sites WHERE id = :i"), {"i": site.id}
+    ).one()
+    result = findings.record_finding(
+        db_session,
+        store,
+        PhotoLimits(2 * 1024 * 1024, 4_000_000),
+        inspector,
+        {"lon": lon, "lat": lat, "note": f"发现{tag}情况", "attach_to": site.id,
+         "patrol_id": patrol.id},
+        [findings.Upload(image_bytes((90, 40 + ord(tag) % 50, 10)), f"{tag}-patrol.jpg")],
+    )  # fmt: skip
+    return patrol, stop_id, result.finding

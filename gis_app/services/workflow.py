@@ -204,6 +204,23 @@ def reopen_after_failed_spot_check(
     return True
 
 
+def reopen_after_rebound(session: Session, site: Site, actor: Actor, reason: str) -> Site:
+    """A patrol finding at a closed site (回潮): reopen it inside the caller's transaction (the
+    finding and its photos are written in the same one). The caller holds the site's row
+    lock; the site's street (officers, inspectors) or the district may reopen."""
+    reason = _clean_reason(reason, True, "回潮重新打开")
+    if site.status != "closed":
+        raise Conflict(
+            f"只有已销账的点位才能因回潮重新打开；该点位当前为「{_label(site.status)}」", "status"
+        )
+    require_street_actor(
+        actor, street_code_of(session, site), "重新打开点位", roles=("street_officer", "inspector")
+    )
+    return _apply(
+        session, site, actor, REOPEN_TARGET, "reopen", reason, commit=False, cause="rebound"
+    )
+
+
 # ---------------------------------------------------------------- the evidence rules
 
 

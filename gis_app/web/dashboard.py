@@ -104,7 +104,20 @@ def index() -> Any:
         report_month=reports.current_month(),
         last_due_month=reports.last_due_month(),
         month_label=reports.month_label,
+        **_patrol_news(),
     )
+
+
+def _patrol_news() -> dict[str, Any]:
+    """What the patrols found lately, and the streets that have not patrolled (issue 9)."""
+    from gis_app.services.patrol import coverage, findings
+
+    actor = _viewer()
+    district = current_app.config["DISTRICT_CODE"]
+    return {
+        "patrol_findings": findings.recent_findings(session(), actor, days=7),
+        "patrol_stale": coverage.stale_streets(session(), actor, district, 7),
+    }
 
 
 @bp.get("/dashboard/street/<code>")

@@ -429,7 +429,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
 
 def _feature_paths() -> dict[str, Any]:
     """Paths that feature areas describe in their own modules."""
+    from gis_app.web.patrol import openapi_paths as patrol_paths
     from gis_app.web.sampling import openapi_paths as sampling_paths
     from gis_app.web.workflow_api import openapi_paths as workflow_paths
 
-    return {**workflow_paths(), **sampling_paths()}
+    return {**workflow_paths(), **sampling_paths(), **patrol_paths()}

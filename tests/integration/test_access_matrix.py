@@ -32,7 +32,7 @@ from gis_app.services.photos import PhotoStore
 from gis_app.web.access import policy_of
 from tests.accounts_support import csrf
 from tests.conftest import site_payload
-from tests.scope_support import A_POINT, B_POINT, MONTH, seed_street
+from tests.scope_support import A_POINT, B_POINT, MONTH, seed_patrol, seed_street
 from tests.workflow_support import DZG, ZSM, image_bytes
 
 A, B = DZG, ZSM
@@ -64,6 +64,9 @@ class World:
     token_ids: dict[str, int] = field(default_factory=dict)
     batch: int = 0  # a spot-check batch sampling both sites
     pool: int = 0  # its inspector (of a third street), linked to a login
+    patrol: dict[str, int] = field(default_factory=dict)  # a patrol per street
+    stop: dict[str, int] = field(default_factory=dict)  # its stop at the street's site
+    finding: dict[str, int] = field(default_factory=dict)  # a finding attached to that site
 
 
 def _seed_spot_check(connection, auth, w: World) -> None:
@@ -133,6 +136,8 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
         site, photo, step_id, req, image = seed_street(db_session, store, street, tag, point)
         w.site[tag], w.photo[tag], w.step[tag], w.request[tag] = site.id, photo.id, step_id, req.id
         w.image[tag] = image
+        patrol, stop_id, finding = seed_patrol(db_session, store, street, tag, site)
+        w.patrol[tag], w.stop[tag], w.finding[tag] = patrol.id, stop_id, finding.id
         w.markers[tag] = {
             "code": site.code,
             "address": site.address,
@@ -144,6 +149,8 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
             "extension_reason": f"延期理由{tag}保密",
             "report_narrative": f"月报{tag}情况说明",
             "sample_notes": f"抽查{tag}发现问题",
+            "patrol_title": f"巡查{tag}路线",
+            "finding_note": f"发现{tag}情况",
         }
         w.usernames[tag] = f"seedofficer.{tag.lower()}"
         auth.user(w.usernames[tag], "street_officer", street)
@@ -154,7 +161,15 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
 
 
 PERSONAL = ("person_name", "person_contact", "note")
-INTERNAL = ("step_title", "extension_reason", "report_narrative", "photo_sha256", "sample_notes")
+INTERNAL = (
+    "step_title",
+    "extension_reason",
+    "report_narrative",
+    "photo_sha256",
+    "sample_notes",
+    "patrol_title",
+    "finding_note",
+)
 
 
 def forbidden_markers(role: str, street: str | None, w: World) -> dict[str, str]:
@@ -201,6 +216,9 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "feature_id": str(w.site[tag]),
         "name": "sites",  # the export layer
         "fmt": "xlsx",  # opened and read for markers
+        "patrol_id": w.patrol[tag],
+        "stop_id": w.stop[tag],
+        "finding_id": w.finding[tag],
         **_tile_of(*(A_POINT if tag == "A" else B_POINT), 17),  # the vector tile of the site
     }
     return {name: values[name] for name in rule.arguments}
@@ -236,6 +254,9 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "sampling.api.api_result": {"result": "pass", "notes": "矩阵"},
         "sampling.api.api_add_inspector": {"name": "mx.intruder", "street": B},
         "sampling.api.api_update_inspector": {"active": False},
+        "patrol.api.api_create": {"area": {"kind": "street", "street": B}},
+        "patrol.api.api_preview": {"area": {"kind": "street", "street": B}},
+        "patrol.api.api_visit": {"visited": True, "note": "到"},
     }
     if endpoint in json_bodies:
         return {"json": json_bodies[endpoint]}
@@ -273,8 +294,23 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "sampling.pages.result": {"result": "pass", "notes": "矩阵"},
         "sampling.pages.add_inspector": {"name": "mx.intruder", "street": B},
         "sampling.pages.toggle_inspector": {"active": "0"},
+        "patrol.pages.plan_create": {"area_kind": "street", "street": B},
+        "patrol.pages.visit": {"visited": "1"},
+        "patrol.api.api_finding": _finding_form(),
+        "patrol.pages.finding_create": _finding_form(),
     }
     return {"data": forms.get(endpoint, {}), "content_type": "multipart/form-data"}
+
+
+def _finding_form() -> dict[str, Any]:
+    """A finding at B's site, as B's own inspector would record it."""
+    return {
+        "lon": str(B_POINT[0]),
+        "lat": str(B_POINT[1]),
+        "note": "越界发现",
+        "force_reason": "另一处",
+        "photos": (io.BytesIO(image_bytes((6, 6, 6))), "f.jpg"),
+    }
 
 
 def _text_of(response: Any) -> str:
@@ -318,7 +354,15 @@ def _snapshot(connection, site_id: int, street: str) -> dict[str, Any]:
         table: connection.execute(
             text(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t")
         ).scalar()
-        for table in ("inspectors", "sample_batches", "sample_frame_units", "sample_sites")
+        for table in (
+            "inspectors",
+            "sample_batches",
+            "sample_frame_units",
+            "sample_sites",
+            "patrols",
+            "patrol_stops",
+            "patrol_findings",
+        )
     }
     return {
         "sampling": sampling,
@@ -349,15 +393,28 @@ LIST_QUERIES = {
     "exports.page": ["", f"?street={B}"],
     "ogc.items": ["", f"?street_code={B}", "?q=MX-B", "?limit=1000"],
     "sampling.api.api_frame": ["", f"?street={B}", "?status=in_progress"],
+    "patrol.api.api_list": ["", f"?street={B}"],
+    "patrol.api.api_coverage": ["", "?week=2026-W25"],
+    "patrol.pages.coverage_page": ["", "?week=2026-W25"],
 }
 
 
 #: requests without a URL argument that still reach into street B (a point in B, a new admin)
-CROSS_WITHOUT_ARGS = {"api.create_site", "api.import_sites", "admin.create_user"}
+CROSS_WITHOUT_ARGS = {
+    "api.create_site",
+    "api.import_sites",
+    "admin.create_user",
+    "patrol.api.api_create",
+    "patrol.api.api_preview",
+    "patrol.api.api_finding",
+    "patrol.pages.plan_create",
+    "patrol.pages.finding_create",
+}
 #: URL arguments that name an object of street B (or one of the district's: a batch, a pool
 #: entry); the others (an export layer and format, an OGC collection) name no one's data
 TARGETING = {"site_id", "photo_id", "step_id", "request_id", "code", "month_text", "username",
-             "token_id", "batch_id", "inspector_id", "feature_id"}  # fmt: skip
+             "token_id", "batch_id", "inspector_id", "feature_id", "patrol_id", "stop_id",
+             "finding_id"}  # fmt: skip
 
 
 def _is_target_outside(role: str, rule: Any) -> bool:
@@ -452,6 +509,12 @@ def test_own_street_is_served_in_full(client, auth, world) -> None:
     assert popup["code"] == world.markers["A"]["code"]
     page = client.get(f"/sites/{world.site['A']}").get_data(as_text=True)
     assert world.markers["A"]["person_name"] in page
+    patrols = client.get("/api/v1/patrols").get_json()["patrols"]
+    assert [p["id"] for p in patrols] == [world.patrol["A"]]
+    page = client.get(f"/patrols/{world.patrol['A']}").get_data(as_text=True)
+    assert world.markers["A"]["patrol_title"] in page and world.markers["A"]["code"] in page
+    finding = client.get(f"/api/v1/findings/{world.finding['A']}").get_json()
+    assert finding["note"] == world.markers["A"]["finding_note"]
 
 
 def test_the_office_gets_the_spot_check_in_full(client, auth, world) -> None:

@@ -32,6 +32,12 @@ APP_TABLES = {
     "user_sessions",
     "api_tokens",
     "login_attempts",
+    # 0011_patrol
+    "patrols",
+    "patrol_stops",
+    "patrol_findings",
+    # 0013_roads
+    "roads",
 }
 
 
@@ -141,6 +147,7 @@ def test_one_head_and_the_feature_security_steps_down_and_up(database_url: str) 
 
     script = ScriptDirectory.from_config(dbmod.alembic_config())
     assert script.get_heads() == [HEAD]
+    assert script.get_revision(\"0011_patrol\").down_revision == \"0010_city_scale\"
     assert script.get_revision("0010_city_scale").down_revision == "0009_feature_security"
     url = _fresh(database_url)
     engine = create_engine(sqlalchemy_url(url))
@@ -174,5 +181,35 @@ def test_one_head_and_the_feature_security_steps_down_and_up(database_url: str) 
         dbmod.upgrade(url)
         engine.dispose()
         assert _protection(engine) == dict.fromkeys(SAMPLING_TABLES, (True, True, True))
+    finally:
+        engine.dispose()
+
+
+def test_patrol_tables_are_protected_and_step_down_and_up(database_url: str) -> None:
+    """0011 gives the patrol tables forced RLS and audit triggers; its downgrade removes them
+    and the streets' office columns, and the upgrade after it works again."""
+    patrol_tables = ("patrols", "patrol_stops", "patrol_findings")
+    url = _fresh(database_url)
+    engine = create_engine(sqlalchemy_url(url))
+    query = text(
+        "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, EXISTS (SELECT 1 FROM"
+        " pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'audit_row') FROM pg_class c"
+        " WHERE c.relname = ANY(:t) ORDER BY 1"
+    )
+    try:
+        dbmod.upgrade(url)
+        with engine.connect() as conn:
+            rows = conn.execute(query, {"t": list(patrol_tables)}).all()
+        assert [tuple(r)[1:] for r in rows] == [(True, True, True)] * 3
+        dbmod.downgrade(url, "0011_patrol-1")  # this branch only
+        engine.dispose()
+        with engine.connect() as conn:
+            assert conn.execute(query, {"t": list(patrol_tables)}).all() == []
+            office = conn.execute(
+                text("SELECT count(*) FROM information_schema.columns WHERE table_name = 'streets'"
+                     " AND column_name LIKE 'office%'")
+            ).scalar()  # fmt: skip
+        assert office == 0
+        dbmod.upgrade(url)
     finally:
         engine.dispose()

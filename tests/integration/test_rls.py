@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gis_app.db_security import app_role
 from gis_app.services.photos import PhotoStore
-from tests.scope_support import A_POINT, B_POINT, seed_street
+from tests.scope_support import A_POINT, B_POINT, seed_patrol, seed_street
 from tests.workflow_support import DZG, ZSM
 
 A, B = DZG, ZSM
@@ -24,7 +24,8 @@ A, B = DZG, ZSM
 REFERENCE = {"streets", "districts", "spatial_ref_sys", "alembic_version"}
 #: tables holding street A's rows once seeded (each must show A's rows to street A)
 A_HAS_ROWS = {"sites", "site_events", "site_steps", "photos", "extension_requests",
-              "monthly_reports", "users"}  # fmt: skip
+              "monthly_reports", "users", "patrols", "patrol_stops",
+              "patrol_findings"}  # fmt: skip
 
 
 def app_tables(connection) -> list[str]:
@@ -44,6 +45,7 @@ def seeded(db_session, connection, auth, tmp_path):
     ids = {}
     for street, tag, point in ((A, "A", A_POINT), (B, "B", B_POINT)):
         site, *_ = seed_street(db_session, store, street, tag, point)
+        seed_patrol(db_session, store, street, tag, site)
         ids[tag] = {"site": site.id, "street": street}
         auth.token(f"officer.{tag.lower()}", "street_officer", street)
     connection.execute(
@@ -152,6 +154,8 @@ def test_street_a_cannot_change_street_b(connection, seeded) -> None:
         ("UPDATE extension_requests SET status = 'approved' WHERE site_id = :b", 0),
         ("UPDATE monthly_reports SET narrative = 'x' WHERE street_id = "
          "(SELECT id FROM streets WHERE code = '120102003')", 0),
+        ("UPDATE patrols SET title = 'x' WHERE title = '巡查B路线'", 0),
+        ("UPDATE patrol_stops SET visited = true WHERE site_id = :b", 0),
     ]  # fmt: skip
     attempts = 0
     for sql, expected in changes:
@@ -257,3 +261,16 @@ def test_the_app_role_cannot_touch_the_audit_trail(client, auth, connection, see
             connection.execute(text(sql))
     with as_app(connection, "street_officer", A, "officer.a"):  # the office's reading only
         assert connection.execute(text("SELECT count(*) FROM audit.events")).scalar() == 0
+
+
+def test_patrols_by_street(connection, seeded) -> None:
+    """Street A sees its own patrol only; the district sees both; a bureau none."""
+    query = text("SELECT title FROM patrols ORDER BY title")
+    with as_app(connection, "inspector", A, "insp.a"):
+        assert connection.execute(query).scalars().all() == ["巡查A路线"]
+        findings = connection.execute(text("SELECT note FROM patrol_findings")).scalars().all()
+        assert findings == ["发现A情况"]
+    with as_app(connection, "district_officer", "", "office"):
+        assert connection.execute(query).scalars().all() == ["巡查A路线", "巡查B路线"]
+    with as_app(connection, "bureau_media", "", "media"):
+        assert connection.execute(query).scalars().all() == []

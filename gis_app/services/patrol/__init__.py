@@ -1,0 +1,1 @@
+"""Patrol planning: areas, priorities, routes, findings, coverage."""
