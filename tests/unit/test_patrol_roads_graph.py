@@ -33,14 +33,18 @@ def walk(*xy: tuple[float, float]) -> float:
     return sum(GEOD.inv(a[0], a[1], b[0], b[1])[2] for a, b in itertools.pairwise(pts))
 
 
-@pytest.fixture()
-def network():
-    lines = [
+def net_lines() -> list[shapely.LineString]:
+    return [
         line((0, 0), (10, 0)),  # main street A–B, shape vertices every 0.1
         line((0, 0), (0, 5), (10, 5), (10, 0)),  # a detour north, also A–B
         line((5, 0), (5, -3)),  # a dead end south from the middle of the main street
         line((30, 30), (31, 30)),  # a piece of road not connected to the rest: ignored
     ]
+
+
+@pytest.fixture()
+def network():
+    lines = net_lines()
     points = np.array(
         [pt(3, -0.2), pt(8, -0.2), pt(5, 5.5), pt(5.1, -2.9), pt(30.5, 30)], dtype=float
     )
@@ -100,3 +104,16 @@ def test_two_points_on_one_segment_are_linked_directly() -> None:
     )
     (path,) = net.paths([(0, 1)])
     assert len(path) == 4  # the two points and their snapped positions
+
+
+def test_paths_are_the_same_when_the_trees_are_not_kept(network, monkeypatch) -> None:
+    from gis_app.services.patrol import roads_graph
+
+    net, points = network
+    net.matrix()
+    kept = net.paths([(0, 2), (2, 3), (3, 1), (1, 0)])
+    monkeypatch.setattr(roads_graph, "_PRED_BYTES", 0)
+    again = RoadNetwork(net_lines(), points)
+    assert again.matrix() == pytest.approx(net.matrix())
+    assert again._pred is None
+    assert again.paths([(0, 2), (2, 3), (3, 1), (1, 0)]) == kept

@@ -13,7 +13,7 @@ points are Dijkstra's shortest paths (scipy.sparse.csgraph) on the contracted gr
 junctions, dead ends and snapped points are nodes, and each chain of degree-2 vertices between
 two of them (a street's shape points) is one edge, walked again only to draw a leg. Sources are
 run in chunks so the memory stays small; the shortest-path trees are kept for the legs' paths
-when they fit (_PRED_CELLS), else computed again for the legs only.
+when they fit (_PRED_BYTES), else computed again for the legs only.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ MARGIN_SHARE = 0.25
 MIN_MARGIN_M = 1000.0
 #: cells of one Dijkstra chunk (sources × nodes)
 _CHUNK_CELLS = 4_000_000
-#: shortest-path trees are kept from the matrix for the paths up to this many cells (int32)
-_PRED_CELLS = 25_000_000
+#: shortest-path trees are kept from the matrix for the paths up to this many bytes
+#: (uint16 per cell on graphs of fewer than 65,535 nodes, else int32)
+_PRED_BYTES = 100_000_000
+_NO_PRED16 = np.iinfo(np.uint16).max
 
 
 def _lengths(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -276,7 +278,9 @@ class RoadNetwork:
             return self._matrix
         n = len(self.points)
         out = np.empty((n, n))
-        keep_pred = n * self.graph.shape[0] <= _PRED_CELLS
+        n_graph = self.graph.shape[0]
+        small = n_graph < _NO_PRED16
+        keep_pred = n * n_graph * (2 if small else 4) <= _PRED_BYTES
         preds: list[np.ndarray] = []
         step = self._chunk()
         for lo in range(0, n, step):
@@ -285,7 +289,9 @@ class RoadNetwork:
                 dist, pred = dijkstra(
                     self.graph, directed=False, indices=src, return_predecessors=True
                 )
-                preds.append(pred.astype(np.int32, copy=False))
+                if small:  # -9999 (no predecessor) becomes _NO_PRED16
+                    pred = np.where(pred < 0, _NO_PRED16, pred).astype(np.uint16)
+                preds.append(pred)
             else:
                 dist = dijkstra(self.graph, directed=False, indices=src)
             out[lo : lo + step] = dist[:, self.terminal]
@@ -300,7 +306,10 @@ class RoadNetwork:
         """(point, its shortest-path tree as predecessors), kept from `matrix` or computed."""
         if self._pred is not None:
             for a in sources:
-                yield a, self._pred[a]
+                tree = self._pred[a].astype(np.int64)
+                if self._pred.dtype == np.uint16:
+                    tree[tree == _NO_PRED16] = -1
+                yield a, tree
             return
         step = self._chunk()
         for lo in range(0, len(sources), step):
