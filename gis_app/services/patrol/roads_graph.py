@@ -247,10 +247,10 @@ class RoadNetwork:
         if start < 0:
             return []
         prev, cur, out = next_to, start, []
-        nb, kept = self._nb_list, self._kept_list
+        nb, kept = self._nb, self._is_kept
         while not kept[cur]:
             out.append(cur)
-            n0, n1 = nb[cur]
+            n0, n1 = int(nb[cur, 0]), int(nb[cur, 1])
             prev, cur = cur, (n0 if n0 != prev else n1)
         return out if next_to == self.kept[x] else out[::-1]
 
@@ -325,11 +325,8 @@ class RoadNetwork:
         wanted: dict[int, list[int]] = {}
         for i, (a, _) in enumerate(pairs):
             wanted.setdefault(a, []).append(i)
-        self._nb_list = self._nb.tolist()
-        self._kept_list = self._is_kept.tolist()
-        kept = self.kept.tolist()
+        kept = self.kept
         terminal = self.terminal.tolist()
-        xy = self.node_xy.tolist()
         for a, tree in self._trees(sorted(wanted)):
             for i in wanted[a]:
                 b = pairs[i][1]
@@ -338,12 +335,12 @@ class RoadNetwork:
                 while hops[-1] != stop and hops[-1] >= 0:
                     hops.append(int(tree[hops[-1]]))
                 hops = [k for k in reversed(hops) if k >= 0]
-                nodes = [kept[hops[0]]]
+                nodes = [int(kept[hops[0]])]
                 for x, y in itertools.pairwise(hops):
                     nodes.extend(self._chain_vertices(x, y))
-                    nodes.append(kept[y])
+                    nodes.append(int(kept[y]))
                 line = [tuple(self.points[a])]
-                line += [tuple(xy[k]) for k in nodes]
+                line += [tuple(v) for v in self.node_xy[nodes].tolist()]
                 line.append(tuple(self.points[b]))
                 result[i] = _without_repeats(line)
         return result
