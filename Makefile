@@ -68,6 +68,8 @@ lint: setup  ## ruff
 	@$(VENV)/bin/ruff check gis_app layers tests bench migrations
 
 bench: setup  ## every benchmark (SCALE=small for a quick run)
+	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]' \
+	  || echo "[bench] the bench extra (elkai, LKH-3) did not install: patrol tours use a long fast-tsp run as reference"
 	@set -e; export DATABASE_URL="$$($(PY) -m gis_app.localdb url)"; \
 	$(PY) -m bench.run_all --scale $${SCALE:-full}
 

@@ -36,7 +36,12 @@ import shapely
 from bench import report
 from gis_app.services.demo import OUTLINE_FILE
 from gis_app.services.patrol.roads_graph import RoadNetwork
-from gis_app.services.patrol.routing import geodesic_matrix, plan_route, solve_tour
+from gis_app.services.patrol.routing import (
+    default_time_limit,
+    geodesic_matrix,
+    plan_route,
+    solve_tour,
+)
 
 SIZES = (50, 200, 1000)
 
@@ -111,7 +116,9 @@ def reference(dist: np.ndarray, runs: int, seconds: float) -> tuple[list[int], s
         import fast_tsp
 
         ints = np.rint(dist * 60000 / dist.max()).astype(np.int64)
-        return fast_tsp.find_tour(ints, duration_seconds=seconds), f"fast-tsp {seconds:.0f} s"
+        return fast_tsp.find_tour(ints, duration_seconds=seconds), (
+            f"fast-tsp, {seconds:.0f} s run (elkai not installed)"
+        )
     ints = np.rint(dist * 10).astype(int).tolist()  # decimetres
     tour = elkai.DistanceMatrix(ints).solve_tsp(runs=runs)
     if len(tour) > len(dist):
@@ -125,8 +132,9 @@ def fast_tsp_short(dist: np.ndarray, seconds: float) -> tuple[list[int], float]:
     return order, time.perf_counter() - started
 
 
-def grid_lines(step_m: float = 100.0) -> list[shapely.LineString]:
-    """A street grid with `step_m` blocks over the district's bounding box (shared vertices)."""
+def grid_lines(step_m: float = 100.0, vertex_m: float | None = None) -> list[shapely.LineString]:
+    """A street grid with `step_m` blocks over the district's bounding box (shared vertices at
+    the crossings), with a shape vertex every `vertex_m` along the streets as in OSM data."""
     outline = gpd.read_file(OUTLINE_FILE).geometry.union_all()
     x0, y0, x1, y1 = outline.bounds
     lat = np.radians((y0 + y1) / 2)
@@ -134,7 +142,10 @@ def grid_lines(step_m: float = 100.0) -> list[shapely.LineString]:
     ys = np.arange(y0, y1 + 1e-9, step_m / 110_540)
     rows = [shapely.LineString([(x, y) for x in xs]) for y in ys]
     cols = [shapely.LineString([(x, y) for y in ys]) for x in xs]
-    return rows + cols
+    lines = rows + cols
+    if vertex_m:
+        lines = list(shapely.segmentize(lines, vertex_m / 111_000))
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -143,18 +154,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instances", type=int, default=5)
     parser.add_argument("--runs", type=int, default=50, help="LKH-3 runs (fewer at 1,000)")
     parser.add_argument("--quick", action="store_true", help="2 instances, 10 LKH-3 runs")
+    parser.add_argument("--part", choices=("all", "tours", "roads"), default="all")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--doc", type=Path, default=report.DOC, help="document to write into")
     args = parser.parse_args(argv)
     if args.quick:
         args.instances, args.runs = 2, 10
     sizes = [int(s) for s in args.sizes.split(",")]
-    out: list[str] = []
+    given = argv if argv is not None else sys.argv[1:]
+    command = ("python -m bench.patrol_bench " + " ".join(given)).strip()
+    if args.part in ("all", "tours"):
+        out = tours(sizes, args.instances, args.runs)
+        if not args.no_write:
+            write_tours(out, command, args.doc)
+    if args.part in ("all", "roads"):
+        out = roads(sizes)
+        if not args.no_write:
+            write_roads(out, command, args.doc)
 
+
+def _emitter(out: list[str]):
     def emit(line: str = "") -> None:
         print(line, flush=True)
         out.append(line)
 
+    return emit
+
+
+def tours(sizes: list[int], instances: int, runs_default: int) -> list[str]:
+    """Tour lengths and times on random instances; the table's lines."""
+    out: list[str] = []
+    emit = _emitter(out)
     emit(
         "| stops | instances | reference | reference s | planner gap | planner s "
         "| fast-tsp 0.25 s gap | nearest neighbour gap | NN + 2-opt gap | 2-opt s | matrix s |"
@@ -163,12 +193,12 @@ def main(argv: list[str] | None = None) -> None:
     for n in sizes:
         rows: dict[str, list[float]] = {}
         label = ""
-        for k in range(args.instances):
+        for k in range(instances):
             pts = random_points(n, seed=1000 * n + k)
             started = time.perf_counter()
             dist = geodesic_matrix(pts)
             rows.setdefault("matrix_s", []).append(time.perf_counter() - started)
-            runs = args.runs if n < 1000 else max(3, args.runs // 5)
+            runs = runs_default if n < 1000 else max(3, runs_default // 5)
             started = time.perf_counter()
             ref_tour, label = reference(dist, runs, seconds=30.0 if n < 1000 else 60.0)
             rows.setdefault("ref_s", []).append(time.perf_counter() - started)
@@ -194,65 +224,105 @@ def main(argv: list[str] | None = None) -> None:
 
         r = rows
         emit(
-            f"| {n:,} | {args.instances} | {label} | {sec(r['ref_s'])} | {pct(r['planner'])} "
+            f"| {n:,} | {instances} | {label} | {sec(r['ref_s'])} | {pct(r['planner'])} "
             f"| {sec(r['planner_s'])} | {pct(r['short'])} | {pct(r['nn'])} "
             f"| {pct(r['2opt'])} | {sec(r['2opt_s'])} | {sec(r['matrix_s'])} |"
         )
 
-    emit()
-    lines = grid_lines()
-    emit(f"Road network: synthetic 100 m street grid over the district, {len(lines)} lines.")
-    emit()
-    emit("| stops | graph nodes | graph + snap s | matrix s | solver s | paths s | total s |")
-    emit("|---:|---:|---:|---:|---:|---:|---:|")
-    for n in sizes:
-        pts = random_points(n, seed=7 + n)
-        t0 = time.perf_counter()
-        net = RoadNetwork(lines, pts)
-        t1 = time.perf_counter()
-        dist = net.matrix()
-        t2 = time.perf_counter()
-        order, _ = solve_tour(dist, open_end=None, time_limit_s=1.0)
-        t3 = time.perf_counter()
-        net.paths(list(zip(order, [*order[1:], order[0]], strict=True)))
-        t4 = time.perf_counter()
-        emit(
-            f"| {n:,} | {net.graph.shape[0]:,} | {t1 - t0:.2f} | {t2 - t1:.2f} | "
-            f"{t3 - t2:.2f} | {t4 - t3:.2f} | {t4 - t0:.2f} |"
-        )
-
-    if not args.no_write:
-        given = argv if argv is not None else sys.argv[1:]
-        write(out, ("python -m bench.patrol_bench " + " ".join(given)).strip(), args.doc)
+    return out
 
 
-def write(out: list[str], command: str, doc: Path) -> None:
+NETWORKS = (
+    ("100 m blocks, a vertex every 25 m", 100.0, 25.0),
+    ("50 m blocks, a vertex every 12.5 m", 50.0, 12.5),
+)
+
+
+def roads(sizes: list[int]) -> list[str]:
+    """Planning on a road network (synthetic street grids): time of each step."""
+    out: list[str] = []
+    emit = _emitter(out)
+    emit(
+        "| network | road vertices | stops | graph nodes | graph + snap s | matrix s "
+        "| solver s | paths s | total s |"
+    )
+    emit("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, block, vertex in NETWORKS:
+        lines = grid_lines(block, vertex)
+        n_vertices = len(shapely.get_coordinates(lines))
+        for n in sizes:
+            pts = random_points(n, seed=7 + n)
+            t0 = time.perf_counter()
+            net = RoadNetwork(lines, pts)
+            t1 = time.perf_counter()
+            dist = net.matrix()
+            t2 = time.perf_counter()
+            order, _ = solve_tour(dist, open_end=None, time_limit_s=default_time_limit(n))
+            t3 = time.perf_counter()
+            net.paths(list(zip(order, [*order[1:], order[0]], strict=True)))
+            t4 = time.perf_counter()
+            emit(
+                f"| {label} | {n_vertices:,} | {n:,} | {net.graph.shape[0]:,} | {t1 - t0:.2f} "
+                f"| {t2 - t1:.2f} | {t3 - t2:.2f} | {t4 - t3:.2f} | {t4 - t0:.2f} |"
+            )
+    return out
+
+
+def _machine() -> str:
     import fast_tsp
 
+    return f"{report.machine()}, fast-tsp {fast_tsp.__version__}"
+
+
+def write_tours(out: list[str], command: str, doc: Path) -> None:
     try:
         import elkai  # noqa: F401
 
         ref = "LKH-3 via elkai 2.0.1 (bench extra only)"
     except ImportError:
         ref = "elkai not installed: reference = best tour of a long fast-tsp run"
-    machine = f"{report.machine()}, fast-tsp {fast_tsp.__version__}"
+    machine = _machine()
     body = "\n".join(
         [
             "## Patrol routes (`bench/patrol_bench.py`)",
             "",
             report.meta_line("Patrol routes (issue 9)", command, machine),
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}, load average "
-            f"{report.load_average()}, with `{command}`. Random stops uniform inside the demo "
-            "district's outline, closed tours, geodesic distances (WGS84). Gap = tour length / "
+            f"{report.load_average()} (the machine is shared; the bench runs niced), with "
+            f"`{command}`. Random stops uniform inside the demo district's outline plus a "
+            "start point, closed tours, geodesic distances (WGS84). Gap = tour length / "
             f"reference − 1, mean over the instances (max in brackets); reference: {ref}. "
             "Planner = `plan_route` with its default budget (fast-tsp, n / 400 s within "
-            "0.2–1 s); its time includes the distance matrix and building the legs. Times in "
-            "seconds, medians.",
+            "0.2–1 s, wall clock); its time includes the distance matrix and building the "
+            "legs. NN = nearest-neighbour order from the start; 2-opt runs until no move "
+            "improves. Times in seconds, medians.",
             "",
             *out,
         ]
     )
     report.write_section("patrol_bench", body, doc)
+
+
+def write_roads(out: list[str], command: str, doc: Path) -> None:
+    machine = _machine()
+    body = "\n".join(
+        [
+            "## Patrol routes on a road network (`bench/patrol_bench.py --part roads`)",
+            "",
+            report.meta_line("Patrol routes on roads (issue 9)", command, machine),
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}, load average "
+            f"{report.load_average()}, with `{command}`. Synthetic street grids over the "
+            "district's bounding box (lines shared at every crossing, shape vertices along "
+            "them as in OpenStreetMap data), random stops inside the outline. The steps of "
+            "`plan_route` after reading the lines: the graph (degree-2 vertices contracted "
+            "into chains) with the points snapped onto it, the Dijkstra matrix, the solver "
+            "(default budget), and the legs' paths. Graph nodes = junctions, dead ends and "
+            "snapped points.",
+            "",
+            *out,
+        ]
+    )
+    report.write_section("patrol_roads", body, doc)
 
 
 if __name__ == "__main__":

@@ -134,8 +134,25 @@ def test_points_far_from_the_roads_use_geodesic_unless_roads_are_required(
     assert forced.total_m > auto.total_m + 2 * 700
 
 
+def audit_summaries(session) -> list[tuple[str, dict | None, dict | None]]:
+    return [
+        tuple(r)
+        for r in session.execute(
+            text(
+                "SELECT action, before, after FROM audit.events "
+                "WHERE table_name = 'roads' ORDER BY id"
+            )
+        )
+    ]
+
+
 def test_reimport_needs_replace_and_reprojects(db_session, grid_file: Path, tmp_path) -> None:
     import_roads(db_session, grid_file, DISTRICT)
+    # one audit event per statement, with a summary of the rows
+    ((action, before, after),) = audit_summaries(db_session)
+    assert action == "insert" and before is None
+    assert after["rows"] == 11 and after["source"] == ["grid.geojson"]
+    assert after["district_code"] == [DISTRICT]
     with pytest.raises(ValidationError) as err:
         import_roads(db_session, grid_file, DISTRICT)
     assert err.value.field == "replace" and count_roads(db_session) == 11
@@ -147,6 +164,10 @@ def test_reimport_needs_replace_and_reprojects(db_session, grid_file: Path, tmp_
     path = write_geojson(tmp_path / "merc.geojson", merc, crs="urn:ogc:def:crs:EPSG::3857")
     report = import_roads(db_session, path, DISTRICT, replace=True)
     assert report.replaced == 11 and report.lines == 1
+    events = audit_summaries(db_session)
+    assert [(a, (b or {}).get("rows"), (c or {}).get("rows")) for a, b, c in events] == [
+        ("insert", None, 11), ("delete", 11, None), ("insert", None, 1),
+    ]  # fmt: skip
     x0, y0 = db_session.execute(
         text("SELECT ST_X(ST_StartPoint(geom)), ST_Y(ST_StartPoint(geom)) FROM roads")
     ).one()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from decimal import Decimal
 
+import numpy as np
 import pytest
 from pyproj import Geod
 
@@ -109,6 +111,15 @@ def test_zero_and_one_stop() -> None:
     assert two_open.order == [1, 0]
 
 
+def test_points_may_be_any_pair_of_numbers() -> None:
+    stops = np.array([[117.26, 39.13], [117.24, 39.11]])
+    start = [Decimal("117.25"), Decimal("39.12")]
+    route = plan_route(None, start, stops, end=np.array(CENTRE, dtype=np.float32))
+    check_legs(route, 2, open_end=True)
+    closed = plan_route(None, CENTRE, [tuple(p) for p in stops])
+    assert route.total_m == pytest.approx(closed.total_m, abs=1.0)
+
+
 def test_times_follow_the_default_speeds() -> None:
     route = plan_route(None, CENTRE, [(117.26, 39.13), (117.24, 39.11)])
     assert route.walk_minutes == pytest.approx(route.total_m / 4500 * 60)
@@ -138,6 +149,9 @@ def test_speeds_come_from_the_app_config() -> None:
         (CENTRE, [(117.2, 39.1), (117.2,)], None, {}, "stops[1]"),
         (CENTRE, [(117.2, 39.1), (117.2, -91)], None, {}, "stops[1]"),
         (CENTRE, "nope", None, {}, "stops"),
+        (CENTRE, 5, None, {}, "stops"),
+        (CENTRE, [(117.2, 39.1), ("117.2", 39.1)], None, {}, "stops[1]"),
+        (CENTRE, [(117.2, 39.1), (True, 39.1)], None, {}, "stops[1]"),
         (CENTRE, [], (181, 0), {}, "end"),
         (CENTRE, [], None, {"time_limit_s": 0}, "time_limit_s"),
         (CENTRE, [], None, {"time_limit_s": -1}, "time_limit_s"),

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 from pyproj import Geod
@@ -121,13 +123,20 @@ def speeds() -> tuple[float, float]:
 
 
 def _point(value: object, field_name: str, label: str) -> tuple[float, float]:
-    if not isinstance(value, Sequence) or isinstance(value, str | bytes) or len(value) != 2:
+    if isinstance(value, str | bytes | dict):
         raise ValidationError(f"{label}必须是（经度, 纬度）两个数", field_name)
-    lon, lat = value
-    for v in (lon, lat):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+    try:
+        pair = list(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise ValidationError(f"{label}必须是（经度, 纬度）两个数", field_name) from None
+    if len(pair) != 2:
+        raise ValidationError(f"{label}必须是（经度, 纬度）两个数", field_name)
+    for v in pair:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real | Decimal):
+            raise ValidationError(f"{label}的经纬度必须是数字", field_name)
+        if not math.isfinite(float(v)):
             raise ValidationError(f"{label}的经纬度必须是有限的数字", field_name)
-    lon, lat = float(lon), float(lat)
+    lon, lat = float(pair[0]), float(pair[1])
     if not -180 <= lon <= 180:
         raise ValidationError(f"{label}的经度超出范围（-180～180）：{lon}", field_name)
     if not -90 <= lat <= 90:
@@ -138,13 +147,19 @@ def _point(value: object, field_name: str, label: str) -> tuple[float, float]:
 def validate_points(
     start: object, stops: object, end: object
 ) -> tuple[tuple[float, float], list[tuple[float, float]], tuple[float, float] | None]:
-    """Checked (lon, lat) tuples; errors name the field (`start`, `stops[3]`, `end`)."""
+    """Checked (lon, lat) tuples; errors name the field (`start`, `stops[3]`, `end`).
+
+    A point is any pair of real numbers (tuple, list, numpy row, database row)."""
     s = _point(start, "start", "起点")
-    if not isinstance(stops, Sequence) or isinstance(stops, str | bytes):
+    if isinstance(stops, str | bytes | dict):
         raise ValidationError("途经点必须是点的列表", "stops")
-    if len(stops) > MAX_STOPS:
-        raise ValidationError(f"途经点过多：{len(stops)} 个，最多 {MAX_STOPS} 个", "stops")
-    pts = [_point(p, f"stops[{i}]", f"第 {i + 1} 个途经点") for i, p in enumerate(stops)]
+    try:
+        items = list(stops)  # type: ignore[call-overload]
+    except TypeError:
+        raise ValidationError("途经点必须是点的列表", "stops") from None
+    if len(items) > MAX_STOPS:
+        raise ValidationError(f"途经点过多：{len(items)} 个，最多 {MAX_STOPS} 个", "stops")
+    pts = [_point(p, f"stops[{i}]", f"第 {i + 1} 个途经点") for i, p in enumerate(items)]
     e = None if end is None else _point(end, "end", "终点")
     return s, pts, e
 
