@@ -1,7 +1,7 @@
 """The audit chain at commit: find a transaction's first event by its primary key.
 
 Revision ID: 0014_audit_chain_lookup
-Revises: 0010_city_scale
+Revises: 0013_roads
 Create Date: 2026-11-28
 
 `audit.chain()` runs once per event at commit and first asks whether its event is still
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision: str = "0014_audit_chain_lookup"
-down_revision: str | Sequence[str] | None = "0010_city_scale"
+down_revision: str | Sequence[str] | None = "0013_roads"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -147,7 +147,7 @@ def test_one_head_and_the_feature_security_steps_down_and_up(database_url: str) 
 
     script = ScriptDirectory.from_config(dbmod.alembic_config())
     assert script.get_heads() == [HEAD]
-    assert script.get_revision(\"0011_patrol\").down_revision == \"0010_city_scale\"
+    assert script.get_revision("0011_patrol").down_revision == "0010_city_scale"
     assert script.get_revision("0010_city_scale").down_revision == "0009_feature_security"
     url = _fresh(database_url)
     engine = create_engine(sqlalchemy_url(url))
