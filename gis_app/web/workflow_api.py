@@ -418,6 +418,10 @@ def openapi_paths() -> dict[str, Any]:
         ok="201",
     )
     photo_post["requestBody"] = multipart
+    photo_post["responses"]["200"] = {
+        "description": "同一照片已上传过（或同一 Idempotency-Key 的重试）：返回已有记录",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
     return {
         "/workflow/transitions": {"get": _op("状态流转规则表", "transitionTable")},
         "/sites/{site_id}/workflow": {
@@ -623,6 +627,7 @@ def openapi_paths() -> dict[str, Any]:
                 "按月趋势",
                 "trend",
                 403,
+                404,
                 422,
                 params=[
                     {
