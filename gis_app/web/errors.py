@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.wrappers import Request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from gis_app.db import get_db
-from gis_app.errors import AppError
+from gis_app.errors import AppError, BadRequest
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +22,34 @@ HTTP_MESSAGES = {
     413: "上传的内容过大",
     415: "不支持的内容类型",
     500: "服务器内部错误：已记录，请稍后重试或联系管理员",
+    503: "数据库暂时不可用（正在重启或连接中断），本次操作未保存任何内容，请稍后重试",
 }
+#: seconds a client is asked to wait when the database is unavailable
+RETRY_AFTER = 5
+
+
+class AppRequest(Request):
+    """JSON nested deeper than Python's parser goes ("[[[[…") is unreadable input (400), not
+    a server error."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("请求体的 JSON 嵌套层数过深", "body") from None
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A lost or refused connection, the server shutting down or starting up, or another
+    transient failure of the database's operation (DB-API OperationalError): the request
+    may be retried; nothing of it was committed."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, OperationalError | InterfaceError
+        )
+    return False
 
 
 def wants_json() -> bool:
@@ -48,6 +78,27 @@ def _render(status: int, body: dict) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.request_class = AppRequest
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError) -> Response:
+        _rollback()
+        if not database_unavailable(exc):
+            log.exception("database error on %s %s", request.method, request.path)
+            return _render(500, {"error": "internal", "field": None, "message": HTTP_MESSAGES[500]})
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else exc,
+        )
+        _invalidate_pool()
+        response = _render(
+            503, {"error": "database_unavailable", "field": None, "message": HTTP_MESSAGES[503]}
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
+
     @app.errorhandler(AppError)
     def _app_error(exc: AppError) -> Response:
         _rollback()
@@ -75,6 +126,15 @@ def init_app(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         _rollback()
         return _render(500, {"error": "internal", "field": None, "message": HTTP_MESSAGES[500]})
+
+
+def _invalidate_pool() -> None:
+    """Drop the pooled connections: after a restart they are all dead (pool_pre_ping would
+    find each one out at its next checkout; this spares the requests that come meanwhile)."""
+    try:
+        get_db().engine.dispose(close=False)
+    except Exception:
+        log.warning("could not reset the connection pool", exc_info=True)
 
 
 def _rollback() -> None:
