@@ -32,6 +32,8 @@ APP_TABLES = {
     "user_sessions",
     "api_tokens",
     "login_attempts",
+    # 0012_idempotency
+    "idempotency_keys",
 }
 
 
@@ -137,7 +139,8 @@ def test_one_head_and_the_feature_security_steps_down_and_up(database_url: str) 
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(dbmod.alembic_config())
-    assert script.get_heads() == ["0010_city_scale"]
+    assert script.get_heads() == ["0012_idempotency"]
+    assert script.get_revision("0012_idempotency").down_revision == "0010_city_scale"
     assert script.get_revision("0010_city_scale").down_revision == "0009_feature_security"
     url = _fresh(database_url)
     engine = create_engine(sqlalchemy_url(url))
