@@ -399,3 +399,86 @@ def test_script_in_text_is_rendered_escaped_on_every_page(client, auth, connecti
     assert popup.headers["Content-Type"].startswith("application/json")
     js = (Path(__file__).parents[2] / "static" / "js" / "site-layer.js").read_text()
     assert "innerHTML" not in js and "textContent" in js
+
+
+def test_street_names_in_the_spot_check_map_tooltip_are_text() -> None:
+    """folium's GeoJsonTooltip puts the property into the page as markup: a street name
+    from an imported boundary file must arrive escaped."""
+    from gis_app.services.sampling.maps import batch_map
+
+    square = [[[117.2, 39.1], [117.21, 39.1], [117.21, 39.11], [117.2, 39.11], [117.2, 39.1]]]
+    streets = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": square},
+                "properties": {"code": "120102002", "name": "<img src=x onerror=alert(1)>"},
+            }
+        ],
+    }
+    site = {
+        "lat": 39.105,
+        "lon": 117.205,
+        "ord": 1,
+        "code": "<b>X</b>",
+        "street_name": "<i>街</i>",
+        "result": None,
+    }
+    rendered = batch_map([site], streets, "/static/leaflet.js", "/static/leaflet.css")
+    page = rendered.get_root().render()
+    assert "\\u003cimg src=x" not in page and "<img src=x" not in page
+    assert "\\u0026lt;img src=x" in page or "&lt;img src=x" in page
+    assert "<b>X</b>" not in page
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/extensions?status=%00", "status"),  # a 500 the fuzzer found
+        ("/api/v1/statistics/trend?street=%00", "street"),  # likewise
+        ("/api/v1/sites?q=a%00b", "q"),
+        ("/api/v1/sites/counts?community=%00", "community"),
+        ("/api/v1/streets/1201%0002", "code"),
+        (f"/api/v1/reports/{DZG}/2026-0%006", "month_text"),
+    ],
+)
+def test_a_nul_in_the_url_is_a_422_naming_the_parameter(client, url, field) -> None:
+    r = client.get(url, headers=OFFICE)
+    assert r.status_code == 422, (r.status_code, r.data[:200])
+    assert r.get_json()["field"] == field and "NUL" in r.get_json()["message"]
+
+
+def test_a_nul_in_a_json_text_field_is_a_422_naming_the_field(client, connection) -> None:
+    before = _count(connection, "sites")
+    for body, field in (
+        (site_payload(address="大直沽\x00路"), "address"),
+        (site_payload(note=["x", "\x00"]), "note"),
+        ({"type": "Feature", "properties": {"code": "A\x00"}}, "code"),
+    ):
+        r = client.post("/api/v1/sites", json=body, headers=OFFICE)
+        assert r.status_code == 422 and r.get_json()["field"] == field, r.get_json()
+    assert _count(connection, "sites") == before
+
+
+def test_closing_a_session_on_a_dead_connection_does_not_fail_the_request(app) -> None:
+    """After a database restart the teardown's rollback meets a closed connection: the
+    response already made must not turn into a 500 (seen in the restart test)."""
+    from flask import g
+    from sqlalchemy.exc import OperationalError
+
+    from gis_app.db import Database
+
+    class Dead:
+        invalidated = False
+
+        def close(self) -> None:
+            raise OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+
+        def invalidate(self) -> None:
+            self.invalidated = True
+
+    with app.app_context():
+        g.db_session = dead = Dead()
+        Database._close(None)
+    assert dead.invalidated
