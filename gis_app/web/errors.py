@@ -42,6 +42,12 @@ class AppRequest(Request):
         refuse_nul(body, "body")
         return body
 
+    def _load_form_data(self) -> None:
+        """Form fields with a NUL are refused as the form is read (pages' forms too)."""
+        super()._load_form_data()
+        for name, value in self.form.items(multi=True):
+            refuse_nul(value, name)
+
 
 def _nul_in(value: Any, name: str) -> str | None:
     """The name of the first field whose text holds a NUL character (PostgreSQL cannot

@@ -252,9 +252,10 @@ def test_oversized_body_gets_413_naming_the_limit(app, client, connection, monke
     assert _count(connection, "photos") == 0
 
 
-def test_the_configured_upload_limit_is_32_mb_by_default(app) -> None:
+def test_the_configured_upload_limit_is_32_mb_by_default(app, monkeypatch) -> None:
     from gis_app.config import load_config
 
+    monkeypatch.delenv("GIS_APP_MAX_UPLOAD_MB", raising=False)
     assert load_config()["MAX_CONTENT_LENGTH"] == 32 * 1024 * 1024
     assert app.config["MAX_CONTENT_LENGTH"] > 0
 
@@ -482,3 +483,16 @@ def test_closing_a_session_on_a_dead_connection_does_not_fail_the_request(app) -
         g.db_session = dead = Dead()
         Database._close(None)
     assert dead.invalidated
+
+
+def test_a_nul_in_a_form_field_is_a_422(client, auth) -> None:
+    auth.login(client, "大直沽李", "street_officer", DZG)
+    from tests.accounts_support import csrf
+
+    token = csrf(client)
+    r = client.post(
+        f"/reports/{DZG}/2026-06",
+        data={"csrf_token": token, "narrative": "六月\x00情况", "action": "save"},
+        headers={"Accept": "application/json"},
+    )
+    assert r.status_code == 422 and r.get_json()["field"] == "narrative", r.data[:300]
