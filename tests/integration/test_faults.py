@@ -135,7 +135,7 @@ def test_an_import_killed_half_way_leaves_nothing(database_url, engine, demo_str
     )
     try:
         pid = _wait_writing(engine, seq0, lambda: proc.poll() is None)
-        time.sleep(0.2)  # well into the insert
+        time.sleep(0.1)  # into the insert
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(TIMEOUT) == -signal.SIGKILL
     finally:
@@ -217,6 +217,13 @@ def fault_db():
 WORKERS = 6
 
 
+def _wait_for(condition, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the load to get there"
+        time.sleep(0.05)
+
+
 def test_database_restarted_under_load(fault_db) -> None:
     cluster, url, engine = fault_db
     from gis_app.services.sites import create_site
@@ -233,7 +240,6 @@ def test_database_restarted_under_load(fault_db) -> None:
     outage_bodies: list[tuple[str, str]] = []
     lock = threading.Lock()
     stop = threading.Event()
-    phase = {"down": False}
 
     def worker(n: int, base: str) -> None:
         http = requests.Session()
@@ -274,14 +280,14 @@ def test_database_restarted_under_load(fault_db) -> None:
         threads = [threading.Thread(target=worker, args=(n, base)) for n in range(WORKERS)]
         for t in threads:
             t.start()
-        time.sleep(1.5)
+        _wait_for(lambda: statuses[200] >= WORKERS)
         ok_before = statuses[200]
         cluster.stop()  # fast shutdown: open connections are cut, new ones refused
-        phase["down"] = True
-        time.sleep(1.5)
+        _wait_for(lambda: statuses[503] >= WORKERS)
         down_503 = statuses[503]
         cluster.start()
-        time.sleep(2.5)
+        ok_restarted = statuses[200]
+        _wait_for(lambda: statuses[200] >= ok_restarted + 3 * WORKERS)
         stop.set()
         for t in threads:
             t.join(TIMEOUT)
