@@ -496,3 +496,22 @@ def test_a_nul_in_a_form_field_is_a_422(client, auth) -> None:
         headers={"Accept": "application/json"},
     )
     assert r.status_code == 422 and r.get_json()["field"] == "narrative", r.data[:300]
+
+
+def test_sql_in_the_workflow_text_fields_is_stored_literally(client, connection) -> None:
+    sql = SQL[0]
+    site_id = _site(client, code="SQL-WF")
+    plan = {"steps": [{"title": sql[:100], "due_date": "2026-09-30"}], "reason": sql}
+    r = client.put(f"/api/v1/sites/{site_id}/steps", json=plan, headers=STREET)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["steps"][0]["title"] == sql[:100]
+    r = client.put(f"/api/v1/reports/{DZG}/2026-06", json={"narrative": sql}, headers=STREET)
+    assert r.status_code == 200 and r.get_json()["narrative"] == sql, r.get_json()
+    version = client.get(f"/api/v1/sites/{site_id}", headers=OFFICE).get_json()["properties"][
+        "version"
+    ]
+    r = client.delete(
+        f"/api/v1/sites/{site_id}", json={"reason": sql, "version": version}, headers=OFFICE
+    )
+    assert r.status_code == 200 and r.get_json()["reason"] == sql
+    assert connection.execute(text("SELECT count(*) FROM sites")).scalar_one() > 0
