@@ -8,6 +8,7 @@ empty values, which the policies read as "see nothing" (fail closed).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,16 @@ class Database:
     @staticmethod
     def _close(_exc: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()  # rolls back whatever was not committed
+        except Exception:  # the connection died (database restarted): nothing to roll back
+            import logging
+
+            logging.getLogger(__name__).warning("closing a session failed", exc_info=True)
+            with contextlib.suppress(Exception):
+                session.invalidate()
 
 
 def check_app_role(engine: Engine, set_role: str | None = None) -> None:

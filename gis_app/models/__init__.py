@@ -4,6 +4,7 @@ from gis_app.models.accounts import ApiToken, LoginAttempt, User, UserSession
 from gis_app.models.audit import AuditEvent
 from gis_app.models.base import Base
 from gis_app.models.district import District, Street
+from gis_app.models.idempotency import IdempotencyKey
 from gis_app.models.sampling import Inspector, SampleBatch, SampleFrameUnit, SampleSite
 from gis_app.models.site import ImportBatch, Site, SiteEvent
 from gis_app.models.workflow import (
@@ -24,6 +25,7 @@ __all__ = [
     "DailyRun",
     "District",
     "ExtensionRequest",
+    "IdempotencyKey",
     "ImportBatch",
     "Inspector",
     "LoginAttempt",

@@ -1,8 +1,13 @@
 """Check that an upload is a real JPEG, PNG or WebP image and read its EXIF evidence.
 
-The format is taken from the content, never from the file name. Corrupt files, other
-formats and decompression bombs (more pixels than the configured cap) are refused with a
-Chinese message naming the field `file`. Pure functions: no database, no Flask.
+The format is taken from the content, never from the file name. Corrupt or truncated files,
+other formats (GIF, SVG, HTML, ZIP, PDF…), decompression bombs (more pixels than the configured
+cap, checked from the header before anything is decoded), animated images (a later frame could
+hide another picture behind the thumbnail) and polyglots (an archive, a page or a script
+hidden after the image's end or in its metadata) are refused with a Chinese message naming
+the field `file`. Accepted as sound: CMYK and 16-bit images, absurd EXIF values (flagged as
+warnings), a photo whose file name has the wrong extension (the stored name comes from the
+content hash, never from the user's name). Pure functions: no database, no Flask.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ FORMATS: dict[str, tuple[str, str]] = {
 THUMB_SIZE = 360
 _EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _EXIF_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+#: markup or script anywhere in a photo: a page hidden in a comment, a text chunk or EXIF
+_MARKUP = re.compile(rb"<(?:script|html|svg|iframe|body|\?php)\b|javascript:", re.IGNORECASE)
+#: what may not follow an image's end: archives, documents, executables, markup
+_TRAILER_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"Rar!", b"7z\xbc\xaf", b"%PDF",
+                       b"\x7fELF", b"MZ", b"\x1f\x8b", b"<")  # fmt: skip
 
 
 class PhotoTooLarge(AppError):
@@ -74,6 +84,8 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageFacts:
                 _check_pixels(width, height, max_pixels)
                 probe.verify()
             with Image.open(BytesIO(data), formats=allowed) as img:
+                if getattr(img, "n_frames", 1) > 1:
+                    raise ValidationError("不接受动图（多帧图片）：请上传一张静态照片", "file")
                 img.load()
                 facts = ImageFacts(fmt, *FORMATS[fmt], width=width, height=height)
                 _read_exif(img, facts)
@@ -88,7 +100,71 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageFacts:
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError) as exc:
         raise ValidationError(f"图片文件已损坏或不完整，无法读取（{exc}）", "file") from None
+    check_no_hidden_content(data, facts.format)
     return facts
+
+
+def image_end(data: bytes, fmt: str) -> int | None:
+    """Where the image stream of a JPEG, PNG or WebP file ends (None: cannot tell)."""
+    if fmt == "PNG":
+        pos = 8
+        while pos + 12 <= len(data):
+            length = int.from_bytes(data[pos : pos + 4], "big")
+            kind = data[pos + 4 : pos + 8]
+            pos += 12 + length
+            if kind == b"IEND":
+                return pos
+        return None
+    if fmt == "WEBP":
+        return 8 + int.from_bytes(data[4:8], "little")
+    if fmt == "JPEG":
+        return _jpeg_end(data)
+    return None
+
+
+def _jpeg_end(data: bytes) -> int | None:
+    """Walk the JPEG's segments (skipping their payloads, so an embedded EXIF thumbnail's
+    own end marker does not count) and the entropy-coded scans up to the EOI marker."""
+    pos = 2
+    n = len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:
+            return pos + 2
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        pos += 2 + length
+        if marker == 0xDA:  # start of scan: entropy-coded data up to the next real marker
+            while pos + 1 < n:
+                if data[pos] == 0xFF and data[pos + 1] != 0 and not 0xD0 <= data[pos + 1] <= 0xD7:
+                    break
+                pos += 1
+    return None
+
+
+def check_no_hidden_content(data: bytes, fmt: str) -> None:
+    """Refuse polyglots: markup anywhere in the file, or an archive, document, executable
+    or page after the image's end. (Other trailing bytes, such as the video a phone's
+    "motion photo" appends, are kept: they are not dangerous and the photo is real.)"""
+    if _MARKUP.search(data):
+        raise ValidationError(
+            "图片中夹带网页或脚本代码（疑似伪装文件），已拒收：请上传相机或手机拍摄的原始照片",
+            "file",
+        )
+    end = image_end(data, fmt)
+    trailer = data[end:].lstrip(b"\x00\r\n\t ") if end is not None else b""
+    if trailer.startswith(_TRAILER_SIGNATURES) or b"PK\x05\x06" in data[-65_558:]:
+        raise ValidationError(
+            "图片文件末尾附带了压缩包、文档或程序（疑似伪装文件），已拒收：请上传原始照片",
+            "file",
+        )
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:

@@ -86,8 +86,11 @@ def add_photo(
     filename: str | None,
     kind: str,
     step_id: int | None = None,
+    commit: bool = True,
 ) -> tuple[Photo, bool]:
-    """Check and store one photo; returns (photo, created). One transaction."""
+    """Check and store one photo; returns (photo, created). One transaction; with
+    commit=False the caller commits it (and may write more in it first: the answer to an
+    idempotency key)."""
     if kind not in codes.PHOTO_KINDS:
         allowed = "、".join(f"{k}（{v}）" for k, v in codes.PHOTO_KINDS.items())
         raise ValidationError(f"照片类别无效：{kind!r}（可选：{allowed}）", "kind")
@@ -110,7 +113,8 @@ def add_photo(
     sha = hashlib.sha256(data).hexdigest()
     existing = _same_photo(session, site.id, kind, sha)
     if existing is not None:
-        session.rollback()
+        if commit:
+            session.rollback()
         return existing, False
 
     store.put(store.original(sha, facts.media_type), data)
@@ -148,14 +152,15 @@ def add_photo(
         uploaded_by=actor.name,
         uploaded_at=now,
     )
-    session.add(photo)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(photo)
     except IntegrityError:  # the same photo arrived twice at once
-        session.rollback()
         again = _same_photo(session, site.id, kind, sha)
         if again is None:
             raise
+        if commit:
+            session.rollback()
         return again, False
     record_event(
         session,
@@ -165,7 +170,8 @@ def add_photo(
         {"photo": (None, {"id": photo.id, "kind": kind, "sha256": sha})},
         "；".join(w["message"] for w in warnings),
     )
-    session.commit()
+    if commit:
+        session.commit()
     return photo, True
 
 

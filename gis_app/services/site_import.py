@@ -229,18 +229,48 @@ def read_xlsx(data: bytes) -> tuple[list[RawRow], list[str]]:
 
     from openpyxl import load_workbook
 
+    check_zip_expansion(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, TypeError) as exc:
         raise ValidationError(
             f"无法读取 .xlsx 文件（文件损坏或不是 Excel 文件）：{exc}", "file"
         ) from exc
-    sheet = book.worksheets[0]
-    rows = ((i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), start=1))
     try:
+        if not book.worksheets:
+            raise ValidationError(".xlsx 文件中没有工作表", "file")
+        sheet = book.worksheets[0]
+        rows = ((i, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True), start=1))
         return _table_rows(rows)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError, TypeError) as exc:
+        # a sheet whose XML is broken (lxml's and ElementTree's parse errors are SyntaxErrors)
+        raise ValidationError(f"无法读取 .xlsx 文件的工作表（文件损坏）：{exc}", "file") from exc
     finally:
         book.close()
+
+
+#: an .xlsx may inflate to this much (a ledger of 200,000 rows is well under it)
+MAX_XLSX_EXPANDED = 256 * 1024 * 1024
+
+
+def check_zip_expansion(data: bytes, limit: int = MAX_XLSX_EXPANDED) -> None:
+    """Refuse a zip bomb before anything is inflated: the sizes its directory declares
+    (Python's zipfile never inflates a member past its declared size)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ValidationError(
+            f"无法读取 .xlsx 文件（文件损坏或不是 Excel 文件）：{exc}", "file"
+        ) from exc
+    if total > limit:
+        raise ValidationError(
+            f".xlsx 文件解压后达 {total / 1048576:,.0f} MB（上限 {limit // 1048576} MB），"
+            "疑似压缩炸弹，已拒收",
+            "file",
+        )
 
 
 def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
@@ -248,6 +278,8 @@ def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
         doc = json.loads(decode_csv(data))
     except json.JSONDecodeError as exc:
         raise ValidationError(f"GeoJSON 格式错误（第 {exc.lineno} 行）：{exc.msg}", "file") from exc
+    except RecursionError:  # "[[[[…" deeper than the parser goes
+        raise ValidationError("GeoJSON 嵌套层数过深，不是有效的台账文件", "file") from None
     if (
         not isinstance(doc, dict)
         or doc.get("type") != "FeatureCollection"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.wrappers import Request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from gis_app.db import get_db
-from gis_app.errors import AppError
+from gis_app.errors import AppError, BadRequest, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +22,66 @@ HTTP_MESSAGES = {
     413: "上传的内容过大",
     415: "不支持的内容类型",
     500: "服务器内部错误：已记录，请稍后重试或联系管理员",
+    503: "数据库暂时不可用（正在重启或连接中断），本次操作未保存任何内容，请稍后重试",
 }
+#: seconds a client is asked to wait when the database is unavailable
+RETRY_AFTER = 5
+
+
+class AppRequest(Request):
+    """JSON nested deeper than Python's parser goes ("[[[[…") is unreadable input (400), not
+    a server error."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            body = super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("请求体的 JSON 嵌套层数过深", "body") from None
+        refuse_nul(body, "body")
+        return body
+
+    def _load_form_data(self) -> None:
+        """Form fields with a NUL are refused as the form is read (pages' forms too)."""
+        super()._load_form_data()
+        for name, value in self.form.items(multi=True):
+            refuse_nul(value, name)
+
+
+def _nul_in(value: Any, name: str) -> str | None:
+    """The name of the first field whose text holds a NUL character (PostgreSQL cannot
+    store one in text), or None."""
+    if isinstance(value, str):
+        return name if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_in(key, str(key)) or _nul_in(item, str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = _nul_in(item, name)
+            if found:
+                return found
+    return None
+
+
+def refuse_nul(value: Any, name: str) -> None:
+    field = _nul_in(value, name)
+    if field:
+        raise ValidationError(f"{field} 含有空字符（NUL，\\x00），无法保存或查询", field)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A lost or refused connection, the server shutting down or starting up, or another
+    transient failure of the database's operation (DB-API OperationalError): the request
+    may be retried; nothing of it was committed."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, OperationalError | InterfaceError
+        )
+    return False
 
 
 def wants_json() -> bool:
@@ -48,6 +110,36 @@ def _render(status: int, body: dict) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.request_class = AppRequest
+
+    @app.before_request
+    def _no_nul_in_the_url() -> None:
+        """A NUL in a query parameter or a path segment would reach SQL (found by fuzzing:
+        /extensions?status=%00 was a 500)."""
+        for name, value in request.args.items(multi=True):
+            refuse_nul(value, name)
+        for name, value in (request.view_args or {}).items():
+            refuse_nul(value, name)
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError) -> Response:
+        _rollback()
+        if not database_unavailable(exc):
+            log.exception("database error on %s %s", request.method, request.path)
+            return _render(500, {"error": "internal", "field": None, "message": HTTP_MESSAGES[500]})
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else exc,
+        )
+        _invalidate_pool()
+        response = _render(
+            503, {"error": "database_unavailable", "field": None, "message": HTTP_MESSAGES[503]}
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
+
     @app.errorhandler(AppError)
     def _app_error(exc: AppError) -> Response:
         _rollback()
@@ -63,7 +155,7 @@ def init_app(app: Flask) -> None:
         }
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH") or 0
-            body["message"] = f"上传的内容过大（上限 {limit // (1024 * 1024)} MB）"
+            body["message"] = f"上传的内容过大（上限 {_size(limit)}）"
             body["field"] = "file"
         response = _render(status, body)
         if status == 405 and exc.get_response().headers.get("Allow"):
@@ -75,6 +167,22 @@ def init_app(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         _rollback()
         return _render(500, {"error": "internal", "field": None, "message": HTTP_MESSAGES[500]})
+
+
+def _size(n: int) -> str:
+    """A byte count as people say it: 32 MB, 1.5 MB, 512 KB."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):g} MB"
+    return f"{max(n, 0) / 1024:g} KB"
+
+
+def _invalidate_pool() -> None:
+    """Drop the pooled connections: after a restart they are all dead (pool_pre_ping would
+    find each one out at its next checkout; this spares the requests that come meanwhile)."""
+    try:
+        get_db().engine.dispose(close=False)
+    except Exception:
+        log.warning("could not reset the connection pool", exc_info=True)
 
 
 def _rollback() -> None:

@@ -11,13 +11,18 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+ERROR_TEXT = {
+    400: "请求无法解析（不是 JSON 对象、表单无法读取）",
+    404: "不存在",
+    409: "冲突（版本过期、编号重复）",
+    413: "请求体超过上限（message 写明上限）",
+    422: "字段无效（field 指出哪个字段）",
+    503: "数据库暂时不可用，请稍后重试（Retry-After）",
+}
+
+
 def _error_responses(*statuses: int) -> dict[str, Any]:
-    text = {
-        400: "请求无法解析",
-        404: "不存在",
-        409: "冲突（版本过期、编号重复）",
-        422: "字段无效（field 指出哪个字段）",
-    }
+    text = ERROR_TEXT
     return {
         str(s): {"description": text[s], "content": {"application/json": {"schema": _ref("Error")}}}
         for s in statuses
@@ -106,7 +111,8 @@ def _site_input_schema(required: list[str]) -> dict[str, Any]:
         "kind": _enum(codes.KINDS, "违建类型"),
         "area_m2": {
             "type": "number",
-            "exclusiveMinimum": 0,
+            "minimum": 0,
+            "exclusiveMinimum": True,
             "maximum": 1_000_000,
             "description": "面积（m²）",
         },
@@ -156,6 +162,32 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": server_url}],
         "paths": {
+            "/": {
+                "get": {
+                    "summary": "接口入口（链接到文档、街道、点位、代码表）",
+                    "operationId": "apiIndex",
+                    "responses": {
+                        "200": {
+                            "description": "links",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "本文档（OpenAPI 3.0）",
+                    "operationId": "openapiDocument",
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3.0",
+                            "content": {
+                                "application/vnd.oai.openapi+json": {"schema": {"type": "object"}}
+                            },
+                        }
+                    },
+                }
+            },
             "/streets": {
                 "get": {
                     "summary": "全部街道（含各状态点位数）",
@@ -424,7 +456,28 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     from gis_app.web.auth import describe_security
 
     describe_security(doc)
+    complete_error_responses(doc)
     return doc
+
+
+def complete_error_responses(doc: dict[str, Any]) -> None:
+    """The errors any operation can answer, declared on every operation (found by fuzzing):
+    a request body may be unreadable (400) or too large (413); an id in the path may name
+    nothing (404); a parameter may be invalid (422); the database may be down (503)."""
+    for item in doc["paths"].values():
+        for method, op in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            statuses = [503]
+            params = op.get("parameters", []) + item.get("parameters", [])
+            if op.get("requestBody"):
+                statuses += [400, 413, 422]
+            if any(p.get("in") == "path" for p in params):
+                statuses.append(404)
+            if params:
+                statuses.append(422)
+            for status, response in _error_responses(*statuses).items():
+                op["responses"].setdefault(status, response)
 
 
 def _feature_paths() -> dict[str, Any]:

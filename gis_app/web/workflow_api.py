@@ -4,6 +4,7 @@ extensions, monthly reports, campaign and statistics. Described in the OpenAPI d
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -11,7 +12,15 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from gis_app import clock
 from gis_app.db import session
 from gis_app.errors import Forbidden, ValidationError
-from gis_app.services import extensions, photos, reports, statistics, steps, workflow
+from gis_app.services import (
+    extensions,
+    idempotency,
+    photos,
+    reports,
+    statistics,
+    steps,
+    workflow,
+)
 from gis_app.services.permissions import can_see_sites, role_label
 from gis_app.services.site_workflow import workflow_summary
 from gis_app.web.access import API_READERS, OPEN_DATA, SITE_STAFF, allow
@@ -133,19 +142,45 @@ def post_photo(site_id: int) -> Response:
         step_id = int(step_raw) if step_raw else None
     except ValueError:
         raise ValidationError(f"步骤编号须是整数：{step_raw!r}", "step_id") from None
+    kind = (request.form.get("kind") or "").strip()
+    data = upload.read()
+    actor = current_actor()
+    key = idempotency.check_key(request.headers.get(idempotency.HEADER))
+    if key is not None:
+        print_ = idempotency.fingerprint(
+            "POST", request.path, kind, str(step_id or ""), hashlib.sha256(data).digest()
+        )
+        replay = idempotency.claim(session(), actor, key, print_)
+        if replay is not None:
+            session().rollback()
+            response = Response(replay.body, status=replay.status_code, mimetype="application/json")
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
     photo, created = photos.add_photo(
         session(),
         photo_store(),
         photo_limits(),
         site_id,
-        current_actor(),
-        upload.read(),
+        actor,
+        data,
         upload.filename,
-        (request.form.get("kind") or "").strip(),
+        kind,
         step_id,
+        commit=key is None,
     )
     response = jsonify(photos.photo_dict(session(), photo))
     response.status_code = 201 if created else 200
+    if key is not None:
+        idempotency.remember(
+            session(),
+            actor,
+            key,
+            print_,
+            ("POST", request.path),
+            (response.status_code, response.get_data(as_text=True)),
+            photo.district_code,
+        )
+        session().commit()  # the photo, its event and the stored answer: one transaction
     return response
 
 
@@ -418,6 +453,23 @@ def openapi_paths() -> dict[str, Any]:
         ok="201",
     )
     photo_post["requestBody"] = multipart
+    photo_post["parameters"] = [
+        *site,
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": (
+                "幂等键（如 UUID）：同一用户用同一键重试时只保存一次，并返回第一次的应答"
+                "（24 小时内有效）；同一键用于不同的请求返回 422"
+            ),
+            "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+        },
+    ]
+    photo_post["responses"]["200"] = {
+        "description": "同一照片已上传过（或同一 Idempotency-Key 的重试）：返回已有记录",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
     return {
         "/workflow/transitions": {"get": _op("状态流转规则表", "transitionTable")},
         "/sites/{site_id}/workflow": {
@@ -623,6 +675,7 @@ def openapi_paths() -> dict[str, Any]:
                 "按月趋势",
                 "trend",
                 403,
+                404,
                 422,
                 params=[
                     {

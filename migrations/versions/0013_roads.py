@@ -1,7 +1,7 @@
 """Road network for patrol routes: the `roads` table (lines imported by `gis-app import-roads`).
 
 Revision ID: 0013_roads
-Revises: 0011_patrol
+Revises: 0012_idempotency
 Create Date: 2026-11-28
 
 One row per road line (a MultiLineString in the file becomes several rows), EPSG:4326, with
@@ -37,7 +37,7 @@ from gis_app.db_security import (
 )
 
 revision: str = "0013_roads"
-down_revision: str | Sequence[str] | None = "0011_patrol"
+down_revision: str | Sequence[str] | None = "0012_idempotency"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

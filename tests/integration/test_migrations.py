@@ -38,6 +38,8 @@ APP_TABLES = {
     "patrol_findings",
     # 0013_roads
     "roads",
+    # 0012_idempotency
+    "idempotency_keys",
 }
 
 

@@ -58,8 +58,23 @@ def batch_map(
     fmap.default_js = [("leaflet", leaflet_js)]
     fmap.default_css = [("leaflet_css", leaflet_css)]
     if streets.get("features"):
+        # folium's tooltip inserts the property as markup: street names come from imported
+        # boundary files, so they go in as text
+        shown = {
+            **streets,
+            "features": [
+                {
+                    **f,
+                    "properties": {
+                        **f["properties"],
+                        "name": html.escape(str(f["properties"].get("name", ""))),
+                    },
+                }
+                for f in streets["features"]
+            ],
+        }
         folium.GeoJson(
-            streets,
+            shown,
             name="街道",
             style_function=lambda _f: {
                 "color": street_style["stroke"],
