@@ -25,7 +25,7 @@ run: setup  ## set up (packages, database, migrations, demo district) and serve 
 	echo "serving 违建治理一张图 on http://$(HOST):$(PORT)"; \
 	exec $(GISAPP) serve --host $(HOST) --port $(PORT)
 
-test: setup os-test  ## set up, then run the whole test suite against a real PostGIS
+test: setup os-test $(VENV)/.bench-installed  ## set up, then run the whole test suite against a real PostGIS
 	@set -e; export TEST_DATABASE_URL="$$($(PY) -m gis_app.localdb url --test)"; \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -57,6 +57,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
+# the bench extra (locust): `make bench` runs the load test with it, `make test` checks its script
+$(VENV)/.bench-installed: $(VENV)/.installed
+	@echo "[setup] the bench extra (locust) into $(VENV)"
+	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	@touch $@
+
 static/vendor/.installed: gis_app/assets.py $(VENV)/.installed
 	@$(GISAPP) assets fetch
 	@touch $@
@@ -67,7 +73,7 @@ db: setup  ## start the database and print its URL
 lint: setup  ## ruff
 	@$(VENV)/bin/ruff check gis_app layers tests bench migrations
 
-bench: setup  ## every benchmark (SCALE=small for a quick run)
+bench: setup $(VENV)/.bench-installed  ## every benchmark (SCALE=small for a quick run)
 	@set -e; export DATABASE_URL="$$($(PY) -m gis_app.localdb url)"; \
 	$(PY) -m bench.run_all --scale $${SCALE:-full}
 

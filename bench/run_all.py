@@ -77,6 +77,13 @@ BENCHES: tuple[Bench, ...] = (
         ("--scale", "full"),
         "a city of a million sites: load rate, page queries with and without their indexes",
     ),
+    Bench(
+        "load",
+        "bench.load_bench",
+        ("--users", "50", "--run-time", "30", "--spawn-rate", "10"),
+        ("--users", "200", "--run-time", "300", "--spawn-rate", "10"),
+        "gunicorn under locust: 200 users on the map, list, bbox, detail, export and uploads",
+    ),
 )
 
 
