@@ -49,6 +49,29 @@ GOAL_P95_MS = 800
 DATA_DIR = ROOT / "var" / "bench-load"
 
 
+#: what profiling under this load found, and what was changed (true of the code, not of a run)
+FINDINGS = """What the first runs found, profiled one endpoint at a time (cProfile of the app, the
+time of each SQL statement, EXPLAIN ANALYZE as the app's role), and what was changed:
+- the list API built the Feature JSON of every row its OFFSET skipped (offset 1,400: 1,500
+  features built, 100 sent): the page's ids are now chosen first and only those rows built
+  (21 ms → 3 ms in PostgreSQL at offset 700);
+- map pages compiled about 66 Jinja templates per request: branca wraps each rendered piece of
+  folium's output in a new template (the outlines' GeoJSON, the map's script) only to render it
+  unchanged; `layers.site_map` keeps them as text (/map 157 → 63 ms alone, same bytes);
+- the detail API and the site page read the same site three or four times per request:
+  `sites._find` now takes it from the session's identity map once read (one SELECT);
+- a pool of 5 connections for 8 threads opened and closed connections under load, each new
+  backend loading its catalog caches (the RLS policies) again: the pool is now 10
+  (`GIS_APP_DB_POOL_SIZE`).
+Together: 36 → about 55 requests/s at 200 users on the shared machine. What is left is
+CPU: at 200 users with 1–3 s think time the users ask for about 95 requests/s, and a request
+costs about 20 ms of CPU on average (the app about 12, PostgreSQL about 6; the site page about
+75 ms with 24 statements, the photo upload about 60 ms of image checks), so 2 cores shared with
+locust and other work are saturated and the p95 is queueing, the same for every endpoint.
+Logins (Argon2id, 64 MiB, by design) take seconds while the users spawn; the figures start
+once all are spawned (`--reset-stats`; `--include-ramp-up` counts the ramp too)."""
+
+
 def say(message: str) -> None:
     print(f"[load_bench] {message}", file=sys.stderr, flush=True)
 
@@ -238,7 +261,7 @@ def write_doc(
 ) -> None:
     command = (
         f"python -m bench.load_bench --users {args.users} --run-time {args.run_time} "
-        f"--spawn-rate {args.spawn_rate} --workers {args.workers} --threads {args.threads}"
+        f"--spawn-rate {args.spawn_rate:g} --workers {args.workers} --threads {args.threads}"
     )
     machine = report.machine()
     reads = summary["reads"]
@@ -255,7 +278,7 @@ def write_doc(
 
 {report.meta_line("Load", command, machine)}
 
-{args.users} concurrent locust users for {args.run_time} s (spawned at {args.spawn_rate}/s) on
+{args.users} concurrent locust users for {args.run_time} s (spawned at {args.spawn_rate:g}/s) on
 loopback against gunicorn (`--worker-class gthread --workers {args.workers} --threads
 {args.threads}`), the app as in production (its own database role, row-level security, the
 audit triggers), on the demo district ({args.sites:,} sites, demo accounts). 3 in 4 users are
@@ -274,6 +297,8 @@ gunicorn and locust itself all run on them, and other developers' work may run b
 {table(summary)}
 
 {verdict}{(chr(10) + chr(10) + "Failures:" + errors) if errors else ""}
+
+{FINDINGS}
 """
     report.write_section(KEY, body, doc)
 
