@@ -46,6 +46,7 @@ from bench import report
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "load"
 GOAL_P95_MS = 800
+PEAK_LOAD = [0.0]  # the highest 1-minute load average seen during the locust run
 DATA_DIR = ROOT / "var" / "bench-load"
 
 
@@ -63,11 +64,13 @@ time of each SQL statement, EXPLAIN ANALYZE as the app's role), and what was cha
 - a pool of 5 connections for 8 threads opened and closed connections under load, each new
   backend loading its catalog caches (the RLS policies) again: the pool is now 10
   (`GIS_APP_DB_POOL_SIZE`).
-Together: 36 → about 55 requests/s at 200 users on the shared machine. What is left is
-CPU: at 200 users with 1–3 s think time the users ask for about 95 requests/s, and a request
-costs about 20 ms of CPU on average (the app about 12, PostgreSQL about 6; the site page about
-75 ms with 24 statements, the photo upload about 60 ms of image checks), so 2 cores shared with
-locust and other work are saturated and the p95 is queueing, the same for every endpoint.
+Together, in 60-s probes at 200 users: 36 → 55–58 requests/s. What is left is CPU: at 200
+users with 1–3 s think time the users ask for about 95 requests/s, and a request costs about
+20 ms of CPU on average (measured from /proc during a probe: the app about 12 ms, PostgreSQL
+about 6; the site page, about 20 statements and a small map, costs the most), so the 2 cores,
+shared with locust and other work, are saturated and the p95 is queueing, about the same for
+every endpoint. Caching the street outlines the map pages query each time, or fewer
+statements for the site page, would each win a few per cent.
 Logins (Argon2id, 64 MiB, by design) take seconds while the users spawn; the figures start
 once all are spawned (`--reset-stats`; `--include-ramp-up` counts the ramp too)."""
 
@@ -223,8 +226,11 @@ def run_locust(
     ]  # fmt: skip
     env = {**os.environ, "GIS_LOAD_CONFIG": str(work / "load.json")}
     with (work / "locust.log").open("w") as log:
-        result = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    return result.returncode
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        while proc.poll() is None:  # the machine is shared: note how busy it got
+            PEAK_LOAD[0] = max(PEAK_LOAD[0], os.getloadavg()[0])
+            time.sleep(5)
+    return proc.returncode
 
 
 def _row(label: str, r: dict[str, Any]) -> str:
@@ -290,7 +296,8 @@ between tasks. Photo uploads are 1 task in 14 for the machines and 1 in 11 for t
 Percentiles are locust's (response times above 100 ms rounded to 10 ms, above 1 s to 100 ms).
 
 Machine: {machine}; {report.postgres_version(url)}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.
-Load average before the run: {load_before}. The machine's 2 cores are shared: PostgreSQL,
+Load average before the run: {load_before}; highest 1-minute load average during it:
+{PEAK_LOAD[0]:.1f}. The machine's 2 cores are shared: PostgreSQL,
 gunicorn and locust itself all run on them, and other developers' work may run beside them
 (see the load average), so the figures are a floor for a dedicated server. {note}
 

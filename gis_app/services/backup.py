@@ -122,33 +122,69 @@ def table_names(cur: Any) -> list[str]:
     return [r[0] for r in cur.fetchall()]
 
 
+def _facts(cur: Any) -> dict[str, Any]:
+    """Revisions, row counts of the main tables, the audit head and the server's version."""
+    cur.execute("SELECT to_regclass('public.alembic_version') IS NOT NULL")
+    revisions: list[str] = []
+    if cur.fetchone()[0]:
+        cur.execute("SELECT version_num FROM alembic_version ORDER BY 1")
+        revisions = [r[0] for r in cur.fetchall()]
+    counts: dict[str, int] = {}
+    for table in ("sites", "photos", "users", "site_events"):
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",))
+        if cur.fetchone()[0]:
+            cur.execute(f"SELECT count(*) FROM public.{table}")
+            counts[table] = int(cur.fetchone()[0])
+    audit: dict[str, Any] = {}
+    cur.execute("SELECT to_regclass('audit.chain_head') IS NOT NULL")
+    if cur.fetchone()[0]:
+        cur.execute("SELECT seq, hash FROM audit.chain_head")
+        seq, head = cur.fetchone()
+        audit = {"head_seq": int(seq), "head_hash": head}
+    cur.execute("SHOW server_version")
+    server = cur.fetchone()[0].split()[0]
+    return {"revisions": revisions, "counts": counts, "audit": audit, "server": server}
+
+
 def database_facts(url: str) -> dict[str, Any]:
-    """Revisions, row counts of the main tables, the audit head and server versions."""
+    """The facts of the database as it is now (see _facts)."""
     conn = _connect(url)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT to_regclass('public.alembic_version') IS NOT NULL")
-            revisions: list[str] = []
-            if cur.fetchone()[0]:
-                cur.execute("SELECT version_num FROM alembic_version ORDER BY 1")
-                revisions = [r[0] for r in cur.fetchall()]
-            counts: dict[str, int] = {}
-            for table in ("sites", "photos", "users", "site_events"):
-                cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",))
-                if cur.fetchone()[0]:
-                    cur.execute(f"SELECT count(*) FROM public.{table}")
-                    counts[table] = int(cur.fetchone()[0])
-            audit: dict[str, Any] = {}
-            cur.execute("SELECT to_regclass('audit.chain_head') IS NOT NULL")
-            if cur.fetchone()[0]:
-                cur.execute("SELECT seq, hash FROM audit.chain_head")
-                seq, head = cur.fetchone()
-                audit = {"head_seq": int(seq), "head_hash": head}
-            cur.execute("SHOW server_version")
-            server = cur.fetchone()[0].split()[0]
+            return _facts(cur)
     finally:
         conn.close()
-    return {"revisions": revisions, "counts": counts, "audit": audit, "server": server}
+
+
+def _require_bypass(cur: Any) -> None:
+    """Backup and restore read and write every row: the role must not be subject to the
+    row-level security the tables have (FORCE applies to their owner too)."""
+    cur.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+    row = cur.fetchone()
+    if not row or not row[0]:
+        raise BackupError(
+            "备份和恢复需要不受行级安全限制的数据库角色（超级用户或 BYPASSRLS）："
+            "请用这样的角色设置 DATABASE_URL（本项目的本地数据库默认如此）。"
+        )
+
+
+@contextmanager
+def _snapshot(url: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(snapshot id, facts) of one repeatable-read snapshot, held while the block runs: the
+    manifest's counts and audit head and pg_dump (--snapshot) see the same database, however
+    many writes go on meanwhile."""
+    conn = _connect(url, autocommit=False)
+    conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+    try:
+        with conn.cursor() as cur:
+            _require_bypass(cur)
+            cur.execute("SELECT pg_export_snapshot()")
+            snapshot = cur.fetchone()[0]
+            facts = _facts(cur)
+        yield snapshot, facts
+    finally:
+        conn.rollback()
+        conn.close()
 
 
 def rows_outside_seed(url: str) -> int:
@@ -218,15 +254,22 @@ def create_backup(
     partial = output.with_name(output.name + ".partial")
     work = Path(tempfile.mkdtemp(prefix=".gis-app-backup-", dir=output.parent))
     try:
-        facts = database_facts(db_url)
         dump = work / DUMP
         progress(f"导出数据库 {_db_name(db_url)}（pg_dump，自定义格式）…")
-        result = subprocess.run(
-            [pg_tool("pg_dump"), "--format=custom", "--file", str(dump), libpq_url(db_url)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        with _snapshot(db_url) as (snapshot, facts):
+            result = subprocess.run(
+                [
+                    pg_tool("pg_dump"),
+                    "--format=custom",
+                    f"--snapshot={snapshot}",
+                    "--file",
+                    str(dump),
+                    libpq_url(db_url),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
         if result.returncode != 0:
             raise BackupError(f"pg_dump 失败：{result.stderr.strip()}")
         progress(f"  数据库导出 {dump.stat().st_size / 1e6:.1f} MB")
@@ -595,6 +638,12 @@ def restore_backup(
     archive = read_archive(archive_path, progress)
     manifest = archive.manifest
     needs_upgrade = check_revisions(manifest)
+    admin = _admin(db_url)
+    try:
+        with admin.cursor() as cur:
+            _require_bypass(cur)
+    finally:
+        admin.close()
     empty, why = target_is_empty(db_url, photo_dir)
     if not empty and not replace:
         raise BackupError(

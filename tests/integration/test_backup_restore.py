@@ -369,3 +369,47 @@ def test_yes_replaces_a_changed_target(trip):
     assert photo_hashes(trip.dst_photos) == photo_hashes(trip.src_photos)
     assert staging_left(trip.dst_url) == []
     assert not list(trip.dst_photos.parent.glob(".photos.*"))
+
+
+def test_a_write_during_the_backup_is_in_neither_the_dump_nor_the_manifest(trip, monkeypatch):
+    """The manifest's counts and audit head come from the snapshot pg_dump uses: a commit
+    between them (here: just before pg_dump starts) changes neither, and the archive
+    restores (the restore compares the restored rows with the manifest)."""
+    from gis_app.db import DbScope, _apply_scope
+    from gis_app.services import accounts
+
+    real_run = svc.subprocess.run
+
+    def late_write() -> None:
+        engine = create_engine(sqlalchemy_url(trip.src_url))
+        with Session(engine) as s:
+            _apply_scope(s.connection(), DbScope("district_admin", "", "cli:test"))
+            accounts.create_user(s, ADMIN, "late.writer", "迟到", "district_officer", None,
+                                 "Hq5$wE7^pN2&")  # fmt: skip
+            s.commit()
+        engine.dispose()
+
+    def run(args, **kwargs):
+        if str(args[0]).endswith("pg_dump"):
+            late_write()
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(svc.subprocess, "run", run)
+    archive = trip.base / "during.tar"
+    result = run_cli(["backup", "--output", str(archive)], trip.src_url, trip.src_photos)
+    assert result.exit_code == 0, result.output
+    monkeypatch.undo()
+    manifest = svc.read_archive(archive).manifest
+    assert manifest["counts"]["users"] == trip.source["public.users"][0]
+    assert manifest["audit"]["head_seq"] == trip.source["audit.events"][0]  # one event a seq
+    third = with_dbname(trip.dst_url, dbname_of(trip.dst_url) + "3")
+    _recreate(third)
+    try:
+        result = run_cli(["restore", str(archive)], third, trip.base / "third" / "photos")
+        assert result.exit_code == 0, result.output
+        restored = snapshot(third)
+        assert restored["public.users"] == trip.source["public.users"]
+        assert restored["audit.events"] == trip.source["audit.events"]
+        assert snapshot(trip.src_url)["public.users"][0] == trip.source["public.users"][0] + 1
+    finally:
+        _recreate(third, drop_only=True)
