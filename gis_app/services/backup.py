@@ -558,6 +558,11 @@ def _unpack_photos(archive: Archive, staging: Path, progress: Progress) -> int:
         for member in tar:
             if not member.name.startswith(PHOTOS + "/"):
                 continue
+            want = members.get(member.name)
+            if want is None or not member.isfile() or not _safe_name(member.name):
+                raise BackupError(
+                    f"{archive.path} 在恢复过程中被改动（{member.name!r}）；未做任何改动。"
+                )
             rel = PurePosixPath(member.name).relative_to(PHOTOS)
             target = staging.joinpath(*rel.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -568,7 +573,7 @@ def _unpack_photos(archive: Archive, staging: Path, progress: Progress) -> int:
                 while chunk := src.read(CHUNK):
                     sha.update(chunk)
                     out.write(chunk)
-            if sha.hexdigest() != members[member.name]["sha256"]:
+            if sha.hexdigest() != want["sha256"]:
                 raise BackupError(f"{member.name} 在恢复过程中校验和不符；未做任何改动。")
             n += 1
     progress(f"  照片 {n} 个文件已解包")
