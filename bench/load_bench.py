@@ -296,8 +296,8 @@ between tasks. Photo uploads are 1 task in 14 for the machines and 1 in 11 for t
 Percentiles are locust's (response times above 100 ms rounded to 10 ms, above 1 s to 100 ms).
 
 Machine: {machine}; {report.postgres_version(url)}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.
-Load average before the run: {load_before}; highest 1-minute load average during it:
-{PEAK_LOAD[0]:.1f}. The machine's 2 cores are shared: PostgreSQL,
+Load average before the run: {load_before}; highest 1-minute load average during it (its
+own processes included): {PEAK_LOAD[0]:.1f}. The machine's 2 cores are shared: PostgreSQL,
 gunicorn and locust itself all run on them, and other developers' work may run beside them
 (see the load average), so the figures are a floor for a dedicated server. {note}
 
