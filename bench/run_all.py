@@ -84,6 +84,13 @@ BENCHES: tuple[Bench, ...] = (
         (),
         "patrol route tours: fast-tsp against nearest neighbour, 2-opt and LKH-3",
     ),
+    Bench(
+        "load",
+        "bench.load_bench",
+        ("--users", "50", "--run-time", "30", "--spawn-rate", "10"),
+        ("--users", "200", "--run-time", "300", "--spawn-rate", "10"),
+        "gunicorn under locust: 200 users on the map, list, bbox, detail, export and uploads",
+    ),
 )
 
 

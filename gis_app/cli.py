@@ -273,6 +273,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gis_app.commands.exports",
     "gis_app.commands.sampling",
     "gis_app.commands.accounts",
+    "gis_app.commands.backup",
     "gis_app.commands.patrols",
     "gis_app.commands.roads",
 )

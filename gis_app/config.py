@@ -87,6 +87,9 @@ def load_config() -> dict[str, Any]:
         "HSTS": _bool(env.get("GIS_APP_HSTS")),
         "TRUSTED_PROXIES": int(env.get("GIS_APP_TRUSTED_PROXIES", "0")),
         "SQL_ECHO": _bool(env.get("GIS_APP_SQL_ECHO")),
+        # connections kept per app process (make it at least gunicorn's --threads)
+        "DB_POOL_SIZE": int(env.get("GIS_APP_DB_POOL_SIZE", "10")),
+        "DB_MAX_OVERFLOW": int(env.get("GIS_APP_DB_MAX_OVERFLOW", "10")),
         "JSON_AS_ASCII": False,
     }
 

@@ -174,10 +174,14 @@ def get_site(
 def _find(session: Session, site_id: int, for_update: bool, actor: Actor | None) -> Site:
     if not 0 < site_id < 2**63:  # beyond bigint: cannot exist
         raise NotFound(f"没有编号为 {site_id} 的点位", "id")
-    query = select(Site).where(Site.id == site_id)
     if for_update:  # NO KEY UPDATE: inserts referring to the site (events, photos) still go on
-        query = query.with_for_update(key_share=True)
-    site = session.scalar(query)
+        site = session.scalar(
+            select(Site).where(Site.id == site_id).with_for_update(key_share=True)
+        )
+    else:
+        # from the session's identity map when this transaction read it already (a page or
+        # the detail API asks three or four times per request); else one SELECT, under RLS
+        site = session.get(Site, site_id)
     if site is None or (actor is not None and not sees_site(session, site, actor)):
         if for_update:
             session.rollback()

@@ -11,7 +11,7 @@ from gis_app import clock, codes
 from gis_app.db import session
 from gis_app.models import Site
 from gis_app.services import map_data, sites
-from gis_app.services.permissions import sees_personal_data
+from gis_app.services.permissions import sees_personal_data, street_code_of
 from gis_app.services.site_fields import FIELD_LABELS
 from gis_app.services.site_query import SiteFilter
 from gis_app.web.access import SITE_STAFF, allow
@@ -102,7 +102,10 @@ def site_page(site_id: int) -> str:
     concerned only where permissions.sees_personal_data allows."""
     actor = current_actor()
     today = clock.today()
-    street_code = sites.site_street_code(session(), site_id, actor)
+    # held while the page renders: the session's identity map keeps the row only while it is
+    # referenced, and the feature, the history and the workflow panel look it up again
+    site = sites.get_site(session(), site_id, actor=actor)
+    street_code = street_code_of(session(), site)
     personal = sees_personal_data(actor, street_code)
     feature = sites.site_feature(session(), site_id, today, personal=personal, actor=actor)
     props = feature["properties"]

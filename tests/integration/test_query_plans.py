@@ -123,6 +123,15 @@ def _site_statements(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def walks_the_primary_key(plan: dict[str, Any]) -> bool:
+    """Whether the plan reads sites in id order along the primary key (the trap at a million
+    sites). Looking up the page's own ids (`id = …`, to build their features) is no walk."""
+    return any(
+        n.get("Index Name") == "sites_pkey" and not n.get("Index Cond", "").startswith("(id = ")
+        for n in query_plans.nodes(plan)
+    )
+
+
 def _assert_every_statement_uses(found: list[dict[str, Any]], index: str) -> None:
     for plan in _site_statements(found):
         assert index in query_plans.indexes_used(plan), query_plans.summary(plan)
@@ -151,7 +160,8 @@ def test_a_districts_list_page_reads_the_district_index(plans, city, district: s
     assert query_plans.indexes_used(count) & {"ix_sites_district_id", "uq_sites_live_code"}
     assert "sites" not in query_plans.seq_scanned(count)
     assert "ix_sites_district_id" in query_plans.indexes_used(page), query_plans.summary(page)
-    assert "sites_pkey" not in query_plans.indexes_used(page)
+    assert not walks_the_primary_key(page), query_plans.summary(page)
+    assert "sites" not in query_plans.seq_scanned(page)
 
 
 def test_a_streets_counts_read_the_street_index(plans, city) -> None:
@@ -180,7 +190,7 @@ def test_an_area_list_page_reads_the_geometry_index(plans, city, make) -> None:
     found = plans(lambda s: list_features(s, flt, TODAY, 100, 0))
     _assert_every_statement_uses(found, "ix_sites_geom")
     # the page is not read by walking the primary key in id order (the trap at a million)
-    assert "sites_pkey" not in query_plans.indexes_used(found[1])
+    assert not walks_the_primary_key(found[1]), query_plans.summary(found[1])
 
 
 @pytest.mark.parametrize("zoom", [14, 17])

@@ -98,3 +98,26 @@ def test_online_basemap_tiles_are_drawn_under_the_sites() -> None:
     assert "tianditu.gov.cn/vec_w/" in script and "tianditu.gov.cn/cva_w/" in script
     assert script.count("tk=KEY1") == 2
     assert script.index("tianditu.gov.cn/vec_w/") < script.index("L.gisSiteLayer")
+
+
+def test_rendering_without_recompiling_gives_the_same_page() -> None:
+    """layers.site_map renders macros' output as text instead of compiling it as a template
+    again (branca's way): the same markup, byte for byte, but for folium's random ids."""
+    from branca.element import MacroElement
+
+    from layers import site_map
+
+    def page() -> str:
+        parts = render_map(build_map(spec(), ASSETS), nonce="n0")
+        text = parts.header + parts.html + parts.data + parts.script
+        return re.sub(r"[0-9a-f]{32}", "ID", text)
+
+    ours = page()
+    MacroElement.render = site_map.BRANCA_MACRO_RENDER
+    try:
+        theirs = page()
+    finally:
+        MacroElement.render = site_map._render_macro
+    assert MacroElement.render is not site_map.BRANCA_MACRO_RENDER
+    assert ours == theirs
+    assert "L.map(" in ours and "gisSiteToggle" in ours
