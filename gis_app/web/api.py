@@ -63,6 +63,10 @@ def _site_input(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: no count, page or offset is larger; bigger numbers would overflow PostgreSQL's LIMIT/OFFSET
+INT_ARG_CEILING = 2**31 - 1
+
+
 def _int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -73,6 +77,8 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int | None = None) 
         raise ValidationError(f"参数 {name} 必须是整数：{raw!r}", name) from None
     if value < minimum:
         raise ValidationError(f"参数 {name} 不能小于 {minimum}", name)
+    if value > INT_ARG_CEILING:
+        raise ValidationError(f"参数 {name} 过大（不能大于 {INT_ARG_CEILING}）", name)
     return min(value, maximum) if maximum is not None else value
 
 

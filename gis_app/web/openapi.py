@@ -238,7 +238,12 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         {
                             "name": "offset",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 0, "default": 0},
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "maximum": 2**31 - 1,
+                                "default": 0,
+                            },
                         },
                     ],
                     "responses": {

@@ -140,7 +140,7 @@ def audit_summaries(session) -> list[tuple[str, dict | None, dict | None]]:
         for r in session.execute(
             text(
                 "SELECT action, before, after FROM audit.events "
-                "WHERE table_name = 'roads' ORDER BY id"
+                "WHERE table_name = 'roads' AND xact = txid_current() ORDER BY id"
             )
         )
     ]
