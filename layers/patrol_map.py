@@ -12,7 +12,8 @@ from typing import Any
 
 import folium
 
-from layers.palette import palette, status_style
+from layers.outline_map import outline_map
+from layers.palette import status_style
 
 MAX_ZOOM = 18
 DEFAULT_BOUNDS = [[39.08, 117.20], [39.17, 117.30]]
@@ -41,23 +42,7 @@ def outline_points(geometry: dict[str, Any]) -> list[tuple[float, float]]:
 
 def base_map(streets: dict[str, Any], leaflet_js: str, leaflet_css: str) -> folium.Map:
     """An empty map with the street boundaries (for the planning page)."""
-    street_style = palette()["streets"]
-    fmap = folium.Map(tiles=None, control_scale=True, max_zoom=MAX_ZOOM)
-    fmap.default_js = [("leaflet", leaflet_js)]
-    fmap.default_css = [("leaflet_css", leaflet_css)]
-    if streets.get("features"):
-        folium.GeoJson(
-            streets,
-            name="街道",
-            style_function=lambda _f: {
-                "color": street_style["stroke"],
-                "weight": street_style["weight"],
-                "fillColor": street_style["fill"],
-                "fillOpacity": street_style["fill_opacity"],
-            },
-            tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["街道"]),
-        ).add_to(fmap)
-    return fmap
+    return outline_map(streets, leaflet_js, leaflet_css, max_zoom=MAX_ZOOM)
 
 
 def fit(fmap: folium.Map, points: list[tuple[float, float]]) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 import folium
 from PIL import Image, ImageDraw
 
-from layers.palette import palette, status_style
+from layers.outline_map import outline_map
+from layers.palette import status_style
 
 RESULT_STYLE_KEYS = {"pass": "closed", "fail": "overdue", None: "in_progress"}
 RESULT_LABELS = {"pass": "合格", "fail": "不合格", None: "待核查"}
@@ -53,37 +54,7 @@ def batch_map(
 ) -> folium.Map:
     """The streets and the sampled sites as a folium map (the page renders it, inline with its
     Content-Security-Policy nonce, or as a page of its own)."""
-    street_style = palette()["streets"]
-    fmap = folium.Map(tiles=None, control_scale=True)
-    fmap.default_js = [("leaflet", leaflet_js)]
-    fmap.default_css = [("leaflet_css", leaflet_css)]
-    if streets.get("features"):
-        # folium's tooltip inserts the property as markup: street names come from imported
-        # boundary files, so they go in as text
-        shown = {
-            **streets,
-            "features": [
-                {
-                    **f,
-                    "properties": {
-                        **f["properties"],
-                        "name": html.escape(str(f["properties"].get("name", ""))),
-                    },
-                }
-                for f in streets["features"]
-            ],
-        }
-        folium.GeoJson(
-            shown,
-            name="街道",
-            style_function=lambda _f: {
-                "color": street_style["stroke"],
-                "weight": street_style["weight"],
-                "fillColor": street_style["fill"],
-                "fillOpacity": street_style["fill_opacity"],
-            },
-            tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["街道"]),
-        ).add_to(fmap)
+    fmap = outline_map(streets, leaflet_js, leaflet_css)
     for s in sites:
         colour = result_colour(s["result"])
         folium.CircleMarker(

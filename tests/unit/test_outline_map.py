@@ -1,0 +1,32 @@
+"""The outline map under the spot-check and patrol maps: street names go in as text."""
+
+from layers.outline_map import outline_map
+from layers.patrol_map import base_map
+
+HOSTILE = '<img src=x onerror="alert(1)">'
+STREETS = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"name": HOSTILE, "code": "120102999"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[117.2, 39.1], [117.21, 39.1], [117.21, 39.11], [117.2, 39.1]]],
+            },
+        }
+    ],
+}
+
+
+def test_street_names_are_escaped_in_the_outline_and_patrol_maps() -> None:
+    for fmap in (outline_map(STREETS, "/l.js", "/l.css"), base_map(STREETS, "/l.js", "/l.css")):
+        page = fmap.get_root().render()
+        assert "lt;img src=x" in page  # escaped (the JSON writes & as \u0026)
+        assert HOSTILE not in page and "<img src=x" not in page
+        assert "/l.js" in page and "geo_json_" in page
+
+
+def test_no_streets_gives_an_empty_map() -> None:
+    page = outline_map({"features": []}, "/l.js", "/l.css").get_root().render()
+    assert "geo_json_" not in page and "/l.js" in page
