@@ -14,6 +14,12 @@ import folium
 from layers.palette import palette
 
 
+def tooltip_text(text: str) -> str:
+    """Text for folium's `tooltip=`: folium writes it raw into a JavaScript template literal
+    (`bindTooltip(`<div>…</div>`)`), so markup and the literal's own ` $ \\ are escaped."""
+    return html.escape(text).replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
 def outline_map(
     streets: dict[str, Any], leaflet_js: str, leaflet_css: str, max_zoom: int = 18
 ) -> folium.Map:

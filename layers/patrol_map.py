@@ -12,7 +12,7 @@ from typing import Any
 
 import folium
 
-from layers.outline_map import outline_map
+from layers.outline_map import outline_map, tooltip_text
 from layers.palette import status_style
 
 MAX_ZOOM = 18
@@ -84,7 +84,7 @@ def patrol_map(
         folium.Marker(
             [stop["lat"], stop["lon"]],
             icon=_number_icon(str(stop["ord"]), colour),
-            tooltip=html.escape(f"{stop['ord']}. {stop['code']} {stop['address']}"),
+            tooltip=tooltip_text(f"{stop['ord']}. {stop['code']} {stop['address']}"),
         ).add_to(fmap)
         points.append((stop["lon"], stop["lat"]))
     start = doc["start"]

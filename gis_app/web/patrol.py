@@ -274,7 +274,8 @@ def _plan_raw_from_form() -> dict[str, Any]:
         "use_roads": form.get("use_roads") or None,
     }
     if form.get("start_mode") == "point":
-        raw["start"] = _form_point("start") or ""
+        # no point given (the GPS failed, nothing typed): refused naming start, not the office
+        raw["start"] = _form_point("start") or [None, None]
     end = _form_point("end")
     if end:
         raw["end"] = end

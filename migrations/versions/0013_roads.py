@@ -60,7 +60,7 @@ def upgrade() -> None:
         CREATE INDEX ix_roads_geom ON roads USING gist (geom);
         CREATE INDEX ix_roads_district ON roads (district_code);
         COMMENT ON TABLE roads IS
-          'road centre lines for patrol routes, imported by gis-app import-roads (not audited)';
+          'road centre lines for patrol routes, from gis-app import-roads (audited per statement)';
         """
     )
     force_rls(op, "roads")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, datetime
 
 import gpxpy
@@ -189,7 +190,9 @@ def test_plan_saved_with_route_and_exports(client, auth, db_session, border_site
     assert doc["created"] and len(doc["stops"]) == 5
     assert {s["site_id"] for s in doc["stops"]} == {s.id for s in border_sites.values()}
     assert doc["total_m"] > 0 and doc["walk_minutes"] > doc["bike_minutes"] > 0
-    assert doc["network"] == "geodesic" and doc["street"] in (DZG, ZSM)
+    # the circle spans both streets: a district-wide patrol, not one street's (whose officers
+    # would see the route through the other street's sites and could not tick them)
+    assert doc["network"] == "geodesic" and doc["street"] is None
     assert all(s["reason"] for s in doc["stops"])
     # GPX read back by a GPX parser: the same stops, in order, and the route
     gpx_response = client.get(f"/api/v1/patrols/{doc['id']}/route.gpx", headers=headers)
@@ -506,3 +509,79 @@ def test_cli_sets_the_street_office_and_prints_coverage(app_ctx, connection) -> 
     cov = runner.invoke(cli, ["patrol", "coverage", "--week", "2026-W24"], obj={"app": app_ctx})
     assert cov.exit_code == 0, cov.output
     assert json.loads(cov.stdout)["week"] == "2026-W24"
+
+
+# ---------------------------------------------------------------- review fixes
+
+
+def test_a_plan_across_streets_is_district_wide_and_hidden_from_a_street(
+    client, auth, border_sites
+) -> None:
+    body = {"area": {"kind": "circle", "center": list(BORDER), "radius_m": 300}}
+    created = client.post(
+        "/api/v1/patrols", json=body, headers=auth.headers("office.p", "district_officer")
+    ).get_json()
+    assert created["street"] is None and len(created["stops"]) == 5  # both sides of the border
+    street = auth.headers("officer.dzg", "street_officer", DZG)
+    assert client.get(f"/api/v1/patrols/{created['id']}", headers=street).status_code in (403, 404)
+    gpx = client.get(f"/api/v1/patrols/{created['id']}/route.gpx", headers=street)
+    assert gpx.status_code in (403, 404)
+    # a plan inside one street stays that street's
+    west = {"area": {"kind": "circle", "center": [BORDER[0] - 0.0008, BORDER[1]], "radius_m": 30}}
+    one = client.post(
+        "/api/v1/patrols", json=west, headers=auth.headers("office.p", "district_officer")
+    ).get_json()
+    assert one["street"] == DZG
+    assert client.get(f"/api/v1/patrols/{one['id']}", headers=street).status_code == 200
+
+
+def test_stop_tooltips_cannot_break_out_of_the_map_script(client, auth, db_session) -> None:
+    hostile = "`);alert(1);(`${document.cookie}\\"
+    _site(db_session, "P-X", dx=-0.0008, status="new", address=hostile)
+    headers = auth.headers("office.p", "district_officer")
+    west = {"area": {"kind": "circle", "center": [BORDER[0] - 0.0008, BORDER[1]], "radius_m": 30}}
+    created = client.post("/api/v1/patrols", json=west, headers=headers).get_json()
+    assert [s["address"] for s in created["stops"]] == [hostile]
+    auth.login(client, "office.page", "district_officer")
+    page = client.get(f"/patrols/{created['id']}").get_data(as_text=True)
+    assert "&#96;);alert(1);(&#96;&#36;{document.cookie}&#92;" in page
+    scripts = "".join(re.findall(r"<script[^>]*>(.*?)</script>", page, flags=re.S))
+    assert "`);alert(1)" not in scripts and "${document.cookie}" not in scripts
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"area": {"kind": "polygon", "repair": "perhaps", "geometry": None}}, "area.repair"),
+        ({"area": {"kind": "street"}}, "area.street"),
+    ],
+)
+def test_review_refusals_name_the_field(client, auth, body, field) -> None:
+    headers = auth.headers("office.p", "district_officer")
+    response = client.post("/api/v1/patrols/preview", json=body, headers=headers)
+    assert response.status_code == 422 and response.get_json()["field"] == field
+
+
+def test_repair_false_as_text_refuses_a_bowtie(db_session) -> None:
+    x, y = BORDER
+    bowtie = [[x - 0.003, y - 0.002], [x + 0.003, y + 0.002], [x + 0.003, y - 0.002],
+              [x - 0.003, y + 0.002], [x - 0.003, y - 0.002]]  # fmt: skip
+    raw = {"kind": "polygon", "repair": "false",
+           "geometry": {"type": "Polygon", "coordinates": [bowtie]}}  # fmt: skip
+    with pytest.raises(ValidationError):
+        parse_area(db_session, raw, OFFICE)
+
+
+@pytest.mark.parametrize("week", ["9999-W52", "0001-W01", "1999-W10"])
+def test_weeks_out_of_range_are_refused(client, auth, week) -> None:
+    headers = auth.headers("office.p", "district_officer")
+    response = client.get(f"/api/v1/patrols/coverage?week={week}", headers=headers)
+    assert response.status_code == 422 and response.get_json()["field"] == "week"
+
+
+def test_a_bad_latitude_is_named_lat(client, auth) -> None:
+    headers = auth.headers("insp.dzg", "inspector", DZG)
+    data = {"lon": "117.24", "lat": "north", "note": "新搭建彩钢棚",
+            "photos": (io.BytesIO(image_bytes()), "a.jpg")}  # fmt: skip
+    response = client.post("/api/v1/findings", data=data, headers=headers)
+    assert response.status_code == 422 and response.get_json()["field"] == "lat"

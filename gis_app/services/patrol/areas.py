@@ -171,7 +171,9 @@ def parse_area(session: Session, raw: Any, actor: Actor) -> Area:
         code = normalise_street_code(raw.get("street") or own_street(actor))
         street = session.query(Street).filter(Street.code == code).one_or_none() if code else None
         if street is None:
-            raise ValidationError(f"没有代码为 {raw.get('street')} 的街道", "area.street")
+            given = raw.get("street")
+            message = f"没有代码为 {given} 的街道" if given else "请选择街道（area.street）"
+            raise ValidationError(message, "area.street")
         mine = own_street(actor)
         if not actor.is_district and mine != street.code:
             raise Forbidden(f"只能巡查本街道：{street.name}不属于当前用户的街道", "area.street")
@@ -180,7 +182,7 @@ def parse_area(session: Session, raw: Any, actor: Actor) -> Area:
         ).scalar_one()
         return Area("street", geojson, {"street": street.code}, street.id, street.code)
     if kind == "polygon":
-        geojson, reason = _polygon(session, raw, bool(raw.get("repair", True)))
+        geojson, reason = _polygon(session, raw, _repair_flag(raw.get("repair")))
         return Area("polygon", geojson, {}, repaired=reason)
     if kind == "circle":
         lon, lat = parse_point(raw.get("center"), "area.center")
@@ -231,3 +233,15 @@ def area_condition(area: Area) -> list[ColumnElement[bool]]:
 def area_geometry_sql(area: Area) -> Any:
     """The area as a geometry expression (what is stored with the patrol)."""
     return func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(area.geojson)), 4326)
+
+
+def _repair_flag(raw: Any) -> bool:
+    """`area.repair`: true (the default) or false; anything else is refused."""
+    if raw is None or raw == "":
+        return True
+    if isinstance(raw, bool):
+        return raw
+    flag = {"1": True, "true": True, "0": False, "false": False}.get(str(raw).strip().lower())
+    if flag is None:
+        raise ValidationError(f"area.repair 必须是 true 或 false（收到 {raw!r}）", "area.repair")
+    return flag

@@ -35,7 +35,10 @@ def parse_week(raw: str | None) -> date:
     if not match:
         raise ValidationError(f"week 应为 ISO 周，例如 2026-W24（收到 {raw!r}）", "week")
     try:
-        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        year = int(match[1])
+        if not 2000 <= year <= 2100:
+            raise ValueError(year)
+        return date.fromisocalendar(year, int(match[2]), 1)
     except ValueError:
         raise ValidationError(f"没有这一周：{raw}", "week") from None
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import Float, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from gis_app import clock, codes
@@ -161,7 +161,7 @@ def _add_photos(
             actor,
             "photo",
             {"photo": (None, {"id": photo.id, "kind": kind, "sha256": sha})},
-            "巡查发现；" + "；".join(w["message"] for w in warnings),
+            "；".join(["巡查发现", *(w["message"] for w in warnings)]),
         )
         ids.append(photo.id)
     return ids
@@ -177,7 +177,8 @@ def record_finding(
     duplicate_metres: float = DUPLICATE_METRES,
 ) -> FindingResult:
     """Record one finding (see the module's docstring). One transaction."""
-    lon, lat = parse_point([raw.get("lon"), raw.get("lat")], "lon")
+    lon, _ = parse_point([raw.get("lon"), 0], "lon")
+    _, lat = parse_point([0, raw.get("lat")], "lat")
     note = _text(raw.get("note"), "note", MAX_NOTE, required=True, what="发现情况说明")
     force_reason = _text(raw.get("force_reason"), "force_reason", 500, what="另行登记的理由")
     attach_to = _int_or_none(raw.get("attach_to"), "attach_to")
@@ -224,7 +225,7 @@ def record_finding(
         site = session.scalar(select(Site).where(Site.id == attach_to).with_for_update())
         assert site is not None
         action = "rebound" if site.status == "closed" else "attached"
-        reason = f"巡查发现：{note}"
+        reason = f"巡查发现：{note}"[: workflow.MAX_REASON]  # the whole note is on the finding
         if action == "rebound":
             workflow.reopen_after_rebound(session, site, actor, reason)
         else:
@@ -260,6 +261,8 @@ def record_finding(
             "attach_to",
             candidates=near,
         )
+    # two findings in one street at once would take the same next code: one at a time
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": street.code})
     code = next_site_code(session, street)
     site = Site(
         district_code=street.district_code,

@@ -176,9 +176,26 @@ def _street_id(session: Session, area: Area, actor: Actor, stops: list[Candidate
         return session.scalar(select(Street.id).where(Street.code == mine))
     if not stops:
         return None
+    counts = _stops_per_street(stops)
+    if len(counts) > 1:
+        return None  # spans streets: a district-wide patrol (the district's roles see it)
+    return session.scalar(select(Street.id).where(Street.code == next(iter(counts))))
+
+
+def _stops_per_street(stops: list[Candidate]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for stop in stops:
         counts[stop.street_code] = counts.get(stop.street_code, 0) + 1
+    return counts
+
+
+def _office_street_id(
+    session: Session, street_id: int | None, stops: list[Candidate]
+) -> int | None:
+    """Where the route starts by default: the patrol's street, or the street with most stops."""
+    if street_id is not None or not stops:
+        return street_id
+    counts = _stops_per_street(stops)
     busiest = max(sorted(counts), key=lambda c: counts[c])
     return session.scalar(select(Street.id).where(Street.code == busiest))
 
@@ -220,7 +237,8 @@ def build_plan(
     start_raw = raw.get("start")
     stops, matched = select_candidates(session, area, prio, actor)
     street_id = _street_id(session, area, actor, stops)
-    office = street_office(session, street_id) if street_id is not None else None
+    office_street = _office_street_id(session, street_id, stops)
+    office = street_office(session, office_street) if office_street is not None else None
     if start_raw in (None, "", "office"):
         if office is None and not stops:
             plan = Plan(area, prio, stops, matched, None, None, "office", end, None)
@@ -278,7 +296,12 @@ def create_patrol(
         street_id=plan.street_id,
         title=title or f"{street_name} {clock.fmt_local(now)[:10]} 巡查",
         area_kind=plan.area.kind,
-        area=func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(plan.area.geojson)), 4326),
+        area=func.ST_CollectionExtract(  # valid even if rounding to 7 decimals broke a ring
+            func.ST_MakeValid(
+                func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(plan.area.geojson)), 4326)
+            ),
+            3,
+        ),
         params={
             "area": {**plan.area.params, "repaired": plan.area.repaired},
             **plan.priorities.as_dict(),

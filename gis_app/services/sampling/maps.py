@@ -8,7 +8,6 @@ not yet checked like a site in progress.
 
 from __future__ import annotations
 
-import html
 import io
 import math
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import folium
 from PIL import Image, ImageDraw
 
-from layers.outline_map import outline_map
+from layers.outline_map import outline_map, tooltip_text
 from layers.palette import status_style
 
 RESULT_STYLE_KEYS = {"pass": "closed", "fail": "overdue", None: "in_progress"}
@@ -65,7 +64,7 @@ def batch_map(
             fill=True,
             fill_color=colour,
             fill_opacity=0.9,
-            tooltip=html.escape(  # codes come from ledgers: never markup
+            tooltip=tooltip_text(  # codes come from ledgers: never markup or script
                 f"{s['ord']}. {s['code'] or ''}（{s['street_name']}）{RESULT_LABELS[s['result']]}"
             ),
         ).add_to(fmap)
