@@ -79,12 +79,13 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageFacts:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(BytesIO(data), formats=allowed) as probe:
-                fmt = probe.format or ""
+                multi_picture_jpeg = probe.format == "MPO"  # a preview or depth map inside
+                fmt = "JPEG" if multi_picture_jpeg else probe.format or ""
                 width, height = probe.size
                 _check_pixels(width, height, max_pixels)
                 probe.verify()
             with Image.open(BytesIO(data), formats=allowed) as img:
-                if getattr(img, "n_frames", 1) > 1:
+                if not multi_picture_jpeg and getattr(img, "n_frames", 1) > 1:
                     raise ValidationError("不接受动图（多帧图片）：请上传一张静态照片", "file")
                 img.load()
                 facts = ImageFacts(fmt, *FORMATS[fmt], width=width, height=height)
@@ -127,7 +128,7 @@ def _jpeg_end(data: bytes) -> int | None:
     own end marker does not count) and the entropy-coded scans up to the EOI marker."""
     pos = 2
     n = len(data)
-    while pos + 4 <= n:
+    while pos + 2 <= n:  # the end marker is the last 2 bytes: a segment needs 4
         if data[pos] != 0xFF:
             return None
         marker = data[pos + 1]
@@ -139,6 +140,8 @@ def _jpeg_end(data: bytes) -> int | None:
         if marker == 0x01 or 0xD0 <= marker <= 0xD7:
             pos += 2
             continue
+        if pos + 4 > n:
+            return None
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         pos += 2 + length
         if marker == 0xDA:  # start of scan: entropy-coded data up to the next real marker
@@ -150,21 +153,75 @@ def _jpeg_end(data: bytes) -> int | None:
 
 
 def check_no_hidden_content(data: bytes, fmt: str) -> None:
-    """Refuse polyglots: markup anywhere in the file, or an archive, document, executable
-    or page after the image's end. (Other trailing bytes, such as the video a phone's
-    "motion photo" appends, are kept: they are not dangerous and the photo is real.)"""
-    if _MARKUP.search(data):
+    """Refuse polyglots: markup in the image's metadata (JPEG APPn/COM segments, PNG and WebP
+    chunks other than the pixel data) or after the image's end, or an archive, document,
+    executable or page after the end. The compressed pixel data is not searched: it is close
+    to random, and a 20 MB photo would contain "<svg" by chance about once in 30. (Other
+    trailing bytes, such as the video a phone's "motion photo" appends, are kept.) Photos are
+    served as images with `nosniff`, so this is a second wall, not the first."""
+    end = image_end(data, fmt)
+    trailer = data[end:] if end is not None else b""
+    # the structure cannot be followed (no end found): search everything. After the end, the
+    # head of what follows (a page hidden there starts at once; a phone's appended video or a
+    # second JPEG is compressed data again, searched no further)
+    searched = (
+        data if end is None else b"".join([*_metadata_payloads(data, fmt), trailer[:4096]])
+    )
+    if _MARKUP.search(searched):
         raise ValidationError(
             "图片中夹带网页或脚本代码（疑似伪装文件），已拒收：请上传相机或手机拍摄的原始照片",
             "file",
         )
-    end = image_end(data, fmt)
-    trailer = data[end:].lstrip(b"\x00\r\n\t ") if end is not None else b""
-    if trailer.startswith(_TRAILER_SIGNATURES) or b"PK\x05\x06" in data[-65_558:]:
+    tail = data[-65_558:] if end is None else trailer
+    if trailer.lstrip(b"\x00\r\n\t ").startswith(_TRAILER_SIGNATURES) or b"PK\x05\x06" in tail:
         raise ValidationError(
             "图片文件末尾附带了压缩包、文档或程序（疑似伪装文件），已拒收：请上传原始照片",
             "file",
         )
+
+
+#: WebP chunks holding pixels (everything else — EXIF, XMP, ICC… — is metadata)
+_WEBP_PIXELS = (b"VP8 ", b"VP8L", b"ALPH", b"ANMF")
+
+
+def _metadata_payloads(data: bytes, fmt: str) -> list[bytes]:
+    """The parts of an image file that are not compressed pixels."""
+    parts: list[bytes] = []
+    if fmt == "PNG":
+        pos = 8
+        while pos + 12 <= len(data):
+            length = int.from_bytes(data[pos : pos + 4], "big")
+            kind = data[pos + 4 : pos + 8]
+            if kind != b"IDAT":
+                parts.append(data[pos + 8 : pos + 8 + length])
+            pos += 12 + length
+            if kind == b"IEND":
+                break
+    elif fmt == "WEBP":
+        pos = 12
+        while pos + 8 <= len(data):
+            kind = data[pos : pos + 4]
+            length = int.from_bytes(data[pos + 4 : pos + 8], "little")
+            if kind not in _WEBP_PIXELS:
+                parts.append(data[pos + 8 : pos + 8 + length])
+            pos += 8 + length + (length & 1)
+    elif fmt == "JPEG":
+        pos = 2
+        while pos + 4 <= len(data) and data[pos] == 0xFF:
+            marker = data[pos + 1]
+            if marker == 0xFF:
+                pos += 1
+                continue
+            if marker in (0xD9, 0xDA):  # end, or start of scan: pixels follow
+                break
+            if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+                pos += 2
+                continue
+            length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+            if 0xE0 <= marker <= 0xEF or marker == 0xFE:  # APPn (EXIF, XMP…) and comments
+                parts.append(data[pos + 4 : pos + 2 + length])
+            pos += 2 + length
+    return parts
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:

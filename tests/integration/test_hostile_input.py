@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from gis_app.errors import ValidationError
 from tests.conftest import site_payload
 from tests.hostile_files import corpus
 from tests.workflow_support import DZG, image_bytes
@@ -110,6 +111,41 @@ def test_a_motion_photo_trailer_is_not_taken_for_a_polyglot(client, photo_dir) -
     photo appends its video) do not refuse a real photo."""
     data = image_bytes() + b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4
     assert _upload(client, _site(client), data, "motion.jpg").status_code == 201
+
+
+def _with_scan_bytes(jpeg: bytes, inserted: bytes) -> bytes:
+    """The JPEG with `inserted` placed inside its compressed scan data (before the EOI)."""
+    eoi = jpeg.rindex(b"\xff\xd9")
+    return jpeg[:eoi] + inserted + jpeg[eoi:]
+
+
+def test_markup_by_chance_in_the_pixel_data_is_not_a_polyglot() -> None:
+    """The compressed pixels are close to random: "<svg" turns up in some large photos by
+    chance. Only metadata and what follows the image's end are searched."""
+    from gis_app.services.image_check import check_no_hidden_content
+
+    photo = image_bytes(size=(320, 240))
+    check_no_hidden_content(_with_scan_bytes(photo, b"<svg\x01"), "JPEG")  # accepted
+    comment = b"\xff\xfe" + (len(b"<svg onload=x>") + 2).to_bytes(2, "big") + b"<svg onload=x>"
+    hidden = photo[:2] + comment + photo[2:]  # the same text in a JPEG comment segment
+    with pytest.raises(ValidationError):
+        check_no_hidden_content(hidden, "JPEG")
+    with pytest.raises(ValidationError):
+        check_no_hidden_content(photo + b"<html><script>x</script>", "JPEG")
+
+
+def test_a_jpeg_with_a_second_picture_is_a_jpeg(client, photo_dir) -> None:
+    """Cameras and phones store a preview or a depth map as a second picture (MPO): the
+    photo is the first one."""
+    from PIL import Image
+
+    first = Image.new("RGB", (96, 64), (30, 120, 200))
+    second = Image.new("RGB", (48, 32), (200, 30, 30))
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    response = _upload(client, _site(client), out.getvalue(), "camera.jpg")
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["media_type"] == "image/jpeg"
 
 
 def _xlsx_bomb() -> bytes:
