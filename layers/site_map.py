@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import folium
-from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
@@ -26,46 +25,10 @@ from folium.template import Template
 from layers import palette
 from layers.basemaps import Basemap
 
+# branca's render, patched once for every map (layers/folium_text.py); named here for tests
+from layers.folium_text import BRANCA_MACRO_RENDER, RenderedText, _render_macro  # noqa: F401
+
 MAX_ZOOM = 19
-
-
-# ---------------------------------------------------------------- rendering without recompiling
-
-
-class RenderedText(Element):
-    """Markup that is rendered already: returned as it is."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self._text
-
-
-def _render_macro(self: MacroElement, **kwargs: Any) -> None:
-    """branca's MacroElement.render, except that the header, html and script a macro renders
-    are kept as text (RenderedText) instead of `Element(text)`, which compiles each rendered
-    text as a Jinja template of its own (the map's whole script, the street outlines'
-    GeoJSON…) only to render it once more, unchanged. The load test found that compiling
-    was 40 % of the map page's time (about 66 templates per page); the pages are the same
-    byte for byte (tests/unit/test_site_map.py)."""
-    figure = self.get_root()
-    assert isinstance(figure, folium.Figure), (
-        "You cannot render this Element if it is not in a Figure."
-    )
-    macros = self._template.module.__dict__
-    for part in ("header", "html", "script"):
-        macro = macros.get(part)
-        if macro is not None:
-            getattr(figure, part).add_child(RenderedText(macro(self, kwargs)), name=self.get_name())
-    for element in self._children.values():
-        element.render(**kwargs)
-
-
-#: branca's own, kept for the test that compares both
-BRANCA_MACRO_RENDER = MacroElement.render
-MacroElement.render = _render_macro  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)

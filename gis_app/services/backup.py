@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 FORMAT = "gis-app-backup/1"
 MANIFEST = "manifest.json"
@@ -63,6 +63,20 @@ def libpq_url(url: str) -> str:
     """A SQLAlchemy URL (postgresql+psycopg2://…) as libpq understands it (postgresql://…)."""
     scheme, rest = url.split("://", 1)
     return "postgresql://" + rest if scheme.startswith("postgres") else url
+
+
+def tool_target(url: str) -> tuple[str, dict[str, str]]:
+    """The URL for pg_dump / pg_restore without its password, and their environment with it
+    (PGPASSWORD): a password on a command line is readable by every local user (ps)."""
+    parts = urlsplit(libpq_url(url))
+    env = dict(os.environ)
+    if parts.password is not None:
+        env["PGPASSWORD"] = unquote(parts.password)
+        host = parts.hostname or ""
+        user = f"{parts.username}@" if parts.username else ""
+        port = f":{parts.port}" if parts.port else ""
+        parts = parts._replace(netloc=f"{user}{host}{port}")
+    return urlunsplit(parts), env
 
 
 def _with_db(url: str, name: str) -> str:
@@ -257,6 +271,7 @@ def create_backup(
         dump = work / DUMP
         progress(f"导出数据库 {_db_name(db_url)}（pg_dump，自定义格式）…")
         with _snapshot(db_url) as (snapshot, facts):
+            target, env = tool_target(db_url)
             result = subprocess.run(
                 [
                     pg_tool("pg_dump"),
@@ -264,17 +279,23 @@ def create_backup(
                     f"--snapshot={snapshot}",
                     "--file",
                     str(dump),
-                    libpq_url(db_url),
+                    target,
                 ],
                 capture_output=True,
                 text=True,
                 check=False,
+                env=env,
             )
         if result.returncode != 0:
             raise BackupError(f"pg_dump 失败：{result.stderr.strip()}")
         progress(f"  数据库导出 {dump.stat().st_size / 1e6:.1f} MB")
         members: dict[str, dict[str, Any]] = {}
-        with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+        # password hashes, tokens' hashes and personal data: readable by the owner only
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with (
+            os.fdopen(fd, "wb") as raw,
+            tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
             members[DUMP] = _add_file(tar, dump, DUMP)
             photos = list(_photo_files(photo_dir))
             progress(f"打包照片 {len(photos)} 个文件（{photo_dir}）…")
@@ -508,18 +529,20 @@ def _pg_restore(archive: Archive, staging_url: str, work: Path, progress: Progre
             out.write(chunk)
     if sha.hexdigest() != archive.manifest["members"][DUMP]["sha256"]:
         raise BackupError(f"{archive.path} 在恢复过程中被改动：{DUMP} 校验和不符；未做任何改动。")
+    target, env = tool_target(staging_url)
     result = subprocess.run(
         [
             pg_tool("pg_restore"),
             "--exit-on-error",
             "--no-owner",  # the restoring owner (DATABASE_URL's user) owns every object
             "--dbname",
-            libpq_url(staging_url),
+            target,
             str(dump),
         ],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     dump.unlink(missing_ok=True)
     if result.returncode != 0:

@@ -73,15 +73,32 @@ def refuse_nul(value: Any, name: str) -> None:
         raise ValidationError(f"{field} 含有空字符（NUL，\\x00），无法保存或查询", field)
 
 
+#: SQLSTATEs of a conflict or a timeout: retry the request, the connection is fine
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    return getattr(exc.orig, "pgcode", None) or ""
+
+
 def database_unavailable(exc: BaseException) -> bool:
-    """A lost or refused connection, the server shutting down or starting up, or another
-    transient failure of the database's operation (DB-API OperationalError): the request
-    may be retried; nothing of it was committed."""
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(
-            exc, OperationalError | InterfaceError
-        )
-    return False
+    """A lost or refused connection, the server shutting down or starting up, out of
+    resources (no SQLSTATE, or classes 08, 57 and 53, a conflict or timeout excepted): the
+    request may be retried once the server is back; nothing of it was committed."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    code = _sqlstate(exc)
+    return isinstance(exc, OperationalError) and code not in TRANSIENT_SQLSTATES and (
+        code == "" or code[:2] in ("08", "57", "53")
+    )
+
+
+def transient_database_error(exc: BaseException) -> bool:
+    """A deadlock, a serialization failure, a lock or statement timeout: retry the request;
+    the connection and the pool are sound."""
+    return isinstance(exc, DBAPIError) and _sqlstate(exc) in TRANSIENT_SQLSTATES
 
 
 def wants_json() -> bool:
@@ -124,6 +141,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError) -> Response:
         _rollback()
+        if transient_database_error(exc):
+            log.warning("database conflict on %s %s: %s", request.method, request.path, exc.orig)
+            response = _render(
+                503, {"error": "database_busy", "field": None, "message": HTTP_MESSAGES[503]}
+            )
+            response.headers["Retry-After"] = "1"
+            return response
         if not database_unavailable(exc):
             log.exception("database error on %s %s", request.method, request.path)
             return _render(500, {"error": "internal", "field": None, "message": HTTP_MESSAGES[500]})

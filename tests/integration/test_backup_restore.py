@@ -184,6 +184,7 @@ def test_round_trip_keeps_every_table_row_and_photo(trip):
     assert manifest["alembic_revisions"] and manifest["counts"]["sites"] == N_SITES
     assert manifest["counts"]["photo_files"] == 16  # 8 originals + 8 thumbnails
     assert all(len(m["sha256"]) == 64 for m in manifest["members"].values())
+    assert trip.archive.stat().st_mode & 0o777 == 0o600  # hashes and personal data inside
 
     result = run_cli(["restore", str(trip.archive)], trip.dst_url, trip.dst_photos)
     assert result.exit_code == 0, result.output
@@ -413,3 +414,10 @@ def test_a_write_during_the_backup_is_in_neither_the_dump_nor_the_manifest(trip,
         assert snapshot(trip.src_url)["public.users"][0] == trip.source["public.users"][0] + 1
     finally:
         _recreate(third, drop_only=True)
+
+
+def test_the_tools_get_the_password_by_environment_not_command_line() -> None:
+    target, env = svc.tool_target("postgresql+psycopg2://gis:s%40cret@db.example:6543/ledger")
+    assert target == "postgresql://gis@db.example:6543/ledger" and env["PGPASSWORD"] == "s@cret"
+    target, env = svc.tool_target("postgresql://gisapp@127.0.0.1:55432/gis_app")
+    assert target == "postgresql://gisapp@127.0.0.1:55432/gis_app"

@@ -30,3 +30,12 @@ def test_street_names_are_escaped_in_the_outline_and_patrol_maps() -> None:
 def test_no_streets_gives_an_empty_map() -> None:
     page = outline_map({"features": []}, "/l.js", "/l.css").get_root().render()
     assert "geo_json_" not in page and "/l.js" in page
+
+
+def test_template_syntax_in_ledger_text_is_not_evaluated() -> None:
+    """branca compiled every rendered piece as a Jinja template again: a street name (or an
+    address in a tooltip) holding `{{ … }}` would have been evaluated on the server."""
+    street = {**STREETS["features"][0], "properties": {"name": "{{7*7}}"}}
+    streets = {**STREETS, "features": [street]}
+    page = outline_map(streets, "/l.js", "/l.css").get_root().render()
+    assert "{{7*7}}" in page and "49" not in page
