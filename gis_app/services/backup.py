@@ -14,12 +14,15 @@ manifest (and that no member is missing or added), and the schema revision (a du
 schema than this program knows is refused; an older one is migrated up after the restore). Then
 it restores into a *fresh* database beside the target (`<target>_restore_<pid>`), migrates it if
 needed and verifies the audit chain there, unpacks the photos into a fresh folder beside
-PHOTO_DIR, and only then swaps: the target database is renamed away and the fresh one renamed
-into its place, then the same for the photo folder; the old ones are dropped last. Any failure
-before the swap drops the fresh database and folder and leaves the target as it was; a failure
-of the photo swap renames the databases back. Renames are used rather than one long transaction
-because pg_restore with `--single-transaction` cannot run a migration afterwards in the same
-transaction, and because the target stays fully readable while the restore runs.
+PHOTO_DIR, and only then swaps: first the photo folder (two renames, always undoable), then
+the databases — the target renamed away and the fresh one into its place, both in one
+transaction, so the target's name never stands empty; the old ones are dropped last. Any
+failure before the swap drops the fresh database and folder and leaves the target as it was;
+a failure of the database swap puts the photo folders back. A PHOTO_DIR that is a mount point
+cannot be renamed and is refused before anything starts. Renames are used rather than one
+long transaction because pg_restore with `--single-transaction` cannot run a migration
+afterwards in the same transaction, and because the target stays fully readable while the
+restore runs.
 """
 
 from __future__ import annotations
@@ -604,7 +607,8 @@ def _unpack_photos(archive: Archive, staging: Path, progress: Progress) -> int:
 
 
 def _swap_databases(db_url: str, staging_name: str) -> str | None:
-    """Put the restored database in the target's place; returns the old one's new name."""
+    """Put the restored database in the target's place; returns the old one's new name.
+    Both renames are one transaction: the target's name never stands empty."""
     target = _db_name(db_url)
     old = f"{target}_replaced_{os.getpid()}"
     admin = _admin(db_url)
@@ -618,35 +622,24 @@ def _swap_databases(db_url: str, staging_name: str) -> str | None:
                     "WHERE datname = %s AND pid <> pg_backend_pid()",
                     (target,),
                 )
-                try:
-                    cur.execute(f"ALTER DATABASE {_ident(target)} RENAME TO {_ident(old)}")
-                except Exception as exc:
-                    cur.execute(f"ALTER DATABASE {_ident(target)} ALLOW_CONNECTIONS true")
-                    raise BackupError(
-                        f"无法替换数据库 {target}：{exc}。请先停止应用（gunicorn / gis-app serve）"
-                        "和其他连接，再运行恢复；目标未改动。"
-                    ) from exc
-            try:
-                cur.execute(f"ALTER DATABASE {_ident(staging_name)} RENAME TO {_ident(target)}")
-            except Exception:
+        admin.autocommit = False
+        try:
+            with admin.cursor() as cur:
                 if had_target:
-                    cur.execute(f"ALTER DATABASE {_ident(old)} RENAME TO {_ident(target)}")
+                    cur.execute(f"ALTER DATABASE {_ident(target)} RENAME TO {_ident(old)}")
+                cur.execute(f"ALTER DATABASE {_ident(staging_name)} RENAME TO {_ident(target)}")
+            admin.commit()
+        except Exception as exc:
+            admin.rollback()
+            admin.autocommit = True
+            if had_target:
+                with admin.cursor() as cur:
                     cur.execute(f"ALTER DATABASE {_ident(target)} ALLOW_CONNECTIONS true")
-                raise
-            return old if had_target else None
-    finally:
-        admin.close()
-
-
-def _unswap_databases(db_url: str, staging_name: str, old: str | None) -> None:
-    target = _db_name(db_url)
-    admin = _admin(db_url)
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f"ALTER DATABASE {_ident(target)} RENAME TO {_ident(staging_name)}")
-            if old:
-                cur.execute(f"ALTER DATABASE {_ident(old)} RENAME TO {_ident(target)}")
-                cur.execute(f"ALTER DATABASE {_ident(target)} ALLOW_CONNECTIONS true")
+            raise BackupError(
+                f"无法替换数据库 {target}：{exc}。请先停止应用（gunicorn / gis-app serve）"
+                "和其他连接，再运行恢复；目标未改动。"
+            ) from exc
+        return old if had_target else None
     finally:
         admin.close()
 
@@ -663,6 +656,11 @@ def restore_backup(
     from gis_app import db as dbmod
 
     photo_dir = Path(photo_dir).absolute()
+    if os.path.ismount(photo_dir):
+        raise BackupError(
+            f"照片目录 {photo_dir} 是挂载点，无法整体替换：请把 GIS_APP_PHOTO_DIR 设为其下的"
+            "子目录后再恢复；未做任何改动。"
+        )
     archive = read_archive(archive_path, progress)
     manifest = archive.manifest
     needs_upgrade = check_revisions(manifest)
@@ -692,21 +690,25 @@ def restore_backup(
             _unpack_photos(archive, staging_photos, progress)
             progress(f"替换数据库 {_db_name(db_url)} 和照片目录 {photo_dir}…")
             staging_name = _db_name(staging_url)
-            old_db = _swap_databases(db_url, staging_name)
+            # the photos first: two renames that can always be undone; then the databases,
+            # in one transaction
             try:
                 if photo_dir.exists():
                     os.rename(photo_dir, old_photos)
-                try:
-                    os.rename(staging_photos, photo_dir)
-                except OSError:
-                    if old_photos.exists():
-                        os.rename(old_photos, photo_dir)
-                    raise
+                os.rename(staging_photos, photo_dir)
             except OSError as exc:
-                _unswap_databases(db_url, staging_name, old_db)
+                if old_photos.exists() and not photo_dir.exists():
+                    os.rename(old_photos, photo_dir)
                 raise BackupError(
-                    f"无法替换照片目录 {photo_dir}：{exc}；已还原，目标未改动。"
+                    f"无法替换照片目录 {photo_dir}：{exc}；目标未改动。"
                 ) from exc
+            try:
+                old_db = _swap_databases(db_url, staging_name)
+            except BaseException:
+                os.rename(photo_dir, staging_photos)
+                if old_photos.exists():
+                    os.rename(old_photos, photo_dir)
+                raise
         if old_db:
             _drop_database(db_url, old_db)
         shutil.rmtree(old_photos, ignore_errors=True)

@@ -372,6 +372,28 @@ def test_yes_replaces_a_changed_target(trip):
     assert not list(trip.dst_photos.parent.glob(".photos.*"))
 
 
+def test_a_failed_database_swap_puts_the_photos_back(trip, monkeypatch):
+    """The photo folder is swapped first; when the databases cannot be swapped (here: made
+    to fail), the photos go back and the target is as it was, with no staging left."""
+    svc.restore_backup(trip.archive, trip.dst_url, trip.dst_photos, replace=True)
+    engine = create_engine(sqlalchemy_url(trip.dst_url))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE sites SET address = 'kept' WHERE id = 1"))
+    engine.dispose()
+    before_db, before_photos = snapshot(trip.dst_url), photo_hashes(trip.dst_photos)
+
+    def refuse(db_url, staging_name):
+        raise svc.BackupError("无法替换数据库（测试）")
+
+    monkeypatch.setattr(svc, "_swap_databases", refuse)
+    with pytest.raises(svc.BackupError):
+        svc.restore_backup(trip.archive, trip.dst_url, trip.dst_photos, replace=True)
+    assert snapshot(trip.dst_url) == before_db
+    assert photo_hashes(trip.dst_photos) == before_photos
+    assert staging_left(trip.dst_url) == []
+    assert not list(trip.dst_photos.parent.glob(".photos.*"))
+
+
 def test_a_write_during_the_backup_is_in_neither_the_dump_nor_the_manifest(trip, monkeypatch):
     """The manifest's counts and audit head come from the snapshot pg_dump uses: a commit
     between them (here: just before pg_dump starts) changes neither, and the archive
