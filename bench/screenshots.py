@@ -3,7 +3,9 @@
     python -m bench.screenshots [--street 120102002]
 
 Uses the app's database (DATABASE_URL or the project-local one) with the demo district in it
-(`make run` loads it), and writes docs/screenshots/*.png.
+(`make run` loads it; the patrol pages plan a patrol of 大直沽 there), and writes
+docs/screenshots/*.png. Chinese text needs a CJK font for Chromium: `apt-get install
+fonts-noto-cjk` (the pages themselves do not: users' machines have one).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.browser import chromium, offline_context, serve
 
@@ -59,9 +62,58 @@ def main(argv: list[str] | None = None) -> int:
             page.screenshot(path=str(OUT / name))
             print(f"{OUT.relative_to(ROOT) / name}: {path}, {drawn} sites", file=sys.stderr)
             context.close()
+        if patrol_pages(browser, base, login, blocked) != 0:
+            return 1
     if blocked:
         print(f"错误：页面请求了外部地址：{blocked[:3]}", file=sys.stderr)
         return 1
+    return 0
+
+
+#: a patrol of 大直沽's open sites around its middle, as a street office would plan it
+PATROL = {
+    "title": "大直沽 日常巡查",
+    "area": {"kind": "street", "street": "120102002"},
+    "priorities": ["new", "overdue", "due_soon", "in_progress", "rebound_check"],
+    "cap": 12,
+}
+
+
+def patrol_pages(browser: Any, base: str, login: dict[str, str], blocked: list[str]) -> int:
+    """The patrol route page on a phone, and its printable sheet."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        base + "/api/v1/patrols",
+        data=json.dumps(PATROL).encode(),
+        headers={**login, "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as answer:
+        patrol = json.load(answer)
+    if not patrol.get("created"):
+        print(f"错误：巡查计划未生成：{patrol.get('message')}", file=sys.stderr)
+        return 1
+    shots = [
+        ("patrol-route-phone.png", f"/patrols/{patrol['id']}", {"width": 390, "height": 844}),
+        ("patrol-sheet.png", f"/patrols/{patrol['id']}/sheet", {"width": 900, "height": 1100}),
+    ]
+    for name, path, viewport in shots:
+        context = offline_context(
+            browser, blocked, viewport=viewport, locale="zh-CN", is_mobile=viewport["width"] < 500
+        )
+        context.set_extra_http_headers(login)
+        page = context.new_page()
+        response = page.goto(base + path)
+        if response is None or response.status != 200:
+            print(f"错误：{path} 返回 {response and response.status}", file=sys.stderr)
+            return 1
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(OUT / name))
+        stops = len(patrol["stops"])
+        print(f"{OUT.relative_to(ROOT) / name}: {path}, {stops} stops", file=sys.stderr)
+        context.close()
     return 0
 
 

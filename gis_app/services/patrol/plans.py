@@ -138,7 +138,9 @@ def street_office(session: Session, street_id: int) -> Office:
         ),
         {"i": street_id},
     ).one()
-    address = row.office_address or f"{row.name}街道办事处（位置为近似：街道范围内的一点）"
+    # street names end in 街道 (大直沽街道): its office is 大直沽街道办事处
+    office_name = row.name if row.name.endswith("街道") else f"{row.name}街道"
+    address = row.office_address or f"{office_name}办事处（街道范围内的一点）"
     return Office(
         row.code, row.name, round(row.lon, 7), round(row.lat, 7), row.approximate, address
     )
