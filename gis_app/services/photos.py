@@ -22,7 +22,7 @@ from gis_app import clock, codes
 from gis_app.actor import STREET_ROLES, Actor
 from gis_app.errors import Conflict, NotFound, ValidationError
 from gis_app.models import Photo, Site, SiteStep
-from gis_app.services.image_check import FORMATS, check_size, inspect_image
+from gis_app.services.image_check import FORMATS, ImageFacts, check_size, inspect_image
 from gis_app.services.permissions import require_street_actor, sees_site, street_code_of
 from gis_app.services.sites import get_site, record_event
 
@@ -110,30 +110,49 @@ def add_photo(
         if step is None or step.site_id != site.id:
             raise ValidationError(f"步骤 {step_id} 不属于该点位", "step_id")
     facts = inspect_image(data, limits.max_pixels)
+    photo, created = store_checked_photo(
+        session, store, site, actor, data, filename, facts, kind, step_id=step_id
+    )
+    if commit:
+        if created:
+            session.commit()
+        else:
+            session.rollback()
+    return photo, created
+
+
+def store_checked_photo(
+    session: Session,
+    store: PhotoStore,
+    site: Site,
+    actor: Actor,
+    data: bytes,
+    filename: str | None,
+    facts: ImageFacts,
+    kind: str,
+    step_id: int | None = None,
+    reason: str = "",
+) -> tuple[Photo, bool]:
+    """Store a photo already checked (`facts` from inspect_image) for `site`, inside the
+    caller's transaction: the files by content hash, the row with its EXIF evidence and
+    warnings, the site's history event (`reason` first, then the warnings). The same photo
+    of the same kind already there is returned instead, with created False."""
     sha = hashlib.sha256(data).hexdigest()
     existing = _same_photo(session, site.id, kind, sha)
     if existing is not None:
-        if commit:
-            session.rollback()
         return existing, False
-
     store.put(store.original(sha, facts.media_type), data)
     store.put(store.thumbnail(sha), facts.thumbnail)
-
     gps = None
     distance = None
     if facts.lonlat is not None:
         gps = func.ST_SetSRID(func.ST_MakePoint(*facts.lonlat), 4326)
         distance = session.scalar(
-            select(
-                func.ST_Distance(
-                    func.Geography(func.ST_SetSRID(func.ST_MakePoint(*facts.lonlat), 4326)),
-                    func.Geography(Site.geom),
-                )
-            ).where(Site.id == site.id)
+            select(func.ST_Distance(func.Geography(gps), func.Geography(Site.geom))).where(
+                Site.id == site.id
+            )
         )
     warnings = photo_warnings(kind, facts.taken_at, distance, site, facts.exif_notes)
-    now = clock.now()
     photo = Photo(
         district_code=site.district_code,
         site_id=site.id,
@@ -150,7 +169,7 @@ def add_photo(
         gps_distance_m=round(distance, 1) if distance is not None else None,
         warnings=warnings,
         uploaded_by=actor.name,
-        uploaded_at=now,
+        uploaded_at=clock.now(),
     )
     try:
         with session.begin_nested():
@@ -159,8 +178,6 @@ def add_photo(
         again = _same_photo(session, site.id, kind, sha)
         if again is None:
             raise
-        if commit:
-            session.rollback()
         return again, False
     record_event(
         session,
@@ -168,10 +185,8 @@ def add_photo(
         actor,
         "photo",
         {"photo": (None, {"id": photo.id, "kind": kind, "sha256": sha})},
-        "；".join(w["message"] for w in warnings),
+        "；".join([*([reason] if reason else []), *(w["message"] for w in warnings)]),
     )
-    if commit:
-        session.commit()
     return photo, True
 
 

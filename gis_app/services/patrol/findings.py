@@ -13,7 +13,6 @@ finding and events are one transaction.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,14 +23,14 @@ from sqlalchemy.orm import Session
 from gis_app import clock, codes
 from gis_app.actor import STREET_ROLES, Actor
 from gis_app.errors import Conflict, NotFound, ValidationError
-from gis_app.models import Photo, Site, Street
+from gis_app.models import Site, Street
 from gis_app.models.patrol import PatrolFinding
 from gis_app.services import workflow
 from gis_app.services.image_check import ImageFacts, check_size, inspect_image
 from gis_app.services.patrol.areas import parse_point
 from gis_app.services.patrol.plans import get_patrol
 from gis_app.services.permissions import require_street_actor, site_scope
-from gis_app.services.photos import PhotoLimits, PhotoStore, _clean_name, photo_warnings
+from gis_app.services.photos import PhotoLimits, PhotoStore, store_checked_photo
 from gis_app.services.site_fields import clean_site_fields, raise_first
 from gis_app.services.site_query import near_conditions
 from gis_app.services.sites import _street_or_refuse, next_site_code, record_event
@@ -115,56 +114,13 @@ def _add_photos(
     kind: str,
 ) -> list[int]:
     """Photo rows for the site inside the caller's transaction (files stored by content)."""
-    ids: list[int] = []
-    now = clock.now()
-    for upload, facts in checked:
-        sha = hashlib.sha256(upload.data).hexdigest()
-        same = session.scalar(
-            select(Photo).where(Photo.site_id == site.id, Photo.kind == kind, Photo.sha256 == sha)
-        )
-        if same is not None:
-            ids.append(same.id)
-            continue
-        store.put(store.original(sha, facts.media_type), upload.data)
-        store.put(store.thumbnail(sha), facts.thumbnail)
-        gps = distance = None
-        if facts.lonlat is not None:
-            gps = func.ST_SetSRID(func.ST_MakePoint(*facts.lonlat), 4326)
-            distance = session.scalar(
-                select(func.ST_Distance(func.Geography(gps), func.Geography(Site.geom))).where(
-                    Site.id == site.id
-                )
-            )
-        warnings = photo_warnings(kind, facts.taken_at, distance, site, facts.exif_notes)
-        photo = Photo(
-            district_code=site.district_code,
-            site_id=site.id,
-            kind=kind,
-            sha256=sha,
-            media_type=facts.media_type,
-            size_bytes=len(upload.data),
-            width=facts.width,
-            height=facts.height,
-            original_name=_clean_name(upload.filename),
-            taken_at=facts.taken_at,
-            gps=gps,
-            gps_distance_m=round(distance, 1) if distance is not None else None,
-            warnings=warnings,
-            uploaded_by=actor.name,
-            uploaded_at=now,
-        )
-        session.add(photo)
-        session.flush()
-        record_event(
-            session,
-            site,
-            actor,
-            "photo",
-            {"photo": (None, {"id": photo.id, "kind": kind, "sha256": sha})},
-            "；".join(["巡查发现", *(w["message"] for w in warnings)]),
-        )
-        ids.append(photo.id)
-    return ids
+    return [
+        store_checked_photo(
+            session, store, site, actor, upload.data, upload.filename, facts, kind,
+            reason="巡查发现",
+        )[0].id
+        for upload, facts in checked
+    ]  # fmt: skip
 
 
 def record_finding(
