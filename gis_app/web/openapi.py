@@ -29,6 +29,15 @@ def _error_responses(*statuses: int) -> dict[str, Any]:
     }
 
 
+def operation(summary: str, op_id: str, **extra: Any) -> dict[str, Any]:
+    """An operation of a feature's part of the document: 200 unless `responses` says
+    otherwise, and the refusals every feature endpoint can give (403, 404, 422)."""
+    responses = extra.pop("responses", {"200": {"description": "OK"}})
+    for code, text in (("403", "无权限"), ("404", "不存在"), ("422", "字段无效")):
+        responses.setdefault(code, {"description": text})
+    return {"summary": summary, "operationId": op_id, "responses": responses, **extra}
+
+
 def _enum(mapping: dict[str, str] | Any, description: str) -> dict[str, Any]:
     labels = "; ".join(f"{k} = {v}" for k, v in mapping.items())
     return {"type": "string", "enum": list(mapping), "description": f"{description}: {labels}"}

@@ -32,6 +32,7 @@ from gis_app.services.permissions import own_street
 from gis_app.web.access import SITE_STAFF, allow
 from gis_app.web.actor import current_actor
 from gis_app.web.auth import csp_nonce
+from gis_app.web.openapi import operation
 from gis_app.web.workflow_pages import photo_limits, photo_store
 from layers.patrol_map import base_map, fit, outline_points, patrol_map
 from layers.site_map import render_map
@@ -456,11 +457,7 @@ bp.register_blueprint(pages)
 def openapi_paths() -> dict[str, Any]:
     """The patrol part of the OpenAPI document (paths relative to /api/v1)."""
 
-    def op(summary: str, op_id: str, **extra: Any) -> dict[str, Any]:
-        responses = extra.pop("responses", {"200": {"description": "OK"}})
-        for code, text in (("403", "无权限"), ("404", "不存在"), ("422", "字段无效")):
-            responses.setdefault(code, {"description": text})
-        return {"summary": summary, "operationId": op_id, "responses": responses, **extra}
+    op = operation
 
     def path_id(name: str) -> dict[str, Any]:
         return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}

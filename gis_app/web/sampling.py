@@ -33,6 +33,7 @@ from gis_app.services.sampling.maps import RESULT_LABELS, batch_map, result_colo
 from gis_app.web.access import DISTRICT, OPEN_DATA, allow
 from gis_app.web.actor import current_actor
 from gis_app.web.auth import csp_nonce
+from gis_app.web.openapi import operation
 from layers.site_map import render_map, render_page
 
 bp = Blueprint("sampling", __name__)
@@ -489,11 +490,7 @@ bp.register_blueprint(pages)
 def openapi_paths() -> dict[str, Any]:
     """The spot-check part of the OpenAPI document (paths relative to /api/v1)."""
 
-    def op(summary: str, op_id: str, **extra: Any) -> dict[str, Any]:
-        responses = extra.pop("responses", {"200": {"description": "OK"}})
-        for code, text in (("403", "无权限"), ("404", "不存在"), ("422", "字段无效")):
-            responses.setdefault(code, {"description": text})
-        return {"summary": summary, "operationId": op_id, "responses": responses, **extra}
+    op = operation
 
     batch_id = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     site_id = {"name": "site_id", "in": "path", "required": True, "schema": {"type": "integer"}}
