@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from io import BytesIO
@@ -108,48 +109,62 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageFacts:
 def image_end(data: bytes, fmt: str) -> int | None:
     """Where the image stream of a JPEG, PNG or WebP file ends (None: cannot tell)."""
     if fmt == "PNG":
-        pos = 8
-        while pos + 12 <= len(data):
-            length = int.from_bytes(data[pos : pos + 4], "big")
-            kind = data[pos + 4 : pos + 8]
-            pos += 12 + length
+        for kind, _start, stop in _png_chunks(data):
             if kind == b"IEND":
-                return pos
+                return stop + 4  # the chunk's CRC
         return None
     if fmt == "WEBP":
         return 8 + int.from_bytes(data[4:8], "little")
     if fmt == "JPEG":
-        return _jpeg_end(data)
+        for marker, _start, stop in _jpeg_segments(data):
+            if marker == 0xD9:
+                return stop
+        return None
     return None
 
 
-def _jpeg_end(data: bytes) -> int | None:
-    """Walk the JPEG's segments (skipping their payloads, so an embedded EXIF thumbnail's
-    own end marker does not count) and the entropy-coded scans up to the EOI marker."""
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of each PNG chunk, up to IEND."""
+    pos = 8
+    while pos + 12 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        yield kind, pos + 8, pos + 8 + length
+        pos += 12 + length
+        if kind == b"IEND":
+            return
+
+
+def _jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(marker, payload start, payload end) of each JPEG marker segment, stepping over their
+    payloads (so an embedded EXIF thumbnail's own end marker does not count) and over the
+    entropy-coded scans; the end marker (0xD9) last, at the end of the image. Stops where
+    the structure breaks."""
     pos = 2
     n = len(data)
     while pos + 2 <= n:  # the end marker is the last 2 bytes: a segment needs 4
         if data[pos] != 0xFF:
-            return None
+            return
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
         if marker == 0xD9:
-            return pos + 2
+            yield marker, pos + 2, pos + 2
+            return
         if marker == 0x01 or 0xD0 <= marker <= 0xD7:
             pos += 2
             continue
         if pos + 4 > n:
-            return None
+            return
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        yield marker, pos + 4, pos + 2 + length
         pos += 2 + length
         if marker == 0xDA:  # start of scan: entropy-coded data up to the next real marker
             while pos + 1 < n:
                 if data[pos] == 0xFF and data[pos + 1] != 0 and not 0xD0 <= data[pos + 1] <= 0xD7:
                     break
                 pos += 1
-    return None
 
 
 def check_no_hidden_content(data: bytes, fmt: str) -> None:
@@ -186,18 +201,16 @@ _WEBP_PIXELS = (b"VP8 ", b"VP8L", b"ALPH", b"ANMF")
 
 def _metadata_payloads(data: bytes, fmt: str) -> list[bytes]:
     """The parts of an image file that are not compressed pixels."""
-    parts: list[bytes] = []
     if fmt == "PNG":
-        pos = 8
-        while pos + 12 <= len(data):
-            length = int.from_bytes(data[pos : pos + 4], "big")
-            kind = data[pos + 4 : pos + 8]
-            if kind != b"IDAT":
-                parts.append(data[pos + 8 : pos + 8 + length])
-            pos += 12 + length
-            if kind == b"IEND":
-                break
-    elif fmt == "WEBP":
+        return [data[a:b] for kind, a, b in _png_chunks(data) if kind != b"IDAT"]
+    if fmt == "JPEG":  # APPn (EXIF, XMP…) and comments
+        return [
+            data[a:b]
+            for marker, a, b in _jpeg_segments(data)
+            if 0xE0 <= marker <= 0xEF or marker == 0xFE
+        ]
+    parts: list[bytes] = []
+    if fmt == "WEBP":
         pos = 12
         while pos + 8 <= len(data):
             kind = data[pos : pos + 4]
@@ -205,22 +218,6 @@ def _metadata_payloads(data: bytes, fmt: str) -> list[bytes]:
             if kind not in _WEBP_PIXELS:
                 parts.append(data[pos + 8 : pos + 8 + length])
             pos += 8 + length + (length & 1)
-    elif fmt == "JPEG":
-        pos = 2
-        while pos + 4 <= len(data) and data[pos] == 0xFF:
-            marker = data[pos + 1]
-            if marker == 0xFF:
-                pos += 1
-                continue
-            if marker in (0xD9, 0xDA):  # end, or start of scan: pixels follow
-                break
-            if marker == 0x01 or 0xD0 <= marker <= 0xD7:
-                pos += 2
-                continue
-            length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-            if 0xE0 <= marker <= 0xEF or marker == 0xFE:  # APPn (EXIF, XMP…) and comments
-                parts.append(data[pos + 4 : pos + 2 + length])
-            pos += 2 + length
     return parts
 
 
