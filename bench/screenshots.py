@@ -47,12 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     blocked: list[str] = []
     with chromium() as browser, serve(app.wsgi_app) as base:
         for name, path, viewport in pages:
-            context = offline_context(browser, blocked, viewport=viewport, locale="zh-CN")
-            context.set_extra_http_headers(login)
-            page = context.new_page()
-            response = page.goto(base + path)
-            if response is None or response.status != 200:
-                print(f"错误：{path} 返回 {response and response.status}", file=sys.stderr)
+            page = _open(browser, blocked, login, base + path, viewport)
+            if page is None:
                 return 1
             page.wait_for_function(DRAWN, timeout=30_000)
             drawn = page.evaluate("window.gisSites.stats.drawn")
@@ -61,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             page.screenshot(path=str(OUT / name))
             print(f"{OUT.relative_to(ROOT) / name}: {path}, {drawn} sites", file=sys.stderr)
-            context.close()
+            page.context.close()
         if patrol_pages(browser, base, login, blocked) != 0:
             return 1
     if blocked:
@@ -100,21 +96,33 @@ def patrol_pages(browser: Any, base: str, login: dict[str, str], blocked: list[s
         ("patrol-sheet.png", f"/patrols/{patrol['id']}/sheet", {"width": 900, "height": 1100}),
     ]
     for name, path, viewport in shots:
-        context = offline_context(
-            browser, blocked, viewport=viewport, locale="zh-CN", is_mobile=viewport["width"] < 500
-        )
-        context.set_extra_http_headers(login)
-        page = context.new_page()
-        response = page.goto(base + path)
-        if response is None or response.status != 200:
-            print(f"错误：{path} 返回 {response and response.status}", file=sys.stderr)
+        page = _open(browser, blocked, login, base + path, viewport)
+        if page is None:
             return 1
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(OUT / name))
         stops = len(patrol["stops"])
         print(f"{OUT.relative_to(ROOT) / name}: {path}, {stops} stops", file=sys.stderr)
-        context.close()
+        page.context.close()
     return 0
+
+
+def _open(
+    browser: Any, blocked: list[str], login: dict[str, str], url: str, viewport: dict[str, int]
+) -> Any:
+    """The page at `url` in a fresh offline context (a phone's below 500 px), logged in;
+    None (and the reason printed) unless it answered 200."""
+    context = offline_context(
+        browser, blocked, viewport=viewport, locale="zh-CN", is_mobile=viewport["width"] < 500
+    )
+    context.set_extra_http_headers(login)
+    page = context.new_page()
+    response = page.goto(url)
+    if response is None or response.status != 200:
+        print(f"错误：{url} 返回 {response and response.status}", file=sys.stderr)
+        context.close()
+        return None
+    return page
 
 
 if __name__ == "__main__":
