@@ -67,23 +67,28 @@ def grant(op: Any, table: str, privileges: str) -> None:
     role = app_role()
     _exec(op, f"GRANT {privileges} ON {table} TO {role}")
     if "INSERT" in privileges:
-        _exec(
-            op,
-            f"""
-            DO $$
-            DECLARE seq text;
-            BEGIN
-              FOR seq IN SELECT pg_get_serial_sequence('{table}', a.attname)
-                         FROM pg_attribute a
-                         WHERE a.attrelid = '{table}'::regclass AND a.attnum > 0
-                           AND NOT a.attisdropped
-                           AND pg_get_serial_sequence('{table}', a.attname) IS NOT NULL
-              LOOP
-                EXECUTE format('GRANT USAGE ON SEQUENCE %s TO {role}', seq);
-              END LOOP;
-            END $$
-            """,
-        )
+        each_sequence(op, table, f"GRANT USAGE ON SEQUENCE %s TO {role}")
+
+
+def each_sequence(op: Any, table: str, statement: str) -> None:
+    """Run `statement` (its %s: the sequence) on each serial sequence of the table."""
+    _exec(
+        op,
+        f"""
+        DO $$
+        DECLARE seq text;
+        BEGIN
+          FOR seq IN SELECT pg_get_serial_sequence('{table}', a.attname)
+                     FROM pg_attribute a
+                     WHERE a.attrelid = '{table}'::regclass AND a.attnum > 0
+                       AND NOT a.attisdropped
+                       AND pg_get_serial_sequence('{table}', a.attname) IS NOT NULL
+          LOOP
+            EXECUTE format('{statement}', seq);
+          END LOOP;
+        END $$
+        """,
+    )
 
 
 def roles_policy(op: Any, table: str, roles: Iterable[str], name: str = "roles") -> None:

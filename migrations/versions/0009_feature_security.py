@@ -30,6 +30,7 @@ from gis_app.db_security import (
     OPEN_DATA,
     app_role,
     audit_table,
+    each_sequence,
     force_rls,
     grant,
     role_in,
@@ -206,22 +207,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION access.sample_result_guard()")
     for table in TABLES:
         unprotect(op, table)
-        op.execute(
-            f"""
-            DO $$
-            DECLARE seq text;
-            BEGIN
-              FOR seq IN SELECT pg_get_serial_sequence('{table}', a.attname)
-                         FROM pg_attribute a
-                         WHERE a.attrelid = '{table}'::regclass AND a.attnum > 0
-                           AND NOT a.attisdropped
-                           AND pg_get_serial_sequence('{table}', a.attname) IS NOT NULL
-              LOOP
-                EXECUTE format('REVOKE ALL ON SEQUENCE %s FROM {role}', seq);
-              END LOOP;
-            END $$
-            """
-        )
+        each_sequence(op, table, f"REVOKE ALL ON SEQUENCE %s FROM {role}")
     op.execute(
         """
         DROP FUNCTION access.spot_check_site_ids();
