@@ -13,7 +13,7 @@ from sqlalchemy import text
 from gis_app.services.export import copy_stream
 from gis_app.services.export.fields import fields_for
 from gis_app.services.export.geojson import geojson_chunks
-from gis_app.services.export.source import site_source
+from gis_app.services.export.source import iter_batches, site_source
 from gis_app.services.site_query import SiteFilter
 from tests.workflow_support import make_site
 
@@ -21,11 +21,15 @@ TODAY = date(2026, 6, 15)
 AWKWARD = 'line\nbreak \\ back "quote" \x01\x02 tab\t逗号,分号;' + "长" * 40
 
 
-def _export(session, monkeypatch, through_copy: bool, flt: SiteFilter | None = None) -> bytes:
-    monkeypatch.setattr(copy_stream, "ENABLED", through_copy)
+def _export(session, flt: SiteFilter | None = None) -> bytes:
     src = site_source(flt or SiteFilter(), TODAY)
-    chunks = geojson_chunks(session, src, fields_for("sites"), "zh")
-    return b"".join(chunks)
+    return b"".join(geojson_chunks(session, src, fields_for("sites"), "zh"))
+
+
+def _through_a_cursor(session, flt: SiteFilter | None = None) -> list[dict]:
+    """The same features read row by row through a named cursor: the reference."""
+    query = site_source(flt or SiteFilter(), TODAY).features(fields_for("sites"), "zh")
+    return [json.loads(row[0]) for batch in iter_batches(session, query) for row in batch]
 
 
 def _strip_time(body: bytes) -> dict:
@@ -41,20 +45,18 @@ def sites(db_session):
     return made
 
 
-def test_copy_and_cursor_give_the_same_features(db_session, monkeypatch, sites) -> None:
-    by_copy = _strip_time(_export(db_session, monkeypatch, True))
-    by_cursor = _strip_time(_export(db_session, monkeypatch, False))
-    assert by_copy == by_cursor
+def test_copy_and_cursor_give_the_same_features(db_session, sites) -> None:
+    by_copy = _strip_time(_export(db_session))
+    assert by_copy["features"] == _through_a_cursor(db_session)
     ours = {s.id for s in sites}
     addresses = {f["properties"]["地址"] for f in by_copy["features"] if f["id"] in ours}
     assert addresses == {f"{AWKWARD} {i}" for i in range(3)}
 
 
-def test_filters_with_lists_reach_the_copy(db_session, monkeypatch, sites) -> None:
+def test_filters_with_lists_reach_the_copy(db_session, sites) -> None:
     flt = SiteFilter(statuses=["registered"])
-    by_copy = _strip_time(_export(db_session, monkeypatch, True, flt))
-    by_cursor = _strip_time(_export(db_session, monkeypatch, False, flt))
-    assert by_copy == by_cursor and by_copy["features"]
+    by_copy = _strip_time(_export(db_session, flt))
+    assert by_copy["features"] == _through_a_cursor(db_session, flt) and by_copy["features"]
     assert {f["properties"]["状态"] for f in by_copy["features"]} == {"已建档"}
 
 
@@ -63,7 +65,6 @@ def test_a_reader_that_stops_early_leaves_a_usable_session(db_session, monkeypat
         make_site(db_session, address="甲" * 190 + str(i))
     db_session.flush()
     monkeypatch.setattr(copy_stream, "CHUNK_BYTES", 4096)  # many chunks for 40 sites
-    monkeypatch.setattr(copy_stream, "ENABLED", True)
     src = site_source(SiteFilter(), TODAY)
     chunks = geojson_chunks(db_session, src, fields_for("sites"), "zh")
     next(chunks)
@@ -80,7 +81,7 @@ def test_small_chunks_keep_whole_features(db_session, monkeypatch, sites) -> Non
     for i in range(30):
         make_site(db_session, address="乙" * 150 + str(i))
     db_session.flush()
-    by_cursor = _strip_time(_export(db_session, monkeypatch, False))
     monkeypatch.setattr(copy_stream, "CHUNK_BYTES", 1000)
-    by_copy = _strip_time(_export(db_session, monkeypatch, True))
-    assert by_copy == by_cursor and len(by_copy["features"]) >= 33
+    by_copy = _strip_time(_export(db_session))
+    assert by_copy["features"] == _through_a_cursor(db_session)
+    assert len(by_copy["features"]) >= 33

@@ -25,12 +25,6 @@ from sqlalchemy.orm import Session
 CHUNK_BYTES = 1 << 20
 QUEUE_CHUNKS = 4
 _DONE = object()
-#: the GeoJSON export reads through COPY (False: through a named cursor, as before)
-ENABLED = True
-
-
-def enabled() -> bool:
-    return ENABLED
 
 
 class _Cancelled(Exception):

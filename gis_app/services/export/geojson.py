@@ -2,7 +2,7 @@
 
 Longitude-latitude order, polygons with counter-clockwise exterior rings, no `crs` member;
 the feature id is the site id (streets: the street code). Memory stays constant: one batch of
-feature texts at a time.
+feature texts at a time (read through COPY: export/copy_stream.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from gis_app import clock
 from gis_app.services.export import copy_stream
 from gis_app.services.export.fields import ExportField, Lang
-from gis_app.services.export.source import LayerSource, Progress, iter_batches, local_time
+from gis_app.services.export.source import LayerSource, Progress, local_time
 
 
 def geojson_chunks(
@@ -34,20 +34,12 @@ def geojson_chunks(
     yield (json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [\n').encode()
     query = src.features(fields, lang)
     done = 0
-    if copy_stream.enabled():
-        local_time(session)
-        for lines in copy_stream.copy_lines(session, query):
-            # one feature per line; JSON text has no raw line break
-            text = lines.rstrip(b"\n").replace(b"\n", b",\n")
-            yield (b",\n" if done else b"") + text
-            done += lines.count(b"\n")
-            if progress is not None:
-                progress(done)
-    else:
-        for batch in iter_batches(session, query):
-            text = ",\n".join(row[0] for row in batch)
-            yield ((",\n" if done else "") + text).encode()
-            done += len(batch)
-            if progress is not None:
-                progress(done)
+    local_time(session)
+    for lines in copy_stream.copy_lines(session, query):
+        # one feature per line; JSON text has no raw line break
+        text = lines.rstrip(b"\n").replace(b"\n", b",\n")
+        yield (b",\n" if done else b"") + text
+        done += lines.count(b"\n")
+        if progress is not None:
+            progress(done)
     yield b"\n]}\n"
