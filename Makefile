@@ -18,7 +18,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 run: setup  ## set up (packages, database, migrations, demo district) and serve on $(HOST):$(PORT)
-	@set -e; export DATABASE_URL="$$($(PY) -m gis_app.localdb url)"; \
+	@set -e; export DATABASE_URL="$$($(PY) -m gis_app.core.localdb url)"; \
 	$(GISAPP) db upgrade; \
 	$(GISAPP) load-demo --if-empty; \
 	$(GISAPP) demo-accounts; \
@@ -26,7 +26,7 @@ run: setup  ## set up (packages, database, migrations, demo district) and serve 
 	exec $(GISAPP) serve --host $(HOST) --port $(PORT)
 
 test: setup os-test  ## set up, then run the whole test suite against a real PostGIS
-	@set -e; export TEST_DATABASE_URL="$$($(PY) -m gis_app.localdb url --test)"; \
+	@set -e; export TEST_DATABASE_URL="$$($(PY) -m gis_app.core.localdb url --test)"; \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 setup: os-run $(VENV)/.installed static/vendor/.installed  ## OS packages, virtualenv, browser assets
@@ -57,12 +57,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
-static/vendor/.installed: gis_app/assets.py $(VENV)/.installed
+static/vendor/.installed: gis_app/core/assets.py $(VENV)/.installed
 	@$(GISAPP) assets fetch
 	@touch $@
 
 db: setup  ## start the database and print its URL
-	@$(PY) -m gis_app.localdb url
+	@$(PY) -m gis_app.core.localdb url
 
 lint: setup  ## ruff
 	@$(VENV)/bin/ruff check gis_app layers tests bench migrations
@@ -70,8 +70,8 @@ lint: setup  ## ruff
 bench: setup  ## every benchmark (SCALE=small for a quick run)
 	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]' \
 	  || echo "[bench] the bench extra (elkai, LKH-3) did not install: patrol tours use a long fast-tsp run as reference"
-	@set -e; export DATABASE_URL="$$($(PY) -m gis_app.localdb url)"; \
+	@set -e; export DATABASE_URL="$$($(PY) -m gis_app.core.localdb url)"; \
 	$(PY) -m bench.run_all --scale $${SCALE:-full}
 
 clean-db:  ## stop the project-local database (its data stays)
-	@test -x $(PY) && $(PY) -m gis_app.localdb stop || true
+	@test -x $(PY) && $(PY) -m gis_app.core.localdb stop || true

@@ -22,12 +22,12 @@ from sqlalchemy import and_, create_engine, func, literal, text
 from sqlalchemy.orm import Session
 
 from bench import report
-from gis_app import clock
-from gis_app.config import sqlalchemy_url
-from gis_app.localdb import dbname_of, ensure_database, resolve_url, with_dbname
-from gis_app.models import Site
-from gis_app.services import site_query
-from gis_app.services.site_query import SiteFilter, base_select, feature_expr
+from gis_app.core import clock
+from gis_app.core.database import sqlalchemy_url
+from gis_app.core.localdb import dbname_of, ensure_database, resolve_url, with_dbname
+from gis_app.features.ledger import queries as site_query
+from gis_app.features.ledger.models import Site
+from gis_app.features.ledger.queries import SiteFilter, base_select, feature_expr
 
 TODAY = date(2026, 6, 15)
 
@@ -67,12 +67,12 @@ def main(argv: list[str] | None = None) -> None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(url)}" WITH (FORCE)'))
     admin.dispose()
     ensure_database(url)
-    from gis_app import db as dbmod
+    from gis_app.core import database as dbmod
 
     dbmod.upgrade(url)
     engine = create_engine(sqlalchemy_url(url))
     clock.freeze(f"{TODAY.isoformat()}T10:00:00+08:00")
-    from gis_app.services.demo import load_demo
+    from gis_app.demo.loader import load_demo
 
     with Session(engine) as session:
         t0 = time.perf_counter()

@@ -24,14 +24,13 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from bench import report
-from gis_app import clock
-from gis_app.actor import Actor
-from gis_app.config import sqlalchemy_url
-from gis_app.db import DbScope, _apply_scope
-from gis_app.db_security import app_role
-from gis_app.localdb import dbname_of, ensure_database, resolve_url, with_dbname
-from gis_app.models import Site, SiteEvent
-from gis_app.services.site_query import SiteFilter, counts_by_status, list_features
+from gis_app.core import clock
+from gis_app.core.actor import Actor
+from gis_app.core.database import DbScope, apply_scope, sqlalchemy_url
+from gis_app.core.db_security import app_role
+from gis_app.core.localdb import dbname_of, ensure_database, resolve_url, with_dbname
+from gis_app.features.ledger.models import Site, SiteEvent
+from gis_app.features.ledger.queries import SiteFilter, counts_by_status, list_features
 
 TODAY = date(2026, 6, 15)
 STREET = "120102002"
@@ -53,7 +52,7 @@ def in_scope(session: Session, scope: DbScope | None, work: Callable[[], object]
     def run() -> object:
         session.rollback()
         if scope is not None:
-            _apply_scope(session.connection(), scope)
+            apply_scope(session.connection(), scope)
         try:
             return work()
         finally:
@@ -83,12 +82,12 @@ def main(argv: list[str] | None = None) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname_of(url)}" WITH (FORCE)'))
     ensure_database(url)
-    from gis_app import db as dbmod
+    from gis_app.core import database as dbmod
 
     dbmod.upgrade(url)
     engine = create_engine(sqlalchemy_url(url))
     clock.freeze(f"{TODAY.isoformat()}T10:00:00+08:00")
-    from gis_app.services.demo import load_demo
+    from gis_app.demo.loader import load_demo
 
     role = app_role()
     district = Actor("bench.office", "district_officer")
@@ -158,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{with_audit * 1000:.0f} ms (audit + chain) | {with_audit / without:.2f} |"
         )
         session.rollback()
-        _apply_scope(session.connection(), scope(street))
+        apply_scope(session.connection(), scope(street))
         plan = session.execute(
             text(
                 "EXPLAIN SELECT count(*) FROM sites WHERE deleted_at IS NULL "

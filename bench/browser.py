@@ -113,7 +113,7 @@ def bench_app(url: str, **config: Any) -> Any:
     """The app on a bench database as it runs in production: connected as its own database
     role (row-level security applies), the owner's URL for migrations and commands."""
     from gis_app import create_app
-    from gis_app.config import app_database_url
+    from gis_app.settings import app_database_url
 
     return create_app({"DATABASE_URL": url, "APP_DATABASE_URL": app_database_url(url), **config})
 
@@ -126,10 +126,11 @@ def bench_token(url: str, username: str = "bench.office") -> str:
     from sqlalchemy import select
 
     from gis_app import create_app
-    from gis_app.actor import Actor
-    from gis_app.db import DbScope, get_db, session
-    from gis_app.models import User
-    from gis_app.services import accounts
+    from gis_app.core.actor import Actor
+    from gis_app.core.database import DbScope
+    from gis_app.features.accounts import service as accounts
+    from gis_app.features.accounts.models import User
+    from gis_app.http.database import get_db, session
 
     admin = Actor("bench", "district_admin")
     app = create_app({"DATABASE_URL": url, "DB_CONNECT_AS": "owner"})

@@ -9,7 +9,7 @@ approximate streets (Hedong keeps its 12), with the demo generator's sites, on a
 its own (`<app database>_bench_city_<N>`; kept, so that a second run of that size reuses it).
 
 Load: the sites table's secondary indexes are dropped, the sites are generated and copied
-district by district (gis_app.services.bulk_load, COPY), the indexes built again (each timed),
+district by district (gis_app.core.bulk_load, COPY), the indexes built again (each timed),
 step plans added for the sites in progress (one INSERT … SELECT, so that the overdue rule has
 late steps to look at), then VACUUM ANALYZE. The load rate is compared, on the same 20,000
 generated sites and in the same run (then rolled back), with the demo loader's former
@@ -72,9 +72,9 @@ def say(message: str) -> None:
 
 def bench_url(n: int, reset: bool) -> str:
     """`<app database>_bench_city_<n>`: one per size, kept for the next run."""
-    from gis_app import db as dbmod
-    from gis_app.config import sqlalchemy_url
-    from gis_app.localdb import dbname_of, ensure_database, resolve_url, with_dbname
+    from gis_app.core import database as dbmod
+    from gis_app.core.database import sqlalchemy_url
+    from gis_app.core.localdb import dbname_of, ensure_database, resolve_url, with_dbname
 
     base = resolve_url()
     url = with_dbname(base, f"{dbname_of(base)}_bench_city_{n}")
@@ -91,14 +91,14 @@ def bench_url(n: int, reset: bool) -> str:
 
 
 def engine_for(url: str) -> Engine:
-    from gis_app.config import sqlalchemy_url
+    from gis_app.core.database import sqlalchemy_url
 
     return create_engine(sqlalchemy_url(url), connect_args={"options": "-c timezone=UTC"})
 
 
 def loaded_sites(engine: Engine) -> int:
-    from gis_app.models import Site
-    from gis_app.services.city_load import CITY_ACTOR
+    from gis_app.demo.city_load import CITY_ACTOR
+    from gis_app.features.ledger.models import Site
 
     with Session(engine) as s:
         total = s.scalar(select(func.count()).select_from(Site)) or 0
@@ -155,7 +155,7 @@ WHERE s.status = 'in_progress' AND s.current_deadline > s.created_at::date + 7
 
 def load(url: str, n: int) -> LoadReport:
     from gis_app.demo.city import build_city
-    from gis_app.services.city_load import load_city
+    from gis_app.demo.city_load import load_city
 
     t0 = time.perf_counter()
     city = build_city(seed=SEED)
@@ -210,11 +210,11 @@ def sizes(engine: Engine) -> tuple[float, float]:
 def load_baselines(url: str) -> dict[str, float]:
     """Rows per second of three loaders on the same generated sites, same table, same run
     (rolled back): COPY, the former demo loader's multi-row INSERTs, one INSERT per row."""
+    from gis_app.core.bulk_load import SITE_COLUMNS, copy_sites, copy_value, site_row
     from gis_app.demo.city import build_city
     from gis_app.demo.sites_generator import generate_sites
-    from gis_app.models import Street
-    from gis_app.services.bulk_load import SITE_COLUMNS, copy_sites, copy_value, site_row
-    from gis_app.services.site_import import insert_sites
+    from gis_app.features.ledger.importer import insert_sites
+    from gis_app.features.streets.models import Street
 
     district = build_city(seed=SEED, codes=["120102"])[0]
     sites = generate_sites(district.streets, n=BASELINE_ROWS, seed=SEED + 99, today=TODAY)
@@ -309,8 +309,9 @@ class Query:
 
 
 def queries() -> list[Query]:
-    from gis_app.services import map_data, tiles
-    from gis_app.services.site_query import SiteFilter, counts_by_status, list_features
+    from gis_app.features.ledger.queries import SiteFilter, counts_by_status, list_features
+    from gis_app.features.maps import service as map_data
+    from gis_app.features.maps import tiles
 
     def page(flt: Any, offset: int = 0) -> Callable[[Session], int]:
         return lambda s: list_features(s, flt, TODAY, 100, offset).number_matched
@@ -463,7 +464,7 @@ def timed_runs(
 
 
 def plan_of(engine: Engine, query: Query, param: Any, indexed: bool = True) -> str:
-    from gis_app.services import query_plans
+    from gis_app.core import query_plans
 
     with Session(engine) as s:
         prepare(s, indexed)

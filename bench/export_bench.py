@@ -52,12 +52,12 @@ BEIJING = {**os.environ, "PGTZ": "Asia/Shanghai"}
 
 
 def bench_url() -> str:
-    from gis_app.localdb import dbname_of, ensure_database, resolve_url, with_dbname
+    from gis_app.core.localdb import dbname_of, ensure_database, resolve_url, with_dbname
 
     base = os.environ.get("DATABASE_URL") or resolve_url()
     url = with_dbname(base, dbname_of(base) + "_bench")
     ensure_database(url)
-    from gis_app import db as dbmod
+    from gis_app.core import database as dbmod
 
     dbmod.upgrade(url)
     return url
@@ -65,9 +65,9 @@ def bench_url() -> str:
 
 def load(url: str, n: int) -> float:
     """The demo district with n sites (kept when already there); seconds spent loading."""
-    from gis_app.config import sqlalchemy_url
-    from gis_app.models import Site
-    from gis_app.services.demo import load_demo
+    from gis_app.core.database import sqlalchemy_url
+    from gis_app.demo.loader import load_demo
+    from gis_app.features.ledger.models import Site
 
     engine = create_engine(sqlalchemy_url(url))
     with Session(engine) as session:
@@ -85,9 +85,9 @@ def load(url: str, n: int) -> float:
 
 def selection_sql() -> tuple[str, str]:
     """The export's selection as plain SQL: (columns with the geometry, feature texts)."""
-    from gis_app.services.export.fields import fields_for
-    from gis_app.services.export.source import RowStyle, site_source
-    from gis_app.services.site_query import SiteFilter
+    from gis_app.features.exchange.export.fields import fields_for
+    from gis_app.features.exchange.export.source import RowStyle, site_source
+    from gis_app.features.ledger.queries import SiteFilter
 
     src = site_source(SiteFilter(), TODAY)
     fields = fields_for("sites")
@@ -233,7 +233,7 @@ print(json.dumps({"seconds": seconds, "peak_kib": peak, "size": len(body.encode(
 
 
 def geopandas_route(url: str, sql: str, repeat: int) -> Result:
-    from gis_app.config import sqlalchemy_url
+    from gis_app.core.database import sqlalchemy_url
 
     result = Result("geopandas read_postgis().to_json()")
     for _ in range(repeat):

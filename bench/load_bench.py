@@ -80,8 +80,8 @@ def say(message: str) -> None:
 
 
 def bench_url() -> str:
-    from gis_app import db as dbmod
-    from gis_app.localdb import dbname_of, ensure_database, resolve_url, with_dbname
+    from gis_app.core import database as dbmod
+    from gis_app.core.localdb import dbname_of, ensure_database, resolve_url, with_dbname
 
     base = os.environ.get("DATABASE_URL") or resolve_url()
     url = with_dbname(base, f"{dbname_of(base)}_bench_load")
@@ -96,11 +96,13 @@ def prepare(url: str, n_sites: int, work: Path) -> dict[str, Any]:
 
     from bench.map_bench import ensure_sites
     from gis_app import create_app
-    from gis_app.actor import Actor
-    from gis_app.commands.accounts import create_demo_accounts, demo_account_specs
-    from gis_app.db import DbScope, get_db, session
-    from gis_app.models import Site, Street
-    from gis_app.services import accounts
+    from gis_app.core.actor import Actor
+    from gis_app.core.database import DbScope
+    from gis_app.features.accounts import service as accounts
+    from gis_app.features.accounts.cli import create_demo_accounts, demo_account_specs
+    from gis_app.features.ledger.models import Site
+    from gis_app.features.streets.models import Street
+    from gis_app.http.database import get_db, session
 
     ensure_sites(url, n_sites, reload=False)
     admin = Actor("cli:load_bench", "district_admin")

@@ -54,8 +54,8 @@ def say(message: str) -> None:
 
 def bench_url(n: int) -> str:
     """`<app database>_bench_<n>`: one per size, so that a second run reuses the loaded sites."""
-    from gis_app import db as dbmod
-    from gis_app.localdb import dbname_of, ensure_database, resolve_url, with_dbname
+    from gis_app.core import database as dbmod
+    from gis_app.core.localdb import dbname_of, ensure_database, resolve_url, with_dbname
 
     base = resolve_url()
     url = with_dbname(base, f"{dbname_of(base)}_bench_{n}")
@@ -70,9 +70,9 @@ def ensure_sites(url: str, n: int, reload: bool) -> None:
     from sqlalchemy import create_engine, func, select, text
     from sqlalchemy.orm import Session
 
-    from gis_app.config import sqlalchemy_url
-    from gis_app.models import Site
-    from gis_app.services.demo import DEMO_ACTOR, load_demo
+    from gis_app.core.database import sqlalchemy_url
+    from gis_app.demo.loader import DEMO_ACTOR, load_demo
+    from gis_app.features.ledger.models import Site
 
     engine = create_engine(sqlalchemy_url(url))
     with Session(engine) as s:
@@ -168,8 +168,8 @@ def measure_size(
         offline_context,
         serve_in_process,
     )
-    from gis_app import clock
-    from gis_app.config import sqlalchemy_url
+    from gis_app.core import clock
+    from gis_app.core.database import sqlalchemy_url
 
     url = bench_url(n)
     ensure_sites(url, n, reload)

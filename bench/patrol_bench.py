@@ -34,9 +34,9 @@ import numpy as np
 import shapely
 
 from bench import report
-from gis_app.services.demo import OUTLINE_FILE
-from gis_app.services.patrol.roads_graph import RoadNetwork
-from gis_app.services.patrol.routing import (
+from gis_app.demo.loader import OUTLINE_FILE
+from gis_app.features.patrol.roads_graph import RoadNetwork
+from gis_app.features.patrol.routing import (
     default_time_limit,
     geodesic_matrix,
     plan_route,

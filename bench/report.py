@@ -50,7 +50,7 @@ def postgres_version(url: str | None = None) -> str:
     if url:
         from sqlalchemy import create_engine, text
 
-        from gis_app.config import sqlalchemy_url
+        from gis_app.core.database import sqlalchemy_url
 
         engine = create_engine(sqlalchemy_url(url))
         try:

@@ -31,12 +31,12 @@ import geopandas as gpd
 import numpy as np
 
 from bench import report
+from gis_app.demo.loader import STREETS_FILE
 from gis_app.demo.sites_generator import _inner_geometries, _sample_points, _street_hotspots
-from gis_app.services.demo import STREETS_FILE
-from gis_app.services.sampling.balance import balance
-from gis_app.services.sampling.design import DRAWERS
-from gis_app.services.sampling.gbt2828 import sample_size
-from gis_app.services.sampling.projection import to_metric
+from gis_app.features.sampling.balance import balance
+from gis_app.features.sampling.design import DRAWERS
+from gis_app.features.sampling.gbt2828 import sample_size
+from gis_app.features.sampling.projection import to_metric
 
 METHODS = ("lpm", "grts", "srs")
 

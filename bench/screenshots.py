@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frozen-now", default="", help="freeze the clock (as GIS_APP_FROZEN_NOW)")
     args = parser.parse_args(argv)
     from bench.browser import auth_headers, bench_app, bench_token
-    from gis_app.localdb import resolve_url
+    from gis_app.core.localdb import resolve_url
 
     url = resolve_url()
     app = bench_app(url, FROZEN_NOW=args.frozen_now)

@@ -12,13 +12,18 @@ __all__ = ["create_app"]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Application factory: configuration, database, blueprints, error handlers."""
+    """Application factory: settings -> database -> http -> each feature's `register(app)`.
+
+    Its imports are made here, not at the top: `python -m gis_app.core.localdb` imports this
+    package to bring the database up before the app's dependencies are installed."""
     from flask import Flask
 
-    from gis_app import clock
-    from gis_app.config import load_config
-    from gis_app.db import Database
-    from gis_app.localdb import PROJECT_ROOT
+    from gis_app.core import clock
+    from gis_app.core.localdb import PROJECT_ROOT
+    from gis_app.features import FEATURES, feature
+    from gis_app.http import errors, security, templating
+    from gis_app.http.database import Database
+    from gis_app.settings import load_config
 
     app = Flask(
         __name__,
@@ -34,40 +39,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     clock.freeze(app.config.get("FROZEN_NOW") or None)
 
     Database().init_app(app)
-
-    from gis_app.web import (
-        api,
-        auth,
-        errors,
-        exports,
-        maps,
-        ogc,
-        pages,
-        site_pages,
-        template_helpers,
-        workflow_setup,
-    )
-
     errors.init_app(app)
-    auth.init_app(app)  # first: every request is authenticated before any other hook
-    template_helpers.init_app(app)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(pages.bp)
-    workflow_setup.init_app(app)
-    app.register_blueprint(exports.bp)
-    app.register_blueprint(ogc.bp)
-    app.register_blueprint(maps.bp)
-    app.register_blueprint(site_pages.bp)
-    from gis_app.web import sampling  # spot checks: API and pages
-
-    app.register_blueprint(sampling.bp)
-    from gis_app.web import tiles  # vector tiles of the sites (city scale)
-
-    app.register_blueprint(tiles.bp)
-    from gis_app.web import patrol  # patrols: API and pages
-
-    app.register_blueprint(patrol.bp)
-    from gis_app.web import accounts_setup
-
-    accounts_setup.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    for name in FEATURES:  # accounts before the others: it authenticates every request
+        register = getattr(feature(name), "register", None)
+        if register is not None:
+            register(app)
     return app

@@ -2,7 +2,7 @@
 
 folium builds the map (Map, tile layers, GeoJSON outlines, layer control, framing); the sites
 themselves are one custom layer drawn on a canvas by static/js/site-layer.js from the compact
-arrays of gis_app.services.map_data, with one toggle layer per status and per disposition in the
+arrays of gis_app.features.maps.service, with one toggle layer per status and per disposition in the
 layer control. Every script and style sheet comes from the app's own static files: folium's
 default CDN lists are replaced (district intranets have no internet).
 
@@ -44,7 +44,7 @@ class MapAssets:
 class MapSpec:
     """Everything one map shows."""
 
-    sites_payload: str  # compact JSON from gis_app.services.map_data.site_points
+    sites_payload: str  # compact JSON from gis_app.features.maps.service.site_points
     counts: dict[str, int] | None  # by display key, plus "total" (None: legend without counts)
     streets: dict[str, Any]  # FeatureCollection with code, name, label
     bounds: tuple[float, float, float, float] | None  # (west, south, east, north)

@@ -8,7 +8,10 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-from gis_app.models import Base
+from gis_app.core.models import Base
+from gis_app.features import load_models
+
+load_models()
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

@@ -1,26 +1,22 @@
 """Test fixtures: a real PostGIS database, migrated once; each test in a rolled-back transaction.
 
 The database is TEST_DATABASE_URL (make test sets it), else `<name>_test` beside the app's
-database (started by gis_app.localdb). It is dropped and created again at the start of a run.
+database (started by gis_app.core.localdb). It is dropped and created again at the start of a run.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from gis_app import clock
-from gis_app.config import sqlalchemy_url
-from gis_app.localdb import dbname_of, resolve_url, with_dbname
-
-FROZEN_NOW = "2026-06-15T10:00:00+08:00"
+from gis_app.core import clock
+from gis_app.core.database import sqlalchemy_url
+from gis_app.core.localdb import dbname_of, resolve_url, with_dbname
+from tests.support.live import FROZEN_NOW
 
 
 def _recreate_database(url: str) -> None:
@@ -40,78 +36,12 @@ def database_url() -> str:
     if not dbname_of(url).endswith("_test"):
         pytest.exit(f"refusing to run tests against {dbname_of(url)!r}: its name must end in _test")
     _recreate_database(url)
-    from gis_app import db as dbmod
-    from gis_app.localdb import ensure_database
+    from gis_app.core import database as dbmod
+    from gis_app.core.localdb import ensure_database
 
     ensure_database(url)
     dbmod.upgrade(url)
     return url
-
-
-# what stays committed in the test database between tests: the district and its 12 streets
-KEEP_TABLES = ("districts", "streets", "spatial_ref_sys", "alembic_version")
-
-
-def clear_ledger(engine: Engine) -> None:
-    """Delete every committed row but the district and its streets (after live-server tests).
-
-    A transaction the app left open would block this for ever: fail after 30 s instead."""
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL lock_timeout = '30s'"))
-        tables = (
-            conn.execute(
-                text(
-                    "SELECT quote_ident(tablename) FROM pg_tables "
-                    "WHERE schemaname = 'public' AND NOT (tablename = ANY(:keep))"
-                ),
-                {"keep": list(KEEP_TABLES)},
-            )
-            .scalars()
-            .all()
-        )
-        if tables:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-
-
-@contextmanager
-def serve_app(
-    database_url: str, engine: Engine, wrap: Callable[[Any], Any] | None = None
-) -> Iterator[str]:
-    """The app on a free port of 127.0.0.1 in a thread (real commits); its URL while it runs.
-
-    Every committed row but the streets is deleted when it stops.
-    """
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    from gis_app import create_app
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    from gis_app.config import app_database_url
-
-    # as in production: the app connects as its own database role (row-level security)
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "APP_DATABASE_URL": app_database_url(database_url),
-            "TESTING": True,
-            "FROZEN_NOW": FROZEN_NOW,
-        }
-    )
-    if wrap is not None:
-        app.wsgi_app = wrap(app.wsgi_app)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["gis_db"].engine.dispose()
-        clear_ledger(engine)
 
 
 @pytest.fixture(scope="session")
@@ -120,8 +50,8 @@ def scratch_db(database_url: str) -> Iterator[tuple[str, Engine]]:
     parallel writers, concurrent logins): (url, engine as the owner). Dropped at the end."""
     url = with_dbname(database_url, dbname_of(database_url) + "_scratch")
     _recreate_database(url)
-    from gis_app import db as dbmod
-    from gis_app.localdb import ensure_database
+    from gis_app.core import database as dbmod
+    from gis_app.core.localdb import ensure_database
 
     ensure_database(url)
     dbmod.upgrade(url)
@@ -146,8 +76,8 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def demo_streets(engine: Engine) -> None:
     """Hedong's outline and 12 approximate streets, committed once for the whole run."""
-    from gis_app.services.demo import STREETS_FILE, ensure_district_outline
-    from gis_app.services.streets import import_streets
+    from gis_app.demo.loader import STREETS_FILE, ensure_district_outline
+    from gis_app.features.streets.service import import_streets
 
     with Session(engine) as s:
         ensure_district_outline(s)
@@ -157,7 +87,7 @@ def demo_streets(engine: Engine) -> None:
 @pytest.fixture(scope="session")
 def app(database_url: str, demo_streets: None):
     from gis_app import create_app
-    from gis_app.db_security import app_role
+    from gis_app.core.db_security import app_role
 
     # the web app acts as the app's own database role (row-level security applies): the
     # requests share the owner's rolled-back connection and SET LOCAL ROLE per transaction
@@ -198,7 +128,7 @@ def db_session(connection: Connection) -> Iterator[Session]:
 @pytest.fixture()
 def client(app, connection: Connection):
     """A test client whose requests share the test's rolled-back transaction. Nobody is
-    logged in: see `login` and `auth` (tests/accounts_support.py)."""
+    logged in: see `login` and `auth` (tests/support/accounts.py)."""
     from flask.testing import FlaskClient
 
     class OwnerAfterRequest(FlaskClient):
@@ -235,32 +165,13 @@ def app_ctx(app, connection: Connection):
     db.factory.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
 
 
-# a point well inside 大直沽街道 and one well inside 中山门 (checked in test_streets)
-def site_payload(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "code": "T-0001",
-        "address": "大直沽中路12号院内",
-        "community": "文华里社区",
-        "kind": "courtyard",
-        "area_m2": 18.5,
-        "person_name": "张某",
-        "person_contact": "13800000000",
-        "disposition": "demolish",
-        "committed_deadline": "2026-09-30",
-        "lon": 117.2381,
-        "lat": 39.1100,
-    }
-    body.update(overrides)
-    return body
-
-
 # ---------------------------------------------------------------- accounts (logins, tokens)
 
 
 @pytest.fixture()
 def auth(connection: Connection):
-    """Users and API tokens made in the test's transaction (see tests/accounts_support.py)."""
-    from tests.accounts_support import Accounts
+    """Users and API tokens made in the test's transaction (see tests/support/accounts.py)."""
+    from tests.support.accounts import Accounts
 
     return Accounts(connection)
 

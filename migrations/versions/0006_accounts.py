@@ -2,8 +2,9 @@
 and row-level security on every table of the app (street scope, bureau views, default deny).
 
 The tables stay owned by the migrating role; the web app connects as the role of
-gis_app.db_security.app_role(), which owns nothing and cannot bypass row-level security.
-Policies read app.role / app.street / app.user, set per transaction by the app (gis_app.db):
+gis_app.core.db_security.app_role(), which owns nothing and cannot bypass row-level security.
+Policies read app.role / app.street / app.user, set per transaction by the app
+(gis_app.core.database):
 a transaction that sets nothing sees no rows.
 
 Revision ID: 0006_accounts
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from gis_app.db_security import (
+from gis_app.core.db_security import (
     AUTH,
     BUREAUS,
     DISTRICT,

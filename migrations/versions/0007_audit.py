@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from gis_app.db_security import DISTRICT, app_role, audit_table, role_in, unaudit_table
+from gis_app.core.db_security import DISTRICT, app_role, audit_table, role_in, unaudit_table
 
 revision: str = "0007_audit"
 down_revision: str | Sequence[str] | None = "0006_accounts"

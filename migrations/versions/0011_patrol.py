@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from gis_app.db_security import (
+from gis_app.core.db_security import (
     DISTRICT,
     STREET,
     STREET_SCOPE,

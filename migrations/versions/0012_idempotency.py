@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from gis_app.db_security import audit_table, force_rls, grant, unaudit_table, unprotect
+from gis_app.core.db_security import audit_table, force_rls, grant, unaudit_table, unprotect
 
 revision: str = "0012_idempotency"
 down_revision: str | Sequence[str] | None = "0011_patrol"

@@ -7,7 +7,7 @@ Create Date: 2026-11-28
 One row per road line (a MultiLineString in the file becomes several rows), EPSG:4326, with
 the district key (the Citus distribution column) and where it came from (`source`, the file,
 and `imported_at`). Patrol routes read the lines around their points and run shortest paths
-on them (gis_app/services/patrol/roads_graph.py).
+on them (gis_app/features/patrol/roads_graph.py).
 
 Who sees what: every role that plans patrols (district and street roles) reads every road of
 the district: a route may cross a street boundary, and roads are no secret. The web app's
@@ -27,14 +27,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from gis_app.db_security import (
-    DISTRICT,
-    STREET,
-    force_rls,
-    grant,
-    role_in,
-    unprotect,
-)
+from gis_app.core.db_security import DISTRICT, STREET, force_rls, grant, role_in, unprotect
 
 revision: str = "0013_roads"
 down_revision: str | Sequence[str] | None = "0012_idempotency"

@@ -36,9 +36,11 @@ NEW_DECLARE = "h text;\n          chained bigint;\n"
 
 
 def _rewrite(pairs: list[tuple[str, str]]) -> None:
-    body = op.get_bind().execute(
-        text("SELECT pg_get_functiondef('audit.chain()'::regprocedure)")
-    ).scalar_one()
+    body = (
+        op.get_bind()
+        .execute(text("SELECT pg_get_functiondef('audit.chain()'::regprocedure)"))
+        .scalar_one()
+    )
     for old, new in pairs:
         if body.count(old) != 1:
             raise RuntimeError(f"audit.chain() is not the expected definition: {old!r}")

@@ -12,7 +12,7 @@ or warning, any Content-Security-Policy violation, any failed or outside request
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.conftest import serve_app
+from tests.support.browser import OFFICE, Tab
+from tests.support.live import serve_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,10 +36,6 @@ CHROMIUM_ARGS = [
 ]
 DEMO_SITES = 600
 DEMO_DAY = date(2026, 6, 15)
-
-
-#: the committed users of the live server (password: tests.accounts_support.PASSWORD)
-OFFICE = "browser.office"
 
 
 @dataclass
@@ -57,8 +54,8 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def live_server(database_url: str, engine, demo_streets) -> Iterator[LiveServer]:
-    from gis_app.services.demo import load_demo
-    from tests.accounts_support import Accounts
+    from gis_app.demo.loader import load_demo
+    from tests.support.accounts import Accounts
 
     with Session(engine) as s:
         load_demo(s, n_sites=DEMO_SITES, seed=7, today=DEMO_DAY)
@@ -76,36 +73,6 @@ def chromium() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@dataclass
-class Tab:
-    """A page in a fresh context; records console errors, failed and outside requests."""
-
-    page: Any
-    errors: list[str] = field(default_factory=list)
-
-    def problems(self) -> list[str]:
-        """What went wrong so far, Content-Security-Policy violations included (recorded by
-        the page itself, on top of Chromium's console errors about them)."""
-        found = list(self.errors)
-        if not self.page.is_closed():
-            for v in self.page.evaluate("() => window.__cspViolations || []"):
-                found.append(f"CSP violation: {v}")
-        return found
-
-
-def log_in(tab: Tab, base_url: str, username: str) -> None:
-    """Log in through the login page as a person does (its form and CSRF token)."""
-    from tests.accounts_support import PASSWORD
-
-    page = tab.page
-    page.goto(f"{base_url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    assert "/login" not in page.url, page.content()[:500]
 
 
 @pytest.fixture()

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from tests.accounts_support import PASSWORD
+from tests.support.accounts import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -30,12 +30,12 @@ def live_url(scratch_db) -> Iterator[tuple[str, int]]:
     """The app served from the scratch database, as the app's own role, with a street officer
     and a site of its street committed."""
     from gis_app import create_app
-    from gis_app.config import app_database_url
-    from gis_app.services.accounts import hash_password
-    from gis_app.services.demo import STREETS_FILE, ensure_district_outline
-    from gis_app.services.streets import import_streets
-    from tests.conftest import site_payload
-    from tests.workflow_support import OFFICE
+    from gis_app.demo.loader import STREETS_FILE, ensure_district_outline
+    from gis_app.features.accounts.service import hash_password
+    from gis_app.features.streets.service import import_streets
+    from gis_app.settings import app_database_url
+    from tests.support.sites import site_payload
+    from tests.support.workflow import OFFICE
 
     url, engine = scratch_db
     with Session(engine) as session:
@@ -53,7 +53,7 @@ def live_url(scratch_db) -> Iterator[tuple[str, int]]:
             {"h": hash_password(PASSWORD), "n": now},
         )
         session.commit()
-        from gis_app.services.sites import create_site
+        from gis_app.features.ledger.service import create_site
 
         site_id = session.scalar(text("SELECT id FROM sites WHERE code = 'BR-1'"))
         if site_id is None:

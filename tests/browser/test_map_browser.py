@@ -7,7 +7,7 @@ import re
 import pytest
 
 from layers import palette
-from tests.browser.conftest import OFFICE, log_in
+from tests.support.browser import OFFICE, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from tests.browser.conftest import Tab, log_in
-from tests.workflow_support import OFFICE, ZSM, image_bytes, make_site
+from tests.support.browser import Tab, log_in
+from tests.support.workflow import OFFICE, ZSM, image_bytes, make_site
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture()
 def live_url(app_ctx, auth, tmp_path, monkeypatch) -> Iterator[str]:
     """The app on a free local port, sharing the test's transaction (single-threaded)."""
-    from gis_app.db import session
+    from gis_app.http.database import session
 
     monkeypatch.setitem(app_ctx.config, "PHOTO_DIR", str(tmp_path / "photos"))
     auth.user("browser.insp.zsm", "inspector", ZSM, display_name="中山门队员")

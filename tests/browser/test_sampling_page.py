@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from werkzeug.serving import make_server
 
-from gis_app.services.demo import load_demo
-from tests.browser.conftest import log_in
+from gis_app.demo.loader import load_demo
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def live_url(app_ctx, auth):
     """The app served on a free local port; requests share the test's transaction, one at
     a time (a single-threaded server), so nothing is left in the database afterwards. A
     district officer's account is made first (the browser logs in with it)."""
-    from gis_app.db import session
+    from gis_app.http.database import session
 
     auth.user("browser.office", "district_officer")
     load_demo(session(), n_sites=300, seed=5, today=date(2026, 6, 15))

@@ -1,1 +1,0 @@
-"""CLI commands of the feature areas; each module has `register(cli)` (see gis_app.cli)."""

@@ -1,0 +1,1 @@
+"""Backup and restore: the database and the photo store in one checked archive."""

@@ -1,0 +1,12 @@
+"""The other bureaus' views: civil affairs (hardship), housing (renovation works), police
+(obstruction) — each sees only the fields its task needs."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from gis_app.features.bureaus import pages
+
+    app.register_blueprint(pages.bp)

@@ -1,0 +1,181 @@
+"""Campaign phases from configuration: which phase is current and how many days are left.
+
+The file (GIS_APP_CAMPAIGN_FILE, default Hedong's plan in campaigns/hedong-2021.yaml beside
+this module)
+lists campaigns, each with named phases (start and end dates, both included) and milestones.
+With `anchor: today` dates are day offsets from today (demo only). A bad file stops start-up
+with a message naming the file and the entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_FILE = Path(__file__).with_name("campaigns") / "hedong-2021.yaml"
+
+
+class CampaignConfigError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Milestone:
+    when: date | int
+    name: str
+
+
+@dataclass(frozen=True)
+class Phase:
+    key: str
+    name: str
+    start: date | int
+    end: date | int
+    campaign: str
+    milestones: tuple[Milestone, ...] = ()
+
+
+@dataclass
+class CampaignPlan:
+    source: str
+    relative: bool
+    campaigns: list[tuple[str, str]] = field(default_factory=list)  # (key, name)
+    phases: list[Phase] = field(default_factory=list)
+
+    def _day(self, value: date | int, today: date) -> date:
+        return today + timedelta(days=value) if isinstance(value, int) else value
+
+    def status(self, today: date) -> dict[str, Any]:
+        """The phases containing `today`, the next one, and whether the campaigns are over."""
+        names = dict(self.campaigns)
+        resolved = []
+        for p in self.phases:
+            start, end = self._day(p.start, today), self._day(p.end, today)
+            milestones = [
+                {"date": self._day(m.when, today).isoformat(), "name": m.name} for m in p.milestones
+            ]
+            resolved.append(
+                {
+                    "key": p.key,
+                    "name": p.name,
+                    "campaign": names[p.campaign],
+                    "start": start,
+                    "end": end,
+                    "milestones": milestones,
+                }
+            )
+        resolved.sort(key=lambda r: (r["start"], r["end"]))
+        current = []
+        for r in resolved:
+            if r["start"] <= today <= r["end"]:
+                current.append(
+                    {
+                        **_iso(r),
+                        "days_left": (r["end"] - today).days,
+                        "day_number": (today - r["start"]).days + 1,
+                        "upcoming_milestones": [
+                            m for m in r["milestones"] if m["date"] >= today.isoformat()
+                        ],
+                    }
+                )
+        upcoming = [r for r in resolved if r["start"] > today]
+        nxt = None
+        if upcoming:
+            nxt = {**_iso(upcoming[0]), "days_until": (upcoming[0]["start"] - today).days}
+        last_end = max((r["end"] for r in resolved), default=None)
+        return {
+            "today": today.isoformat(),
+            "source": self.source,
+            "current": current,
+            "next": nxt,
+            "ended": bool(resolved) and not current and nxt is None,
+            "ended_on": last_end.isoformat() if last_end else None,
+            "phases": [_iso(r) for r in resolved],
+        }
+
+
+def _iso(r: dict[str, Any]) -> dict[str, Any]:
+    return {**r, "start": r["start"].isoformat(), "end": r["end"].isoformat()}
+
+
+def _when(value: Any, relative: bool, where: str) -> date | int:
+    if relative:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CampaignConfigError(f"{where}：anchor: today 时日期须是相对今天的天数（整数）")
+        return value
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise CampaignConfigError(f"{where}：日期无法识别：{value!r}（格式 2021-02-22）") from None
+
+
+def _name(item: dict[str, Any], key: str, where: str) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise CampaignConfigError(f"{where}：缺少 {key}")
+    return value.strip()
+
+
+def load_campaigns(path: str | Path | None = None) -> CampaignPlan:
+    """Read and check a campaign file (the default plan when `path` is empty)."""
+    file = Path(path) if path else DEFAULT_FILE
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CampaignConfigError(f"专项行动配置文件不存在：{file}") from None
+    except yaml.YAMLError as exc:
+        raise CampaignConfigError(f"专项行动配置文件 {file} 不是有效的 YAML：{exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("campaigns"), list):
+        raise CampaignConfigError(f"{file}：须有 campaigns 列表")
+    anchor = doc.get("anchor")
+    if anchor not in (None, "today"):
+        raise CampaignConfigError(f"{file}：anchor 只能是 today 或不写")
+    plan = CampaignPlan(source=str(file), relative=anchor == "today")
+    keys: set[str] = set()
+    for i, camp in enumerate(doc["campaigns"], start=1):
+        where = f"{file} campaigns[{i}]"
+        if not isinstance(camp, dict):
+            raise CampaignConfigError(f"{where}：须是对象")
+        key, name = _name(camp, "key", where), _name(camp, "name", where)
+        if key in keys:
+            raise CampaignConfigError(f"{where}：key {key} 重复")
+        keys.add(key)
+        plan.campaigns.append((key, name))
+        phases = camp.get("phases")
+        if not isinstance(phases, list) or not phases:
+            raise CampaignConfigError(f"{where}：须至少有一个阶段（phases）")
+        for j, ph in enumerate(phases, start=1):
+            pw = f"{where} phases[{j}]"
+            if not isinstance(ph, dict):
+                raise CampaignConfigError(f"{pw}：须是对象")
+            start = _when(ph.get("start"), plan.relative, f"{pw} start")
+            end = _when(ph.get("end"), plan.relative, f"{pw} end")
+            if start > end:  # type: ignore[operator]
+                raise CampaignConfigError(f"{pw}：开始日期晚于结束日期")
+            milestones = []
+            for k, ms in enumerate(ph.get("milestones") or [], start=1):
+                mw = f"{pw} milestones[{k}]"
+                if not isinstance(ms, dict):
+                    raise CampaignConfigError(f"{mw}：须是对象")
+                milestones.append(
+                    Milestone(_when(ms.get("date"), plan.relative, mw), _name(ms, "name", mw))
+                )
+            plan.phases.append(
+                Phase(
+                    _name(ph, "key", pw),
+                    _name(ph, "name", pw),
+                    start,
+                    end,
+                    key,
+                    tuple(milestones),
+                )
+            )
+    if not plan.campaigns:
+        raise CampaignConfigError(f"{file}：campaigns 列表为空")
+    return plan

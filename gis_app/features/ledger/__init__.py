@@ -1,0 +1,13 @@
+"""The ledger (台帐): sites (点位) with their fields, history and street scope; the JSON API
+of streets and sites, the ledger import, and a site's page."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from gis_app.features.ledger import api, pages
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)

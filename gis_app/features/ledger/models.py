@@ -1,0 +1,96 @@
+"""Sites (点位) of the ledger, their history events, and the import batches they came in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gis_app.core.models import Base, Timestamps
+
+
+class Site(Timestamps, Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(
+        String(12), ForeignKey("districts.code"), nullable=False
+    )
+    code: Mapped[str] = mapped_column(String(64), nullable=False)
+    street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
+    address: Mapped[str] = mapped_column(Text, nullable=False)
+    community: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, default="other")
+    area_m2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    person_name: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    person_contact: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    disposition: Mapped[str] = mapped_column(String(16), nullable=False)
+    flag_central_inspection: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    flag_hardship: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    flag_renovation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    flag_obstruction: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    committed_deadline: Mapped[date | None] = mapped_column(Date)
+    current_deadline: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(24), nullable=False, default="registered")
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="manual")
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=False
+    )
+    import_batch_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("import_batches.id"))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    updated_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str | None] = mapped_column(String(64))
+    deleted_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SiteEvent(Base):
+    """One change to a site: who, when, what (field -> [before, after]) and why."""
+
+    __tablename__ = "site_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    site_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sites.id"), nullable=False)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    actor: Mapped[str] = mapped_column(String(64), nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+
+
+class ImportBatch(Base):
+    """One ledger file imported: which file, by whom, how many rows."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    filename: Mapped[str] = mapped_column(Text, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    file_format: Mapped[str] = mapped_column(String(16), nullable=False)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    actor: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )

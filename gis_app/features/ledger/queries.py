@@ -1,0 +1,419 @@
+"""Filtering sites and rendering them as GeoJSON, in PostGIS.
+
+One filter object serves the API list, the maps and the exports, so that the same query
+parameters mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from geoalchemy2 import Geography
+from sqlalchemy import ColumnElement, Select, and_, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy.orm import Session
+
+from gis_app.core import codes
+from gis_app.core.actor import Actor
+from gis_app.core.errors import ValidationError
+from gis_app.features.ledger.models import Site
+from gis_app.features.ledger.schemas import parse_bool, parse_date
+from gis_app.features.plans.models import SiteStep
+from gis_app.features.streets.models import Street
+
+# the widest bbox accepted (degrees): a city, not the world in one request
+MAX_BBOX_SPAN = 5.0
+# the largest radius of `near` (metres): a patrol area or a neighbourhood, not a city
+MAX_NEAR_RADIUS_M = 10_000.0
+# metres in a degree of latitude, at its shortest (the equator, WGS84), and in a degree of
+# longitude at the equator (at latitude φ never less than cos φ of it): a box in degrees built
+# from them always holds the circle
+_M_PER_DEG_LAT_MIN = 110_574.0
+_M_PER_DEG_LON_EQ = 111_320.0
+
+
+class ArgSource(Protocol):
+    def getlist(self, key: str) -> list[str]: ...
+
+
+def _values(args: ArgSource, key: str) -> list[str]:
+    """Repeated and comma-separated values of a query parameter."""
+    out: list[str] = []
+    for raw in args.getlist(key):
+        out.extend(v.strip() for v in raw.split(",") if v.strip())
+    return out
+
+
+def _one(args: ArgSource, key: str) -> str | None:
+    values = args.getlist(key)
+    if len(values) > 1:
+        raise ValidationError(f"参数 {key} 只能给一次", key)
+    return values[0].strip() if values and values[0].strip() else None
+
+
+@dataclass
+class SiteFilter:
+    districts: list[str] = field(default_factory=list)
+    streets: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    dispositions: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    overdue: bool | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    near: tuple[float, float, float] | None = None  # lon, lat, radius in metres
+    q: str | None = None
+    community: str | None = None
+    deadline_from: date | None = None
+    deadline_to: date | None = None
+
+    @classmethod
+    def from_args(cls, args: ArgSource) -> SiteFilter:
+        """Read the filter from query parameters; every bad value names its parameter."""
+        from gis_app.features.streets.service import normalise_street_code
+
+        f = cls()
+        for raw in _values(args, "district"):
+            if not (raw.isdigit() and len(raw) == 6):
+                raise ValidationError(f"区代码必须是 6 位数字：{raw!r}", "district")
+            f.districts.append(raw)
+        for raw in _values(args, "street"):
+            code = normalise_street_code(raw)
+            if code is None:
+                raise ValidationError(f"街道代码必须是 9 位或 12 位数字：{raw!r}", "street")
+            f.streets.append(code)
+        f.statuses = _codes(args, "status", codes.STATUSES)
+        f.dispositions = _codes(args, "disposition", codes.DISPOSITIONS)
+        f.kinds = _codes(args, "kind", codes.KINDS)
+        f.sources = _codes(args, "source", codes.SOURCES)
+        f.flags = _codes(args, "flag", codes.FLAGS)
+        overdue = _one(args, "overdue")
+        if overdue is not None:
+            f.overdue = parse_bool(overdue, "overdue")
+        bbox = _one(args, "bbox")
+        if bbox is not None:
+            f.bbox = parse_bbox(bbox)
+        near = _one(args, "near")
+        if near is not None:
+            f.near = parse_near(near)
+        q = _one(args, "q")
+        if q is not None:
+            if len(q) > 100:
+                raise ValidationError("搜索词过长（最多 100 个字）", "q")
+            f.q = q
+        f.community = _one(args, "community")
+        f.deadline_from = parse_date(_one(args, "deadline_from"), "deadline_from")
+        f.deadline_to = parse_date(_one(args, "deadline_to"), "deadline_to")
+        if f.deadline_from and f.deadline_to and f.deadline_from > f.deadline_to:
+            raise ValidationError("期限起始日期晚于截止日期", "deadline_from")
+        return f
+
+    def conditions(self, today: date) -> list[ColumnElement[bool]]:
+        """WHERE conditions on Site (the street condition is a subquery of its own)."""
+        conds: list[ColumnElement[bool]] = [Site.deleted_at.is_(None)]
+        if self.districts:
+            conds.append(Site.district_code.in_(self.districts))
+        if self.streets:
+            # a semi-join on the street ids, not a filter on the joined street: the planner
+            # then reads ix_sites_street_status and sorts the street's sites, instead of
+            # walking the primary key in id order hoping to meet them early (1.6 s for a
+            # street whose sites were loaded last in a city of a million, 9 ms this way)
+            conds.append(Site.street_id.in_(select(Street.id).where(Street.code.in_(self.streets))))
+        if self.statuses:
+            conds.append(Site.status.in_(self.statuses))
+        if self.dispositions:
+            conds.append(Site.disposition.in_(self.dispositions))
+        if self.kinds:
+            conds.append(Site.kind.in_(self.kinds))
+        if self.sources:
+            conds.append(Site.source.in_(self.sources))
+        for flag in self.flags:
+            conds.append(getattr(Site, f"flag_{flag}").is_(True))
+        if self.overdue is not None:
+            expr = overdue_expr(today)
+            conds.append(expr if self.overdue else ~expr)
+        if self.bbox is not None:
+            conds.append(Site.geom.op("&&")(func.ST_MakeEnvelope(*self.bbox, 4326)))
+        if self.near is not None:
+            conds.extend(near_conditions(*self.near))
+        if self.q:
+            pattern = (
+                "%" + self.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+            )
+            conds.append(or_(Site.code.ilike(pattern), Site.address.ilike(pattern)))
+        if self.community:
+            conds.append(Site.community == self.community)
+        if self.deadline_from:
+            conds.append(Site.current_deadline >= self.deadline_from)
+        if self.deadline_to:
+            conds.append(Site.current_deadline <= self.deadline_to)
+        return conds
+
+    def to_params(self) -> dict[str, str]:
+        """The filter as query parameters again (for paging links and page controls)."""
+        params: dict[str, str] = {}
+        for key, values in (
+            ("district", self.districts),
+            ("street", self.streets),
+            ("status", self.statuses),
+            ("disposition", self.dispositions),
+            ("kind", self.kinds),
+            ("source", self.sources),
+            ("flag", self.flags),
+        ):
+            if values:
+                params[key] = ",".join(values)
+        if self.overdue is not None:
+            params["overdue"] = "true" if self.overdue else "false"
+        if self.bbox:
+            # 10 significant digits: `:g` keeps 6 and moves 117.2381 to 117.238 (about 9 m)
+            params["bbox"] = ",".join(f"{v:.10g}" for v in self.bbox)
+        if self.near:
+            params["near"] = ",".join(f"{v:.10g}" for v in self.near)
+        for key, value in (("q", self.q), ("community", self.community)):
+            if value:
+                params[key] = value
+        if self.deadline_from:
+            params["deadline_from"] = self.deadline_from.isoformat()
+        if self.deadline_to:
+            params["deadline_to"] = self.deadline_to.isoformat()
+        return params
+
+
+def _codes(args: ArgSource, key: str, mapping: Any) -> list[str]:
+    out = []
+    for raw in _values(args, key):
+        code = codes.lookup(mapping, raw)
+        if code is None:
+            allowed = ", ".join(mapping)
+            raise ValidationError(f"参数 {key} 的值 {raw!r} 无效（可选：{allowed}）", key)
+        out.append(code)
+    return out
+
+
+def parse_bbox(raw: str) -> tuple[float, float, float, float]:
+    """'minlon,minlat,maxlon,maxlat' in degrees, validated before any SQL runs."""
+    parts = raw.split(",")
+    if len(parts) != 4:
+        raise ValidationError("bbox 应为 4 个数：最小经度,最小纬度,最大经度,最大纬度", "bbox")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError:
+        raise ValidationError(f"bbox 含有非数字：{raw!r}", "bbox") from None
+    values = (minx, miny, maxx, maxy)
+    if any(v != v or v in (float("inf"), float("-inf")) for v in values):
+        raise ValidationError("bbox 含有非有限数", "bbox")
+    if not (
+        -180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90
+    ):
+        raise ValidationError("bbox 超出经纬度范围", "bbox")
+    if minx > maxx or miny > maxy:
+        raise ValidationError("bbox 的最小值大于最大值", "bbox")
+    if maxx - minx > MAX_BBOX_SPAN or maxy - miny > MAX_BBOX_SPAN:
+        raise ValidationError(f"bbox 范围过大（每边最多 {MAX_BBOX_SPAN:g} 度）", "bbox")
+    return values
+
+
+def parse_near(raw: str) -> tuple[float, float, float]:
+    """'lon,lat,radius' (degrees, metres): the sites within that distance of the point."""
+    parts = raw.split(",")
+    if len(parts) != 3:
+        raise ValidationError("near 应为 3 个数：经度,纬度,半径（米）", "near")
+    try:
+        lon, lat, radius = (float(p) for p in parts)
+    except ValueError:
+        raise ValidationError(f"near 含有非数字：{raw!r}", "near") from None
+    if not all(math.isfinite(v) for v in (lon, lat, radius)):
+        raise ValidationError("near 含有非有限数", "near")
+    if not (-180 <= lon <= 180 and -85 <= lat <= 85):
+        raise ValidationError("near 的经纬度超出范围（纬度最多 ±85°）", "near")
+    if not 0 < radius <= MAX_NEAR_RADIUS_M:
+        raise ValidationError(f"near 的半径须大于 0、不超过 {MAX_NEAR_RADIUS_M:,.0f} 米", "near")
+    return lon, lat, radius
+
+
+def near_conditions(lon: float, lat: float, radius_m: float) -> list[ColumnElement[bool]]:
+    """Sites within radius_m metres (on the spheroid) of the point.
+
+    The exact test is ST_DWithin on geography; it cannot use the GiST index on the geometry
+    column by itself (the column is cast), so a box in degrees that surely holds the circle
+    comes first: `geom && box` is what the planner answers from ix_sites_geom.
+    """
+    dlat = radius_m / _M_PER_DEG_LAT_MIN
+    widest = min(89.0, abs(lat) + dlat)  # the box's edge nearest the pole is the widest
+    dlon = radius_m / (_M_PER_DEG_LON_EQ * math.cos(math.radians(widest))) * 1.01
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    box = func.ST_MakeEnvelope(lon - dlon, lat - dlat, lon + dlon, lat + dlat, 4326)
+    return [
+        Site.geom.op("&&")(box),
+        func.ST_DWithin(cast(Site.geom, Geography), cast(point, Geography), radius_m),
+    ]
+
+
+def overdue_expr(today: date) -> ColumnElement[bool]:
+    """逾期: the site is open and its current deadline, or a step of its plan not yet done,
+    has passed (Asia/Shanghai calendar)."""
+    # uncorrelated: PostgreSQL hashes the late steps' sites once instead of probing per site
+    late_step = Site.id.in_(
+        select(SiteStep.site_id).where(
+            SiteStep.done_at.is_(None), SiteStep.due_date < literal(today)
+        )
+    )
+    return and_(
+        Site.status != "closed",
+        or_(
+            and_(Site.current_deadline.is_not(None), Site.current_deadline < literal(today)),
+            late_step,
+        ),
+    )
+
+
+def feature_expr(today: date, personal: bool = False) -> ColumnElement[Any]:
+    """A site as an RFC 7946 Feature, built by PostgreSQL (needs Street joined)."""
+    props: list[Any] = [
+        "id",
+        Site.id,
+        "code",
+        Site.code,
+        "street_code",
+        Street.code,
+        "street_name",
+        Street.name,
+        "address",
+        Site.address,
+        "community",
+        Site.community,
+        "kind",
+        Site.kind,
+        "area_m2",
+        Site.area_m2,
+        "disposition",
+        Site.disposition,
+        "status",
+        Site.status,
+        "overdue",
+        overdue_expr(today),
+        "flag_central_inspection",
+        Site.flag_central_inspection,
+        "flag_renovation",
+        Site.flag_renovation,
+        "flag_obstruction",
+        Site.flag_obstruction,
+        "committed_deadline",
+        Site.committed_deadline,
+        "current_deadline",
+        Site.current_deadline,
+        "source",
+        Site.source,
+        "version",
+        Site.version,
+        "created_at",
+        Site.created_at,
+        "updated_at",
+        Site.updated_at,
+    ]
+    if personal:
+        props += [
+            "person_name",
+            Site.person_name,
+            "person_contact",
+            Site.person_contact,
+            "flag_hardship",
+            Site.flag_hardship,
+            "note",
+            Site.note,
+        ]
+    properties = func.json_build_object(*props)  # keeps the order (jsonb would not)
+    return func.json_build_object(
+        "type",
+        "Feature",
+        "id",
+        Site.id,
+        "geometry",
+        cast(func.ST_AsGeoJSON(Site.geom, 7), JSON),
+        "properties",
+        properties,
+    )
+
+
+def base_select(columns: list[Any]) -> Select:
+    return select(*columns).select_from(Site).join(Street, Street.id == Site.street_id)
+
+
+@dataclass
+class Page:
+    features: list[dict[str, Any]]
+    number_matched: int
+    limit: int
+    offset: int
+
+
+def scoped(flt: SiteFilter, today: date, actor: Actor | None) -> list[ColumnElement[bool]]:
+    """The filter's conditions, kept to what `actor` may see (None: a command, everything)."""
+    from gis_app.features.ledger.permissions import site_scope
+
+    return flt.conditions(today) + (site_scope(actor) if actor is not None else [])
+
+
+def list_features(
+    session: Session,
+    flt: SiteFilter,
+    today: date,
+    limit: int,
+    offset: int,
+    personal: bool = False,
+    actor: Actor | None = None,
+) -> Page:
+    conds = scoped(flt, today, actor)
+    total = session.execute(base_select([func.count()]).where(*conds)).scalar_one()
+    order: ColumnElement[Any] = Site.id
+    if flt.bbox is not None or flt.near is not None:
+        # an area's sites have neighbouring ids (a street's ledger is imported at once), which
+        # the planner cannot know: given ORDER BY id LIMIT it may walk the whole primary key
+        # hoping to meet them early (0.7 s in a city of a million). Ordered by an expression
+        # no index gives, the area's sites come from the GiST index and are sorted (a few
+        # thousand at most; the same order)
+        order = Site.id + 0
+    # the page's ids first, then the features of those rows only: built in one query with
+    # OFFSET, PostgreSQL computes the JSON of every row it skips too (offset 1,400: 1,500
+    # features built, 100 sent; the load test's slowest read, docs/performance.md "Load")
+    page_ids = (
+        base_select([Site.id.label("page_id")])
+        .where(*conds)
+        .order_by(order)
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    rows = (
+        session.execute(
+            base_select([feature_expr(today, personal)])
+            .join(page_ids, page_ids.c.page_id == Site.id)
+            .order_by(Site.id)
+        )
+        .scalars()
+        .all()
+    )
+    return Page(list(rows), total, limit, offset)
+
+
+def counts_by_status(
+    session: Session, flt: SiteFilter, today: date, actor: Actor | None = None
+) -> dict[str, int]:
+    """Counts of the filtered sites per status, plus total and overdue."""
+    conds = scoped(flt, today, actor)
+    rows = session.execute(
+        base_select([Site.status, func.count()]).where(*conds).group_by(Site.status)
+    ).all()
+    counts = {code: 0 for code in codes.STATUSES}
+    for status, n in rows:
+        counts[status] = n
+    counts["total"] = sum(counts[c] for c in codes.STATUSES)
+    counts["overdue"] = session.execute(
+        base_select([func.count()]).where(*conds, overdue_expr(today))
+    ).scalar_one()
+    return counts

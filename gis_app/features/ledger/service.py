@@ -1,0 +1,371 @@
+"""Sites (点位): create, read, update, soft-delete; every change is a history event."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gis_app.core import clock
+from gis_app.core.actor import Actor
+from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from gis_app.features.ledger.models import Site, SiteEvent
+from gis_app.features.ledger.permissions import (
+    require_district,
+    require_street_actor,
+    sees_site,
+    street_code_of,
+)
+from gis_app.features.ledger.queries import base_select, feature_expr
+from gis_app.features.ledger.schemas import EDITABLE_FIELDS, clean_site_fields, raise_first
+from gis_app.features.streets.models import Street
+from gis_app.features.streets.service import street_ids_for_points
+
+# fields a plain update may not touch: they move through their own workflows
+WORKFLOW_FIELDS = {
+    "status": "状态须通过状态流转操作变更",
+    "current_deadline": "当前期限只能由批准的延期申请改变",
+}
+READ_ONLY_FIELDS = {
+    "id",
+    "street_code",
+    "street_name",
+    "street",
+    "version",
+    "overdue",
+    "created_at",
+    "updated_at",
+    "source",
+}
+OUTSIDE_MESSAGE = "该位置不在本区任何街道范围内（经度 {lon}，纬度 {lat}）"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def record_event(
+    session: Session,
+    site: Site,
+    actor: Actor,
+    action: str,
+    changes: dict[str, Any],
+    reason: str = "",
+) -> SiteEvent:
+    event = SiteEvent(
+        district_code=site.district_code,
+        site_id=site.id,
+        actor=actor.name,
+        action=action,
+        reason=reason,
+        changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()},
+        at=clock.now(),
+    )
+    session.add(event)
+    return event
+
+
+def _street_or_refuse(session: Session, lon: float, lat: float) -> Street:
+    street_id = street_ids_for_points(session, [(lon, lat)])[0]
+    if street_id is None:
+        raise ValidationError(OUTSIDE_MESSAGE.format(lon=lon, lat=lat), "lon")
+    street = session.get(Street, street_id)
+    assert street is not None
+    return street
+
+
+def _point(lon: float, lat: float) -> Any:
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+
+
+def next_site_code(session: Session, street: Street) -> str:
+    """An unused code for a site registered without one: <street code>-<year>-<n>."""
+    year = clock.today().year
+    prefix = f"{street.code}-{year}-"
+    last = session.scalar(select(func.max(Site.code)).where(Site.code.like(prefix + "%")))
+    n = int(last.rsplit("-", 1)[1]) + 1 if last and last.rsplit("-", 1)[1].isdigit() else 1
+    return f"{prefix}{n:04d}"
+
+
+def _check_code_free(session: Session, district_code: str, code: str, own_id: int | None) -> None:
+    query = select(Site.id).where(
+        Site.district_code == district_code, Site.code == code, Site.deleted_at.is_(None)
+    )
+    other = session.scalar(query)
+    if other is not None and other != own_id:
+        raise Conflict(f"编号 {code} 已被点位 {other} 使用", "code")
+
+
+def create_site(
+    session: Session, raw: dict[str, Any], actor: Actor, source: str = "manual"
+) -> Site:
+    """Register one site; its street is derived from the point. One transaction."""
+    unknown = set(raw) - EDITABLE_FIELDS - READ_ONLY_FIELDS
+    if unknown:
+        raise ValidationError(f"未知字段：{', '.join(sorted(unknown))}", sorted(unknown)[0])
+    clean, errors = clean_site_fields(raw)
+    raise_first(errors)
+    street = _street_or_refuse(session, clean["lon"], clean["lat"])
+    require_street_actor(actor, street.code, "登记点位", roles=("street_officer", "inspector"))
+    code = clean.get("code") or next_site_code(session, street)
+    _check_code_free(session, street.district_code, code, None)
+    deadline = clean.get("committed_deadline")
+    status = clean.get("status", "new" if source == "patrol" else "registered")
+    now = clock.now()
+    site = Site(
+        district_code=street.district_code,
+        code=code,
+        street_id=street.id,
+        address=clean["address"],
+        community=clean.get("community", ""),
+        kind=clean.get("kind", "other"),
+        area_m2=clean.get("area_m2"),
+        person_name=clean.get("person_name", ""),
+        person_contact=clean.get("person_contact", ""),
+        disposition=clean["disposition"],
+        committed_deadline=deadline,
+        current_deadline=deadline,
+        status=status,
+        source=clean.get("source", source),
+        note=clean.get("note", ""),
+        geom=_point(clean["lon"], clean["lat"]),
+        created_by=actor.name,
+        updated_by=actor.name,
+        created_at=now,
+        updated_at=now,
+        version=1,
+        **{k: v for k, v in clean.items() if k.startswith("flag_")},
+    )
+    session.add(site)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"编号 {code} 已被使用", "code") from exc
+    snapshot = {k: (None, v) for k, v in clean.items()}
+    snapshot.update({"code": (None, code), "street": (None, street.code), "status": (None, status)})
+    record_event(session, site, actor, "create", snapshot)
+    session.commit()
+    return site
+
+
+def get_site(
+    session: Session, site_id: int, for_update: bool = False, actor: Actor | None = None
+) -> Site:
+    """A live site; with `actor`, only one that actor may see (else the same 404 as for a
+    site that does not exist: another street's sites are not even confirmed to exist)."""
+    site = _find(session, site_id, for_update, actor)
+    if site.deleted_at is not None:
+        raise NotFound(
+            f"点位 {site.code} 已于 {clock.fmt_local(site.deleted_at)} 删除"
+            f"（原因：{site.deleted_reason}）",
+            "id",
+        )
+    return site
+
+
+def _find(session: Session, site_id: int, for_update: bool, actor: Actor | None) -> Site:
+    if not 0 < site_id < 2**63:  # beyond bigint: cannot exist
+        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
+    if for_update:  # NO KEY UPDATE: inserts referring to the site (events, photos) still go on
+        site = session.scalar(
+            select(Site).where(Site.id == site_id).with_for_update(key_share=True)
+        )
+    else:
+        # from the session's identity map when this transaction read it already (a page or
+        # the detail API asks three or four times per request); else one SELECT, under RLS
+        site = session.get(Site, site_id)
+    if site is None or (actor is not None and not sees_site(session, site, actor)):
+        if for_update:
+            session.rollback()
+        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
+    return site
+
+
+def _lonlat(session: Session, site: Site) -> tuple[float, float]:
+    x, y = session.execute(
+        select(func.ST_X(Site.geom), func.ST_Y(Site.geom)).where(Site.id == site.id)
+    ).one()
+    return round(x, 7), round(y, 7)
+
+
+def _check_version(site: Site, version: object) -> None:
+    if version is None or isinstance(version, bool):
+        raise ValidationError("缺少版本号 version：请带上读取点位时得到的 version", "version")
+    try:
+        expected = int(version)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationError(f"版本号 version 必须是整数：{version!r}", "version") from None
+    if expected != site.version:
+        raise Conflict(
+            f"点位已被他人修改（您看到的是第 {expected} 版，当前是第 {site.version} 版）："
+            "请刷新后重试",
+            "version",
+            current_version=site.version,
+        )
+
+
+def update_site(
+    session: Session, site_id: int, raw: dict[str, Any], actor: Actor, reason: str = ""
+) -> Site:
+    """Change fields of a site, carrying the version the user saw (a stale one gets 409)."""
+    for name, why in WORKFLOW_FIELDS.items():
+        if name in raw:
+            raise ValidationError(why, name)
+    fields = {k: v for k, v in raw.items() if k not in ("version", "reason")}
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            f"未知或不可修改的字段：{', '.join(sorted(unknown))}", sorted(unknown)[0]
+        )
+    if not fields:
+        raise ValidationError("没有要修改的字段", None)
+    clean, errors = clean_site_fields(fields, partial=True)
+    raise_first(errors)
+    site = get_site(session, site_id, for_update=True, actor=actor)
+    require_street_actor(actor, street_code_of(session, site), "修改点位")
+    if not actor.is_district and "committed_deadline" in clean:
+        session.rollback()
+        raise Forbidden("承诺期限须由区领导小组办公室修改（街道请申请延期）", "committed_deadline")
+    _check_version(site, raw.get("version"))
+
+    changes: dict[str, tuple[Any, Any]] = {}
+    if "lon" in clean:
+        old = _lonlat(session, site)
+        new = (clean["lon"], clean["lat"])
+        if old != (round(new[0], 7), round(new[1], 7)):
+            street = _street_or_refuse(session, *new)
+            changes["location"] = (list(old), list(new))
+            site.geom = _point(*new)
+            if street.id != site.street_id:
+                if not actor.is_district:
+                    session.rollback()
+                    raise Forbidden(
+                        f"新位置属于{street.name}：点位移到其他街道须由区领导小组办公室办理",
+                        "lon",
+                    )
+                old_street = session.get(Street, site.street_id)
+                changes["street"] = (old_street.code if old_street else None, street.code)
+                site.street_id = street.id
+    if "code" in clean and clean["code"] != site.code:
+        _check_code_free(session, site.district_code, clean["code"], site.id)
+    for name, value in clean.items():
+        if name in ("lon", "lat"):
+            continue
+        old = getattr(site, name)
+        if old != value:
+            changes[name] = (old, value)
+            setattr(site, name, value)
+    if "committed_deadline" in changes:
+        old_committed = changes["committed_deadline"][0]
+        # the current deadline follows the committed one unless an extension moved it
+        if site.current_deadline in (None, old_committed):
+            changes["current_deadline"] = (site.current_deadline, site.committed_deadline)
+            site.current_deadline = site.committed_deadline
+    if not changes:
+        session.rollback()
+        return site
+    site.version += 1  # the row is locked (FOR UPDATE): no other edit can interleave
+    site.updated_by = actor.name
+    site.updated_at = clock.now()
+    record_event(session, site, actor, "update", changes, reason)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("编号已被使用", "code") from exc
+    return site
+
+
+def delete_site(
+    session: Session, site_id: int, actor: Actor, reason: str, version: object = None
+) -> Site:
+    """Soft-delete: the site leaves the ledger but stays in the database with the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("删除点位必须说明原因", "reason")
+    if len(reason) > 500:
+        raise ValidationError("删除原因过长（最多 500 个字）", "reason")
+    site = get_site(session, site_id, for_update=True, actor=actor)
+    require_district(actor, "删除点位")
+    if version is not None:
+        _check_version(site, version)
+    now = clock.now()
+    site.version += 1
+    site.deleted_at = now
+    site.deleted_by = actor.name
+    site.deleted_reason = reason
+    site.updated_at = now
+    site.updated_by = actor.name
+    record_event(session, site, actor, "delete", {"deleted": (False, True)}, reason)
+    session.commit()
+    return site
+
+
+def site_feature(
+    session: Session, site_id: int, today: date, personal: bool, actor: Actor | None
+) -> dict:
+    """One live site as a GeoJSON Feature (404 if missing, deleted or not the actor's)."""
+    get_site(session, site_id, actor=actor)
+    return session.execute(
+        base_select([feature_expr(today, personal)]).where(Site.id == site_id)
+    ).scalar_one()
+
+
+def site_street_code(session: Session, site_id: int, actor: Actor | None) -> str:
+    """The street code of a live site the actor may see (404 otherwise)."""
+    return street_code_of(session, get_site(session, site_id, actor=actor))
+
+
+def site_history(session: Session, site_id: int, actor: Actor | None) -> list[dict[str, Any]]:
+    """The site's events, oldest first (also for a deleted site)."""
+    _find(session, site_id, False, actor)
+    events = session.scalars(
+        select(SiteEvent).where(SiteEvent.site_id == site_id).order_by(SiteEvent.at, SiteEvent.id)
+    )
+    return [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "reason": e.reason,
+            "changes": e.changes,
+        }
+        for e in events
+    ]
+
+
+def ledger_is_empty(session: Session) -> bool:
+    return session.execute(text("SELECT NOT EXISTS (SELECT 1 FROM streets)")).scalar_one()
+
+
+def visible_site_id(session: Session, site_id: int | None, actor: Actor, message: str) -> int:
+    """The id of a step's or request's site, if `actor` may see it; else 404 for the thing
+    itself (`message`)."""
+    site = session.get(Site, site_id) if site_id else None
+    if site is None or not sees_site(session, site, actor):
+        raise NotFound(message, "id")
+    return site.id
+
+
+def site_state(site: Site) -> dict[str, Any]:
+    """A site's state after a workflow act: its status, version and deadlines."""
+    return {
+        "id": site.id,
+        "code": site.code,
+        "status": site.status,
+        "version": site.version,
+        "committed_deadline": site.committed_deadline.isoformat()
+        if site.committed_deadline
+        else None,
+        "current_deadline": site.current_deadline.isoformat() if site.current_deadline else None,
+    }

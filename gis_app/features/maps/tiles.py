@@ -1,0 +1,170 @@
+"""Sites as Mapbox vector tiles (MVT), built by PostGIS: the map at city scale.
+
+The map pages send a district's sites as one compact array (map_data.site_points). A city of a
+million sites cannot travel that way (the array of the whole city is 16 MB and takes seconds
+to build), so tiles carry only what one square of the map shows, and each tile is cacheable
+(the same URL gives the same bytes until the data changes):
+
+* from POINT_ZOOM on, one point per site with its id, the legend key it is drawn with
+  (overdue wins over the status, as on the maps) and its disposition;
+* below it, sites are counted on a grid of CELL tile units (16 cells across a tile): one point
+  per occupied cell, at the cell's centre, with the number of sites, how many are overdue and
+  the most frequent legend key. A zoom-11 tile of the city centre then holds a few hundred
+  features instead of seventy thousand, and each site is counted in exactly one tile.
+
+Both ask the GiST index on sites.geom for the tile's bounds in degrees (`geom && box`; Web
+Mercator keeps a tile a longitude/latitude rectangle); only the points found are transformed
+(point zoom) or placed in their cell by the Mercator formula (grid zoom). No personal data.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session
+
+from gis_app.core import codes
+from gis_app.core.actor import Actor
+from gis_app.core.errors import ValidationError
+from gis_app.features.ledger.models import Site
+from gis_app.features.ledger.queries import SiteFilter, overdue_expr, scoped
+from layers import palette
+
+LAYER = "sites"
+EXTENT = 4096  # tile units across a tile (the MVT default)
+BUFFER = 64  # tile units drawn beyond the edge, so that symbols on an edge are not cut
+POINT_ZOOM = 13  # from this zoom on, one feature per site
+CELL = 256  # grid cell below POINT_ZOOM, in tile units (16 cells across a tile)
+MAX_ZOOM = 22
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    """A tile address that exists: 0 <= z <= MAX_ZOOM, 0 <= x, y < 2**z."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise ValidationError(f"缩放级别 z 须在 0 到 {MAX_ZOOM} 之间", "z")
+    if not 0 <= x < 2**z:
+        raise ValidationError(f"瓦片列号 x 须在 0 到 {2**z - 1} 之间", "x")
+    if not 0 <= y < 2**z:
+        raise ValidationError(f"瓦片行号 y 须在 0 到 {2**z - 1} 之间", "y")
+
+
+def _legend_key_expr(today: date) -> ColumnElement[str]:
+    """The legend key a site is drawn with, as text ('overdue', 'closed', …; MVT stores each
+    distinct value once): overdue wins over the stored status, as on the maps."""
+    statuses = [k for k in palette.legend_keys() if k in codes.STATUSES]
+    return case(
+        (overdue_expr(today), literal("overdue")),
+        *((Site.status == status, literal(status)) for status in statuses),
+        else_=literal("registered"),
+    )
+
+
+def tile_bounds(z: int, x: int, y: int, buffer: float = 0.0) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of tile z/x/y, widened by ``buffer`` tiles."""
+    n = 2**z
+
+    def lon(tx: float) -> float:
+        return tx / n * 360.0 - 180.0
+
+    def lat(ty: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * ty / n))))
+
+    west, east = lon(x - buffer), lon(x + 1 + buffer)
+    north, south = lat(max(0.0, y - buffer)), lat(min(float(n), y + 1 + buffer))
+    return max(-180.0, west), south, min(180.0, east), north
+
+
+def _sites(columns: list[ColumnElement[object]]) -> Select:
+    """Columns of the sites table alone: a tile needs no street (the filter's street
+    condition is a semi-join of its own), so no join per site."""
+    return select(*columns).select_from(Site)
+
+
+def tile_statement(
+    flt: SiteFilter, today: date, z: int, x: int, y: int, actor: Actor | None = None
+) -> Select:
+    """The one statement that builds the tile's bytes (bytea; empty when no site is in it).
+
+    With an actor, only the sites it may see (None: a command or bench, everything)."""
+    check_tile(z, x, y)
+    conditions = scoped(flt, today, actor)
+    if z >= POINT_ZOOM:
+        # the tile with its buffer in degrees (Web Mercator keeps a tile a lon/lat
+        # rectangle): what the GiST index on sites.geom is asked for
+        search = func.ST_MakeEnvelope(*tile_bounds(z, x, y, BUFFER / EXTENT), 4326)
+        mvt_geom = func.ST_AsMVTGeom(
+            func.ST_Transform(Site.geom, 3857), func.ST_TileEnvelope(z, x, y), EXTENT, BUFFER
+        )
+        rows = (
+            _sites(
+                [
+                    Site.id.label("id"),
+                    _legend_key_expr(today).label("k"),
+                    Site.disposition.label("d"),
+                    mvt_geom.label("geom"),
+                ]
+            )
+            .where(*conditions, Site.geom.op("&&")(search))
+            .subquery("t")
+        )
+        return select(func.ST_AsMVT(rows.table_valued(), LAYER, EXTENT, "geom", "id"))
+    # below POINT_ZOOM: each site's grid cell from its lon/lat by the Web Mercator formula
+    # (plain arithmetic, no geometry made per site); only the cells become points
+    n, cells_across = 2**z, EXTENT // CELL
+    lon, lat = func.ST_X(Site.geom), func.radians(func.ST_Y(Site.geom))
+    fx = ((lon + 180.0) / 360.0 * n - x) * cells_across
+    fy = ((1.0 - func.asinh(func.tan(lat)) / math.pi) / 2.0 * n - y) * cells_across
+    points = (
+        _sites(
+            [
+                func.floor(fx).cast(Integer).label("cx"),
+                func.floor(fy).cast(Integer).label("cy"),
+                _legend_key_expr(today).label("k"),
+            ]
+        )
+        .where(
+            *conditions,
+            Site.geom.op("&&")(func.ST_MakeEnvelope(*tile_bounds(z, x, y), 4326)),
+        )
+        .subquery("p")
+    )
+    on_tile = [points.c.cx.between(0, cells_across - 1), points.c.cy.between(0, cells_across - 1)]
+    # count by cell and key first (a hash aggregate), then per cell: no sort of the sites
+    by_key = (
+        select(points.c.cx, points.c.cy, points.c.k, func.count().label("n"))
+        .where(*on_tile)
+        .group_by(points.c.cx, points.c.cy, points.c.k)
+        .subquery("b")
+    )
+    cells = (
+        select(
+            func.ST_MakePoint((by_key.c.cx + 0.5) * CELL, (by_key.c.cy + 0.5) * CELL).label("geom"),
+            func.sum(by_key.c.n).cast(Integer).label("n"),
+            func.coalesce(func.sum(by_key.c.n).filter(by_key.c.k == "overdue"), 0)
+            .cast(Integer)
+            .label("overdue"),
+            func.array_agg(aggregate_order_by(by_key.c.k, by_key.c.n.desc(), by_key.c.k))[1].label(
+                "k"
+            ),
+        )
+        .group_by(by_key.c.cx, by_key.c.cy)
+        .subquery("c")
+    )
+    return select(func.ST_AsMVT(cells.table_valued(), LAYER, EXTENT, "geom"))
+
+
+def site_tile(
+    session: Session,
+    flt: SiteFilter,
+    today: date,
+    z: int,
+    x: int,
+    y: int,
+    actor: Actor | None = None,
+) -> bytes:
+    """The tile's bytes (b'' when no site is in it)."""
+    data = session.execute(tile_statement(flt, today, z, x, y, actor)).scalar()
+    return bytes(data or b"")

@@ -1,0 +1,248 @@
+"""The area of a patrol: a street, a drawn polygon, a circle, or the current map view.
+
+Input is checked in Python for shape and ranges (field named in every error) and then in
+PostGIS: a polygon is read with ST_GeomFromGeoJSON, checked with ST_IsValid and, when it
+crosses itself, repaired with ST_MakeValid (polygonal parts kept) or refused with PostGIS's
+reason. The selection of sites itself is one SQL condition (`area_condition`):
+ST_Intersects for polygons and views, ST_DWithin on geography for circles, the street id for
+a street. Street roles may only choose their own street's areas' sites (site_scope).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from gis_app.core.actor import Actor
+from gis_app.core.errors import Forbidden, ValidationError
+from gis_app.features.ledger.models import Site
+from gis_app.features.ledger.permissions import own_street
+from gis_app.features.ledger.queries import near_conditions, parse_bbox
+from gis_app.features.streets.models import Street
+from gis_app.features.streets.service import normalise_street_code
+
+KINDS = {"street": "街道", "polygon": "绘制多边形", "circle": "圆形范围", "bbox": "当前地图视野"}
+MAX_RADIUS_M = 5_000.0
+MAX_VERTICES = 5_000
+MAX_AREA_KM2 = 200.0
+
+
+@dataclass(frozen=True)
+class Area:
+    kind: str
+    geojson: dict[str, Any]  # the area as an RFC 7946 geometry (a circle: its 64-gon)
+    params: dict[str, Any] = field(default_factory=dict)
+    street_id: int | None = None
+    street_code: str | None = None
+    repaired: str | None = None  # PostGIS's reason, when a drawn polygon was repaired
+
+    @property
+    def label(self) -> str:
+        return KINDS[self.kind]
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError(f"{name} 必须是数字", name)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValidationError(f"{name} 必须是数字：{value!r}", name) from None
+    if not math.isfinite(number):
+        raise ValidationError(f"{name} 必须是有限的数字", name)
+    return number
+
+
+def parse_point(value: Any, name: str) -> tuple[float, float]:
+    """[lon, lat] (or "lon,lat") in degrees, in range."""
+    if isinstance(value, str):
+        value = [p.strip() for p in value.split(",")]
+    if isinstance(value, dict) and value.get("type") == "Point":
+        value = value.get("coordinates")
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValidationError(f"{name} 应为 [经度, 纬度]", name)
+    lon, lat = _number(value[0], name), _number(value[1], name)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError(f"{name} 的经纬度超出范围（经度 {lon}，纬度 {lat}）", name)
+    return lon, lat
+
+
+def _check_positions(geometry: dict[str, Any], name: str) -> None:
+    kind = geometry.get("type")
+    coords = geometry.get("coordinates")
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise ValidationError(f"{name} 必须是 GeoJSON Polygon 或 MultiPolygon", name)
+    polygons = [coords] if kind == "Polygon" else coords
+    if not isinstance(polygons, list) or not polygons:
+        raise ValidationError(f"{name} 的 coordinates 为空或格式不对", name)
+    count = 0
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            raise ValidationError(f"{name} 的多边形至少要有一个外环", name)
+        for ring in polygon:
+            if not isinstance(ring, list) or len(ring) < 4:
+                raise ValidationError(f"{name} 的每个环至少要有 4 个坐标（首尾相同）", name)
+            for position in ring:
+                if (
+                    not isinstance(position, list)
+                    or len(position) != 2
+                    or not all(
+                        isinstance(v, int | float) and not isinstance(v, bool) for v in position
+                    )
+                ):
+                    raise ValidationError(f"{name} 的坐标必须是 [经度, 纬度] 两个数", name)
+                parse_point(position, name)
+            if list(ring[0]) != list(ring[-1]):
+                raise ValidationError(f"{name} 的环没有闭合（首尾坐标须相同）", name)
+            count += len(ring)
+    if count > MAX_VERTICES:
+        raise ValidationError(f"{name} 顶点过多（最多 {MAX_VERTICES} 个）", name)
+
+
+def _polygon(
+    session: Session, raw: dict[str, Any], repair: bool
+) -> tuple[dict[str, Any], str | None]:
+    geometry = raw.get("geometry")
+    if isinstance(geometry, str):
+        try:
+            geometry = json.loads(geometry)
+        except ValueError:
+            raise ValidationError("area.geometry 不是有效的 GeoJSON", "area.geometry") from None
+    if isinstance(geometry, dict) and geometry.get("type") == "Feature":
+        geometry = geometry.get("geometry")
+    if not isinstance(geometry, dict):
+        raise ValidationError("绘制范围需要 area.geometry（GeoJSON 多边形）", "area.geometry")
+    _check_positions(geometry, "area.geometry")
+    try:
+        with session.begin_nested():
+            row = _polygon_facts(session, geometry)
+    except DBAPIError:
+        raise ValidationError(
+            "area.geometry 不是 PostGIS 能读取的多边形", "area.geometry"
+        ) from None
+    reason = None
+    if not row.valid:
+        if not repair:
+            raise ValidationError(
+                f"绘制的多边形无效（{row.reason}）：请重新绘制，或允许系统自动修复",
+                "area.geometry",
+            )
+        reason = row.reason
+    if not row.km2 or row.km2 <= 0:
+        raise ValidationError("绘制的多边形面积为零：请重新绘制", "area.geometry")
+    if row.km2 > MAX_AREA_KM2:
+        raise ValidationError(
+            f"绘制的范围过大（{row.km2:.0f} 平方千米，最多 {MAX_AREA_KM2:.0f}）", "area.geometry"
+        )
+    return row.fixed, reason
+
+
+def _polygon_facts(session: Session, geometry: dict[str, Any]) -> Any:
+    """Validity, PostGIS's reason, the repaired polygon (CCW exterior rings) and its area."""
+    return session.execute(
+        text(
+            """
+            WITH g AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) AS g)
+            SELECT ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason,
+                   ST_AsGeoJSON(ST_ForcePolygonCCW(
+                     ST_CollectionExtract(ST_MakeValid(g), 3)), 7)::json AS fixed,
+                   ST_Area(ST_CollectionExtract(ST_MakeValid(g), 3)::geography) / 1e6 AS km2
+            FROM g
+            """
+        ),
+        {"g": json.dumps(geometry)},
+    ).one()
+
+
+def parse_area(session: Session, raw: Any, actor: Actor) -> Area:
+    """Check an area given as {"kind": …} and build it; errors name the field."""
+    if not isinstance(raw, dict):
+        raise ValidationError("area 必须是对象：{kind: street|polygon|circle|bbox, …}", "area")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        allowed = "、".join(f"{k}（{v}）" for k, v in KINDS.items())
+        raise ValidationError(f"范围类型 area.kind 无效：{kind!r}（可选：{allowed}）", "area.kind")
+    if kind == "street":
+        code = normalise_street_code(raw.get("street") or own_street(actor))
+        street = session.query(Street).filter(Street.code == code).one_or_none() if code else None
+        if street is None:
+            given = raw.get("street")
+            message = f"没有代码为 {given} 的街道" if given else "请选择街道（area.street）"
+            raise ValidationError(message, "area.street")
+        mine = own_street(actor)
+        if not actor.is_district and mine != street.code:
+            raise Forbidden(f"只能巡查本街道：{street.name}不属于当前用户的街道", "area.street")
+        geojson = session.execute(
+            text("SELECT ST_AsGeoJSON(geom, 7)::json FROM streets WHERE id = :i"), {"i": street.id}
+        ).scalar_one()
+        return Area("street", geojson, {"street": street.code}, street.id, street.code)
+    if kind == "polygon":
+        geojson, reason = _polygon(session, raw, _repair_flag(raw.get("repair")))
+        return Area("polygon", geojson, {}, repaired=reason)
+    if kind == "circle":
+        lon, lat = parse_point(raw.get("center"), "area.center")
+        radius = _number(raw.get("radius_m"), "area.radius_m")
+        if not 0 < radius <= MAX_RADIUS_M:
+            raise ValidationError(
+                f"半径 area.radius_m 须大于 0、不超过 {MAX_RADIUS_M:,.0f} 米（收到 {radius:g}）",
+                "area.radius_m",
+            )
+        geojson = session.execute(
+            text(
+                "SELECT ST_AsGeoJSON(ST_Buffer(ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography,"
+                " :r, 16)::geometry, 7)::json"
+            ),
+            {"x": lon, "y": lat, "r": radius},
+        ).scalar_one()
+        return Area("circle", geojson, {"center": [lon, lat], "radius_m": radius})
+    bbox = raw.get("bbox")
+    if isinstance(bbox, list | tuple):
+        bbox = ",".join(str(v) for v in bbox)
+    if not isinstance(bbox, str):
+        raise ValidationError(
+            "当前视野需要 area.bbox：[最小经度, 最小纬度, 最大经度, 最大纬度]", "area.bbox"
+        )
+    try:
+        minx, miny, maxx, maxy = parse_bbox(bbox)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, "area.bbox") from None
+    if minx == maxx or miny == maxy:
+        raise ValidationError("area.bbox 的范围为零", "area.bbox")
+    ring = [[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy], [minx, miny]]
+    return Area(
+        "bbox", {"type": "Polygon", "coordinates": [ring]}, {"bbox": [minx, miny, maxx, maxy]}
+    )
+
+
+def area_condition(area: Area) -> list[ColumnElement[bool]]:
+    """SQL conditions on Site selecting the sites inside the area (edges included)."""
+    if area.kind == "street":
+        return [Site.street_id == area.street_id]
+    if area.kind == "circle":
+        lon, lat = area.params["center"]
+        return near_conditions(lon, lat, float(area.params["radius_m"]))
+    shape = func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(area.geojson)), 4326)
+    return [Site.geom.op("&&")(shape), func.ST_Intersects(shape, Site.geom)]
+
+
+def area_geometry_sql(area: Area) -> Any:
+    """The area as a geometry expression (what is stored with the patrol)."""
+    return func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(area.geojson)), 4326)
+
+
+def _repair_flag(raw: Any) -> bool:
+    """`area.repair`: true (the default) or false; anything else is refused."""
+    if raw is None or raw == "":
+        return True
+    if isinstance(raw, bool):
+        return raw
+    flag = {"1": True, "true": True, "0": False, "false": False}.get(str(raw).strip().lower())
+    if flag is None:
+        raise ValidationError(f"area.repair 必须是 true 或 false（收到 {raw!r}）", "area.repair")
+    return flag

@@ -1,0 +1,234 @@
+"""Step plans (分步治理方案): a site's list of steps, each with a committed date and evidence.
+
+The site's current deadline is its last step's date. A street may refine its plan within the
+current deadline while no step is overdue; pushing the deadline later, or re-planning once
+behind, goes through an extension request the district approves (services/extensions.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from gis_app.core import clock, codes
+from gis_app.core.actor import STREET_ROLES, Actor
+from gis_app.core.errors import Conflict, NotFound, ValidationError
+from gis_app.features.ledger.models import Site
+from gis_app.features.ledger.permissions import require_street_actor, street_code_of
+from gis_app.features.ledger.schemas import parse_date
+from gis_app.features.ledger.service import get_site, record_event
+from gis_app.features.photos.models import Photo
+from gis_app.features.plans.models import SiteStep
+
+MAX_STEPS = 20
+MAX_TITLE = 100
+MAX_NOTE = 1000
+#: typical plans, offered in the forms
+SUGGESTED_STEPS = ("拆除违建部分", "恢复原状", "规范外立面", "清运建筑垃圾", "验收前自查")
+
+
+def parse_plan(raw: Any, field: str = "steps", not_before: date | None = None) -> list[dict]:
+    """A list of {title, due_date}: 1–20 steps, dates in order, none before `not_before`."""
+    if not isinstance(raw, list) or not raw:
+        raise ValidationError("方案须至少包含一个步骤（标题和日期）", field)
+    if len(raw) > MAX_STEPS:
+        raise ValidationError(f"方案最多 {MAX_STEPS} 个步骤", field)
+    steps: list[dict] = []
+    for i, item in enumerate(raw, start=1):
+        where = f"{field}[{i}]"
+        if not isinstance(item, dict):
+            raise ValidationError(f"第 {i} 步须是对象 {{title, due_date}}", where)
+        title = item.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise ValidationError(f"第 {i} 步缺少标题", f"{where}.title")
+        title = title.strip()
+        if len(title) > MAX_TITLE:
+            raise ValidationError(f"第 {i} 步标题过长（最多 {MAX_TITLE} 个字）", f"{where}.title")
+        due = parse_date(item.get("due_date"), f"{where}.due_date")
+        if due is None:
+            raise ValidationError(f"第 {i} 步缺少完成日期", f"{where}.due_date")
+        if not_before and due < not_before:
+            raise ValidationError(
+                f"第 {i} 步的日期 {due} 早于今天 {not_before}", f"{where}.due_date"
+            )
+        if steps and due < steps[-1]["due_date"]:
+            raise ValidationError(
+                f"第 {i} 步的日期 {due} 早于上一步的 {steps[-1]['due_date']}：步骤须按时间先后排列",
+                f"{where}.due_date",
+            )
+        steps.append({"title": title, "due_date": due})
+    return steps
+
+
+def site_steps(session: Session, site_id: int) -> list[SiteStep]:
+    return list(
+        session.scalars(
+            select(SiteStep).where(SiteStep.site_id == site_id).order_by(SiteStep.position)
+        )
+    )
+
+
+def overdue_steps(steps: list[SiteStep], today: date) -> list[SiteStep]:
+    return [s for s in steps if s.done_at is None and s.due_date < today]
+
+
+def replace_open_steps(
+    session: Session, site: Site, plan: list[dict], actor: Actor
+) -> tuple[list[dict], list[dict]]:
+    """Put `plan` in place of the steps not yet done (done steps stay); returns (old, new)."""
+    existing = site_steps(session, site.id)
+    old = [_plain(s) for s in existing if s.done_at is None]
+    session.execute(delete(SiteStep).where(SiteStep.site_id == site.id, SiteStep.done_at.is_(None)))
+    start = max((s.position for s in existing if s.done_at is not None), default=0)
+    now = clock.now()
+    for i, step in enumerate(plan, start=1):
+        session.add(
+            SiteStep(
+                district_code=site.district_code,
+                site_id=site.id,
+                position=start + i,
+                title=step["title"],
+                due_date=step["due_date"],
+                created_by=actor.name,
+                created_at=now,
+            )
+        )
+    session.flush()
+    return old, [{"title": s["title"], "due_date": s["due_date"].isoformat()} for s in plan]
+
+
+def _plain(step: SiteStep) -> dict[str, str]:
+    return {"title": step.title, "due_date": step.due_date.isoformat()}
+
+
+def set_plan(session: Session, site_id: int, actor: Actor, raw: Any, reason: str = "") -> Site:
+    """Set the steps still to do; the last one's date becomes the site's current deadline."""
+    today = clock.today()
+    plan = parse_plan(raw, "steps", not_before=today)
+    site = get_site(session, site_id, for_update=True, actor=actor)
+    require_street_actor(actor, street_code_of(session, site), "制定分步治理方案")
+    if site.status in ("closed", "awaiting_acceptance"):
+        session.rollback()
+        raise Conflict(f"点位为「{_status(site)}」，不能修改治理方案", "status")
+    late = overdue_steps(site_steps(session, site.id), today)
+    if late or (site.current_deadline is not None and site.current_deadline < today):
+        session.rollback()
+        raise Conflict("点位已逾期：调整方案须提出延期申请，经区领导小组办公室批准", "steps")
+    last = plan[-1]["due_date"]
+    if site.current_deadline is not None and last > site.current_deadline:
+        session.rollback()
+        raise Conflict(
+            f"方案最后一步的日期 {last} 晚于当前期限 {site.current_deadline}："
+            "推迟期限须提出延期申请",
+            "steps",
+        )
+    old, new = replace_open_steps(session, site, plan, actor)
+    changes: dict[str, tuple[Any, Any]] = {"plan": (old, new)}
+    if site.current_deadline != last:
+        changes["current_deadline"] = (site.current_deadline, last)
+        site.current_deadline = last
+    if site.committed_deadline is None:
+        changes["committed_deadline"] = (None, last)
+        site.committed_deadline = last
+    site.version += 1
+    site.updated_by = actor.name
+    site.updated_at = clock.now()
+    record_event(session, site, actor, "plan", changes, (reason or "").strip()[:500])
+    session.commit()
+    return site
+
+
+def _status(site: Site) -> str:
+    return codes.STATUSES[site.status]
+
+
+def complete_step(
+    session: Session,
+    step_id: int,
+    actor: Actor,
+    note: Any = "",
+    photo_id: Any = None,
+) -> SiteStep:
+    """Mark a step done with its evidence: a note, a photo of the site, or both."""
+    if not isinstance(note, str | type(None)):
+        raise ValidationError("说明必须是文字", "note")
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise ValidationError(f"说明过长（最多 {MAX_NOTE} 个字）", "note")
+    if photo_id in ("", None):
+        photo_id = None
+    else:
+        try:
+            photo_id = int(photo_id)
+        except (TypeError, ValueError):
+            raise ValidationError(f"照片编号须是整数：{photo_id!r}", "photo_id") from None
+    if not note and photo_id is None:
+        raise ValidationError("完成步骤须留下佐证：说明或照片至少一项", "note")
+    step = None
+    if 0 < step_id < 2**63:
+        step = session.scalar(select(SiteStep).where(SiteStep.id == step_id).with_for_update())
+    if step is None:
+        raise NotFound(f"没有编号为 {step_id} 的治理步骤", "id")
+    site = get_site(session, step.site_id, for_update=True, actor=actor)
+    require_street_actor(actor, street_code_of(session, site), "完成治理步骤", roles=STREET_ROLES)
+    if step.done_at is not None:
+        session.rollback()
+        raise Conflict(f"该步骤已于 {clock.fmt_local(step.done_at)} 完成", "id")
+    if site.status != "in_progress":
+        session.rollback()
+        raise Conflict(f"点位为「{_status(site)}」：须在「治理中」时完成步骤", "status")
+    if photo_id is not None:
+        photo = session.get(Photo, photo_id)
+        if photo is None or photo.site_id != site.id:
+            raise ValidationError(f"照片 {photo_id} 不属于该点位", "photo_id")
+        photo.step_id = step.id
+    step.done_at = clock.now()
+    step.done_by = actor.name
+    step.evidence_note = note
+    record_event(
+        session,
+        site,
+        actor,
+        "step_done",
+        {"step": (None, {"id": step.id, "title": step.title, "photo_id": photo_id})},
+        note,
+    )
+    session.commit()
+    return step
+
+
+def step_dict(step: SiteStep, today: date) -> dict[str, Any]:
+    return {
+        "id": step.id,
+        "position": step.position,
+        "title": step.title,
+        "due_date": step.due_date.isoformat(),
+        "done": step.done_at is not None,
+        "done_at": step.done_at.isoformat() if step.done_at else None,
+        "done_at_local": clock.fmt_local(step.done_at),
+        "done_by": step.done_by,
+        "evidence_note": step.evidence_note,
+        "overdue": step.done_at is None and step.due_date < today,
+    }
+
+
+def plan_rows(titles: list[str], dates: list[str]) -> list[dict[str, str]]:
+    """A plan from a form's parallel step_title / step_date fields; blank rows are skipped."""
+    rows = []
+    for i in range(max(len(titles), len(dates))):
+        title = titles[i].strip() if i < len(titles) else ""
+        due = dates[i].strip() if i < len(dates) else ""
+        if title or due:
+            rows.append({"title": title, "due_date": due})
+    return rows
+
+
+def site_steps_view(
+    session: Session, site_id: int, actor: Actor, today: date
+) -> list[dict[str, Any]]:
+    """A site's steps as the API lists them (the site must be visible to `actor`)."""
+    site = get_site(session, site_id, actor=actor)
+    return [step_dict(s, today) for s in site_steps(session, site.id)]

@@ -1,0 +1,54 @@
+"""`gis-app daily` (the cron job of the rectification workflow) and `gis-app campaign`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+from flask import current_app
+
+
+def register(cli: click.Group) -> None:
+    from gis_app.commandline import cli_actor, db_session, with_app
+
+    @cli.command("daily")
+    @click.option(
+        "--today",
+        type=click.DateTime(["%Y-%m-%d"]),
+        default=None,
+        help="the day to check (default: today in Asia/Shanghai)",
+    )
+    @with_app
+    def daily(today: datetime | None) -> None:
+        """Record sites that became overdue; list deadlines within 7 days and reports due.
+
+        Safe to run more than once a day: a second run records nothing new.
+        """
+        from gis_app.core import clock
+        from gis_app.features.reporting.reminders import run_daily
+
+        day = today.date() if today else clock.today()
+        actor = cli_actor()
+        result = run_daily(db_session(), current_app.config["DISTRICT_CODE"], day, actor)
+        say = click.echo
+        say(
+            f"{day} 每日检查（{'首次运行' if result['first_run_today'] else '今日已运行过'}）",
+            err=True,
+        )
+        say(f"  新逾期点位：{result['newly_overdue']} 个（已记入点位历史）", err=True)
+        for item in result["recorded"][:20]:
+            say(f"    {item['code']}（期限 {item['due']}）", err=True)
+        say(f"  7 日内到期：{result['due_within_7_days']} 项", err=True)
+        say(f"  待报送月报：{result['reports_due']} 份", err=True)
+        summary = {k: v for k, v in result.items() if k not in ("recorded", "due_soon", "reports")}
+        click.echo(json.dumps(summary, ensure_ascii=False))
+
+    @cli.command("campaign")
+    @with_app
+    def campaign() -> None:
+        """Show the campaign phase of today and the days left."""
+        from gis_app.core import clock
+
+        status = current_app.extensions["campaign"].status(clock.today())
+        click.echo(json.dumps(status, ensure_ascii=False, indent=1, default=str))

@@ -1,0 +1,257 @@
+"""Excel (.xlsx) exports with Chinese headers: the ledger, the monthly summary, the ranking.
+
+Only the ledger may carry the persons concerned, and only for the district office; it then
+says so in its title row and sheet name. The monthly summary and the ranking never do.
+Row 1 is a title, row 2 the headers, data from row 3 (the ledger import skips title rows, so
+an exported ledger can be imported again).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+
+from gis_app.core import clock, codes
+from gis_app.core.actor import STREET_ROLES, Actor
+from gis_app.core.errors import Forbidden
+from gis_app.features.ledger.models import Site
+from gis_app.features.ledger.permissions import role_label
+from gis_app.features.ledger.queries import SiteFilter, base_select, overdue_expr
+from gis_app.features.reporting import service as reports
+from gis_app.features.reporting import statistics
+from gis_app.features.streets.models import Street
+from gis_app.features.streets.service import get_street
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_HEAD_FILL = PatternFill("solid", fgColor="DDE6F0")
+_PERSONAL_FILL = PatternFill("solid", fgColor="FCE4D6")
+
+
+def _yes(value: bool) -> str:
+    return "是" if value else "否"
+
+
+def _sheet(wb: Workbook, title: str, heading: str, headers: list[str]) -> Any:
+    ws = wb.active
+    ws.title = title
+    ws.append([heading])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append(headers)
+    for i, _ in enumerate(headers, start=1):
+        cell = ws.cell(row=2, column=i)
+        cell.font = Font(bold=True)
+        cell.fill = _HEAD_FILL
+        ws.column_dimensions[get_column_letter(i)].width = max(
+            10, min(40, 2 * len(headers[i - 1]) + 4)
+        )
+    ws.freeze_panes = "A3"
+    return ws
+
+
+def _bytes(wb: Workbook) -> bytes:
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+LEDGER_HEADERS = [
+    "编号",
+    "街道",
+    "街道代码",
+    "社区",
+    "地址",
+    "违建类型",
+    "面积（㎡）",
+    "治理方式",
+    "状态",
+    "逾期",
+    "承诺期限",
+    "当前期限",
+    "中央环保督查",
+    "困难户",
+    "旧楼区改造",
+    "阻挠执法",
+    "来源",
+    "经度",
+    "纬度",
+]
+PERSONAL_HEADERS = ["相对人", "联系电话", "备注"]
+
+
+def ledger_xlsx(
+    session: Session, actor: Actor, flt: SiteFilter | None = None, district_name: str = ""
+) -> tuple[bytes, bool]:
+    """The ledger; with the persons concerned only for district roles. Returns (file, personal)."""
+    flt = flt or SiteFilter()
+    if actor.is_district:
+        personal = True
+    elif actor.role in STREET_ROLES and actor.street_code:
+        personal = False
+        flt.streets = [actor.street_code]  # a street exports its own sites only
+    else:
+        raise Forbidden(
+            f"台账导出仅限区领导小组办公室和街道（当前身份：{role_label(actor)}）", "role"
+        )
+    today = clock.today()
+    columns = [
+        Site.code,
+        Street.name,
+        Street.code,
+        Site.community,
+        Site.address,
+        Site.kind,
+        Site.area_m2,
+        Site.disposition,
+        Site.status,
+        overdue_expr(today),
+        Site.committed_deadline,
+        Site.current_deadline,
+        Site.flag_central_inspection,
+        Site.flag_hardship,
+        Site.flag_renovation,
+        Site.flag_obstruction,
+        Site.source,
+        func.ST_X(Site.geom),
+        func.ST_Y(Site.geom),
+    ]
+    if personal:
+        columns += [Site.person_name, Site.person_contact, Site.note]
+    rows = session.execute(
+        base_select(columns).where(*flt.conditions(today)).order_by(Street.code, Site.code)
+    ).yield_per(2000)
+    wb = Workbook()
+    title = "台账（含个人信息）" if personal else "台账"
+    heading = f"{district_name}违法建设点位台账（导出时间 {clock.fmt_local(clock.now())}）"
+    if personal:
+        heading += "  内部资料：含相对人个人信息，仅供区领导小组办公室使用，不得对外提供"
+    headers = LEDGER_HEADERS + (PERSONAL_HEADERS if personal else [])
+    ws = _sheet(wb, title, heading, headers)
+    if personal:
+        ws["A1"].font = Font(bold=True, size=13, color="C00000")
+        for i in range(len(LEDGER_HEADERS) + 1, len(headers) + 1):
+            ws.cell(row=2, column=i).fill = _PERSONAL_FILL
+    for r in rows:
+        values = list(r)
+        values[5] = codes.label(codes.KINDS, values[5])
+        values[6] = float(values[6]) if values[6] is not None else None
+        values[7] = codes.label(codes.DISPOSITIONS, values[7])
+        values[8] = codes.label(codes.STATUSES, values[8])
+        values[9] = _yes(values[9])
+        for i in (12, 13, 14, 15):
+            values[i] = _yes(values[i])
+        values[16] = codes.label(codes.SOURCES, values[16])
+        values[17], values[18] = round(values[17], 7), round(values[18], 7)
+        ws.append(values)
+    return _bytes(wb), personal
+
+
+SUMMARY_FIGURES = [
+    "registered",
+    "started",
+    "sent_to_acceptance",
+    "closed",
+    "reopened",
+    "extensions_requested",
+    "extensions_granted",
+    "overdue",
+    "total",
+    "closed_total",
+]
+
+
+def monthly_summary_xlsx(session: Session, month: date, district_name: str = "") -> bytes:
+    """Every street's report of `month` (submitted figures, else the system's count), with
+    whether it came on time. No personal data."""
+    start, end = reports.period(month)
+    wb = Workbook()
+    headers = ["街道", "街道代码", "报送情况", "报送时间", "报送人"] + [
+        reports.FIGURE_LABELS[k] for k in SUMMARY_FIGURES
+    ]
+    ws = _sheet(
+        wb,
+        "月报汇总",
+        f"{district_name}违法建设治理月报汇总 {reports.month_label(month)}"
+        f"（统计周期 {start} 至 {end}，报送截止 {reports.month_label(month)}25日17:00）",
+        headers,
+    )
+    totals = dict.fromkeys(SUMMARY_FIGURES, 0)
+    for row in reports.overview(session, month):
+        figures = row["figures"]
+        state = row["state_label"]
+        if figures is None:  # not submitted: the system's own count, marked as such
+            street = get_street(session, row["street_code"])
+            figures = reports.draft_figures(session, street, month)
+            state += "（数据为系统统计）"
+        values = [figures.get(k, 0) for k in SUMMARY_FIGURES]
+        for k, v in zip(SUMMARY_FIGURES, values, strict=True):
+            totals[k] += v
+        ws.append(
+            [
+                row["street"],
+                row["street_code"],
+                state,
+                row["submitted_at_local"],
+                row["submitted_by"] or "",
+                *values,
+            ]
+        )
+    ws.append(["合计", "", "", "", "", *(totals[k] for k in SUMMARY_FIGURES)])
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+    return _bytes(wb)
+
+
+RANKING_HEADERS = [
+    "排名",
+    "街道",
+    "街道代码",
+    "点位总数",
+    "已销账",
+    "销账率（%）",
+    "逾期",
+    "逾期占比（%）",
+    "拆除面积（㎡）",
+    "整治面积（㎡）",
+    "近6个月按时报送月报",
+    "列入通报",
+    "通报原因",
+]
+
+
+def ranking_xlsx(session: Session, district_name: str = "") -> bytes:
+    stats = statistics.street_stats(session, clock.today())
+    ranked = statistics.ranking(stats)
+    lag = {s["code"]: s["reasons"] for s in statistics.lagging(stats)}
+    wb = Workbook()
+    ws = _sheet(
+        wb,
+        "街道排名",
+        f"{district_name}各街道违法建设治理进度排名（截至 {clock.fmt_local(clock.now())}）",
+        RANKING_HEADERS,
+    )
+    for s in ranked:
+        ws.append(
+            [
+                s["rank"],
+                s["name"],
+                s["code"],
+                s["total"],
+                s["closed"],
+                round((s["completion"] or 0) * 100, 1),
+                s["overdue"],
+                round((s["overdue_share"] or 0) * 100, 1),
+                s["area_demolished"],
+                s["area_rectified"],
+                f"{s['reports_on_time']}/{s['reports_due']}",
+                _yes(s["code"] in lag),
+                "；".join(lag.get(s["code"], [])),
+            ]
+        )
+    return _bytes(wb)

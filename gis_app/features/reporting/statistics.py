@@ -1,0 +1,224 @@
+"""Statistics for the district office: per-street figures, ranking, lagging streets, trend.
+
+All figures come from the ledger itself (sites, their events, the monthly reports), counted in
+PostgreSQL; the dashboard, the ranking .xlsx and the API read the same functions.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.orm import Session
+
+from gis_app.core import codes
+from gis_app.core.actor import Actor
+from gis_app.core.errors import NotFound
+from gis_app.features.ledger.models import Site
+from gis_app.features.ledger.permissions import own_street
+from gis_app.features.ledger.queries import overdue_expr
+from gis_app.features.reporting import service as reports
+from gis_app.features.streets.models import Street
+
+#: how many past report months the "reports on time" figure looks at
+REPORT_MONTHS = 6
+#: a street lags when its completion rate is this many points below the district's …
+LAG_COMPLETION_POINTS = 10.0
+#: … or its overdue share is this many times the district's (and at least LAG_MIN_OVERDUE) …
+LAG_OVERDUE_FACTOR = 1.5
+LAG_MIN_OVERDUE = 3
+#: … or it is among the last LAG_BOTTOM of the ranking, or its last report is missing or late
+LAG_BOTTOM = 3
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, Decimal | int | float) else 0.0
+
+
+def street_stats(session: Session, today: date, street_code: str | None = None) -> list[dict]:
+    """One row per street: counts by status and disposition, completion, overdue, areas,
+    and its monthly reports of the last REPORT_MONTHS due months."""
+    live = and_(Site.street_id == Street.id, Site.deleted_at.is_(None))
+    closed = Site.status == "closed"
+    columns = [
+        Street.id,
+        Street.code,
+        Street.name,
+        func.count(Site.id).label("total"),
+        *[func.count(Site.id).filter(Site.status == s).label(s) for s in codes.STATUSES],
+        *[
+            func.count(Site.id).filter(Site.disposition == d).label(f"disp_{d}")
+            for d in codes.DISPOSITIONS
+        ],
+        *[
+            func.count(Site.id).filter(closed, Site.disposition == d).label(f"closed_{d}")
+            for d in codes.DISPOSITIONS
+        ],
+        func.count(Site.id).filter(overdue_expr(today)).label("overdue"),
+        func.coalesce(
+            func.sum(Site.area_m2).filter(closed, Site.disposition == "demolish"), 0
+        ).label("area_demolished"),
+        func.coalesce(
+            func.sum(Site.area_m2).filter(closed, Site.disposition == "rectify"), 0
+        ).label("area_rectified"),
+        func.coalesce(func.sum(Site.area_m2), 0).label("area_total"),
+    ]
+    query = select(*columns).select_from(Street).outerjoin(Site, live).group_by(Street.id)
+    if street_code:
+        query = query.where(Street.code == street_code)
+    rows = session.execute(query.order_by(Street.code)).mappings().all()
+    last_due = reports.last_due_month()
+    months = reports.months_back(last_due, REPORT_MONTHS)
+    history = reports.street_history(session, [r["id"] for r in rows], months)
+    out = []
+    for r in rows:
+        total = r["total"]
+        states = history[r["id"]]
+        on_time = sum(1 for m in months if states[m] == "on_time")
+        out.append(
+            {
+                "id": r["id"],
+                "code": r["code"],
+                "name": r["name"],
+                "total": total,
+                "by_status": {s: r[s] for s in codes.STATUSES},
+                "by_disposition": {d: r[f"disp_{d}"] for d in codes.DISPOSITIONS},
+                "closed_by_disposition": {d: r[f"closed_{d}"] for d in codes.DISPOSITIONS},
+                "closed": r["closed"],
+                "completion": r["closed"] / total if total else None,
+                "overdue": r["overdue"],
+                "overdue_share": r["overdue"] / total if total else None,
+                "area_demolished": round(_num(r["area_demolished"]), 2),
+                "area_rectified": round(_num(r["area_rectified"]), 2),
+                "area_total": round(_num(r["area_total"]), 2),
+                "reports": [{"month": f"{m:%Y-%m}", "state": states[m]} for m in months],
+                "reports_on_time": on_time,
+                "reports_due": len(months),
+                "last_report_state": states[last_due],
+                "last_report_month": f"{last_due:%Y-%m}",
+            }
+        )
+    return out
+
+
+def district_totals(stats: list[dict]) -> dict[str, Any]:
+    total = sum(s["total"] for s in stats)
+    closed = sum(s["closed"] for s in stats)
+    overdue = sum(s["overdue"] for s in stats)
+    return {
+        "total": total,
+        "by_status": {c: sum(s["by_status"][c] for s in stats) for c in codes.STATUSES},
+        "by_disposition": {
+            d: sum(s["by_disposition"][d] for s in stats) for d in codes.DISPOSITIONS
+        },
+        "closed": closed,
+        "completion": closed / total if total else None,
+        "overdue": overdue,
+        "overdue_share": overdue / total if total else None,
+        "area_demolished": round(sum(s["area_demolished"] for s in stats), 2),
+        "area_rectified": round(sum(s["area_rectified"] for s in stats), 2),
+        "reports_on_time": sum(s["reports_on_time"] for s in stats),
+        "reports_due": sum(s["reports_due"] for s in stats),
+    }
+
+
+def ranking(stats: list[dict]) -> list[dict]:
+    """Streets with sites, best first: completion rate, then fewer overdue, then code."""
+    ranked = sorted(
+        (s for s in stats if s["total"]),
+        key=lambda s: (-(s["completion"] or 0), s["overdue_share"] or 0, s["code"]),
+    )
+    return [{**s, "rank": i} for i, s in enumerate(ranked, start=1)]
+
+
+def lagging(stats: list[dict]) -> list[dict]:
+    """The streets to name at the leadership meeting (通报), each with its reasons."""
+    ranked = ranking(stats)
+    totals = district_totals(stats)
+    avg_completion = (totals["completion"] or 0) * 100
+    avg_overdue = totals["overdue_share"] or 0
+    n = len(ranked)
+    out = []
+    for s in ranked:
+        reasons = []
+        completion = (s["completion"] or 0) * 100
+        if completion < avg_completion - LAG_COMPLETION_POINTS:
+            reasons.append(f"销账率 {completion:.1f}%，低于全区 {avg_completion:.1f}%")
+        if (
+            s["overdue"] >= LAG_MIN_OVERDUE
+            and (s["overdue_share"] or 0) >= avg_overdue * LAG_OVERDUE_FACTOR
+        ):
+            reasons.append(
+                f"逾期 {s['overdue']} 个（占 {(s['overdue_share'] or 0) * 100:.1f}%，"
+                f"全区 {avg_overdue * 100:.1f}%）"
+            )
+        if n > LAG_BOTTOM and s["rank"] > n - LAG_BOTTOM:
+            reasons.append(f"排名第 {s['rank']} / {n}")
+        month = reports.parse_month(s["last_report_month"])
+        if s["last_report_state"] in ("missing", "draft"):
+            reasons.append(f"{reports.month_label(month)}月报未报送")
+        elif s["last_report_state"] == "late":
+            reasons.append(f"{reports.month_label(month)}月报逾期报送")
+        if reasons:
+            out.append({**s, "reasons": reasons})
+    return out
+
+
+def monthly_trend(
+    session: Session, last_month: date, months: int = 12, street_code: str | None = None
+) -> list[dict[str, Any]]:
+    """Per calendar month (Asia/Shanghai): sites registered, started, sent to acceptance,
+    closed and reopened, counted from the sites and their events."""
+    first = reports.months_back(last_month, months)[0]
+    params: dict[str, Any] = {
+        "first": first,
+        "last": last_month,
+        "street": street_code,
+    }
+    rows = session.execute(
+        text(
+            """
+            WITH m AS (
+              SELECT generate_series(CAST(:first AS date), CAST(:last AS date),
+                                     interval '1 month')::date AS month
+            ),
+            s AS (
+              SELECT s.id, s.created_at FROM sites s JOIN streets t ON t.id = s.street_id
+              WHERE s.deleted_at IS NULL AND (CAST(:street AS text) IS NULL OR t.code = :street)
+            ),
+            ev AS (
+              SELECT date_trunc('month', e.at AT TIME ZONE 'Asia/Shanghai')::date AS month,
+                     e.action, e.changes -> 'status' ->> 0 AS src,
+                     e.changes -> 'status' ->> 1 AS dst
+              FROM site_events e JOIN s ON s.id = e.site_id
+              WHERE e.action IN ('transition', 'reopen')
+            )
+            SELECT m.month,
+              (SELECT count(*) FROM s
+                WHERE date_trunc('month', s.created_at AT TIME ZONE 'Asia/Shanghai')::date
+                      = m.month) AS registered,
+              count(ev.*) FILTER (WHERE ev.action = 'transition' AND ev.dst = 'in_progress'
+                                  AND ev.src IN ('new', 'registered')) AS started,
+              count(ev.*) FILTER (WHERE ev.dst = 'awaiting_acceptance') AS sent_to_acceptance,
+              count(ev.*) FILTER (WHERE ev.dst = 'closed') AS closed,
+              count(ev.*) FILTER (WHERE ev.action = 'reopen') AS reopened
+            FROM m LEFT JOIN ev ON ev.month = m.month
+            GROUP BY m.month ORDER BY m.month
+            """
+        ),
+        params,
+    ).mappings()
+    return [{**dict(r), "month": f"{r['month']:%Y-%m}"} for r in rows]
+
+
+def street_for(actor: Actor, requested: str | None) -> str | None:
+    """The street whose figures `actor` may read: a street role only its own (asking for
+    another is a 404), everyone else what they asked for (None: the whole district)."""
+    own = own_street(actor)
+    if own is None:
+        return requested
+    if requested and requested != own:
+        raise NotFound(f"没有代码为 {requested} 的街道", "street")
+    return own

@@ -1,0 +1,212 @@
+"""Authentication for every request: server-side sessions for people, bearer tokens for
+machines, then the access policy of the endpoint and the CSRF check.
+
+Order of a request:
+1. `DbSessionInterface.open_session` reads the session cookie (a random value; the accounts
+   feature keeps its SHA-256) in the database's `auth` scope.
+2. `authenticate` (the first before_request): an `Authorization: Bearer` token, else the
+   session, gives the Actor; the database scope becomes that actor (app.role, app.street,
+   app.user, so row-level security and the audit trail see who acts); the endpoint's declared
+   policy admits the role or the request ends (401 / redirect to the login page, 403);
+   read-only roles may not use unsafe methods; a cookie-authenticated unsafe request must
+   carry the session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`).
+3. After the view: session data (flash messages) is saved.
+
+Who the cookie or token belongs to is the accounts feature's business: it hands an
+`Identities` to `init_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from flask import Flask, Request, Response, current_app, g, redirect, request, url_for
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import CallbackDict
+
+from gis_app.core.actor import ROLES, Actor
+from gis_app.core.database import DbScope
+from gis_app.core.errors import Forbidden, Unauthorized
+from gis_app.http.access import READ_ONLY_ROLES, policy_of
+from gis_app.http.database import get_db
+from gis_app.http.errors import wants_json
+from gis_app.http.security import SAFE_METHODS, check_csrf
+
+COOKIE = "gis_session"
+
+
+class Identities(Protocol):
+    """Where sessions and tokens are looked up (the accounts feature)."""
+
+    def find_session(self, session: Session, cookie: str, config: Mapping[str, Any]) -> Any: ...
+
+    def save_session_data(self, session: Session, id_hash: str, data: dict[str, Any]) -> None: ...
+
+    def find_token_user(self, session: Session, secret: str) -> Any: ...
+
+    def actor_of(self, user: Any) -> Actor: ...
+
+
+def identities() -> Identities:
+    return current_app.extensions["identities"]
+
+
+# ---------------------------------------------------------------- database scopes
+
+
+def scope_for(actor: Actor | None) -> DbScope:
+    db_role = get_db().set_role
+    if actor is None:
+        return DbScope(db_role=db_role)
+    return DbScope(actor.role, actor.street_code or "", actor.name, db_role)
+
+
+@contextmanager
+def auth_scope() -> Iterator[Any]:
+    """Run account look-ups and writes in the `auth` scope, then act as nobody again
+    (the caller sets the actor's scope once it is known)."""
+    db = get_db()
+    session = db.session()
+    session.rollback()
+    db.use_scope(DbScope("auth", db_role=db.set_role))
+    try:
+        yield session
+    finally:
+        session.rollback()
+        db.use_scope(scope_for(g.get("actor")))
+
+
+# ---------------------------------------------------------------- server-side sessions
+
+
+class ServerSession(CallbackDict, SessionMixin):  # type: ignore[type-arg]
+    """Flask's `session` kept in PostgreSQL; the cookie holds only a random value."""
+
+    def __init__(
+        self,
+        data: dict[str, Any] | None = None,
+        cookie: str | None = None,
+        active: Any = None,
+    ) -> None:
+        def on_update(_self: Any) -> None:
+            self.modified = True
+
+        super().__init__(data or {}, on_update)
+        self.cookie = cookie
+        self.active = active
+        self.modified = False
+        self.new_cookie: str | None = None  # set by a login
+        self.ended = False  # set by a logout
+
+    @property
+    def user(self) -> Any:
+        return self.active.user if self.active else None
+
+    @property
+    def csrf(self) -> str | None:
+        return self.active.csrf_token if self.active else None
+
+
+class DbSessionInterface(SessionInterface):
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        cookie = request.cookies.get(COOKIE)
+        static = app.static_url_path or "/static"
+        if not cookie or request.path.startswith(static + "/"):
+            return ServerSession()
+        with auth_scope() as session:
+            active = identities().find_session(session, cookie, app.config)
+        return ServerSession(dict(active.data) if active else {}, cookie, active)
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        secure = bool(app.config.get("SESSION_COOKIE_SECURE", True))
+        if session.ended or (session.cookie and session.active is None and not session.new_cookie):
+            response.delete_cookie(COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
+        if session.new_cookie:
+            response.set_cookie(
+                COOKIE, session.new_cookie, path="/", secure=secure, httponly=True, samesite="Lax"
+            )
+        if session.active is not None and session.modified and not session.ended:
+            with auth_scope() as db_session:
+                identities().save_session_data(db_session, session.active.id_hash, dict(session))
+        response.vary.add("Cookie")
+
+
+# ---------------------------------------------------------------- every request
+
+
+def _client_ip() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    kind, _, value = header.partition(" ")
+    if kind.lower() != "bearer" or not value.strip():
+        raise Unauthorized("Authorization 头须为 Bearer <令牌>", "Authorization")
+    return value.strip()
+
+
+def _identify() -> tuple[Actor | None, str | None, Any]:
+    secret = _bearer()
+    if secret is not None:
+        with auth_scope() as session:
+            user = identities().find_token_user(session, secret)
+        if user is None:
+            raise Unauthorized("接口令牌无效、已过期或已吊销", "Authorization")
+        return identities().actor_of(user), "token", user
+    from flask import session as web_session
+
+    user = getattr(web_session, "user", None)
+    if user is None:
+        return None, None, None
+    return identities().actor_of(user), "session", user
+
+
+def _login_redirect() -> Response:
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login", next=target))  # type: ignore[return-value]
+
+
+def authenticate() -> Response | None:
+    """Who acts, whether the endpoint admits them, and the CSRF check."""
+    g.actor = None
+    g.user = None
+    get_db().use_scope(scope_for(None))
+    actor, via, user = _identify()
+    g.actor, g.auth_via, g.user = actor, via, user
+    get_db().use_scope(scope_for(actor))
+    if request.endpoint is None:
+        return None  # 404 / 405: the router answers
+    policy = policy_of(current_app, request.endpoint)
+    if policy is None:
+        raise Forbidden("该功能尚未声明访问权限，默认拒绝", "endpoint")
+    if policy.public:
+        return None
+    if actor is None:
+        if wants_json():
+            raise Unauthorized("请先登录或提供接口令牌（Authorization: Bearer …）", None)
+        return _login_redirect()
+    if not policy.admits(actor.role):
+        raise Forbidden(f"无权访问（当前身份：{ROLES.get(actor.role, actor.role)}）", "role")
+    if request.method not in SAFE_METHODS:
+        if actor.role in READ_ONLY_ROLES:
+            raise Forbidden(f"只读账户不能修改数据（{ROLES[actor.role]}）", "role")
+        if via == "session":
+            check_csrf()
+    return None
+
+
+def init_app(app: Flask, identities: Identities) -> None:
+    app.extensions["identities"] = identities
+    app.session_interface = DbSessionInterface()
+    app.before_request(authenticate)
+    app.jinja_env.globals.update(current_user=current_user)
+
+
+def current_user() -> Any:
+    return g.get("user")

@@ -1,1 +1,0 @@
-"""Patrol planning: areas, priorities, routes, findings, coverage."""

@@ -1,1 +1,0 @@
-"""Blueprints: the JSON API and the HTML pages."""

@@ -1,0 +1,209 @@
+"""The JSON API fuzzed from its own OpenAPI document (schemathesis): every operation the
+document lists, with valid and invalid generated requests, through a real served app, as a
+district officer and as a street officer (bearer tokens). No answer may be a server error or
+take longer than the per-request timeout; the status code, content type and body must be what
+the document declares.
+
+Counts (requests sent, failures) are printed at the end: `pytest -s` shows them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from sqlalchemy.orm import Session
+
+from gis_app.core.actor import Actor
+from gis_app.features.ledger.service import create_site
+from tests.support.accounts import Accounts
+from tests.support.live import serve_app
+from tests.support.sites import site_payload
+from tests.support.workflow import DZG
+
+pytestmark = pytest.mark.slow
+
+#: generated requests per operation: (mode, token, examples)
+PLAN = (
+    (GenerationMode.POSITIVE, "district", 32),
+    (GenerationMode.NEGATIVE, "district", 20),
+    (GenerationMode.POSITIVE, "street", 10),
+)
+#: no request may take longer than this (seconds)
+TIMEOUT = 20
+#: operations that write files of every format: fewer examples (GDAL writes are slow)
+SLOW_PREFIXES = ("/exports/",)
+#: the minimum the run must reach
+MIN_REQUESTS = 3000
+
+
+class Counting:
+    """WSGI middleware counting requests and server errors."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.server_errors: Counter[str] = Counter()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        def counting_start(status: str, headers: list, exc_info: Any = None) -> Any:
+            with self.lock:
+                self.requests += 1
+                if status.startswith("5"):
+                    self.server_errors[f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}"] += 1
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, counting_start)
+
+
+@pytest.fixture(scope="module")
+def served(database_url, engine, demo_streets):
+    """A served app with a few committed sites and two tokens; cleared afterwards."""
+    counter: dict[str, Counting] = {}
+
+    def wrap(app: Any) -> Counting:
+        counter["c"] = Counting(app)
+        return counter["c"]
+
+    with engine.begin() as conn:
+        accounts = Accounts(conn)
+        tokens = {
+            "district": accounts.token("fuzz.office", "district_officer"),
+            "street": accounts.token("fuzz.dazhigu", "street_officer", DZG),
+        }
+    with Session(engine) as s:
+        office = Actor("fuzz.office", "district_officer")
+        for i in range(8):
+            create_site(s, site_payload(code=f"FZ-{i:03d}", lon=117.2381 + i * 1e-4), office)
+    with serve_app(database_url, engine, wrap) as url:
+        yield url, tokens, counter["c"]
+
+
+def _checks() -> list[Any]:
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    return [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
+
+
+def test_fuzz_every_operation_of_the_openapi_document(served):
+    url, tokens, counter = served
+    doc = requests.get(
+        f"{url}/api/v1/openapi.json",
+        headers={"Authorization": f"Bearer {tokens['district']}"},
+        timeout=TIMEOUT,
+    ).json()
+    schema = schemathesis.openapi.from_dict(doc)
+    checks = _checks()
+    failures: list[str] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 45
+    sent = 0
+    for operation in operations:
+        slow = operation.path.startswith(SLOW_PREFIXES)
+        for mode, who, examples in PLAN:
+            sent += _fuzz(
+                operation,
+                mode,
+                who,
+                tokens[who],
+                max(2, examples // 6) if slow else examples,
+                f"{url}/api/v1",
+                checks,
+                failures,
+            )
+
+    print(
+        f"\nfuzz: {len(operations)} operations, {sent} generated requests, "
+        f"{counter.requests} served, server errors {sum(counter.server_errors.values())}"
+        f" {dict(counter.server_errors)}"
+    )
+    assert not counter.server_errors, counter.server_errors
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(sorted(set(failures))[:60])
+    assert counter.requests >= MIN_REQUESTS
+
+
+def _fuzz(
+    operation: Any,
+    mode: GenerationMode,
+    who: str,
+    token: str,
+    examples: int,
+    base_url: str,
+    checks: list[Any],
+    failures: list[str],
+) -> int:
+    """Send `examples` generated requests for one operation; failures are appended."""
+    headers = {"Authorization": f"Bearer {token}"}
+    sent = 0
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        nonlocal sent
+        sent += 1
+        try:
+            response = case.call(base_url=base_url, headers=headers, timeout=TIMEOUT)
+        except requests.Timeout:
+            failures.append(f"{operation.label} [{who}] hung: {case.as_curl_command()}")
+            return
+        try:
+            case.validate_response(response, checks=checks, headers=headers)
+        except BaseExceptionGroup as group:  # schemathesis' FailureGroup: the run goes on
+            first = [" ".join(str(f).split())[:300] for f in group.exceptions]
+            failures.append(
+                f"{operation.label} [{who}, {mode.value}] {response.status_code}: "
+                + " | ".join(first)
+            )
+
+    run()
+    return sent
+
+
+def test_the_document_lists_every_route_of_the_api(app):
+    """Every /api/v1 route and method is in the OpenAPI document (so the fuzzer reaches it),
+    and every operation declares the errors any request can get."""
+    import re
+
+    from gis_app.http.openapi import openapi_document
+
+    with app.test_request_context():
+        doc = openapi_document("http://localhost/api/v1")
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len("/api/v1") :])
+        path = path.replace("{month_text}", "{month}").replace("{name}.{fmt}", "{layer}.{format}")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if method.lower() not in doc["paths"].get(path, {}):
+                missing.append(f"{method} {path}")
+    assert not missing
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            assert {"401", "403", "503"} <= set(op["responses"]), f"{method} {path}"
+            if op.get("requestBody"):
+                assert {"400", "413", "422"} <= set(op["responses"]), f"{method} {path}"

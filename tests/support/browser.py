@@ -1,0 +1,40 @@
+"""Helpers of the browser tests: a tab that fails on console errors and outside requests, and
+logging in through the real login page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: the committed users of the live server (password: tests.support.accounts.PASSWORD)
+OFFICE = "browser.office"
+
+
+@dataclass
+class Tab:
+    """A page in a fresh context; records console errors, failed and outside requests."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """What went wrong so far, Content-Security-Policy violations included (recorded by
+        the page itself, on top of Chromium's console errors about them)."""
+        found = list(self.errors)
+        if not self.page.is_closed():
+            for v in self.page.evaluate("() => window.__cspViolations || []"):
+                found.append(f"CSP violation: {v}")
+        return found
+
+
+def log_in(tab: Tab, base_url: str, username: str) -> None:
+    """Log in through the login page as a person does (its form and CSRF token)."""
+    from tests.support.accounts import PASSWORD
+
+    page = tab.page
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "/login" not in page.url, page.content()[:500]

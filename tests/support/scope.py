@@ -1,0 +1,99 @@
+"""Two streets with a site each, carrying unique markers: for the access matrix, the
+row-level security tests and the audit trail's."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from gis_app.features.extensions import service as extensions
+from gis_app.features.photos import service as photos
+from gis_app.features.photos.service import PhotoLimits
+from gis_app.features.plans import service as steps
+from gis_app.features.plans.models import SiteStep
+from gis_app.features.reporting import service as reports
+from gis_app.features.workflow import service as workflow
+from tests.support.workflow import OFFICE, image_bytes, make_site
+
+B_POINT = (117.2620, 39.1010)  # inside 中山门
+A_POINT = (117.2381, 39.1100)  # inside 大直沽
+MONTH = "2026-06"
+
+
+def seed_street(db_session, store, street: str, tag: str, lonlat: tuple[float, float]):
+    """A site of `street` with a step plan, a before photo, a pending extension request and
+    a draft monthly report, every text marked with `tag`."""
+    from gis_app.core.actor import Actor
+
+    officer = Actor(f"seed.{tag}", "street_officer", street)
+    site = make_site(
+        db_session,
+        OFFICE,
+        code=f"MX-{tag}-0001",
+        address=f"矩阵{tag}路{tag}号院",
+        person_name=f"相对人{tag}某",
+        person_contact=f"1390000000{ord(tag) % 10}",
+        note=f"备注{tag}内情",
+        lon=lonlat[0],
+        lat=lonlat[1],
+        committed_deadline="2026-09-30",
+    )
+    steps.set_plan(
+        db_session, site.id, officer, [{"title": f"步骤{tag}拆除", "due_date": "2026-09-30"}]
+    )
+    workflow.transition(db_session, site.id, officer, "in_progress")
+    image = image_bytes((40 + ord(tag) % 50, 90, 140))
+    photo, _ = photos.add_photo(
+        db_session,
+        store,
+        PhotoLimits(2 * 1024 * 1024, 4_000_000),
+        site.id,
+        officer,
+        image,
+        f"{tag}.jpg",
+        "before",
+    )
+    req = extensions.request_extension(
+        db_session,
+        site.id,
+        officer,
+        "2026-11-30",
+        f"延期理由{tag}保密",
+        [{"title": f"步骤{tag}恢复", "due_date": "2026-11-30"}],
+    )
+    reports.save_report(
+        db_session, street, reports.parse_month(MONTH), officer, f"月报{tag}情况说明"
+    )
+    step_id = db_session.scalar(select(SiteStep.id).where(SiteStep.site_id == site.id))
+    return site, photo, step_id, req, image
+
+
+def seed_patrol(db_session, store, street: str, tag: str, site):
+    """A patrol over `street` (its site as a stop) and a finding attached to that site, each
+    text marked with `tag`: for the access matrix. Returns (patrol, stop id, finding)."""
+    from gis_app.core.actor import Actor
+    from gis_app.features.patrol import findings, plans
+    from gis_app.features.patrol.models import PatrolStop
+
+    inspector = Actor(f"seed.{tag}.patrol", "inspector", street)
+    patrol, _plan = plans.create_patrol(
+        db_session, {"title": f"巡查{tag}路线", "area": {"kind": "street"}}, inspector, "120102"
+    )
+    assert patrol is not None
+    stop_id = db_session.scalar(
+        select(PatrolStop.id).where(
+            PatrolStop.patrol_id == patrol.id, PatrolStop.site_id == site.id
+        )
+    )
+    lon, lat = db_session.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM sites WHERE id = :i"), {"i": site.id}
+    ).one()
+    result = findings.record_finding(
+        db_session,
+        store,
+        PhotoLimits(2 * 1024 * 1024, 4_000_000),
+        inspector,
+        {"lon": lon, "lat": lat, "note": f"发现{tag}情况", "attach_to": site.id,
+         "patrol_id": patrol.id},
+        [findings.Upload(image_bytes((90, 40 + ord(tag) % 50, 10)), f"{tag}-patrol.jpg")],
+    )  # fmt: skip
+    return patrol, stop_id, result.finding
