@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     clock.freeze(f"{TODAY.isoformat()}T10:00:00+08:00")
     from gis_app.demo.loader import load_demo
 
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         t0 = time.perf_counter()
         load_demo(session, n_sites=args.sites, seed=1, today=TODAY)
         load_s = time.perf_counter() - t0

@@ -100,7 +100,7 @@ def loaded_sites(engine: Engine) -> int:
     from gis_app.demo.city_load import CITY_ACTOR
     from gis_app.features.ledger.models import Site
 
-    with Session(engine) as s:
+    with Session(engine) as s, s.begin():
         total = s.scalar(select(func.count()).select_from(Site)) or 0
         city = s.scalar(select(func.count()).where(Site.created_by == CITY_ACTOR)) or 0
     return total if total == city else -1
@@ -385,7 +385,7 @@ def parameters(engine: Engine, k: int) -> dict[str, list[Any]]:
     """K random parameters of each kind (seeded): streets, points on sites, districts with a
     page offset, city page offsets, and view centres on sites of the six central districts."""
     rng = random.Random(SEED)
-    with Session(engine) as s:
+    with Session(engine) as s, s.begin():
         streets = s.scalars(text("SELECT code FROM streets ORDER BY code")).all()
         districts = s.scalars(text("SELECT DISTINCT district_code FROM sites ORDER BY 1")).all()
         max_id = s.scalar(text("SELECT max(id) FROM sites"))
@@ -453,7 +453,7 @@ def timed_runs(
         s.rollback()
         return elapsed, size
 
-    with Session(engine) as s:
+    with Session(engine) as s, s.begin():
         for p in params[: warm if warm is not None else len(params)]:
             once(s, p)
         results = [once(s, p) for p in params]

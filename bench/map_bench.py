@@ -196,7 +196,7 @@ def measure_size(
         owner = create_engine(sqlalchemy_url(url))
 
         def plain() -> str:
-            with Session(owner) as s:
+            with Session(owner) as s, s.begin():
                 return plain_folium_page(s, js, css)
 
         if plain_page:

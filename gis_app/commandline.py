@@ -35,7 +35,13 @@ def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
             # commands act as the owner, as a district administrator (for RLS and the audit)
             actor = cli_actor()
             get_db().use_scope(DbScope(actor.role, "", actor.name))
-            return func(*args, **kwargs)
+            try:
+                result = func(*args, **kwargs)
+            except BaseException:
+                request_session().rollback()
+                raise
+            request_session().commit()  # the one place a command's work is committed
+            return result
 
     return wrapper
 

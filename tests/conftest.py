@@ -79,7 +79,7 @@ def demo_streets(engine: Engine) -> None:
     from gis_app.demo.loader import STREETS_FILE, ensure_district_outline
     from gis_app.features.streets.service import import_streets
 
-    with Session(engine) as s:
+    with Session(engine) as s, s.begin():
         ensure_district_outline(s)
         import_streets(s, STREETS_FILE, approximate=True)
 
@@ -125,6 +125,19 @@ def db_session(connection: Connection) -> Iterator[Session]:
     session.close()
 
 
+#: the settings of the test's connection a request may change (acting user, time zone), read
+#: before and put back after it
+SETTINGS_NOW = (
+    "SELECT current_setting('app.role', true), current_setting('app.street', true),"
+    " current_setting('app.user', true), current_setting('TimeZone')"
+)
+SETTINGS_BACK = (
+    "SELECT set_config('app.role', coalesce(%s, ''), true),"
+    " set_config('app.street', coalesce(%s, ''), true),"
+    " set_config('app.user', coalesce(%s, ''), true), set_config('TimeZone', %s, true)"
+)
+
+
 @pytest.fixture()
 def client(app, connection: Connection):
     """A test client whose requests share the test's rolled-back transaction. Nobody is
@@ -133,16 +146,19 @@ def client(app, connection: Connection):
 
     class OwnerAfterRequest(FlaskClient):
         """Each request runs as the app's database role; the test's own queries after it
-        run as the owner again (SET LOCAL ROLE outlives a released savepoint). Responses
-        are read in full inside the request (buffered): a streamed export would otherwise
-        query as the app's role after the reset."""
+        run as the owner again, with the settings they had (SET LOCAL ROLE and the
+        request's app.* settings outlive its released savepoint; in production the request's
+        commit ends them). Responses are read in full inside the request (buffered): a
+        streamed export would otherwise query as the app's role after the reset."""
 
         def open(self, *args, **kwargs):
             kwargs.setdefault("buffered", True)
+            saved = connection.exec_driver_sql(SETTINGS_NOW).one()
             try:
                 return super().open(*args, **kwargs)
             finally:
                 connection.exec_driver_sql("RESET ROLE")
+                connection.exec_driver_sql(SETTINGS_BACK, tuple(saved))
 
     db = app.extensions["gis_db"]
     db.factory.configure(bind=connection, join_transaction_mode="create_savepoint")

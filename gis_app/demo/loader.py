@@ -79,7 +79,7 @@ def load_demo(
     say("载入河东区区界…")
     ensure_district_outline(session)
     say("载入 12 个街道的示意边界…")
-    import_streets(session, STREETS_FILE, approximate=True, commit=False)
+    import_streets(session, STREETS_FILE, approximate=True)
     streets_gdf = gpd.read_file(STREETS_FILE)
     say(f"生成 {n_sites:,} 个示例点位（seed={seed}，基准日 {today}）…")
     rows = generate_sites(streets_gdf, n=n_sites, seed=seed, today=today)
@@ -106,7 +106,7 @@ def load_demo(
 
     say("生成示例治理记录（状态变更、分步方案、延期申请、月报）…")
     add_workflow_history(session, seed, today)
-    session.commit()
+    session.flush()
     say("完成")
     return {
         "streets": len(street_ids),

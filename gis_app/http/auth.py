@@ -29,7 +29,7 @@ from werkzeug.datastructures import CallbackDict
 
 from gis_app.core.actor import ROLES, Actor
 from gis_app.core.database import DbScope
-from gis_app.core.errors import Forbidden, Unauthorized
+from gis_app.core.errors import AppError, Forbidden, Unauthorized
 from gis_app.http.access import READ_ONLY_ROLES, policy_of
 from gis_app.http.database import get_db
 from gis_app.http.errors import wants_json
@@ -66,16 +66,23 @@ def scope_for(actor: Actor | None) -> DbScope:
 
 @contextmanager
 def auth_scope() -> Iterator[Any]:
-    """Run account look-ups and writes in the `auth` scope, then act as nobody again
-    (the caller sets the actor's scope once it is known)."""
+    """Run account look-ups and writes in the database's `auth` scope and commit them (a
+    refused login's record too: the refusal is re-raised after), then act as the request's
+    actor again (the caller sets it once it is known)."""
     db = get_db()
     session = db.session()
-    session.rollback()
     db.use_scope(DbScope("auth", db_role=db.set_role))
     try:
         yield session
-    finally:
+    except AppError:
+        session.commit()
+        raise
+    except BaseException:
         session.rollback()
+        raise
+    else:
+        session.commit()
+    finally:
         db.use_scope(scope_for(g.get("actor")))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +55,7 @@ class Database:
         self.factory.configure(bind=self.engine)
         self.set_role = app.config.get("DB_SET_ROLE") or None
         app.extensions["gis_db"] = self
+        app.after_request(commit_request)
         app.teardown_appcontext(self._close)
         if not as_owner and app.config.get("DB_CHECK_ROLE", True):
             check_app_role(self.engine, self.set_role)
@@ -81,6 +82,24 @@ class Database:
             log.warning("closing a session failed", exc_info=True)
             with contextlib.suppress(Exception):
                 session.invalidate()
+
+
+def commit_request(response: Response) -> Response:
+    """The one place a request's work is committed: when its answer is a success (below
+    400); any other answer rolls it back. A commit the database refuses (a conflict found
+    only then) becomes that error's answer instead."""
+    session: Session | None = g.get("db_session")
+    if session is None or not session.in_transaction():
+        return response
+    if response.status_code >= 400:
+        session.rollback()
+        return response
+    try:
+        session.commit()
+    except Exception as exc:  # rendered by the app's error handlers
+        session.rollback()
+        return current_app.make_response(current_app.handle_user_exception(exc))
+    return response
 
 
 def get_db() -> Database:

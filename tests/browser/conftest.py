@@ -57,7 +57,7 @@ def live_server(database_url: str, engine, demo_streets) -> Iterator[LiveServer]
     from gis_app.demo.loader import load_demo
     from tests.support.accounts import Accounts
 
-    with Session(engine) as s:
+    with Session(engine) as s, s.begin():
         load_demo(s, n_sites=DEMO_SITES, seed=7, today=DEMO_DAY)
     with serve_app(database_url, engine) as url:
         with engine.begin() as conn:

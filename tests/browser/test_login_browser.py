@@ -58,6 +58,7 @@ def live_url(scratch_db) -> Iterator[tuple[str, int]]:
         site_id = session.scalar(text("SELECT id FROM sites WHERE code = 'BR-1'"))
         if site_id is None:
             site_id = create_site(session, site_payload(code="BR-1"), OFFICE).id
+            session.commit()
     app = create_app({"DATABASE_URL": url, "APP_DATABASE_URL": app_database_url(url)})
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)

@@ -77,5 +77,3 @@ def serve_app(
         thread.join(timeout=10)
         app.extensions["gis_db"].engine.dispose()
         clear_ledger(engine)
-
-

@@ -26,4 +26,3 @@ def as_app(connection, role: str = "", street: str = "", user: str = "") -> Iter
         yield
     finally:
         savepoint.rollback()
-

@@ -188,7 +188,7 @@ def create_user(
         password_changed_at=now,
     )
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -227,7 +227,7 @@ def update_user(
     session.flush()
     if not active:
         session.execute(delete(UserSession).where(UserSession.user_id == user.id))
-    session.commit()
+    session.flush()
     return user
 
 
@@ -253,14 +253,14 @@ def set_password(
     user.password_hash = hash_password(new_password)
     user.password_changed_at = user.updated_at = clock.now()
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))
-    session.commit()
+    session.flush()
     return user
 
 
 def end_user_sessions(session: Session, user_id: int) -> None:
     """Log a user out everywhere (auth scope, or an administrator)."""
     session.execute(delete(UserSession).where(UserSession.user_id == user_id))
-    session.commit()
+    session.flush()
 
 
 def _verify(stored: str, password: str) -> bool:
@@ -337,7 +337,7 @@ def login(
         wait = first + timedelta(minutes=policy.window_minutes) - now
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         session.add(LoginAttempt(at=now, username=name, ip=ip, success=False))
-        session.commit()
+        session.flush()
         raise TooManyAttempts(
             f"登录失败次数过多，请 {minutes} 分钟后再试", "username", retry_after=minutes * 60
         )
@@ -345,7 +345,7 @@ def login(
     ok = _verify(user.password_hash if user else "", password) and bool(user and user.active)
     session.add(LoginAttempt(at=now, username=name, ip=ip, success=ok))
     if not ok or user is None:
-        session.commit()
+        session.flush()
         raise Unauthorized("用户名或密码错误，或账户已停用", "password")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -365,7 +365,7 @@ def login(
             user_agent=(user_agent or "")[:255],
         )
     )
-    session.commit()
+    session.flush()
     return NewSession(cookie, csrf, user)
 
 
@@ -396,24 +396,24 @@ def find_session(
     now = clock.now()
     if not user.active or row.expires_at <= now or row.last_seen_at + policy.idle <= now:
         session.delete(row)
-        session.commit()
+        session.flush()
         return None
     active = ActiveSession(row.id_hash, row.csrf_token, dict(row.data), AuthUser.of(user))
     if now - row.last_seen_at > timedelta(minutes=1):
         row.last_seen_at = now
-        session.commit()
+        session.flush()
     return active
 
 
 def save_session_data(session: Session, id_hash: str, data: dict[str, Any]) -> None:
     session.execute(update(UserSession).where(UserSession.id_hash == id_hash).values(data=data))
-    session.commit()
+    session.flush()
 
 
 def logout(session: Session, cookie: str) -> None:
     """The session ends on the server: its row is deleted, the cookie is worth nothing after."""
     session.execute(delete(UserSession).where(UserSession.id_hash == sha256(cookie)))
-    session.commit()
+    session.flush()
 
 
 def prune(session: Session, policy: LoginPolicy | None = None, keep_days: int = 90) -> int:
@@ -426,7 +426,7 @@ def prune(session: Session, policy: LoginPolicy | None = None, keep_days: int = 
         ).rowcount
         or 0
     )
-    session.commit()
+    session.flush()
     return n
 
 
@@ -458,7 +458,7 @@ def create_token(
         expires_at=now + timedelta(days=expires_days) if expires_days else None,
     )
     session.add(token)
-    session.commit()
+    session.flush()
     return token, secret
 
 
@@ -476,7 +476,7 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
         raise NotFound(f"没有编号为 {token_id} 的令牌", "id")
     if token.revoked_at is None:
         token.revoked_at = clock.now()
-    session.commit()
+    session.flush()
     return token
 
 
@@ -500,7 +500,7 @@ def find_token_user(session: Session, secret: str) -> AuthUser | None:
     found_user = AuthUser.of(user)
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = now
-        session.commit()
+        session.flush()
     return found_user
 
 

@@ -137,11 +137,9 @@ def mark_renovation_done(
     # site, so a second marking at the same moment fails on the insert below
     site = get_site(session, site_id, actor=actor)
     if not site.flag_renovation:
-        session.rollback()
         raise Conflict("该点位未纳入旧楼区改造", "site_id")
     existing = session.get(RenovationWork, site.id)
     if existing is not None:
-        session.rollback()
         raise Conflict(
             f"该点位的改造工程已于 {existing.done_on} 标记完工（{existing.marked_by}）", "site_id"
         )
@@ -153,16 +151,15 @@ def mark_renovation_done(
         marked_by=actor.name,
         marked_at=clock.now(),
     )
-    session.add(work)
     try:
-        session.flush()
+        with session.begin_nested():  # a savepoint: a refusal leaves the transaction usable
+            session.add(work)
     except IntegrityError as exc:
-        session.rollback()
         raise Conflict("该点位的改造工程已标记完工", "site_id") from exc
     record_event(
         session, site, actor, "renovation_done", {"renovation_done_on": (None, when)}, text
     )
-    session.commit()
+    session.flush()
     return work
 
 

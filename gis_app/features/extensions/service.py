@@ -67,21 +67,18 @@ def request_extension(
     site = get_site(session, site_id, for_update=True, actor=actor)
     require_street_actor(actor, street_code_of(session, site), "延期申请", district_allowed=False)
     if site.status not in REQUESTABLE:
-        session.rollback()
         raise Conflict(
             f"点位为「{codes.STATUSES[site.status]}」，不能申请延期"
             f"（仅限{'、'.join(codes.STATUSES[s] for s in REQUESTABLE)}）",
             "status",
         )
     if site.current_deadline is None:
-        session.rollback()
         raise Conflict("该点位尚无期限：请先制定分步治理方案", "new_deadline")
     if wanted <= site.current_deadline:
         raise ValidationError(
             f"新期限 {wanted} 须晚于当前期限 {site.current_deadline}", "new_deadline"
         )
     if pending_for(session, site.id) is not None:
-        session.rollback()
         raise Conflict("该点位已有一份待审批的延期申请", "site_id")
     request = ExtensionRequest(
         district_code=site.district_code,
@@ -94,11 +91,10 @@ def request_extension(
         requested_by=actor.name,
         requested_at=clock.now(),
     )
-    session.add(request)
     try:
-        session.flush()
+        with session.begin_nested():  # a savepoint: a refusal leaves the transaction usable
+            session.add(request)
     except IntegrityError as exc:  # a second request at the same moment
-        session.rollback()
         raise Conflict("该点位已有一份待审批的延期申请", "site_id") from exc
     record_event(
         session,
@@ -108,7 +104,7 @@ def request_extension(
         {"extension": (None, {"id": request.id, "new_deadline": wanted.isoformat()})},
         why,
     )
-    session.commit()
+    session.flush()
     return request
 
 
@@ -136,7 +132,6 @@ def decide(
     if request is None:
         raise NotFound(f"没有编号为 {request_id} 的延期申请", "id")
     if request.status != "pending":
-        session.rollback()
         raise Conflict(
             f"该申请已于 {clock.fmt_local(request.decided_at)} "
             f"{codes.EXTENSION_STATUSES[request.status]}（{request.decided_by}）",
@@ -157,10 +152,9 @@ def decide(
             {"extension": (None, {"id": request.id, "status": "rejected"})},
             note,
         )
-        session.commit()
+        session.flush()
         return request
     if site.status not in REQUESTABLE:
-        session.rollback()
         raise Conflict(
             f"点位已变为「{codes.STATUSES[site.status]}」，不能再批准延期；请驳回该申请", "id"
         )
@@ -186,7 +180,7 @@ def decide(
         },
         note,
     )
-    session.commit()
+    session.flush()
     return request
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 
 from gis_app.core import clock, codes
 from gis_app.features.ledger.permissions import own_street
@@ -12,7 +12,7 @@ from gis_app.features.streets import service as streets
 from gis_app.http.access import ANY_USER, API_READERS, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
-from gis_app.http.openapi import openapi_document
+from gis_app.http.openapi import api_document
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 BUREAU_PAGES = {
@@ -50,5 +50,5 @@ def home() -> Any:
 @bp.get("/api")
 @allow(*API_READERS)
 def api_doc() -> str:
-    doc = openapi_document(url_for("api.index", _external=True).rstrip("/"))
+    doc = api_document(current_app, url_for("home_api.index", _external=True).rstrip("/"))
     return render_template("api_doc.html", doc=doc)

@@ -1,26 +1,48 @@
-"""The JSON API under /api/v1: streets and sites as GeoJSON, ledger import, the OpenAPI document."""
+"""The ledger's JSON API under /api/v1: streets and sites as GeoJSON, their counts, changes
+and history, the code lists, and the ledger import."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from pydantic import Field, WithJsonSchema
 
 from gis_app.core import clock, codes
-from gis_app.core.errors import BadRequest, NotFound, ValidationError
+from gis_app.core.errors import NotFound, ValidationError
+from gis_app.core.schemas import Feature, FeatureCollection, Page, Schema
 from gis_app.features.ledger import importer as site_import
 from gis_app.features.ledger import service as sites
 from gis_app.features.ledger.permissions import own_street, sees_personal_data, street_code_of
 from gis_app.features.ledger.queries import SiteFilter, counts_by_status, list_features
+from gis_app.features.ledger.schemas import SiteCreate, SiteDelete, SiteUpdate
 from gis_app.features.streets import service as streets
 from gis_app.http.access import API_READERS, DISTRICT, SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
-from gis_app.http.openapi import openapi_document
+from gis_app.http.parsing import INT_ARG_CEILING
+from gis_app.http.schemas import GEOJSON, Reply, Upload, operation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+TAGS = ("ledger",)
+STREET_CODE = {"schema": {"type": "string", "maxLength": 12}, "description": "街道代码"}
 
-GEOJSON = "application/geo+json"
+
+class SitePageQuery(SiteFilter):
+    """The filter of the site list, with paging."""
+
+    limit: int = Field(100, ge=1, le=INT_ARG_CEILING, description="每页条数（超过 1000 按 1000）")
+    offset: int = Field(0, ge=0, le=INT_ARG_CEILING, description="跳过的条数")
+
+
+class ImportForm(Schema):
+    """A ledger file (CSV in UTF-8 or GBK, .xlsx, GeoJSON): all rows or none."""
+
+    file: Upload
+    crs: Annotated[
+        str, WithJsonSchema({"type": "string", "enum": ["wgs84", "cgcs2000", "gcj02"]})
+    ] = "wgs84"
+    dry_run: Annotated[str, WithJsonSchema({"type": "boolean"})] = ""
 
 
 def _geojson(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -32,100 +54,9 @@ def _geojson(body: Any, status: int = 200, headers: dict[str, str] | None = None
     return response
 
 
-def _json_body() -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 that says why not."""
-    if not request.data:
-        raise BadRequest("请求体为空：需要 JSON 对象", "body")
-    if not request.is_json:
-        raise BadRequest("请求体必须是 JSON（Content-Type: application/json）", "body")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise BadRequest("请求体不是有效的 JSON", "body")
-    if not isinstance(body, dict):
-        raise BadRequest("请求体必须是 JSON 对象", "body")
-    return body
-
-
-def _site_input(body: dict[str, Any]) -> dict[str, Any]:
-    """Accept a flat object or a GeoJSON Feature with a Point geometry."""
-    if body.get("type") != "Feature":
-        return body
-    props = body.get("properties") or {}
-    if not isinstance(props, dict):
-        raise ValidationError("properties 必须是对象", "properties")
-    geometry = body.get("geometry")
-    out = {k: v for k, v in props.items()}
-    if geometry is not None:
-        if not isinstance(geometry, dict) or geometry.get("type") != "Point":
-            raise ValidationError("geometry 必须是 Point", "geometry")
-        coords = geometry.get("coordinates")
-        if not isinstance(coords, list) or len(coords) < 2:
-            raise ValidationError("Point 的 coordinates 必须是 [经度, 纬度]", "geometry")
-        out["lon"], out["lat"] = coords[0], coords[1]
-    return out
-
-
-#: no count, page or offset is larger; bigger numbers would overflow PostgreSQL's LIMIT/OFFSET
-INT_ARG_CEILING = 2**31 - 1
-
-
-def _int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"参数 {name} 必须是整数：{raw!r}", name) from None
-    if value < minimum:
-        raise ValidationError(f"参数 {name} 不能小于 {minimum}", name)
-    if value > INT_ARG_CEILING:
-        raise ValidationError(f"参数 {name} 过大（不能大于 {INT_ARG_CEILING}）", name)
-    return min(value, maximum) if maximum is not None else value
-
-
-@bp.get("/")
-@allow(*API_READERS)
-def index() -> Response:
-    return jsonify(
-        {
-            "title": "违建治理一张图 API",
-            "links": [
-                {
-                    "rel": "service-desc",
-                    "type": "application/vnd.oai.openapi+json;version=3.0",
-                    "href": url_for("api.openapi", _external=True),
-                },
-                {
-                    "rel": "streets",
-                    "type": GEOJSON,
-                    "href": url_for("api.list_streets", _external=True),
-                },
-                {
-                    "rel": "sites",
-                    "type": GEOJSON,
-                    "href": url_for("api.list_sites", _external=True),
-                },
-                {
-                    "rel": "codes",
-                    "type": "application/json",
-                    "href": url_for("api.code_lists", _external=True),
-                },
-            ],
-        }
-    )
-
-
-@bp.get("/openapi.json")
-@allow(*API_READERS)
-def openapi() -> Response:
-    response = jsonify(openapi_document(url_for("api.index", _external=True).rstrip("/")))
-    response.mimetype = "application/vnd.oai.openapi+json"
-    return response
-
-
 @bp.get("/codes")
 @allow(*API_READERS)
+@operation("代码表（状态、治理方式、类型、标记的中文名）", "codeLists", tags=TAGS)
 def code_lists() -> Response:
     """The enumerated values with their Chinese labels."""
     return jsonify(
@@ -141,6 +72,12 @@ def code_lists() -> Response:
 
 @bp.get("/streets")
 @allow(*API_READERS)
+@operation(
+    "全部街道（含各状态点位数）",
+    "listStreets",
+    tags=TAGS,
+    replies=[Reply(200, "FeatureCollection", FeatureCollection, GEOJSON)],
+)
 def list_streets() -> Response:
     return _geojson(_streets_collection())
 
@@ -155,6 +92,13 @@ def _streets_collection() -> dict[str, Any]:
 
 @bp.get("/streets/<code>")
 @allow(*API_READERS)
+@operation(
+    "一个街道",
+    "getStreet",
+    tags=TAGS,
+    path={"code": STREET_CODE},
+    replies=[Reply(200, "Feature", Feature, GEOJSON)],
+)
 def get_street(code: str) -> Response:
     street = streets.get_street(session(), code)
     feature = next((f for f in _streets_collection()["features"] if f["id"] == street.code), None)
@@ -165,10 +109,17 @@ def get_street(code: str) -> Response:
 
 @bp.get("/sites")
 @allow(*API_READERS)
-def list_sites() -> Response:
-    flt = SiteFilter.from_args(request.args)
-    limit = _int_arg("limit", 100, 1, current_app.config["API_PAGE_MAX"])
-    offset = _int_arg("offset", 0, 0)
+@operation(
+    "点位列表（筛选、分页）",
+    "listSites",
+    tags=TAGS,
+    query=SitePageQuery,
+    replies=[Reply(200, "FeatureCollection with numberMatched", Page, GEOJSON)],
+)
+def list_sites(query: SitePageQuery) -> Response:
+    flt = query
+    limit = min(query.limit, int(current_app.config["API_PAGE_MAX"]))
+    offset = query.offset
     page = list_features(session(), flt, clock.today(), limit, offset, actor=current_actor())
     params = flt.to_params()
     links = [
@@ -216,17 +167,25 @@ def list_sites() -> Response:
 
 @bp.get("/sites/counts")
 @allow(*API_READERS)
-def site_counts() -> Response:
+@operation("按状态统计（与列表相同的筛选）", "countSites", tags=TAGS, query=SiteFilter)
+def site_counts(query: SiteFilter) -> Response:
     """Counts by status of the sites the filter selects (plus total and overdue)."""
-    flt = SiteFilter.from_args(request.args)
-    return jsonify(counts_by_status(session(), flt, clock.today(), current_actor()))
+    return jsonify(counts_by_status(session(), query, clock.today(), current_actor()))
 
 
 @bp.post("/sites")
 @allow(*SITE_STAFF)
-def create_site() -> Response:
+@operation(
+    "登记点位（街道由坐标确定）",
+    "createSite",
+    tags=TAGS,
+    body=SiteCreate,
+    errors=[409],
+    replies=[Reply(201, "created", Feature, GEOJSON)],
+)
+def create_site(body: SiteCreate) -> Response:
     actor = current_actor()
-    site = sites.create_site(session(), _site_input(_json_body()), actor)
+    site = sites.create_site(session(), body.given(), actor)
     feature = sites.site_feature(session(), site.id, clock.today(), True, actor)
     return _geojson(
         feature,
@@ -237,6 +196,9 @@ def create_site() -> Response:
 
 @bp.get("/sites/<int:site_id>")
 @allow(*API_READERS)
+@operation(
+    "一个点位及其历史", "getSite", tags=TAGS, replies=[Reply(200, "Feature", Feature, GEOJSON)]
+)
 def get_site(site_id: int) -> Response:
     actor = current_actor()
     site = sites.get_site(session(), site_id, actor=actor)
@@ -251,26 +213,35 @@ def get_site(site_id: int) -> Response:
 
 @bp.get("/sites/<int:site_id>/history")
 @allow(*SITE_STAFF)
+@operation("点位历史", "getSiteHistory", tags=TAGS)
 def get_site_history(site_id: int) -> Response:
     """The history stays readable after a soft delete."""
     events = sites.site_history(session(), site_id, current_actor())
     return jsonify({"site_id": site_id, "events": events})
 
 
-def _version_from_request(body: dict[str, Any]) -> Any:
-    if "version" in body:
-        return body["version"]
+def _version_from_request(given: dict[str, Any]) -> Any:
+    if "version" in given:
+        return given["version"]
     if_match = (request.headers.get("If-Match") or "").strip()
     return if_match.removeprefix("W/").strip('"') or None
 
 
 @bp.patch("/sites/<int:site_id>")
 @allow(*DISTRICT, "street_officer")
-def update_site(site_id: int) -> Response:
-    body = _json_body()
-    raw = dict(_site_input(body))
+@operation(
+    "修改点位（乐观并发：带上 version 或 If-Match）",
+    "updateSite",
+    tags=TAGS,
+    body=SiteUpdate,
+    errors=[409],
+    headers={"If-Match": {"schema": {"type": "string"}, "description": "读取时的 ETag"}},
+    replies=[Reply(200, "updated", Feature, GEOJSON)],
+)
+def update_site(site_id: int, body: SiteUpdate) -> Response:
+    raw = body.given()
     if "version" not in raw:
-        raw["version"] = _version_from_request(body)
+        raw["version"] = _version_from_request(raw)
     reason = raw.pop("reason", "") or ""
     if not isinstance(reason, str):
         raise ValidationError("修改原因 reason 必须是文字", "reason")
@@ -282,12 +253,19 @@ def update_site(site_id: int) -> Response:
 
 @bp.delete("/sites/<int:site_id>")
 @allow(*DISTRICT)
-def delete_site(site_id: int) -> Response:
-    body = _json_body() if request.data else {}
-    reason = body.get("reason", request.args.get("reason", ""))
-    if not isinstance(reason, str):
-        raise ValidationError("删除原因 reason 必须是文字", "reason")
-    version = body.get("version") if "version" in body else _version_from_request({})
+@operation(
+    "删除点位（软删除，须说明原因）",
+    "deleteSite",
+    tags=TAGS,
+    body=SiteDelete,
+    body_required=False,
+    errors=[409],
+)
+def delete_site(site_id: int, body: SiteDelete | None) -> Response:
+    reason = body.reason if body is not None else request.args.get("reason", "")
+    version = body.version if body is not None and body.version is not None else None
+    if version is None:
+        version = _version_from_request({})
     site = sites.delete_site(session(), site_id, current_actor(), reason, version)
     return jsonify(
         {
@@ -302,17 +280,22 @@ def delete_site(site_id: int) -> Response:
 
 @bp.post("/sites/import")
 @allow(*DISTRICT, "street_officer")
-def import_sites() -> Response:
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise ValidationError("请上传台账文件（表单字段 file）", "file")
-    crs = (request.form.get("crs") or request.args.get("crs") or "wgs84").strip().lower()
-    dry_run = (request.form.get("dry_run") or request.args.get("dry_run") or "").lower() in (
-        "1",
-        "true",
-        "yes",
-    )
+@operation(
+    "导入台账（CSV/GBK CSV、.xlsx、GeoJSON；全部成功或全部不导入）",
+    "importSites",
+    tags=TAGS,
+    form=ImportForm,
+    replies=[Reply(201, "imported"), Reply(200, "dry run: checked, nothing written")],
+)
+def import_sites(form: ImportForm) -> Response:
+    crs = (form.crs or request.args.get("crs") or "wgs84").strip().lower()
+    dry_run = (form.dry_run or request.args.get("dry_run") or "").lower() in ("1", "true", "yes")
     report = site_import.import_sites(
-        session(), upload.read(), upload.filename, current_actor(), crs=crs, dry_run=dry_run
+        session(),
+        form.file.read(),
+        form.file.filename or "",
+        current_actor(),
+        crs=crs,
+        dry_run=dry_run,
     )
     return jsonify(report.to_dict()), (200 if dry_run else 201)

@@ -454,8 +454,7 @@ def import_sites(
     report = ImportReport(rows=len(rows), dry_run=dry_run, warnings=warnings)
     for _, _, street in accepted:
         report.by_street[street.code] = report.by_street.get(street.code, 0) + 1
-    if dry_run:
-        session.rollback()
+    if dry_run:  # nothing was written: the checks only read
         return report
 
     say(f"检查通过，写入 {len(accepted)} 个点位…")
@@ -523,7 +522,7 @@ def import_sites(
             "reason": f"台账导入：{batch.filename}",
         },
     )
-    session.commit()
+    session.flush()
     report.imported = len(accepted)
     report.batch_id = batch.id
     say(f"已导入 {report.imported} 个点位（批次 {batch.id}）")

@@ -7,11 +7,13 @@ parameters mean the same thing everywhere.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Annotated, Any
 
 from geoalchemy2 import Geography
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 from sqlalchemy import ColumnElement, Select, and_, cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import ValidationError
+from gis_app.core.schemas import ArgSource, Schema, from_args
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.schemas import parse_bool, parse_date
 from gis_app.features.plans.models import SiteStep
@@ -35,82 +38,161 @@ _M_PER_DEG_LAT_MIN = 110_574.0
 _M_PER_DEG_LON_EQ = 111_320.0
 
 
-class ArgSource(Protocol):
-    def getlist(self, key: str) -> list[str]: ...
-
-
-def _values(args: ArgSource, key: str) -> list[str]:
-    """Repeated and comma-separated values of a query parameter."""
+def _split(raw: Any) -> list[str]:
+    """Repeated and comma-separated values of a query parameter (or a list given as is)."""
+    items = [raw] if isinstance(raw, str) else list(raw or [])
     out: list[str] = []
-    for raw in args.getlist(key):
-        out.extend(v.strip() for v in raw.split(",") if v.strip())
+    for item in items:
+        out.extend(v.strip() for v in str(item).split(",") if v.strip())
     return out
 
 
-def _one(args: ArgSource, key: str) -> str | None:
-    values = args.getlist(key)
-    if len(values) > 1:
-        raise ValidationError(f"参数 {key} 只能给一次", key)
-    return values[0].strip() if values and values[0].strip() else None
+def _districts(raw: Any) -> list[str]:
+    out = _split(raw)
+    for code in out:
+        if not (code.isdigit() and len(code) == 6):
+            raise ValidationError(f"区代码必须是 6 位数字：{code!r}", "district")
+    return out
 
 
-@dataclass
-class SiteFilter:
-    districts: list[str] = field(default_factory=list)
-    streets: list[str] = field(default_factory=list)
-    statuses: list[str] = field(default_factory=list)
-    dispositions: list[str] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)
-    overdue: bool | None = None
-    bbox: tuple[float, float, float, float] | None = None
-    near: tuple[float, float, float] | None = None  # lon, lat, radius in metres
-    q: str | None = None
-    community: str | None = None
-    deadline_from: date | None = None
-    deadline_to: date | None = None
+def _streets(raw: Any) -> list[str]:
+    from gis_app.features.streets.service import normalise_street_code
+
+    out = []
+    for value in _split(raw):
+        code = normalise_street_code(value)
+        if code is None:
+            raise ValidationError(f"街道代码必须是 9 位或 12 位数字：{value!r}", "street")
+        out.append(code)
+    return out
+
+
+def _code_list(key: str, mapping: Mapping[str, str]) -> Any:
+    def parse(raw: Any) -> list[str]:
+        out = []
+        for value in _split(raw):
+            code = codes.lookup(mapping, value)
+            if code is None:
+                allowed = ", ".join(mapping)
+                raise ValidationError(f"参数 {key} 的值 {value!r} 无效（可选：{allowed}）", key)
+            out.append(code)
+        return out
+
+    return BeforeValidator(parse)
+
+
+def _codes_schema(mapping: Mapping[str, str], description: str) -> WithJsonSchema:
+    labels = "; ".join(f"{k} = {v}" for k, v in mapping.items())
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[a-z_]+(,[a-z_]+)*$",
+            "description": f"{description}，逗号分隔可多选：{labels}",
+        }
+    )
+
+
+def _text(key: str, limit: int) -> Any:
+    def parse(raw: Any) -> str | None:
+        text = str(raw).strip() if raw is not None else ""
+        if len(text) > limit:
+            raise ValidationError(f"参数 {key} 过长（最多 {limit} 个字）", key)
+        return text or None
+
+    return BeforeValidator(parse)
+
+
+def _tuple_or(parser: Any) -> Any:
+    return BeforeValidator(
+        lambda raw: raw if raw is None or isinstance(raw, tuple) else parser(str(raw))
+    )
+
+
+def _bool_arg(raw: Any) -> bool | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    return parse_bool(raw, "overdue")
+
+
+class SiteFilter(Schema):
+    """Which sites: the filter of the site list, the counts, the maps, the exports and OGC,
+    so that the same query parameters mean the same thing everywhere."""
+
+    districts: Annotated[
+        list[str],
+        BeforeValidator(_districts),
+        WithJsonSchema({"type": "string", "pattern": "^[0-9]{6}(,[0-9]{6})*$"}),
+    ] = Field(
+        [], alias="district", description="区代码（6 位），逗号分隔可多选：全市一库时只看某区"
+    )
+    streets: Annotated[
+        list[str],
+        BeforeValidator(_streets),
+        WithJsonSchema(
+            {"type": "string", "pattern": r"^[0-9]{9}([0-9]{3})?(,[0-9]{9}([0-9]{3})?)*$"}
+        ),
+    ] = Field(
+        default_factory=list, alias="street", description="街道代码（9 或 12 位），逗号分隔可多选"
+    )
+    statuses: Annotated[
+        list[str], _code_list("status", codes.STATUSES), _codes_schema(codes.STATUSES, "状态")
+    ] = Field(default_factory=list, alias="status")
+    dispositions: Annotated[
+        list[str],
+        _code_list("disposition", codes.DISPOSITIONS),
+        _codes_schema(codes.DISPOSITIONS, "治理方式"),
+    ] = Field(default_factory=list, alias="disposition")
+    kinds: Annotated[
+        list[str], _code_list("kind", codes.KINDS), _codes_schema(codes.KINDS, "违建类型")
+    ] = Field(default_factory=list, alias="kind")
+    sources: Annotated[
+        list[str], _code_list("source", codes.SOURCES), _codes_schema(codes.SOURCES, "来源")
+    ] = Field(default_factory=list, alias="source")
+    flags: Annotated[
+        list[str], _code_list("flag", codes.FLAGS), _codes_schema(codes.FLAGS, "标记（全部满足）")
+    ] = Field(default_factory=list, alias="flag")
+    overdue: Annotated[
+        bool | None, BeforeValidator(_bool_arg), WithJsonSchema({"type": "boolean"})
+    ] = Field(None, description="逾期：当前期限已过且未销账")
+    bbox: Annotated[
+        tuple[float, float, float, float] | None,
+        _tuple_or(lambda raw: parse_bbox(raw)),
+        WithJsonSchema({"type": "string", "examples": ["117.2,39.1,117.25,39.13"]}),
+    ] = Field(None, description="最小经度,最小纬度,最大经度,最大纬度（每边最多 5 度）")
+    near: Annotated[
+        tuple[float, float, float] | None,
+        _tuple_or(lambda raw: parse_near(raw)),
+        WithJsonSchema({"type": "string", "examples": ["117.2381,39.11,500"]}),
+    ] = Field(
+        None, description="经度,纬度,半径（米，最多 10000）：该点周围半径内的点位（椭球面距离）"
+    )
+    q: Annotated[
+        str | None, _text("q", 100), WithJsonSchema({"type": "string", "maxLength": 100})
+    ] = Field(None, description="编号或地址中的文字")
+    community: Annotated[
+        str | None, _text("community", 64), WithJsonSchema({"type": "string", "maxLength": 64})
+    ] = Field(None, description="社区")
+    deadline_from: Annotated[
+        date | None,
+        BeforeValidator(lambda raw: parse_date(raw, "deadline_from")),
+        WithJsonSchema({"type": "string", "format": "date"}),
+    ] = Field(None, description="当前期限不早于")
+    deadline_to: Annotated[
+        date | None,
+        BeforeValidator(lambda raw: parse_date(raw, "deadline_to")),
+        WithJsonSchema({"type": "string", "format": "date"}),
+    ] = Field(None, description="当前期限不晚于")
+
+    @model_validator(mode="after")
+    def _deadlines_in_order(self) -> SiteFilter:
+        if self.deadline_from and self.deadline_to and self.deadline_from > self.deadline_to:
+            raise ValidationError("期限起始日期晚于截止日期", "deadline_from")
+        return self
 
     @classmethod
     def from_args(cls, args: ArgSource) -> SiteFilter:
         """Read the filter from query parameters; every bad value names its parameter."""
-        from gis_app.features.streets.service import normalise_street_code
-
-        f = cls()
-        for raw in _values(args, "district"):
-            if not (raw.isdigit() and len(raw) == 6):
-                raise ValidationError(f"区代码必须是 6 位数字：{raw!r}", "district")
-            f.districts.append(raw)
-        for raw in _values(args, "street"):
-            code = normalise_street_code(raw)
-            if code is None:
-                raise ValidationError(f"街道代码必须是 9 位或 12 位数字：{raw!r}", "street")
-            f.streets.append(code)
-        f.statuses = _codes(args, "status", codes.STATUSES)
-        f.dispositions = _codes(args, "disposition", codes.DISPOSITIONS)
-        f.kinds = _codes(args, "kind", codes.KINDS)
-        f.sources = _codes(args, "source", codes.SOURCES)
-        f.flags = _codes(args, "flag", codes.FLAGS)
-        overdue = _one(args, "overdue")
-        if overdue is not None:
-            f.overdue = parse_bool(overdue, "overdue")
-        bbox = _one(args, "bbox")
-        if bbox is not None:
-            f.bbox = parse_bbox(bbox)
-        near = _one(args, "near")
-        if near is not None:
-            f.near = parse_near(near)
-        q = _one(args, "q")
-        if q is not None:
-            if len(q) > 100:
-                raise ValidationError("搜索词过长（最多 100 个字）", "q")
-            f.q = q
-        f.community = _one(args, "community")
-        f.deadline_from = parse_date(_one(args, "deadline_from"), "deadline_from")
-        f.deadline_to = parse_date(_one(args, "deadline_to"), "deadline_to")
-        if f.deadline_from and f.deadline_to and f.deadline_from > f.deadline_to:
-            raise ValidationError("期限起始日期晚于截止日期", "deadline_from")
-        return f
+        return from_args(cls, args)
 
     def conditions(self, today: date) -> list[ColumnElement[bool]]:
         """WHERE conditions on Site (the street condition is a subquery of its own)."""
@@ -182,17 +264,6 @@ class SiteFilter:
         if self.deadline_to:
             params["deadline_to"] = self.deadline_to.isoformat()
         return params
-
-
-def _codes(args: ArgSource, key: str, mapping: Any) -> list[str]:
-    out = []
-    for raw in _values(args, key):
-        code = codes.lookup(mapping, raw)
-        if code is None:
-            allowed = ", ".join(mapping)
-            raise ValidationError(f"参数 {key} 的值 {raw!r} 无效（可选：{allowed}）", key)
-        out.append(code)
-    return out
 
 
 def parse_bbox(raw: str) -> tuple[float, float, float, float]:

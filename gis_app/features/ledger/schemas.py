@@ -12,11 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any, ClassVar
+
+from pydantic import ConfigDict, WithJsonSchema, model_validator
 
 from gis_app.core import codes
 from gis_app.core.errors import ValidationError
 from gis_app.core.geo.coords import parse_lonlat
+from gis_app.core.schemas import Schema
 
 FIELD_LABELS: dict[str, str] = {
     "code": "编号",
@@ -258,3 +261,121 @@ def raise_first(errors: list[FieldError]) -> None:
             first.field,
             errors=[{"field": e.field, "message": e.message} for e in errors],
         )
+
+
+# ---------------------------------------------------------------- declared API bodies
+
+
+def _field(schema: dict[str, Any], description: str) -> Any:
+    """A body field documented as `schema`; its value is checked by the record's parsers."""
+    return Annotated[Any, WithJsonSchema({**schema, "description": description})]
+
+
+def _enum(mapping: Mapping[str, str]) -> dict[str, Any]:
+    return {"type": "string", "enum": list(mapping)}
+
+
+Code = _field({"type": "string", "maxLength": 64}, "编号（省略时自动生成）")
+Address = _field({"type": "string", "minLength": 1, "maxLength": 200}, "地址")
+Community = _field({"type": "string", "maxLength": 64}, "社区")
+Kind = _field(_enum(codes.KINDS), "违建类型")
+Area = _field({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_AREA_M2}, "面积（m²）")
+PersonName = _field({"type": "string", "maxLength": 64}, "相对人（个人信息）")
+PersonContact = _field({"type": "string", "maxLength": 64}, "联系电话（个人信息）")
+Disposition = _field(_enum(codes.DISPOSITIONS), "治理方式")
+Deadline = _field({"type": "string", "format": "date"}, "承诺期限")
+Note = _field({"type": "string", "maxLength": 2000}, "备注")
+Lon = _field({"type": "number", "minimum": -180, "maximum": 180}, "经度 WGS84")
+Lat = _field({"type": "number", "minimum": -90, "maximum": 90}, "纬度 WGS84")
+Flag = _field({"type": "boolean"}, "标记：是 / 否")
+
+
+def flat_site_input(data: Any) -> Any:
+    """A GeoJSON Feature with a Point geometry as the flat object the API also takes."""
+    if not isinstance(data, dict) or data.get("type") != "Feature":
+        return data
+    props = data.get("properties") or {}
+    if not isinstance(props, dict):
+        raise ValidationError("properties 必须是对象", "properties")
+    geometry = data.get("geometry")
+    out = dict(props)
+    if geometry is not None:
+        if not isinstance(geometry, dict) or geometry.get("type") != "Point":
+            raise ValidationError("geometry 必须是 Point", "geometry")
+        coords = geometry.get("coordinates")
+        if not isinstance(coords, list) or len(coords) < 2:
+            raise ValidationError("Point 的 coordinates 必须是 [经度, 纬度]", "geometry")
+        out["lon"], out["lat"] = coords[0], coords[1]
+    return out
+
+
+class SiteFields(Schema):
+    """The fields of a site as the API takes them (a flat object, or a GeoJSON Feature with
+    a Point). Every value is checked by the same parsers as a ledger row, with the same
+    Chinese messages; unknown fields are kept for the service, which refuses them by name."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    code: Code = None
+    address: Address = None
+    community: Community = None
+    kind: Kind = None
+    area_m2: Area = None
+    person_name: PersonName = None
+    person_contact: PersonContact = None
+    disposition: Disposition = None
+    committed_deadline: Deadline = None
+    note: Note = None
+    lon: Lon = None
+    lat: Lat = None
+    flag_central_inspection: Flag = None
+    flag_hardship: Flag = None
+    flag_renovation: Flag = None
+    flag_obstruction: Flag = None
+
+    #: whether the required fields must be there (create) or only the given ones are checked
+    partial: ClassVar[bool] = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checked(cls, data: Any) -> Any:
+        data = flat_site_input(data)
+        if isinstance(data, dict):
+            known = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
+            _, errors = clean_site_fields(known, partial=cls.partial)
+            raise_first(errors)
+        return data
+
+    def given(self) -> dict[str, Any]:
+        """The fields as given (unset ones left out, unknown ones kept)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class SiteCreate(SiteFields):
+    """A new site; its street is derived from the point."""
+
+    partial: ClassVar[bool] = False
+
+    address: Address
+    disposition: Disposition
+    lon: Lon
+    lat: Lat
+
+
+class SiteUpdate(SiteFields):
+    """Changed fields of a site, with the version read (or an If-Match header): a stale
+    version is refused with 409."""
+
+    version: Annotated[
+        Any, WithJsonSchema({"type": "integer", "minimum": 1, "description": "读取时得到的版本号"})
+    ] = None
+    reason: Annotated[
+        Any, WithJsonSchema({"type": "string", "maxLength": 500, "description": "修改原因"})
+    ] = None
+
+
+class SiteDelete(Schema):
+    """Why a site is deleted (soft delete: its history stays readable)."""
+
+    reason: Annotated[str, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 500})]
+    version: Annotated[Any, WithJsonSchema({"type": "integer", "minimum": 1})] = None

@@ -144,16 +144,15 @@ def create_site(
         version=1,
         **{k: v for k, v in clean.items() if k.startswith("flag_")},
     )
-    session.add(site)
     try:
-        session.flush()
+        with session.begin_nested():  # a savepoint: a refusal leaves the transaction usable
+            session.add(site)
     except IntegrityError as exc:
-        session.rollback()
         raise Conflict(f"编号 {code} 已被使用", "code") from exc
     snapshot = {k: (None, v) for k, v in clean.items()}
     snapshot.update({"code": (None, code), "street": (None, street.code), "status": (None, status)})
     record_event(session, site, actor, "create", snapshot)
-    session.commit()
+    session.flush()
     return site
 
 
@@ -184,8 +183,6 @@ def _find(session: Session, site_id: int, for_update: bool, actor: Actor | None)
         # the detail API asks three or four times per request); else one SELECT, under RLS
         site = session.get(Site, site_id)
     if site is None or (actor is not None and not sees_site(session, site, actor)):
-        if for_update:
-            session.rollback()
         raise NotFound(f"没有编号为 {site_id} 的点位", "id")
     return site
 
@@ -233,7 +230,6 @@ def update_site(
     site = get_site(session, site_id, for_update=True, actor=actor)
     require_street_actor(actor, street_code_of(session, site), "修改点位")
     if not actor.is_district and "committed_deadline" in clean:
-        session.rollback()
         raise Forbidden("承诺期限须由区领导小组办公室修改（街道请申请延期）", "committed_deadline")
     _check_version(site, raw.get("version"))
 
@@ -247,7 +243,6 @@ def update_site(
             site.geom = _point(*new)
             if street.id != site.street_id:
                 if not actor.is_district:
-                    session.rollback()
                     raise Forbidden(
                         f"新位置属于{street.name}：点位移到其他街道须由区领导小组办公室办理",
                         "lon",
@@ -271,16 +266,14 @@ def update_site(
             changes["current_deadline"] = (site.current_deadline, site.committed_deadline)
             site.current_deadline = site.committed_deadline
     if not changes:
-        session.rollback()
         return site
     site.version += 1  # the row is locked (FOR UPDATE): no other edit can interleave
     site.updated_by = actor.name
     site.updated_at = clock.now()
-    record_event(session, site, actor, "update", changes, reason)
     try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
+        with session.begin_nested():  # a savepoint: a refusal leaves the transaction usable
+            record_event(session, site, actor, "update", changes, reason)
+    except IntegrityError as exc:  # the code was taken meanwhile
         raise Conflict("编号已被使用", "code") from exc
     return site
 
@@ -306,7 +299,7 @@ def delete_site(
     site.updated_at = now
     site.updated_by = actor.name
     record_event(session, site, actor, "delete", {"deleted": (False, True)}, reason)
-    session.commit()
+    session.flush()
     return site
 
 

@@ -201,7 +201,7 @@ def record_finding(
             created_at=now,
         )
         session.add(finding)
-        session.commit()
+        session.flush()
         return FindingResult(finding, site, False)
 
     if near and not force_reason:
@@ -272,7 +272,7 @@ def record_finding(
         created_at=now,
     )
     session.add(finding)
-    session.commit()
+    session.flush()
     return FindingResult(finding, site, True)
 
 

@@ -289,7 +289,6 @@ def create_patrol(
     title = _clean_text(raw.get("title"), "title", MAX_TITLE) if isinstance(raw, dict) else ""
     plan = build_plan(session, raw, actor, district_code)
     if plan.route is None:
-        session.rollback()
         return None, plan
     route = plan.route
     now = clock.now()
@@ -343,7 +342,7 @@ def create_patrol(
                 reason=stop.reason,
             )
         )
-    session.commit()
+    session.flush()
     return patrol, plan
 
 
@@ -362,8 +361,6 @@ def get_patrol(session: Session, patrol_id: int, actor: Actor, for_update: bool 
         if not mine or street is None or street.code != mine:
             patrol = None
     if patrol is None:
-        if for_update:
-            session.rollback()
         raise NotFound(f"没有编号为 {patrol_id} 的巡查", "patrol_id")
     return patrol
 
@@ -482,12 +479,11 @@ def start_patrol(session: Session, patrol_id: int, actor: Actor) -> Patrol:
     patrol = get_patrol(session, patrol_id, actor, for_update=True)
     _require_worker(session, patrol, actor, "开始巡查")
     if patrol.status != "planned":
-        session.rollback()
         raise Conflict(f"巡查已是「{STATUSES[patrol.status]}」，不能再开始", "status")
     patrol.status = "active"
     patrol.started_at = clock.now()
     patrol.started_by = actor.name
-    session.commit()
+    session.flush()
     return patrol
 
 
@@ -495,7 +491,6 @@ def finish_patrol(session: Session, patrol_id: int, actor: Actor) -> Patrol:
     patrol = get_patrol(session, patrol_id, actor, for_update=True)
     _require_worker(session, patrol, actor, "结束巡查")
     if patrol.status == "finished":
-        session.rollback()
         raise Conflict("巡查已经结束", "status")
     now = clock.now()
     if patrol.started_at is None:
@@ -503,7 +498,7 @@ def finish_patrol(session: Session, patrol_id: int, actor: Actor) -> Patrol:
     patrol.status = "finished"
     patrol.finished_at = now
     patrol.finished_by = actor.name
-    session.commit()
+    session.flush()
     return patrol
 
 
@@ -529,11 +524,9 @@ def tick_stop(
         else None
     )
     if stop is None:
-        session.rollback()
         raise NotFound(f"巡查 {patrol_id} 没有编号为 {stop_id} 的点位", "stop_id")
     _require_worker(session, patrol, actor, "勾选巡查点位")
     if patrol.status == "finished":
-        session.rollback()
         raise Conflict("巡查已经结束，不能再勾选", "status")
     now = clock.now()
     if patrol.status == "planned":
@@ -543,7 +536,7 @@ def tick_stop(
     stop.checked_by = actor.name if stop.visited else None
     if note_text:
         stop.note = note_text
-    session.commit()
+    session.flush()
     return stop
 
 
@@ -610,5 +603,5 @@ def set_street_office(
         ),
         {"x": point[0], "y": point[1], "a": address, "i": street.id},
     )
-    session.commit()
+    session.flush()
     return street_office(session, street.id)

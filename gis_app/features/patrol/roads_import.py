@@ -97,7 +97,6 @@ def import_roads(
     replace: bool = False,
     source: str = "",
     progress: Callable[[str], None] | None = None,
-    commit: bool = True,
 ) -> RoadImportReport:
     """Import the lines of `path` as the road network of `district_code`.
 
@@ -203,7 +202,6 @@ def import_roads(
         length_km=float(length_m) / 1000,
         source=src,
     )
-    if commit:
-        session.commit()
+    session.flush()
     say(f"导入 {report.lines} 条道路，共 {report.length_km:.1f} km")
     return report

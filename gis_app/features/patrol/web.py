@@ -32,7 +32,7 @@ from gis_app.features.photos.service import limits_for, store_for
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
-from gis_app.http.openapi import operation
+from gis_app.http.openapi_legacy import operation
 from gis_app.http.parsing import json_body
 from gis_app.http.security import csp_nonce
 from layers.patrol_map import base_map, fit, outline_points, patrol_map

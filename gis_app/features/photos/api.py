@@ -3,19 +3,32 @@ photo's record."""
 
 from __future__ import annotations
 
-import hashlib
+from typing import Annotated, Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
+from pydantic import BeforeValidator, WithJsonSchema
 
-from gis_app.core import idempotency
+from gis_app.core import codes, idempotency
 from gis_app.core.errors import ValidationError
+from gis_app.core.schemas import Schema
 from gis_app.features.ledger.permissions import require_site_reader
 from gis_app.features.photos import service as photos
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
+from gis_app.http.idempotency import idempotent
+from gis_app.http.schemas import Reply, Upload, operation
 
 bp = Blueprint("photos_api", __name__, url_prefix="/api/v1")
+TAGS = ("photos",)
+
+
+def _step_id(raw: Any) -> int | None:
+    text = str(raw).strip() if raw is not None else ""
+    try:
+        return int(text) if text else None
+    except ValueError:
+        raise ValidationError(f"步骤编号须是整数：{text!r}", "step_id") from None
 
 
 @bp.get("/sites/<int:site_id>/photos")
@@ -25,56 +38,54 @@ def list_photos(site_id: int) -> Response:
     return jsonify(photos.photos_by_kind(session(), site_id, current_actor()))
 
 
+class PhotoForm(Schema):
+    """A photo of a site: the file (JPEG, PNG or WebP), its kind, and the plan step it shows."""
+
+    file: Upload
+    kind: Annotated[
+        str,
+        WithJsonSchema(
+            {"type": "string", "enum": list(codes.PHOTO_KINDS), "description": "照片类别"}
+        ),
+    ]
+    step_id: Annotated[
+        int | None,
+        BeforeValidator(_step_id),
+        WithJsonSchema({"type": "integer", "minimum": 1, "description": "所证明的治理步骤"}),
+    ] = None
+
+
 @bp.post("/sites/<int:site_id>/photos")
 @allow(*SITE_STAFF)
-def post_photo(site_id: int) -> Response:
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise ValidationError("请上传照片（表单字段 file）", "file")
-    step_raw = (request.form.get("step_id") or "").strip()
-    try:
-        step_id = int(step_raw) if step_raw else None
-    except ValueError:
-        raise ValidationError(f"步骤编号须是整数：{step_raw!r}", "step_id") from None
-    kind = (request.form.get("kind") or "").strip()
-    data = upload.read()
-    actor = current_actor()
-    key = idempotency.check_key(request.headers.get(idempotency.HEADER))
-    if key is not None:
-        print_ = idempotency.fingerprint(
-            "POST", request.path, kind, str(step_id or ""), hashlib.sha256(data).digest()
-        )
-        replay = idempotency.claim(session(), actor, key, print_)
-        if replay is not None:
-            session().rollback()
-            response = Response(replay.body, status=replay.status_code, mimetype="application/json")
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
+@operation(
+    "上传照片（JPEG/PNG/WebP；同一照片重复上传返回已有记录 200）",
+    "uploadPhoto",
+    tags=TAGS,
+    form=PhotoForm,
+    errors=[409],
+    headers={
+        idempotency.HEADER: {
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "幂等键：同一键重试只保存一次，返回第一次的答复",
+        }
+    },
+    replies=[Reply(201, "stored"), Reply(200, "already stored: the existing record")],
+)
+@idempotent
+def post_photo(site_id: int, form: PhotoForm) -> Response:
     photo, created = photos.add_photo(
         session(),
         photos.store_for(current_app.config),
         photos.limits_for(current_app.config),
         site_id,
-        actor,
-        data,
-        upload.filename,
-        kind,
-        step_id,
-        commit=key is None,
+        current_actor(),
+        form.file.read(),
+        form.file.filename,
+        form.kind.strip(),
+        form.step_id,
     )
     response = jsonify(photos.photo_dict(session(), photo))
     response.status_code = 201 if created else 200
-    if key is not None:
-        idempotency.remember(
-            session(),
-            actor,
-            key,
-            print_,
-            ("POST", request.path),
-            (response.status_code, response.get_data(as_text=True)),
-            photo.district_code,
-        )
-        session().commit()  # the photo, its event and the stored answer: one transaction
     return response
 
 

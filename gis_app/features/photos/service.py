@@ -89,11 +89,8 @@ def add_photo(
     filename: str | None,
     kind: str,
     step_id: int | None = None,
-    commit: bool = True,
 ) -> tuple[Photo, bool]:
-    """Check and store one photo; returns (photo, created). One transaction; with
-    commit=False the caller commits it (and may write more in it first: the answer to an
-    idempotency key)."""
+    """Check and store one photo; returns (photo, created)."""
     if kind not in codes.PHOTO_KINDS:
         allowed = "、".join(f"{k}（{v}）" for k, v in codes.PHOTO_KINDS.items())
         raise ValidationError(f"照片类别无效：{kind!r}（可选：{allowed}）", "kind")
@@ -116,11 +113,6 @@ def add_photo(
     photo, created = store_checked_photo(
         session, store, site, actor, data, filename, facts, kind, step_id=step_id
     )
-    if commit:
-        if created:
-            session.commit()
-        else:
-            session.rollback()
     return photo, created
 
 

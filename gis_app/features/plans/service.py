@@ -111,15 +111,12 @@ def set_plan(session: Session, site_id: int, actor: Actor, raw: Any, reason: str
     site = get_site(session, site_id, for_update=True, actor=actor)
     require_street_actor(actor, street_code_of(session, site), "制定分步治理方案")
     if site.status in ("closed", "awaiting_acceptance"):
-        session.rollback()
         raise Conflict(f"点位为「{_status(site)}」，不能修改治理方案", "status")
     late = overdue_steps(site_steps(session, site.id), today)
     if late or (site.current_deadline is not None and site.current_deadline < today):
-        session.rollback()
         raise Conflict("点位已逾期：调整方案须提出延期申请，经区领导小组办公室批准", "steps")
     last = plan[-1]["due_date"]
     if site.current_deadline is not None and last > site.current_deadline:
-        session.rollback()
         raise Conflict(
             f"方案最后一步的日期 {last} 晚于当前期限 {site.current_deadline}："
             "推迟期限须提出延期申请",
@@ -137,7 +134,7 @@ def set_plan(session: Session, site_id: int, actor: Actor, raw: Any, reason: str
     site.updated_by = actor.name
     site.updated_at = clock.now()
     record_event(session, site, actor, "plan", changes, (reason or "").strip()[:500])
-    session.commit()
+    session.flush()
     return site
 
 
@@ -175,10 +172,8 @@ def complete_step(
     site = get_site(session, step.site_id, for_update=True, actor=actor)
     require_street_actor(actor, street_code_of(session, site), "完成治理步骤", roles=STREET_ROLES)
     if step.done_at is not None:
-        session.rollback()
         raise Conflict(f"该步骤已于 {clock.fmt_local(step.done_at)} 完成", "id")
     if site.status != "in_progress":
-        session.rollback()
         raise Conflict(f"点位为「{_status(site)}」：须在「治理中」时完成步骤", "status")
     if photo_id is not None:
         photo = session.get(Photo, photo_id)
@@ -196,7 +191,7 @@ def complete_step(
         {"step": (None, {"id": step.id, "title": step.title, "photo_id": photo_id})},
         note,
     )
-    session.commit()
+    session.flush()
     return step
 
 

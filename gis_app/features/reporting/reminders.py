@@ -239,7 +239,7 @@ def run_daily(session: Session, district_code: str, today: date, actor: Actor) -
             merged["newly_overdue"] = merged.get("newly_overdue", 0) + len(recorded)
             merged["overdue_sites"] = [*merged.get("overdue_sites", []), *summary["overdue_sites"]]
             run.summary = merged
-    session.commit()
+    session.flush()
     return {
         **summary,
         "first_run_today": result is not None,

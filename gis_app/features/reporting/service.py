@@ -272,7 +272,6 @@ def save_report(
         .with_for_update()
     )
     if report is not None and report.status == "submitted":
-        session.rollback()
         raise Conflict(
             f"{street.name}{month_label(month)}月报已于 "
             f"{clock.fmt_local(report.submitted_at, with_seconds=True)} 报送，不能再修改",
@@ -295,7 +294,7 @@ def save_report(
         report.submitted_by = actor.name
         report.submitted_at = now
         report.late = is_late(month, now)
-    session.commit()
+    session.flush()
     return report
 
 

@@ -91,13 +91,11 @@ def add_inspector(
         created_by=actor.name,
         created_at=clock.now(),
     )
-    session.add(inspector)
     try:
-        session.flush()
+        with session.begin_nested():  # a savepoint: a refusal leaves the transaction usable
+            session.add(inspector)
     except IntegrityError as exc:
-        session.rollback()
         raise Conflict(f"执法人员 {clean} 已在人员库中", "name") from exc
-    session.commit()
     return inspector
 
 
@@ -109,7 +107,7 @@ def set_active(
     if inspector is None or inspector.district_code != district_code:
         raise NotFound(f"没有编号为 {inspector_id} 的执法人员", "id")
     inspector.active = active
-    session.commit()
+    session.flush()
     return inspector
 
 

@@ -1,6 +1,7 @@
 """Spot-check batches in the database: draw, audit, assign inspectors, record results.
 
-Each user action is one transaction (these functions commit). Drawing and assigning are for
+Each user action is one transaction (these functions flush; the request or the command
+commits it). Drawing and assigning are for
 the district office (Actor.is_district); an inspector sees and records the results of the
 sampled sites assigned to the pool entry linked to his or her login (`inspectors.user_id`
 is the Actor's `user_id`); the open-data roles read the published summary. Every query keeps
@@ -181,7 +182,7 @@ def create_batch(
             for k, (pos, stratum) in enumerate(zip(result.positions, result.strata, strict=True))
         ],
     )
-    session.commit()
+    session.flush()
     return batch
 
 
@@ -443,7 +444,7 @@ def assign_inspectors(
     batch.assignment = stored
     batch.assigned_at = clock.now()
     batch.assigned_by = actor.name
-    session.commit()
+    session.flush()
     return batch
 
 
@@ -578,7 +579,7 @@ def record_result(
     session.flush()
     if actor.is_district:
         _archive_if_complete(session, batch, now)
-    session.commit()
+    session.flush()
     return sample
 
 
@@ -601,7 +602,7 @@ def archive_report(session: Session, batch_id: int, actor: Actor) -> SampleBatch
     require_district(actor)
     batch = get_batch(session, batch_id, for_update=True, actor=actor)
     _archive_if_complete(session, batch, clock.now())
-    session.commit()  # also when nothing was kept: ends the lock
+    session.flush()
     return batch
 
 

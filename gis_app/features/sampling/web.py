@@ -32,7 +32,7 @@ from gis_app.features.sampling.maps import RESULT_LABELS, batch_map, result_colo
 from gis_app.http.access import DISTRICT, OPEN_DATA, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
-from gis_app.http.openapi import operation
+from gis_app.http.openapi_legacy import operation
 from gis_app.http.parsing import json_body
 from gis_app.http.security import csp_nonce
 from layers.site_map import render_map, render_page

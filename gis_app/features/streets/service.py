@@ -126,12 +126,8 @@ def import_streets(
     approximate: bool = False,
     source: str = "",
     progress: Callable[[str], None] | None = None,
-    commit: bool = True,
 ) -> StreetImportReport:
-    """Import or replace street polygons; all-or-nothing. Re-derives every site's street.
-
-    commit=False leaves the transaction open for a caller that does more in the same one.
-    """
+    """Import or replace street polygons; all-or-nothing. Re-derives every site's street."""
     say = progress or (lambda _msg: None)
     gdf = read_boundary_file(path)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -219,8 +215,6 @@ def import_streets(
     session.flush()
     report.sites_moved = _rederive_site_streets(session, district_codes)
     say(f"新建 {len(report.created)}，更新 {len(report.updated)}，点位改划 {report.sites_moved}")
-    if commit:
-        session.commit()
     return report
 
 

@@ -101,7 +101,6 @@ def _apply(
     target: str,
     action: str,
     reason: str,
-    commit: bool = True,
     **extra: Any,
 ) -> Site:
     source = site.status
@@ -112,8 +111,6 @@ def _apply(
     changes: dict[str, tuple[Any, Any]] = {"status": (source, target)}
     changes.update({k: (None, v) for k, v in extra.items()})
     record_event(session, site, actor, action, changes, reason)
-    if commit:
-        session.commit()
     return site
 
 
@@ -132,7 +129,6 @@ def transition(
     site = _lock(session, site_id, version, actor)
     move = MOVE_TABLE.get((site.status, target))
     if move is None:
-        session.rollback()
         raise Conflict(forbidden_message(site.status, target), "to", status=site.status)
     street_code = street_code_of(session, site)
     if move.by == "district":
@@ -143,12 +139,10 @@ def transition(
     if move.needs_photos:
         problem = acceptance_photo_problem(session, site)
         if problem:
-            session.rollback()
             raise Conflict(problem, "photos")
     if move.needs_viewed_pair:
         problem = viewed_pair_problem(session, site, actor)
         if problem:
-            session.rollback()
             raise Conflict(problem, "acceptance")
     return _apply(session, site, actor, target, "transition", reason)
 
@@ -179,7 +173,6 @@ def reopen(
     reason = _clean_reason(reason, True, "重新打开已销账点位")
     site = _lock(session, site_id, version, actor)
     if site.status != "closed":
-        session.rollback()
         raise Conflict(
             f"只有已销账的点位才能重新打开；该点位当前为「{_label(site.status)}」", "status"
         )
@@ -202,7 +195,7 @@ def reopen_after_failed_spot_check(
     site = session.scalar(select(Site).where(Site.id == site_id).with_for_update())
     if site is None or site.deleted_at is not None or site.status != "closed":
         return False
-    _apply(session, site, actor, REOPEN_TARGET, "reopen", reason, commit=False, cause="spot_check")
+    _apply(session, site, actor, REOPEN_TARGET, "reopen", reason, cause="spot_check")
     return True
 
 
@@ -218,9 +211,7 @@ def reopen_after_rebound(session: Session, site: Site, actor: Actor, reason: str
     require_street_actor(
         actor, street_code_of(session, site), "重新打开点位", roles=("street_officer", "inspector")
     )
-    return _apply(
-        session, site, actor, REOPEN_TARGET, "reopen", reason, commit=False, cause="rebound"
-    )
+    return _apply(session, site, actor, REOPEN_TARGET, "reopen", reason, cause="rebound")
 
 
 # ---------------------------------------------------------------- the evidence rules
@@ -276,7 +267,7 @@ def record_acceptance_view(session: Session, site_id: int, actor: Actor) -> Acce
         viewed_at=clock.now(),
     )
     session.add(view)
-    session.commit()
+    session.flush()
     return view
 
 

@@ -364,7 +364,7 @@ def test_the_limit_holds_for_parallel_workers(scratch_db) -> None:
     barrier = threading.Barrier(12)
 
     def guess(i: int) -> None:
-        with Session(engine) as session:
+        with Session(engine) as session, session.begin():
             barrier.wait()
             try:
                 accounts.login(session, "target", f"wrong guess {i}", f"10.0.0.{i}")

@@ -65,14 +65,11 @@ def test_housing_sees_renovation_sites_without_personal_data_and_marks_done(db_s
     assert bureaus.housing(db_session, HOUSING)[0]["works_done_on"] == "2026-06-14"
     with pytest.raises(Conflict, match="已于"):
         bureaus.mark_renovation_done(db_session, site.id, HOUSING)
-    db_session.rollback()
     plain = _flagged(db_session)
     with pytest.raises(NotFound):  # outside housing's view: not even confirmed to exist
         bureaus.mark_renovation_done(db_session, plain.id, HOUSING)
-    db_session.rollback()
     with pytest.raises(Conflict, match="未纳入"):
         bureaus.mark_renovation_done(db_session, plain.id, OFFICE)
-    db_session.rollback()
     with pytest.raises(Forbidden):
         bureaus.mark_renovation_done(db_session, site.id, POLICE)
     event = db_session.scalar(
@@ -101,6 +98,7 @@ def test_bureau_pages(client, connection, auth) -> None:
 
     with client.application.app_context():
         site = _flagged(session(), renovation=True, hardship=True)
+        session().commit()
     civil = client.get("/bureau/civil-affairs", headers=auth.headers("minzheng", "bureau_civil"))
     assert civil.status_code == 200 and "张某" in civil.get_data(as_text=True)
     auth.login(client, "zhujian", "bureau_housing")
@@ -122,5 +120,3 @@ def test_bureau_pages(client, connection, auth) -> None:
 
 
 # ---------------------------------------------------------------- campaign
-
-

@@ -322,7 +322,7 @@ QUERIES: list[str] = []  # the query strings the live server received
 @pytest.fixture(scope="module")
 def live_url(engine, database_url, demo_streets) -> Iterator[str]:
     """The app on a free port, with demo sites committed for this module and deleted after."""
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         load_sites(session, n=150, seed=9)
 
     def recording(inner):

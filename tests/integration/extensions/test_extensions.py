@@ -93,7 +93,6 @@ def test_extension_rejected_leaves_the_deadline_and_stays_in_history(db_session)
     assert db_session.get(Site, site.id).current_deadline == date(2026, 9, 30)
     with pytest.raises(Conflict, match="已于"):
         extensions.decide(db_session, req.id, OFFICE, "approve", "")
-    db_session.rollback()
     # a second request after the rejection; both stay
     extensions.request_extension(
         db_session, site.id, DZG_OFFICER, "2026-10-31", "补充说明理由", NEW_PLAN[:1]
@@ -107,10 +106,8 @@ def test_extension_rules(db_session):
     ask = extensions.request_extension
     with pytest.raises(Forbidden):  # the district does not ask itself
         ask(db_session, site.id, OFFICE, "2026-11-30", "x", NEW_PLAN)
-    db_session.rollback()
     with pytest.raises(NotFound):
         ask(db_session, site.id, ZSM_OFFICER, "2026-11-30", "x", NEW_PLAN)
-    db_session.rollback()
     with pytest.raises(ValidationError) as err:
         ask(
             db_session,
@@ -121,7 +118,6 @@ def test_extension_rules(db_session):
             [{"title": "a", "due_date": "2026-09-01"}],
         )
     assert err.value.field == "new_deadline"
-    db_session.rollback()
     with pytest.raises(ValidationError) as err:
         ask(db_session, site.id, DZG_OFFICER, "2026-12-31", "x", NEW_PLAN)
     assert err.value.field == "plan"
@@ -134,10 +130,8 @@ def test_extension_rules(db_session):
     req = ask(db_session, site.id, DZG_OFFICER, "2026-11-30", "理由", NEW_PLAN)
     with pytest.raises(Conflict, match="待审批"):
         ask(db_session, site.id, DZG_OFFICER, "2026-11-30", "理由", NEW_PLAN)
-    db_session.rollback()
     with pytest.raises(Forbidden):
         extensions.decide(db_session, req.id, DZG_OFFICER, "approve", "")
-    db_session.rollback()
     with pytest.raises(ValidationError) as err:
         extensions.decide(db_session, req.id, OFFICE, "maybe", "")
     assert err.value.field == "decision"

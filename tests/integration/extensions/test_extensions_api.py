@@ -70,5 +70,3 @@ def test_extensions_over_the_api(client) -> None:
     r = client.post(f"/api/v1/extensions/{req_id}/decision", json={"decision": "reject",
                     "comment": "晚了"}, headers=OFFICE)  # fmt: skip
     assert r.status_code == 409
-
-

@@ -13,6 +13,7 @@ def test_home_lists_every_street_with_counts(office, app) -> None:
 
     with app.app_context():
         load_demo(session(), n_sites=300, seed=5, today=date(2026, 6, 15))
+        session().commit()
     html = office.get("/").get_data(as_text=True)
     assert "违法建设分步治理点位台账" in html
     rows = re.findall(r'<tr data-street="(\d+)">(.*?)</tr>', html, re.S)

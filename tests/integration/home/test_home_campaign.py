@@ -57,6 +57,7 @@ def _demo_site(app, connection) -> tuple[int, str, str]:
 
     with app.app_context():
         load_demo(session(), n_sites=200, seed=11, today=date(2026, 6, 15))
+        session().commit()
     site_id, code, street = connection.execute(
         select(Site.id, Site.code, Street.code)
         .join(Street, Street.id == Site.street_id)
@@ -77,5 +78,3 @@ def test_user_box_and_home_campaign(client) -> None:
     assert 'id="userbox"' in html and "退出" in html and 'id="campaign"' in html
     # the tests' clock is 2026-06-15: Hedong's campaign ended on 2022-12-31
     assert "已于 <strong>2022-12-31</strong> 结束" in html
-
-

@@ -160,6 +160,7 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
         auth.token(w.usernames[tag], "street_officer", street)
         w.token_ids[tag] = db_session.scalar(text("SELECT max(id) FROM api_tokens"))
     _seed_spot_check(db_session.connection(), auth, w)
+    db_session.commit()  # the world exists before the probe (a savepoint of the test's)
     return w
 
 

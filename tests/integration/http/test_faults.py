@@ -206,7 +206,7 @@ def fault_db():
         ensure_database(url)
         dbmod.upgrade(url)
         eng = create_engine(sqlalchemy_url(url), pool_pre_ping=True)
-        with Session(eng) as s:
+        with Session(eng) as s, s.begin():
             ensure_district_outline(s)
             import_streets(s, STREETS_FILE, approximate=True)
         try:
@@ -232,7 +232,7 @@ def test_database_restarted_under_load(fault_db) -> None:
     with engine.begin() as conn:
         token = Accounts(conn).token("fault.office", "district_officer")
     headers = {"Authorization": f"Bearer {token}"}
-    with Session(engine) as s:
+    with Session(engine) as s, s.begin():
         site_id = create_site(
             s, site_payload(code="FAULT-1"), Actor("fault.office", "district_officer")
         ).id

@@ -9,6 +9,7 @@ Counts (requests sent, failures) are printed at the end: `pytest -s` shows them.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from typing import Any
@@ -78,7 +79,7 @@ def served(database_url, engine, demo_streets):
             "district": accounts.token("fuzz.office", "district_officer"),
             "street": accounts.token("fuzz.dazhigu", "street_officer", DZG),
         }
-    with Session(engine) as s:
+    with Session(engine) as s, s.begin():
         office = Actor("fuzz.office", "district_officer")
         for i in range(8):
             create_site(s, site_payload(code=f"FZ-{i:03d}", lon=117.2381 + i * 1e-4), office)
@@ -183,25 +184,50 @@ def _fuzz(
     return sent
 
 
-def test_the_document_lists_every_route_of_the_api(app):
-    """Every /api/v1 route and method is in the OpenAPI document (so the fuzzer reaches it),
-    and every operation declares the errors any request can get."""
-    import re
+#: TRANSITIONAL: endpoints still described by hand (gis_app/http/openapi_legacy.py); each
+#: feature's conversion to declared schemas takes its endpoints off this list
+LEGACY_PREFIXES = (
+    "workflow_api.",
+    "photos_api.list_photos",
+    "photos_api.get_photo",
+    "plans_api.",
+    "extensions_api.",
+    "reporting_api.",
+    "campaign_api.",
+    "exports.",
+    "patrol.",
+    "sampling.",
+)
 
-    from gis_app.http.openapi import openapi_document
+
+def test_the_document_lists_every_route_of_the_api(app):
+    """The document is generated from the routes: every /api/v1 route and method has a
+    declared operation and is in the document (so the fuzzer reaches it), the document has
+    no operation without a route, and every operation declares the errors any request can
+    get."""
+    from gis_app.http.openapi import PREFIX, api_document
+    from gis_app.http.schemas import operation_of
 
     with app.test_request_context():
-        doc = openapi_document("http://localhost/api/v1")
-    missing = []
+        doc = api_document(app, "http://localhost/api/v1")
+    routes, undeclared = set(), []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1"):
+        if not rule.rule.startswith(PREFIX):
             continue
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len("/api/v1") :])
-        path = path.replace("{month_text}", "{month}").replace("{name}.{fmt}", "{layer}.{format}")
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len(PREFIX) :]) or "/"
+        legacy = rule.endpoint.startswith(LEGACY_PREFIXES)
+        if legacy:  # hand-written parts named some parameters otherwise
+            path = path.replace("{month_text}", "{month}").replace(
+                "{name}.{fmt}", "{layer}.{format}"
+            )
+        elif operation_of(app.view_functions[rule.endpoint]) is None:
+            undeclared.append(rule.endpoint)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            if method.lower() not in doc["paths"].get(path, {}):
-                missing.append(f"{method} {path}")
-    assert not missing
+            routes.add(f"{method} {path}")
+    documented = {f"{m.upper()} {p}" for p, item in doc["paths"].items() for m in item}
+    assert not undeclared
+    assert routes - documented == set()
+    assert documented - routes == set()
     for path, item in doc["paths"].items():
         for method, op in item.items():
             assert {"401", "403", "503"} <= set(op["responses"]), f"{method} {path}"

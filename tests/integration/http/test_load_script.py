@@ -28,7 +28,7 @@ def test_every_locust_task_runs_once_without_failure(
 ) -> None:
     monkeypatch.setenv("GIS_APP_PHOTO_DIR", str(tmp_path / "photos"))
     monkeypatch.setenv("GIS_APP_COOKIE_SECURE", "0")  # plain http on 127.0.0.1, as the bench
-    with Session(engine) as session:
+    with Session(engine) as session, session.begin():
         load_sites(session, n=40, seed=11)
     with engine.begin() as conn:
         accounts = Accounts(conn)

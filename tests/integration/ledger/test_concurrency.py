@@ -43,7 +43,7 @@ def served(database_url, engine, demo_streets, tmp_path_factory):
 
 
 def _new_site(engine, code: str) -> int:
-    with Session(engine) as s:
+    with Session(engine) as s, s.begin():
         site = create_site(s, site_payload(code=code), Actor("conc.office", "district_officer"))
         return site.id
 
@@ -110,5 +110,3 @@ def _photo_rows(engine, site_id: int) -> int:
         return conn.execute(
             text("SELECT count(*) FROM photos WHERE site_id = :id"), {"id": site_id}
         ).scalar_one()
-
-

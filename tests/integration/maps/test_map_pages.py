@@ -28,6 +28,7 @@ def demo(office, app):
 
     with app.app_context():
         load_demo(session(), n_sites=300, seed=5, today=TODAY)
+        session().commit()
     return office
 
 
@@ -214,6 +215,7 @@ def test_counts_match_the_api_counts_service(demo, app) -> None:
     counts = _counts_table(html)
     with app.app_context():
         api = counts_by_status(session(), SiteFilter.from_args(MultiDict()), TODAY)
+        session().commit()
     assert counts["closed"] == api["closed"]
     open_not_overdue = sum(counts[k] for k in ("new", "registered", "in_progress",
                                                 "awaiting_acceptance"))  # fmt: skip

@@ -383,7 +383,6 @@ def test_a_finding_at_a_closed_site_reopens_it(db_session, tmp_path, border_site
     with pytest.raises(Conflict) as offer:
         findings.record_finding(db_session, store, LIMITS, DZG_INSPECTOR, raw, photo)
     assert offer.value.details["candidates"][0]["offer"] == "rebound"
-    db_session.rollback()
     result = findings.record_finding(
         db_session, store, LIMITS, DZG_INSPECTOR, {**raw, "attach_to": closed.id}, photo
     )

@@ -42,7 +42,7 @@ def served(database_url, engine, demo_streets, tmp_path_factory):
 
 
 def _new_site(engine, code: str) -> int:
-    with Session(engine) as s:
+    with Session(engine) as s, s.begin():
         site = create_site(s, site_payload(code=code), Actor("conc.office", "district_officer"))
         return site.id
 

@@ -59,6 +59,7 @@ def _demo_site(app, connection) -> tuple[int, str, str]:
 
     with app.app_context():
         load_demo(session(), n_sites=200, seed=11, today=date(2026, 6, 15))
+        session().commit()
     site_id, code, street = connection.execute(
         select(Site.id, Site.code, Street.code)
         .join(Street, Street.id == Site.street_id)
@@ -92,5 +93,3 @@ def test_photo_upload_refusals_on_the_page(app, client, connection, photo_dir) -
     )
     assert response.status_code == 200
     assert "注意：照片拍摄位置距点位" in response.get_data(as_text=True)
-
-

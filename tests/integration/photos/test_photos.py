@@ -218,11 +218,9 @@ def test_kind_status_and_role_rules(db_session, tmp_path):
     assert err.value.field == "kind"
     with pytest.raises(Conflict, match="不能上传整改后照片"):
         _upload(db_session, tmp_path, site, image_bytes(), kind="after")
-    db_session.rollback()
     for actor in (ZSM_OFFICER, POLICE):  # another street's site, a site outside police's view
         with pytest.raises(NotFound):
             _upload(db_session, tmp_path, site, image_bytes(), actor=actor)
-        db_session.rollback()
     # inspectors of the street and the district office may upload
     _upload(db_session, tmp_path, site, image_bytes((1, 0, 0)), actor=DZG_INSPECTOR)
     _upload(db_session, tmp_path, site, image_bytes((0, 1, 0)), actor=OFFICE, kind="inspection")

@@ -67,7 +67,6 @@ def test_plan_may_not_push_the_deadline_later(db_session) -> None:
     site = make_site(db_session, committed_deadline="2026-08-31")
     with pytest.raises(Conflict, match="延期申请"):
         steps.set_plan(db_session, site.id, DZG_OFFICER, PLAN)
-    db_session.rollback()
     assert db_session.get(Site, site.id).current_deadline == date(2026, 8, 31)
     shorter = PLAN[:2]
     steps.set_plan(db_session, site.id, DZG_OFFICER, shorter)
@@ -109,7 +108,6 @@ def test_plan_roles_and_overdue_lock(db_session) -> None:
     site = make_site(db_session, committed_deadline="2026-09-30")
     with pytest.raises(NotFound):  # another street's site: 404
         steps.set_plan(db_session, site.id, ZSM_OFFICER, PLAN)
-    db_session.rollback()
     steps.set_plan(db_session, site.id, DZG_OFFICER, PLAN)
     clock.freeze("2026-07-20T09:00:00+08:00")
     with pytest.raises(Conflict, match="已逾期"):
@@ -122,7 +120,6 @@ def test_step_completion_needs_evidence_and_in_progress(db_session, tmp_path) ->
     first = steps.site_steps(db_session, site.id)[0]
     with pytest.raises(Conflict, match="治理中"):
         steps.complete_step(db_session, first.id, DZG_OFFICER, "done")
-    db_session.rollback()
     workflow.transition(db_session, site.id, DZG_OFFICER, "in_progress")
     with pytest.raises(ValidationError) as err:
         steps.complete_step(db_session, first.id, DZG_OFFICER, "  ")
@@ -156,5 +153,3 @@ def _site_with_plan(session):
     steps.set_plan(session, site.id, DZG_OFFICER, PLAN)
     workflow.transition(session, site.id, DZG_OFFICER, "in_progress")
     return site
-
-

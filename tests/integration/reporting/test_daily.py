@@ -92,6 +92,7 @@ def test_daily_command_twice(app, connection) -> None:
     try:
         with app.app_context():
             make_site(session(), committed_deadline="2026-06-01")
+            session().commit()
         runner = CliRunner()
         out1 = runner.invoke(cli, ["daily", "--today", "2026-06-15"], obj={"app": app})
         assert out1.exit_code == 0, out1.output
@@ -118,5 +119,3 @@ def _flagged(session, **flags):
 
 
 # ---------------------------------------------------------------- campaign
-
-

@@ -193,6 +193,7 @@ def test_dashboard_pages_and_exports_over_http(app, client, auth) -> None:
     auth.login(client, "区办王", "district_officer")
     with app.app_context():
         load_demo(session(), n_sites=150, seed=4, today=TODAY)
+        session().commit()
     for url in ("/dashboard", f"/dashboard/street/{DZG}", f"/dashboard/street/{DZG}/plan",
                 "/reports", "/reports?month=2026-05", f"/reports/{DZG}/2026-06",
                 "/extensions", "/extensions?status=all"):  # fmt: skip

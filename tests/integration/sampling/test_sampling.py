@@ -47,6 +47,7 @@ def demo(app, client, connection):
 
     with app.app_context():
         load_demo(session(), n_sites=300, seed=5, today=date(2026, 6, 15))
+        session().commit()
     return app
 
 

@@ -33,6 +33,7 @@ def batch(app, client, connection, auth, office_token):
 
     with app.app_context():
         load_demo(session(), n_sites=300, seed=5, today=date(2026, 6, 15))
+        session().commit()
     body = {"frame": {}, "size_mode": "fixed", "n": 12, "seed": "20260615"}
     doc = client.post("/api/v1/samples", json=body, headers=office_token).get_json()
     logins = {}

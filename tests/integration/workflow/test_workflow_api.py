@@ -102,5 +102,3 @@ def test_bad_inputs_name_the_field(client, photo_dir) -> None:
     assert r.status_code == 422 and r.get_json()["field"] == "months"
     r = client.post("/api/v1/sites/999999/transitions", json={"to": "in_progress"})
     assert r.status_code == 404
-
-

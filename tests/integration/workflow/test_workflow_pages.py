@@ -61,6 +61,7 @@ def _demo_site(app, connection) -> tuple[int, str, str]:
 
     with app.app_context():
         load_demo(session(), n_sites=200, seed=11, today=date(2026, 6, 15))
+        session().commit()
     site_id, code, street = connection.execute(
         select(Site.id, Site.code, Street.code)
         .join(Street, Street.id == Site.street_id)
@@ -237,6 +238,7 @@ def test_partial_is_self_sufficient_in_another_page(app, client, connection) -> 
 
     with app.app_context():
         site_id = make_site(session()).id
+        session().commit()
     with app.test_request_context(f"/sites/{site_id}"):
         from flask import g
 

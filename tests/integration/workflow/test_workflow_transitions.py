@@ -75,7 +75,6 @@ def test_transition_table(db_session, tmp_path, source: str, target: str) -> Non
             workflow.transition(db_session, site.id, OFFICE, target, "理由")
         assert err.value.status == 409
         assert codes.STATUSES[source] in err.value.message
-        db_session.rollback()
         fresh = db_session.get(Site, site.id)
         db_session.refresh(fresh)
         assert fresh.status == source and fresh.version == version
@@ -105,7 +104,6 @@ def test_forbidden_message_names_the_way(db_session) -> None:
     site = make_site(db_session)
     with pytest.raises(Conflict, match=r"不能从「已建档」变为「已销账」.*「治理中」"):
         workflow.transition(db_session, site.id, OFFICE, "closed")
-    db_session.rollback()
     _set_status(db_session, site, "closed")
     with pytest.raises(Conflict, match="抽查不合格或回潮"):
         workflow.transition(db_session, site.id, OFFICE, "in_progress", "想重开")
@@ -130,7 +128,6 @@ def test_reopen_refusals(db_session) -> None:
     site = make_site(db_session)
     with pytest.raises(Conflict, match="只有已销账的点位"):
         workflow.reopen(db_session, site.id, OFFICE, "原因", "rebound")
-    db_session.rollback()
     _set_status(db_session, site, "closed")
     with pytest.raises(ValidationError) as err:
         workflow.reopen(db_session, site.id, OFFICE, "  ", "rebound")
@@ -140,7 +137,6 @@ def test_reopen_refusals(db_session) -> None:
     assert err.value.field == "cause"
     with pytest.raises(NotFound):  # another street's site: 404
         workflow.reopen(db_session, site.id, ZSM_OFFICER, "原因", "rebound")
-    db_session.rollback()
     assert db_session.get(Site, site.id).status == "closed"
 
 
@@ -152,16 +148,13 @@ def test_roles(db_session, tmp_path) -> None:
         with pytest.raises((Forbidden, NotFound)) as err:
             workflow.transition(db_session, site.id, actor, "in_progress")
         assert err.value.status == status, actor
-        db_session.rollback()
     workflow.transition(db_session, site.id, DZG_OFFICER, "in_progress")
 
     waiting = _with_evidence(db_session, tmp_path, "awaiting_acceptance")
     with pytest.raises(Forbidden, match="区领导小组办公室"):
         workflow.close(db_session, waiting.id, DZG_OFFICER)
-    db_session.rollback()
     with pytest.raises(Forbidden):
         workflow.transition(db_session, waiting.id, DZG_OFFICER, "in_progress", "撤回")
-    db_session.rollback()
     # sending back needs a reason
     with pytest.raises(ValidationError) as err:
         workflow.transition(db_session, waiting.id, OFFICE, "in_progress", "")
@@ -174,11 +167,9 @@ def test_acceptance_needs_a_before_and_an_after_photo(db_session, tmp_path) -> N
     workflow.transition(db_session, site.id, DZG_OFFICER, "in_progress")
     with pytest.raises(Conflict, match="整改前照片"):
         workflow.transition(db_session, site.id, DZG_OFFICER, "awaiting_acceptance")
-    db_session.rollback()
     add_photo(db_session, store, LIMITS, site.id, DZG_OFFICER, image_bytes(), "b.jpg", "before")
     with pytest.raises(Conflict, match="整改后照片"):
         workflow.transition(db_session, site.id, DZG_OFFICER, "awaiting_acceptance")
-    db_session.rollback()
     add_photo(
         db_session, store, LIMITS, site.id, DZG_OFFICER, image_bytes((0, 200, 0)), "a.jpg", "after"
     )
@@ -192,12 +183,10 @@ def test_close_only_after_viewing_the_newest_pair(db_session, tmp_path) -> None:
     workflow.transition(db_session, site.id, DZG_OFFICER, "awaiting_acceptance")
     with pytest.raises(Conflict, match="并排查看"):
         workflow.close(db_session, site.id, OFFICE)
-    db_session.rollback()
     # another officer's view does not count for this one
     workflow.record_acceptance_view(db_session, site.id, OTHER_OFFICE)
     with pytest.raises(Conflict, match="并排查看"):
         workflow.close(db_session, site.id, OFFICE)
-    db_session.rollback()
     workflow.record_acceptance_view(db_session, site.id, OFFICE)
     # a newer after photo arrives: the pair viewed is no longer the newest
     clock.freeze("2026-06-15T11:00:00+08:00")
@@ -206,7 +195,6 @@ def test_close_only_after_viewing_the_newest_pair(db_session, tmp_path) -> None:
     )
     with pytest.raises(Conflict, match="并排查看"):
         workflow.close(db_session, site.id, OFFICE)
-    db_session.rollback()
     workflow.record_acceptance_view(db_session, site.id, OFFICE)
     done = workflow.close(db_session, site.id, OFFICE, "前后对比一致，同意销账")
     assert done.status == "closed"
@@ -233,7 +221,6 @@ def test_after_a_reopen_a_new_after_photo_is_needed(db_session, tmp_path) -> Non
     workflow.reopen(db_session, site.id, OFFICE, "抽查发现未整改到位", "spot_check")
     with pytest.raises(Conflict, match="重新打开"):
         workflow.transition(db_session, site.id, DZG_OFFICER, "awaiting_acceptance")
-    db_session.rollback()
     clock.freeze("2026-06-17T09:00:00+08:00")
     add_photo(
         db_session, store, LIMITS, site.id, DZG_OFFICER, image_bytes((7, 70, 7)), "a3.jpg", "after"
@@ -248,7 +235,6 @@ def test_stale_version_is_refused(db_session) -> None:
         workflow.transition(
             db_session, site.id, DZG_OFFICER, "in_progress", version=site.version + 5
         )
-    db_session.rollback()
     done = workflow.transition(
         db_session, site.id, DZG_OFFICER, "in_progress", version=site.version
     )
