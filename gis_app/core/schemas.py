@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Mapping
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, ClassVar, Protocol, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
@@ -26,6 +26,28 @@ class Schema(BaseModel):
     by alias (query parameters use the alias: `street` for `streets`)."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class CheckedBody(Schema):
+    """A JSON body whose fields are checked by the app's own parsers. A required field left
+    out reaches its parser as its `absent` value (None unless named there), so the parser
+    refuses it in its own words, as it did before the body was declared (pydantic would say
+    only "缺少 …")."""
+
+    #: what a required field left out is read as, by field name (None unless named here)
+    absent: ClassVar[dict[str, Any]] = {}
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _absent_fields(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        left_out = {
+            key: cls.absent.get(name)
+            for name, info in cls.model_fields.items()
+            if info.is_required() and (key := info.alias or name) not in data
+        }
+        return {**data, **left_out} if left_out else data
 
 
 class ArgSource(Protocol):
