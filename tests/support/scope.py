@@ -11,6 +11,7 @@ from gis_app.features.photos.service import PhotoLimits
 from gis_app.features.plans import service as steps
 from gis_app.features.plans.models import SiteStep
 from gis_app.features.reporting import service as reports
+from gis_app.features.reporting.schemas import parse_month
 from gis_app.features.workflow import service as workflow
 from tests.support.workflow import OFFICE, image_bytes, make_site
 
@@ -60,9 +61,7 @@ def seed_street(db_session, store, street: str, tag: str, lonlat: tuple[float, f
         f"延期理由{tag}保密",
         [{"title": f"步骤{tag}恢复", "due_date": "2026-11-30"}],
     )
-    reports.save_report(
-        db_session, street, reports.parse_month(MONTH), officer, f"月报{tag}情况说明"
-    )
+    reports.save_report(db_session, street, parse_month(MONTH), officer, f"月报{tag}情况说明")
     step_id = db_session.scalar(select(SiteStep.id).where(SiteStep.site_id == site.id))
     return site, photo, step_id, req, image
 

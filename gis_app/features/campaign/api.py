@@ -7,16 +7,25 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from gis_app.core import clock
+from gis_app.features.campaign.schemas import CampaignStatus
 from gis_app.http.access import API_READERS, allow
+from gis_app.http.schemas import Reply, operation
 
 bp = Blueprint("campaign_api", __name__, url_prefix="/api/v1", template_folder="templates")
 
 
 @bp.get("/campaign")
 @allow(*API_READERS)
+@operation(
+    "专项行动当前阶段与剩余天数",
+    "campaign",
+    tags=("campaign",),
+    replies=[Reply(200, "专项行动的阶段", CampaignStatus)],
+)
 def campaign() -> Response:
-    return jsonify(current_app.extensions["campaign"].status(clock.today()))
+    return jsonify(campaign_status())
 
 
 def campaign_status() -> dict[str, Any]:
+    """Where the campaign stands today (the API's answer; the pages show it too)."""
     return current_app.extensions["campaign"].status(clock.today())

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from gis_app.features.extensions import service as extensions
+from gis_app.features.extensions.schemas import (
+    ExtensionAsk,
+    ExtensionDecision,
+    ExtensionFilter,
+    ExtensionList,
+    ExtensionRecord,
+    SiteExtensions,
+)
 from gis_app.features.ledger.permissions import require_site_reader
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
-from gis_app.http.parsing import json_body
+from gis_app.http.schemas import Reply, operation
 
 bp = Blueprint("extensions_api", __name__, url_prefix="/api/v1")
+TAGS = ("extensions",)
 
 
 @bp.get("/sites/<int:site_id>/extensions")
 @allow(*SITE_STAFF)
+@operation(
+    "点位的延期申请记录",
+    "siteExtensions",
+    tags=TAGS,
+    replies=[Reply(200, "点位的延期申请", SiteExtensions)],
+)
 def list_site_extensions(site_id: int) -> Response:
     require_site_reader(current_actor())
     return jsonify(
@@ -25,15 +40,17 @@ def list_site_extensions(site_id: int) -> Response:
 
 @bp.post("/sites/<int:site_id>/extensions")
 @allow(*SITE_STAFF)
-def post_extension(site_id: int) -> Response:
-    body = json_body()
+@operation(
+    "申请延期（街道）",
+    "requestExtension",
+    tags=TAGS,
+    body=ExtensionAsk,
+    errors=[409],
+    replies=[Reply(201, "已提交，待审批", ExtensionRecord)],
+)
+def post_extension(site_id: int, body: ExtensionAsk) -> Response:
     req = extensions.request_extension(
-        session(),
-        site_id,
-        current_actor(),
-        body.get("new_deadline"),
-        body.get("reason"),
-        body.get("plan"),
+        session(), site_id, current_actor(), body.new_deadline, body.reason, body.plan
     )
     response = jsonify(extensions.request_dict(req))
     response.status_code = 201
@@ -42,19 +59,29 @@ def post_extension(site_id: int) -> Response:
 
 @bp.get("/extensions")
 @allow(*SITE_STAFF)
-def list_extensions() -> Response:
+@operation(
+    "延期申请列表",
+    "listExtensions",
+    tags=TAGS,
+    query=ExtensionFilter,
+    replies=[Reply(200, "延期申请，最新的在前", ExtensionList)],
+)
+def list_extensions(query: ExtensionFilter) -> Response:
     require_site_reader(current_actor())
-    status = (request.args.get("status") or "").strip() or None
-    street = (request.args.get("street") or "").strip() or None
-    rows = extensions.list_requests(session(), current_actor(), status, street)
+    rows = extensions.list_requests(session(), current_actor(), query.status, query.street)
     return jsonify({"extensions": rows})
 
 
 @bp.post("/extensions/<int:request_id>/decision")
 @allow(*SITE_STAFF)
-def post_decision(request_id: int) -> Response:
-    body = json_body()
-    req = extensions.decide(
-        session(), request_id, current_actor(), body.get("decision"), body.get("comment", "")
-    )
+@operation(
+    "审批延期申请（区办；驳回须填意见）",
+    "decideExtension",
+    tags=TAGS,
+    body=ExtensionDecision,
+    errors=[409],
+    replies=[Reply(200, "审批后的申请", ExtensionRecord)],
+)
+def post_decision(request_id: int, body: ExtensionDecision) -> Response:
+    req = extensions.decide(session(), request_id, current_actor(), body.decision, body.comment)
     return jsonify(extensions.request_dict(req))

@@ -16,6 +16,12 @@ from gis_app.core import clock, codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, NotFound, ValidationError
 from gis_app.features.extensions.models import ExtensionRequest
+from gis_app.features.extensions.schemas import (
+    clean_text,
+    parse_decision,
+    parse_new_deadline,
+    parse_status,
+)
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import (
     require_district,
@@ -25,24 +31,11 @@ from gis_app.features.ledger.permissions import (
 )
 from gis_app.features.ledger.schemas import parse_date
 from gis_app.features.ledger.service import get_site, record_event
-from gis_app.features.plans.service import parse_plan, replace_open_steps
+from gis_app.features.plans.schemas import parse_plan
+from gis_app.features.plans.service import replace_open_steps
 from gis_app.features.streets.models import Street
 
-MAX_TEXT = 1000
 REQUESTABLE = ("registered", "in_progress")
-
-
-def _text(value: Any, field: str, label: str, required: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(f"{label}必须是文字", field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationError(f"缺少{label}", field)
-    if len(value) > MAX_TEXT:
-        raise ValidationError(f"{label}过长（最多 {MAX_TEXT} 个字）", field)
-    return value
 
 
 def request_extension(
@@ -55,10 +48,8 @@ def request_extension(
 ) -> ExtensionRequest:
     """The site's street asks for `new_deadline`, with a reason and the new step plan."""
     today = clock.today()
-    wanted = parse_date(new_deadline, "new_deadline")
-    if wanted is None:
-        raise ValidationError("缺少申请的新期限", "new_deadline")
-    why = _text(reason, "reason", "延期理由", True)
+    wanted = parse_new_deadline(new_deadline)
+    why = clean_text(reason, "reason", "延期理由", True)
     steps = parse_plan(plan, "plan", not_before=today)
     if steps[-1]["due_date"] != wanted:
         raise ValidationError(
@@ -120,9 +111,8 @@ def decide(
     session: Session, request_id: int, actor: Actor, decision: Any, comment: Any = ""
 ) -> ExtensionRequest:
     """Approve (the deadline moves, the plan is put in place) or reject, with a comment."""
-    if decision not in ("approve", "reject"):
-        raise ValidationError("审批结论须是 approve（批准）或 reject（驳回）", "decision")
-    note = _text(comment, "comment", "审批意见", decision == "reject")
+    decision = parse_decision(decision)
+    note = clean_text(comment, "comment", "审批意见", decision == "reject")
     require_district(actor, "审批延期申请")
     request = None
     if 0 < request_id < 2**63:
@@ -208,9 +198,8 @@ def list_requests(
         .join(Street, Street.id == Site.street_id)
         .where(Site.deleted_at.is_(None), *site_scope(actor))
     )
+    status = parse_status(status)
     if status:
-        if status not in codes.EXTENSION_STATUSES:
-            raise ValidationError(f"申请状态无效：{status!r}", "status")
         query = query.where(ExtensionRequest.status == status)
     if street_code:
         query = query.where(Street.code == street_code)

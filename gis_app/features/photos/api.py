@@ -13,6 +13,7 @@ from gis_app.core.errors import ValidationError
 from gis_app.core.schemas import Schema
 from gis_app.features.ledger.permissions import require_site_reader
 from gis_app.features.photos import service as photos
+from gis_app.features.photos.schemas import PhotoRecord, SitePhotos
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
@@ -33,6 +34,12 @@ def _step_id(raw: Any) -> int | None:
 
 @bp.get("/sites/<int:site_id>/photos")
 @allow(*SITE_STAFF)
+@operation(
+    "点位照片",
+    "listPhotos",
+    tags=TAGS,
+    replies=[Reply(200, "整改前、整改后、巡查照片", SitePhotos)],
+)
 def list_photos(site_id: int) -> Response:
     require_site_reader(current_actor())
     return jsonify(photos.photos_by_kind(session(), site_id, current_actor()))
@@ -69,7 +76,10 @@ class PhotoForm(Schema):
             "description": "幂等键：同一键重试只保存一次，返回第一次的答复",
         }
     },
-    replies=[Reply(201, "stored"), Reply(200, "already stored: the existing record")],
+    replies=[
+        Reply(201, "已保存", PhotoRecord),
+        Reply(200, "同一照片已上传过（或同一幂等键的重试）：返回已有记录", PhotoRecord),
+    ],
 )
 @idempotent
 def post_photo(site_id: int, form: PhotoForm) -> Response:
@@ -91,6 +101,12 @@ def post_photo(site_id: int, form: PhotoForm) -> Response:
 
 @bp.get("/photos/<int:photo_id>")
 @allow(*SITE_STAFF)
+@operation(
+    "照片信息（EXIF 时间、GPS、警示）",
+    "getPhoto",
+    tags=TAGS,
+    replies=[Reply(200, "照片", PhotoRecord)],
+)
 def get_photo(photo_id: int) -> Response:
     photo = photos.get_photo(session(), photo_id, current_actor())
     return jsonify(photos.photo_dict(session(), photo))

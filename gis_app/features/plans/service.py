@@ -2,7 +2,7 @@
 
 The site's current deadline is its last step's date. A street may refine its plan within the
 current deadline while no step is overdue; pushing the deadline later, or re-planning once
-behind, goes through an extension request the district approves (services/extensions.py).
+behind, goes through an extension request the district approves (features/extensions).
 """
 
 from __future__ import annotations
@@ -18,49 +18,13 @@ from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.core.errors import Conflict, NotFound, ValidationError
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import require_street_actor, street_code_of
-from gis_app.features.ledger.schemas import parse_date
 from gis_app.features.ledger.service import get_site, record_event
 from gis_app.features.photos.models import Photo
 from gis_app.features.plans.models import SiteStep
+from gis_app.features.plans.schemas import MAX_ID, clean_note, parse_photo_id, parse_plan
 
-MAX_STEPS = 20
-MAX_TITLE = 100
-MAX_NOTE = 1000
 #: typical plans, offered in the forms
 SUGGESTED_STEPS = ("拆除违建部分", "恢复原状", "规范外立面", "清运建筑垃圾", "验收前自查")
-
-
-def parse_plan(raw: Any, field: str = "steps", not_before: date | None = None) -> list[dict]:
-    """A list of {title, due_date}: 1–20 steps, dates in order, none before `not_before`."""
-    if not isinstance(raw, list) or not raw:
-        raise ValidationError("方案须至少包含一个步骤（标题和日期）", field)
-    if len(raw) > MAX_STEPS:
-        raise ValidationError(f"方案最多 {MAX_STEPS} 个步骤", field)
-    steps: list[dict] = []
-    for i, item in enumerate(raw, start=1):
-        where = f"{field}[{i}]"
-        if not isinstance(item, dict):
-            raise ValidationError(f"第 {i} 步须是对象 {{title, due_date}}", where)
-        title = item.get("title")
-        if not isinstance(title, str) or not title.strip():
-            raise ValidationError(f"第 {i} 步缺少标题", f"{where}.title")
-        title = title.strip()
-        if len(title) > MAX_TITLE:
-            raise ValidationError(f"第 {i} 步标题过长（最多 {MAX_TITLE} 个字）", f"{where}.title")
-        due = parse_date(item.get("due_date"), f"{where}.due_date")
-        if due is None:
-            raise ValidationError(f"第 {i} 步缺少完成日期", f"{where}.due_date")
-        if not_before and due < not_before:
-            raise ValidationError(
-                f"第 {i} 步的日期 {due} 早于今天 {not_before}", f"{where}.due_date"
-            )
-        if steps and due < steps[-1]["due_date"]:
-            raise ValidationError(
-                f"第 {i} 步的日期 {due} 早于上一步的 {steps[-1]['due_date']}：步骤须按时间先后排列",
-                f"{where}.due_date",
-            )
-        steps.append({"title": title, "due_date": due})
-    return steps
 
 
 def site_steps(session: Session, site_id: int) -> list[SiteStep]:
@@ -150,22 +114,12 @@ def complete_step(
     photo_id: Any = None,
 ) -> SiteStep:
     """Mark a step done with its evidence: a note, a photo of the site, or both."""
-    if not isinstance(note, str | type(None)):
-        raise ValidationError("说明必须是文字", "note")
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE:
-        raise ValidationError(f"说明过长（最多 {MAX_NOTE} 个字）", "note")
-    if photo_id in ("", None):
-        photo_id = None
-    else:
-        try:
-            photo_id = int(photo_id)
-        except (TypeError, ValueError):
-            raise ValidationError(f"照片编号须是整数：{photo_id!r}", "photo_id") from None
+    note = clean_note(note)
+    photo_id = parse_photo_id(photo_id)
     if not note and photo_id is None:
         raise ValidationError("完成步骤须留下佐证：说明或照片至少一项", "note")
     step = None
-    if 0 < step_id < 2**63:
+    if 0 < step_id <= MAX_ID:
         step = session.scalar(select(SiteStep).where(SiteStep.id == step_id).with_for_update())
     if step is None:
         raise NotFound(f"没有编号为 {step_id} 的治理步骤", "id")
@@ -176,7 +130,7 @@ def complete_step(
     if site.status != "in_progress":
         raise Conflict(f"点位为「{_status(site)}」：须在「治理中」时完成步骤", "status")
     if photo_id is not None:
-        photo = session.get(Photo, photo_id)
+        photo = session.get(Photo, photo_id) if 0 < photo_id <= MAX_ID else None
         if photo is None or photo.site_id != site.id:
             raise ValidationError(f"照片 {photo_id} 不属于该点位", "photo_id")
         photo.step_id = step.id

@@ -2,30 +2,61 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+import functools
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
 
 from gis_app.core import clock
-from gis_app.core.errors import ValidationError
 from gis_app.features.ledger.permissions import require_site_reader
 from gis_app.features.reporting import service as reports
 from gis_app.features.reporting import statistics
+from gis_app.features.reporting.schemas import (
+    REPORT_PATH,
+    DistrictStatistics,
+    MonthlyTrend,
+    ReportDraft,
+    ReportsOverview,
+    ReportsQuery,
+    ReportSubmission,
+    ReportView,
+    TrendQuery,
+    parse_month,
+)
 from gis_app.http.access import OPEN_DATA, SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
-from gis_app.http.parsing import json_body
+from gis_app.http.schemas import Reply, operation
 
 bp = Blueprint("reporting_api", __name__, url_prefix="/api/v1")
+TAGS = ("reporting",)
+
+
+def month_in_path(view: Callable[..., Response]) -> Callable[..., Response]:
+    """The view takes the month of its path (`month_text`, YYYY-MM) as a date, read before
+    its body: a bad month is refused first."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, month_text: str, **kwargs: Any) -> Response:
+        return view(*args, month=parse_month(month_text), **kwargs)
+
+    return wrapper
 
 
 @bp.get("/reports")
 @allow(*SITE_STAFF)
-def reports_overview() -> Response:
+@operation(
+    "某月各街道月报报送情况",
+    "reportsOverview",
+    tags=TAGS,
+    query=ReportsQuery,
+    replies=[Reply(200, "各街道的月报", ReportsOverview)],
+)
+def reports_overview(query: ReportsQuery) -> Response:
     require_site_reader(current_actor())
-    month = (
-        reports.parse_month(request.args["month"])
-        if request.args.get("month")
-        else reports.current_month()
-    )
+    month = query.month or reports.current_month()
     return jsonify(
         {
             "month": f"{month:%Y-%m}",
@@ -38,33 +69,64 @@ def reports_overview() -> Response:
 
 @bp.get("/reports/<code>/<month_text>")
 @allow(*SITE_STAFF)
-def get_report(code: str, month_text: str) -> Response:
+@month_in_path
+@operation(
+    "一个街道某月的月报（未报送时为系统草稿）",
+    "getReport",
+    tags=TAGS,
+    path=REPORT_PATH,
+    errors=[422],
+    replies=[Reply(200, "月报", ReportView)],
+)
+def get_report(code: str, month: date) -> Response:
     require_site_reader(current_actor())
-    month = reports.parse_month(month_text)
     return jsonify(reports.report_view(session(), code, month, current_actor()))
 
 
 @bp.put("/reports/<code>/<month_text>")
 @allow(*SITE_STAFF)
-def put_report(code: str, month_text: str) -> Response:
-    month = reports.parse_month(month_text)
+@month_in_path
+@operation(
+    "保存月报草稿（街道）",
+    "saveReport",
+    tags=TAGS,
+    path=REPORT_PATH,
+    body=ReportDraft,
+    errors=[409],
+    replies=[Reply(200, "保存后的月报", ReportView)],
+)
+def put_report(code: str, month: date, body: ReportDraft) -> Response:
     actor = current_actor()
-    reports.save_report(session(), code, month, actor, json_body().get("narrative"))
+    reports.save_report(session(), code, month, actor, body.narrative)
     return jsonify(reports.report_view(session(), code, month, actor))
 
 
 @bp.post("/reports/<code>/<month_text>/submit")
 @allow(*SITE_STAFF)
-def submit_report(code: str, month_text: str) -> Response:
-    month = reports.parse_month(month_text)
-    body = json_body()
+@month_in_path
+@operation(
+    "报送月报（截止当月25日17:00，逾期标注）",
+    "submitReport",
+    tags=TAGS,
+    path=REPORT_PATH,
+    body=ReportSubmission,
+    errors=[409],
+    replies=[Reply(200, "报送后的月报", ReportView)],
+)
+def submit_report(code: str, month: date, body: ReportSubmission) -> Response:
     actor = current_actor()
-    reports.save_report(session(), code, month, actor, body.get("narrative"), True)
+    reports.save_report(session(), code, month, actor, body.narrative, True)
     return jsonify(reports.report_view(session(), code, month, actor))
 
 
 @bp.get("/statistics")
 @allow(*SITE_STAFF, *OPEN_DATA)
+@operation(
+    "各街道统计、排名、落后街道",
+    "statistics",
+    tags=TAGS,
+    replies=[Reply(200, "统计", DistrictStatistics)],
+)
 def get_statistics() -> Response:
     # public figures (no personal data): the district, media, agencies; a street its own
     street = statistics.street_for(current_actor(), None)
@@ -88,11 +150,15 @@ def get_statistics() -> Response:
 
 @bp.get("/statistics/trend")
 @allow(*SITE_STAFF, *OPEN_DATA)
-def get_trend() -> Response:
-    raw = request.args.get("months") or "12"
-    if not raw.isdigit() or not 1 <= int(raw) <= 60:
-        raise ValidationError("months 须是 1 到 60 的整数", "months")
-    requested = (request.args.get("street") or "").strip() or None
-    street = statistics.street_for(current_actor(), requested)
-    rows = statistics.monthly_trend(session(), clock.today().replace(day=1), int(raw), street)
+@operation(
+    "按月趋势",
+    "trend",
+    tags=TAGS,
+    query=TrendQuery,
+    errors=[404],
+    replies=[Reply(200, "按月的数字", MonthlyTrend)],
+)
+def get_trend(query: TrendQuery) -> Response:
+    street = statistics.street_for(current_actor(), query.street)
+    rows = statistics.monthly_trend(session(), clock.today().replace(day=1), query.months, street)
     return jsonify({"months": rows})

@@ -34,6 +34,7 @@ from gis_app.features.reporting import reminders, statistics
 from gis_app.features.reporting import service as reports
 from gis_app.features.reporting import spreadsheets as exports
 from gis_app.features.reporting.charts import bar_chart
+from gis_app.features.reporting.schemas import parse_month
 from gis_app.features.streets.service import get_street
 from gis_app.http.access import DISTRICT, SITE_STAFF, allow
 from gis_app.http.actor import current_actor
@@ -209,7 +210,7 @@ def street_plan(code: str) -> str:
 @allow(*SITE_STAFF)
 def reports_index() -> str:
     actor = _viewer()
-    month = reports.parse_month(request.args["month"]) if request.args.get("month") else None
+    month = parse_month(request.args["month"]) if request.args.get("month") else None
     month = month or reports.current_month()
     rows = reports.overview(session(), month, actor)
     start, end = reports.period(month)
@@ -231,7 +232,7 @@ def reports_index() -> str:
 @allow(*SITE_STAFF)
 def report_form(code: str, month_text: str) -> Any:
     actor = _viewer()
-    month = reports.parse_month(month_text)
+    month = parse_month(month_text)
     reports.report_view(session(), code, month, actor)  # another street's report: 404
     status = 200
     error: AppError | None = None
@@ -291,7 +292,7 @@ def export_ledger() -> Response:
 @allow(*DISTRICT)
 def export_monthly() -> Response:
     require_district(current_actor(), "导出月报汇总")
-    month = reports.parse_month(request.args.get("month") or f"{reports.last_due_month():%Y-%m}")
+    month = parse_month(request.args.get("month") or f"{reports.last_due_month():%Y-%m}")
     data = exports.monthly_summary_xlsx(session(), month, current_app.config["DISTRICT_NAME"])
     return _xlsx(data, f"月报汇总-{month:%Y-%m}.xlsx")
 

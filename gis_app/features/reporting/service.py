@@ -9,7 +9,6 @@ data; the street adds a narrative and submits; the figures are frozen at submiss
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,19 +17,18 @@ from sqlalchemy.orm import Session
 
 from gis_app.core import clock
 from gis_app.core.actor import Actor
-from gis_app.core.errors import Conflict, NotFound, ValidationError
+from gis_app.core.errors import Conflict, NotFound
 from gis_app.features.extensions.models import ExtensionRequest
 from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import own_street, require_street_actor, sees_street
 from gis_app.features.ledger.queries import overdue_expr
 from gis_app.features.reporting.models import MonthlyReport
+from gis_app.features.reporting.schemas import clean_narrative
 from gis_app.features.streets.models import Street
 from gis_app.features.streets.service import get_street
 
 DUE_DAY = 25
 DUE_TIME = time(17, 0, 0)
-MAX_NARRATIVE = 5000
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 FIGURE_LABELS: dict[str, str] = {
     "registered": "本期新建档点位",
@@ -44,14 +42,6 @@ FIGURE_LABELS: dict[str, str] = {
     "total": "点位总数",
     "closed_total": "累计销账",
 }
-
-
-def parse_month(value: Any, field: str = "month") -> date:
-    """'YYYY-MM' as the first day of that month."""
-    m = _MONTH.match(str(value or "").strip())
-    if not m or not 1 <= int(m[2]) <= 12 or int(m[1]) < 2000:
-        raise ValidationError(f"月份格式应为 2026-06：{value!r}", field)
-    return date(int(m[1]), int(m[2]), 1)
 
 
 def month_label(month: date) -> str:
@@ -253,13 +243,7 @@ def save_report(
     submit: bool = False,
 ) -> MonthlyReport:
     """Save the street's draft, or submit it (figures frozen, late marked). One transaction."""
-    if not isinstance(narrative, str | type(None)):
-        raise ValidationError("情况说明必须是文字", "narrative")
-    text = (narrative or "").strip()
-    if len(text) > MAX_NARRATIVE:
-        raise ValidationError(f"情况说明过长（最多 {MAX_NARRATIVE} 个字）", "narrative")
-    if submit and not text:
-        raise ValidationError("报送月报须填写本月工作情况说明", "narrative")
+    text = clean_narrative(narrative, submit)
     street = get_street(session, street_code)
     require_street_actor(actor, street.code, "填报月报", district_allowed=False)
     now = clock.now()

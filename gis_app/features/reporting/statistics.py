@@ -20,6 +20,7 @@ from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import own_street
 from gis_app.features.ledger.queries import overdue_expr
 from gis_app.features.reporting import service as reports
+from gis_app.features.reporting.schemas import parse_month
 from gis_app.features.streets.models import Street
 
 #: how many past report months the "reports on time" figure looks at
@@ -156,7 +157,7 @@ def lagging(stats: list[dict]) -> list[dict]:
             )
         if n > LAG_BOTTOM and s["rank"] > n - LAG_BOTTOM:
             reasons.append(f"排名第 {s['rank']} / {n}")
-        month = reports.parse_month(s["last_report_month"])
+        month = parse_month(s["last_report_month"])
         if s["last_report_state"] in ("missing", "draft"):
             reasons.append(f"{reports.month_label(month)}月报未报送")
         elif s["last_report_state"] == "late":

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gis_app.core import clock, codes
 from gis_app.core.actor import Actor
-from gis_app.core.errors import Conflict, ValidationError
+from gis_app.core.errors import Conflict
 from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import (
     can_act_in_street,
@@ -29,8 +29,8 @@ from gis_app.features.ledger.service import _check_version, get_site, record_eve
 from gis_app.features.photos import service as photo_service
 from gis_app.features.photos.models import Photo
 from gis_app.features.workflow.models import AcceptanceView
-
-MAX_REASON = 500
+from gis_app.features.workflow.schemas import MAX_REASON as MAX_REASON  # patrol cuts notes to it
+from gis_app.features.workflow.schemas import clean_reason, parse_cause, parse_target
 
 
 @dataclass(frozen=True)
@@ -58,19 +58,6 @@ REOPEN_TARGET = "in_progress"
 
 def _label(status: str) -> str:
     return codes.STATUSES.get(status, status)
-
-
-def _clean_reason(reason: Any, required: bool, what: str) -> str:
-    if reason is None:
-        reason = ""
-    if not isinstance(reason, str):
-        raise ValidationError("原因 reason 必须是文字", "reason")
-    reason = reason.strip()
-    if required and not reason:
-        raise ValidationError(f"{what}必须说明原因", "reason")
-    if len(reason) > MAX_REASON:
-        raise ValidationError(f"原因过长（最多 {MAX_REASON} 个字）", "reason")
-    return reason
 
 
 def forbidden_message(source: str, target: str) -> str:
@@ -123,9 +110,7 @@ def transition(
     version: Any = None,
 ) -> Site:
     """Move a site to `target` along the table; every rule is checked before anything is written."""
-    if target not in codes.STATUSES:
-        allowed = ", ".join(codes.STATUSES)
-        raise ValidationError(f"目标状态无效：{target!r}（可选：{allowed}）", "to")
+    target = parse_target(target)
     site = _lock(session, site_id, version, actor)
     move = MOVE_TABLE.get((site.status, target))
     if move is None:
@@ -135,7 +120,7 @@ def transition(
         require_district(actor, move.label)
     else:
         require_street_actor(actor, street_code, move.label)
-    reason = _clean_reason(reason, move.reason_required, move.label)
+    reason = clean_reason(reason, move.reason_required, move.label)
     if move.needs_photos:
         problem = acceptance_photo_problem(session, site)
         if problem:
@@ -167,10 +152,8 @@ def reopen(
     Spot checks (issue 8) and patrols (issue 9) call this. The site's street (its officers
     and inspectors) or the district may reopen; the reason is required.
     """
-    if cause not in codes.REOPEN_CAUSES:
-        allowed = "、".join(f"{k}（{v}）" for k, v in codes.REOPEN_CAUSES.items())
-        raise ValidationError(f"重新打开的原因类别无效：{cause!r}（可选：{allowed}）", "cause")
-    reason = _clean_reason(reason, True, "重新打开已销账点位")
+    cause = parse_cause(cause)
+    reason = clean_reason(reason, True, "重新打开已销账点位")
     site = _lock(session, site_id, version, actor)
     if site.status != "closed":
         raise Conflict(
@@ -191,7 +174,7 @@ def reopen_after_failed_spot_check(
     assigned to (who by design never belongs to the site's street). Returns False, changing
     nothing, when the site is no longer closed.
     """
-    reason = _clean_reason(reason, True, "抽查不合格重新打开")
+    reason = clean_reason(reason, True, "抽查不合格重新打开")
     site = session.scalar(select(Site).where(Site.id == site_id).with_for_update())
     if site is None or site.deleted_at is not None or site.status != "closed":
         return False
@@ -203,7 +186,7 @@ def reopen_after_rebound(session: Session, site: Site, actor: Actor, reason: str
     """A patrol finding at a closed site (回潮): reopen it inside the caller's transaction (the
     finding and its photos are written in the same one). The caller holds the site's row
     lock; the site's street (officers, inspectors) or the district may reopen."""
-    reason = _clean_reason(reason, True, "回潮重新打开")
+    reason = clean_reason(reason, True, "回潮重新打开")
     if site.status != "closed":
         raise Conflict(
             f"只有已销账的点位才能因回潮重新打开；该点位当前为「{_label(site.status)}」", "status"

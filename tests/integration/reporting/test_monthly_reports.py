@@ -12,6 +12,7 @@ from gis_app.core.errors import Conflict, Forbidden, ValidationError
 from gis_app.features.extensions import service as extensions
 from gis_app.features.plans import service as steps
 from gis_app.features.reporting import service as reports
+from gis_app.features.reporting.schemas import parse_month
 from gis_app.features.workflow import service as workflow
 from tests.support.workflow import DZG, DZG_OFFICER, OFFICE, ZSM, ZSM_OFFICER, make_site
 
@@ -95,9 +96,9 @@ def test_report_rules(db_session) -> None:
     with pytest.raises(Conflict, match="尚不能填报"):
         reports.save_report(db_session, DZG, date(2026, 3, 1), DZG_OFFICER, "x", True)
     with pytest.raises(ValidationError) as err:
-        reports.parse_month("2026-13")
+        parse_month("2026-13")
     assert err.value.field == "month"
-    assert reports.parse_month(" 2026-1 ") == JAN
+    assert parse_month(" 2026-1 ") == JAN
 
 
 def test_figures_are_drafted_from_the_data(db_session, tmp_path) -> None:

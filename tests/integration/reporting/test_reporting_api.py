@@ -73,7 +73,7 @@ def test_statistics_campaign_and_openapi(client) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     for path in ("/sites/{site_id}/transitions", "/sites/{site_id}/photos",
                  "/sites/{site_id}/steps", "/extensions/{request_id}/decision",
-                 "/reports/{code}/{month}/submit", "/campaign", "/statistics"):  # fmt: skip
+                 "/reports/{code}/{month_text}/submit", "/campaign", "/statistics"):  # fmt: skip
         assert path in doc["paths"], path
     assert "/sites/{site_id}" in doc["paths"]  # the foundation's paths are still there
     ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
