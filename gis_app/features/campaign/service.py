@@ -151,31 +151,31 @@ def load_campaigns(path: str | Path | None = None) -> CampaignPlan:
         if not isinstance(phases, list) or not phases:
             raise CampaignConfigError(f"{where}：须至少有一个阶段（phases）")
         for j, ph in enumerate(phases, start=1):
-            pw = f"{where} phases[{j}]"
-            if not isinstance(ph, dict):
-                raise CampaignConfigError(f"{pw}：须是对象")
-            start = _when(ph.get("start"), plan.relative, f"{pw} start")
-            end = _when(ph.get("end"), plan.relative, f"{pw} end")
-            if start > end:  # type: ignore[operator]
-                raise CampaignConfigError(f"{pw}：开始日期晚于结束日期")
-            milestones = []
-            for k, ms in enumerate(ph.get("milestones") or [], start=1):
-                mw = f"{pw} milestones[{k}]"
-                if not isinstance(ms, dict):
-                    raise CampaignConfigError(f"{mw}：须是对象")
-                milestones.append(
-                    Milestone(_when(ms.get("date"), plan.relative, mw), _name(ms, "name", mw))
-                )
-            plan.phases.append(
-                Phase(
-                    _name(ph, "key", pw),
-                    _name(ph, "name", pw),
-                    start,
-                    end,
-                    key,
-                    tuple(milestones),
-                )
-            )
+            plan.phases.append(_phase(ph, key, plan.relative, f"{where} phases[{j}]"))
     if not plan.campaigns:
         raise CampaignConfigError(f"{file}：campaigns 列表为空")
     return plan
+
+
+def _phase(item: Any, campaign: str, relative: bool, where: str) -> Phase:
+    """One phase of a campaign file: its key, name, start and end, and its milestones."""
+    if not isinstance(item, dict):
+        raise CampaignConfigError(f"{where}：须是对象")
+    start = _when(item.get("start"), relative, f"{where} start")
+    end = _when(item.get("end"), relative, f"{where} end")
+    if start > end:  # type: ignore[operator]
+        raise CampaignConfigError(f"{where}：开始日期晚于结束日期")
+    milestones = []
+    for k, ms in enumerate(item.get("milestones") or [], start=1):
+        mw = f"{where} milestones[{k}]"
+        if not isinstance(ms, dict):
+            raise CampaignConfigError(f"{mw}：须是对象")
+        milestones.append(Milestone(_when(ms.get("date"), relative, mw), _name(ms, "name", mw)))
+    return Phase(
+        _name(item, "key", where),
+        _name(item, "name", where),
+        start,
+        end,
+        campaign,
+        tuple(milestones),
+    )

@@ -114,6 +114,21 @@ def decide(
     decision = parse_decision(decision)
     note = clean_text(comment, "comment", "审批意见", decision == "reject")
     require_district(actor, "审批延期申请")
+    request = _pending_request(session, request_id)
+    site = get_site(session, request.site_id, for_update=True, actor=actor)
+    request.decided_by = actor.name
+    request.decided_at = clock.now()
+    request.decision_comment = note
+    if decision == "reject":
+        _reject(session, request, site, actor)
+    else:
+        _approve(session, request, site, actor)
+    session.flush()
+    return request
+
+
+def _pending_request(session: Session, request_id: int) -> ExtensionRequest:
+    """The request to decide, locked: a 404 when there is none, a 409 when it was decided."""
     request = None
     if 0 < request_id < 2**63:
         request = session.scalar(
@@ -127,23 +142,25 @@ def decide(
             f"{codes.EXTENSION_STATUSES[request.status]}（{request.decided_by}）",
             "id",
         )
-    site = get_site(session, request.site_id, for_update=True, actor=actor)
-    now = clock.now()
-    request.decided_by = actor.name
-    request.decided_at = now
-    request.decision_comment = note
-    if decision == "reject":
-        request.status = "rejected"
-        record_event(
-            session,
-            site,
-            actor,
-            "extension_rejected",
-            {"extension": (None, {"id": request.id, "status": "rejected"})},
-            note,
-        )
-        session.flush()
-        return request
+    return request
+
+
+def _reject(session: Session, request: ExtensionRequest, site: Site, actor: Actor) -> None:
+    """The request is rejected: nothing of the site changes but its history."""
+    request.status = "rejected"
+    record_event(
+        session,
+        site,
+        actor,
+        "extension_rejected",
+        {"extension": (None, {"id": request.id, "status": "rejected"})},
+        request.decision_comment,
+    )
+
+
+def _approve(session: Session, request: ExtensionRequest, site: Site, actor: Actor) -> None:
+    """The request is approved: the site's current deadline moves and the request's plan
+    takes the place of the steps not yet done."""
     if site.status not in REQUESTABLE:
         raise Conflict(
             f"点位已变为「{codes.STATUSES[site.status]}」，不能再批准延期；请驳回该申请", "id"
@@ -157,7 +174,7 @@ def decide(
     site.current_deadline = request.new_deadline
     site.version += 1
     site.updated_by = actor.name
-    site.updated_at = now
+    site.updated_at = request.decided_at
     record_event(
         session,
         site,
@@ -168,10 +185,8 @@ def decide(
             "current_deadline": (old_deadline, request.new_deadline),
             "plan": (old_plan, new_plan),
         },
-        note,
+        request.decision_comment,
     )
-    session.flush()
-    return request
 
 
 def site_requests(session: Session, site_id: int) -> list[ExtensionRequest]:

@@ -138,15 +138,7 @@ def store_checked_photo(
         return existing, False
     store.put(store.original(sha, facts.media_type), data)
     store.put(store.thumbnail(sha), facts.thumbnail)
-    gps = None
-    distance = None
-    if facts.lonlat is not None:
-        gps = func.ST_SetSRID(func.ST_MakePoint(*facts.lonlat), 4326)
-        distance = session.scalar(
-            select(func.ST_Distance(func.Geography(gps), func.Geography(Site.geom))).where(
-                Site.id == site.id
-            )
-        )
+    gps, distance = _gps_and_distance(session, site, facts.lonlat)
     warnings = photo_warnings(kind, facts.taken_at, distance, site, facts.exif_notes)
     photo = Photo(
         district_code=site.district_code,
@@ -166,14 +158,9 @@ def store_checked_photo(
         uploaded_by=actor.name,
         uploaded_at=clock.now(),
     )
-    try:
-        with session.begin_nested():
-            session.add(photo)
-    except IntegrityError:  # the same photo arrived twice at once
-        again = _same_photo(session, site.id, kind, sha)
-        if again is None:
-            raise
-        return again, False
+    photo, created = _insert_once(session, photo)
+    if not created:
+        return photo, False
     record_event(
         session,
         site,
@@ -182,6 +169,36 @@ def store_checked_photo(
         {"photo": (None, {"id": photo.id, "kind": kind, "sha256": sha})},
         "；".join([*([reason] if reason else []), *(w["message"] for w in warnings)]),
     )
+    return photo, True
+
+
+def _gps_and_distance(
+    session: Session, site: Site, lonlat: tuple[float, float] | None
+) -> tuple[Any, float | None]:
+    """Where the photo says it was taken (a point to store) and how far that is from the
+    site, in metres on the ellipsoid; (None, None) without a position in its EXIF."""
+    if lonlat is None:
+        return None, None
+    gps = func.ST_SetSRID(func.ST_MakePoint(*lonlat), 4326)
+    distance = session.scalar(
+        select(func.ST_Distance(func.Geography(gps), func.Geography(Site.geom))).where(
+            Site.id == site.id
+        )
+    )
+    return gps, distance
+
+
+def _insert_once(session: Session, photo: Photo) -> tuple[Photo, bool]:
+    """Add the photo in a savepoint; when the same photo arrived twice at once, the row the
+    other request stored (created False)."""
+    try:
+        with session.begin_nested():
+            session.add(photo)
+    except IntegrityError:
+        again = _same_photo(session, photo.site_id, photo.kind, photo.sha256)
+        if again is None:
+            raise
+        return again, False
     return photo, True
 
 

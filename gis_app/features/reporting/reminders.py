@@ -8,10 +8,11 @@ second run finds nothing new to record; the run itself is kept once per district
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import Row, and_, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -100,17 +101,31 @@ def record_overdue(session: Session, district_code: str, today: date, actor: Act
 def due_soon(session: Session, today: date, days: int = SOON_DAYS) -> list[dict]:
     """Open sites whose current deadline or an open step falls within `days` from today."""
     until = today + timedelta(days=days)
-    deadline_rows = session.execute(
+    out = [_due(r, "治理期限", today) for r in _deadlines_between(session, today, until)]
+    out += [_due(r, f"步骤：{r[6]}", today) for r in _open_steps_between(session, today, until)]
+    return sorted(out, key=lambda x: (x["date"], x["street_code"], x["code"]))
+
+
+def _deadlines_between(session: Session, first: date, last: date) -> Sequence[Row[Any]]:
+    """Open sites whose current deadline is in [first, last]: (id, code, address, street
+    code, street name, deadline)."""
+    return session.execute(
         select(Site.id, Site.code, Site.address, Street.code, Street.name, Site.current_deadline)
         .join(Street, Street.id == Site.street_id)
         .where(
             Site.deleted_at.is_(None),
             Site.status != "closed",
-            Site.current_deadline >= today,
-            Site.current_deadline <= until,
+            Site.current_deadline >= first,
+            Site.current_deadline <= last,
         )
     ).all()
-    step_rows = session.execute(
+
+
+def _open_steps_between(session: Session, first: date, last: date) -> Sequence[Row[Any]]:
+    """Open steps of open sites due in [first, last], other than the last step (which is
+    the deadline itself, listed once as such): (site id, code, address, street code, street
+    name, due date, title)."""
+    return session.execute(
         select(
             Site.id,
             Site.code,
@@ -126,38 +141,24 @@ def due_soon(session: Session, today: date, days: int = SOON_DAYS) -> list[dict]
             Site.deleted_at.is_(None),
             Site.status != "closed",
             SiteStep.done_at.is_(None),
-            SiteStep.due_date >= today,
-            SiteStep.due_date <= until,
-            # the last step is the deadline itself: listed once, as the deadline
+            SiteStep.due_date >= first,
+            SiteStep.due_date <= last,
             SiteStep.due_date != func.coalesce(Site.current_deadline, literal(date.max)),
         )
     ).all()
-    out = [
-        {
-            "site_id": r[0],
-            "code": r[1],
-            "address": r[2],
-            "street_code": r[3],
-            "street": r[4],
-            "date": r[5].isoformat(),
-            "what": "治理期限",
-            "days_left": (r[5] - today).days,
-        }
-        for r in deadline_rows
-    ] + [
-        {
-            "site_id": r[0],
-            "code": r[1],
-            "address": r[2],
-            "street_code": r[3],
-            "street": r[4],
-            "date": r[5].isoformat(),
-            "what": f"步骤：{r[6]}",
-            "days_left": (r[5] - today).days,
-        }
-        for r in step_rows
-    ]
-    return sorted(out, key=lambda x: (x["date"], x["street_code"], x["code"]))
+
+
+def _due(row: Row[Any], what: str, today: date) -> dict[str, Any]:
+    return {
+        "site_id": row[0],
+        "code": row[1],
+        "address": row[2],
+        "street_code": row[3],
+        "street": row[4],
+        "date": row[5].isoformat(),
+        "what": what,
+        "days_left": (row[5] - today).days,
+    }
 
 
 def reports_due(session: Session, now: datetime | None = None) -> list[dict]:

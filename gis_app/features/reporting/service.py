@@ -109,61 +109,10 @@ def figures_by_street(
     live = [Site.deleted_at.is_(None)]
     if street_id is not None:
         live.append(Site.street_id == street_id)
-    status = SiteEvent.changes["status"]
-    transition = SiteEvent.action == "transition"
-
-    def distinct_sites(*conds: Any) -> Any:
-        return func.count(func.distinct(SiteEvent.site_id)).filter(*conds)
-
-    moves = {
-        sid: row
-        for sid, *row in session.execute(
-            select(
-                Site.street_id,
-                distinct_sites(
-                    transition,
-                    status[1].astext == "in_progress",
-                    status[0].astext.in_(("new", "registered")),
-                ),
-                distinct_sites(transition, status[1].astext == "awaiting_acceptance"),
-                distinct_sites(transition, status[1].astext == "closed"),
-                distinct_sites(SiteEvent.action == "reopen"),
-            )
-            .join(Site, Site.id == SiteEvent.site_id)
-            .where(*live, SiteEvent.at >= lo, SiteEvent.at < hi)
-            .group_by(Site.street_id)
-        )
-    }
-    asked_in = and_(ExtensionRequest.requested_at >= lo, ExtensionRequest.requested_at < hi)
-    granted_in = and_(
-        ExtensionRequest.status == "approved",
-        ExtensionRequest.decided_at >= lo,
-        ExtensionRequest.decided_at < hi,
-    )
-    exts = {
-        sid: row
-        for sid, *row in session.execute(
-            select(Site.street_id, func.count().filter(asked_in), func.count().filter(granted_in))
-            .join(Site, Site.id == ExtensionRequest.site_id)
-            .where(*live, or_(asked_in, granted_in))
-            .group_by(Site.street_id)
-        )
-    }
+    moves = _moves_by_street(session, live, lo, hi)
+    exts = _extensions_by_street(session, live, lo, hi)
     today = clock.to_local(hi).date() if hi < now else clock.to_local(now).date()
-    totals = {
-        sid: row
-        for sid, *row in session.execute(
-            select(
-                Site.street_id,
-                func.count(),
-                func.count().filter(Site.status == "closed"),
-                func.count().filter(overdue_expr(today)),
-                func.count().filter(Site.created_at >= lo, Site.created_at < hi),
-            )
-            .where(*live)
-            .group_by(Site.street_id)
-        )
-    }
+    totals = _totals_by_street(session, live, lo, hi, today)
     ids = [street_id] if street_id is not None else list(session.scalars(select(Street.id)))
     start, end = period(month)
     out: dict[int, dict[str, Any]] = {}
@@ -187,6 +136,79 @@ def figures_by_street(
             "closed_total": t[1],
         }
     return out
+
+
+def _moves_by_street(
+    session: Session, live: list[Any], lo: datetime, hi: datetime
+) -> dict[int, list[int]]:
+    """Per street, the sites that in [lo, hi) started, went to acceptance, were closed,
+    were reopened (each site counted once per figure)."""
+    status = SiteEvent.changes["status"]
+    transition = SiteEvent.action == "transition"
+
+    def distinct_sites(*conds: Any) -> Any:
+        return func.count(func.distinct(SiteEvent.site_id)).filter(*conds)
+
+    return {
+        sid: row
+        for sid, *row in session.execute(
+            select(
+                Site.street_id,
+                distinct_sites(
+                    transition,
+                    status[1].astext == "in_progress",
+                    status[0].astext.in_(("new", "registered")),
+                ),
+                distinct_sites(transition, status[1].astext == "awaiting_acceptance"),
+                distinct_sites(transition, status[1].astext == "closed"),
+                distinct_sites(SiteEvent.action == "reopen"),
+            )
+            .join(Site, Site.id == SiteEvent.site_id)
+            .where(*live, SiteEvent.at >= lo, SiteEvent.at < hi)
+            .group_by(Site.street_id)
+        )
+    }
+
+
+def _extensions_by_street(
+    session: Session, live: list[Any], lo: datetime, hi: datetime
+) -> dict[int, list[int]]:
+    """Per street, the extension requests asked and granted in [lo, hi)."""
+    asked_in = and_(ExtensionRequest.requested_at >= lo, ExtensionRequest.requested_at < hi)
+    granted_in = and_(
+        ExtensionRequest.status == "approved",
+        ExtensionRequest.decided_at >= lo,
+        ExtensionRequest.decided_at < hi,
+    )
+    return {
+        sid: row
+        for sid, *row in session.execute(
+            select(Site.street_id, func.count().filter(asked_in), func.count().filter(granted_in))
+            .join(Site, Site.id == ExtensionRequest.site_id)
+            .where(*live, or_(asked_in, granted_in))
+            .group_by(Site.street_id)
+        )
+    }
+
+
+def _totals_by_street(
+    session: Session, live: list[Any], lo: datetime, hi: datetime, today: date
+) -> dict[int, list[int]]:
+    """Per street, the sites: all, closed, overdue on `today`, registered in [lo, hi)."""
+    return {
+        sid: row
+        for sid, *row in session.execute(
+            select(
+                Site.street_id,
+                func.count(),
+                func.count().filter(Site.status == "closed"),
+                func.count().filter(overdue_expr(today)),
+                func.count().filter(Site.created_at >= lo, Site.created_at < hi),
+            )
+            .where(*live)
+            .group_by(Site.street_id)
+        )
+    }
 
 
 def get_report(session: Session, street: Street, month: date) -> MonthlyReport | None:

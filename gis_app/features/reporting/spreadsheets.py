@@ -90,16 +90,37 @@ def ledger_xlsx(
 ) -> tuple[bytes, bool]:
     """The ledger; with the persons concerned only for district roles. Returns (file, personal)."""
     flt = flt or SiteFilter()
+    personal = _ledger_scope(actor, flt)
+    rows = _ledger_rows(session, flt, clock.today(), personal)
+    wb = Workbook()
+    title = "台账（含个人信息）" if personal else "台账"
+    heading = f"{district_name}违法建设点位台账（导出时间 {clock.fmt_local(clock.now())}）"
+    if personal:
+        heading += "  内部资料：含相对人个人信息，仅供区领导小组办公室使用，不得对外提供"
+    headers = LEDGER_HEADERS + (PERSONAL_HEADERS if personal else [])
+    ws = _sheet(wb, title, heading, headers)
+    if personal:
+        ws["A1"].font = Font(bold=True, size=13, color="C00000")
+        for i in range(len(LEDGER_HEADERS) + 1, len(headers) + 1):
+            ws.cell(row=2, column=i).fill = _PERSONAL_FILL
+    for r in rows:
+        ws.append(_ledger_cells(list(r)))
+    return _bytes(wb), personal
+
+
+def _ledger_scope(actor: Actor, flt: SiteFilter) -> bool:
+    """Whether `actor`'s ledger carries the persons concerned (district roles); a street's
+    is narrowed to its own sites; any other role may not export it."""
     if actor.is_district:
-        personal = True
-    elif actor.role in STREET_ROLES and actor.street_code:
-        personal = False
+        return True
+    if actor.role in STREET_ROLES and actor.street_code:
         flt.streets = [actor.street_code]  # a street exports its own sites only
-    else:
-        raise Forbidden(
-            f"台账导出仅限区领导小组办公室和街道（当前身份：{role_label(actor)}）", "role"
-        )
-    today = clock.today()
+        return False
+    raise Forbidden(f"台账导出仅限区领导小组办公室和街道（当前身份：{role_label(actor)}）", "role")
+
+
+def _ledger_rows(session: Session, flt: SiteFilter, today: date, personal: bool) -> Any:
+    """The filtered sites in the columns of LEDGER_HEADERS (and PERSONAL_HEADERS)."""
     columns = [
         Site.code,
         Street.name,
@@ -123,33 +144,23 @@ def ledger_xlsx(
     ]
     if personal:
         columns += [Site.person_name, Site.person_contact, Site.note]
-    rows = session.execute(
+    return session.execute(
         base_select(columns).where(*flt.conditions(today)).order_by(Street.code, Site.code)
     ).yield_per(2000)
-    wb = Workbook()
-    title = "台账（含个人信息）" if personal else "台账"
-    heading = f"{district_name}违法建设点位台账（导出时间 {clock.fmt_local(clock.now())}）"
-    if personal:
-        heading += "  内部资料：含相对人个人信息，仅供区领导小组办公室使用，不得对外提供"
-    headers = LEDGER_HEADERS + (PERSONAL_HEADERS if personal else [])
-    ws = _sheet(wb, title, heading, headers)
-    if personal:
-        ws["A1"].font = Font(bold=True, size=13, color="C00000")
-        for i in range(len(LEDGER_HEADERS) + 1, len(headers) + 1):
-            ws.cell(row=2, column=i).fill = _PERSONAL_FILL
-    for r in rows:
-        values = list(r)
-        values[5] = codes.label(codes.KINDS, values[5])
-        values[6] = float(values[6]) if values[6] is not None else None
-        values[7] = codes.label(codes.DISPOSITIONS, values[7])
-        values[8] = codes.label(codes.STATUSES, values[8])
-        values[9] = _yes(values[9])
-        for i in (12, 13, 14, 15):
-            values[i] = _yes(values[i])
-        values[16] = codes.label(codes.SOURCES, values[16])
-        values[17], values[18] = round(values[17], 7), round(values[18], 7)
-        ws.append(values)
-    return _bytes(wb), personal
+
+
+def _ledger_cells(values: list[Any]) -> list[Any]:
+    """A ledger row as a person reads it: Chinese labels, 是/否, rounded coordinates."""
+    values[5] = codes.label(codes.KINDS, values[5])
+    values[6] = float(values[6]) if values[6] is not None else None
+    values[7] = codes.label(codes.DISPOSITIONS, values[7])
+    values[8] = codes.label(codes.STATUSES, values[8])
+    values[9] = _yes(values[9])
+    for i in (12, 13, 14, 15):
+        values[i] = _yes(values[i])
+    values[16] = codes.label(codes.SOURCES, values[16])
+    values[17], values[18] = round(values[17], 7), round(values[18], 7)
+    return values
 
 
 SUMMARY_FIGURES = [

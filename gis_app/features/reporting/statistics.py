@@ -6,6 +6,7 @@ PostgreSQL; the dashboard, the ranking .xlsx and the API read the same functions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -41,35 +42,7 @@ def _num(value: Any) -> float:
 def street_stats(session: Session, today: date, street_code: str | None = None) -> list[dict]:
     """One row per street: counts by status and disposition, completion, overdue, areas,
     and its monthly reports of the last REPORT_MONTHS due months."""
-    live = and_(Site.street_id == Street.id, Site.deleted_at.is_(None))
-    closed = Site.status == "closed"
-    columns = [
-        Street.id,
-        Street.code,
-        Street.name,
-        func.count(Site.id).label("total"),
-        *[func.count(Site.id).filter(Site.status == s).label(s) for s in codes.STATUSES],
-        *[
-            func.count(Site.id).filter(Site.disposition == d).label(f"disp_{d}")
-            for d in codes.DISPOSITIONS
-        ],
-        *[
-            func.count(Site.id).filter(closed, Site.disposition == d).label(f"closed_{d}")
-            for d in codes.DISPOSITIONS
-        ],
-        func.count(Site.id).filter(overdue_expr(today)).label("overdue"),
-        func.coalesce(
-            func.sum(Site.area_m2).filter(closed, Site.disposition == "demolish"), 0
-        ).label("area_demolished"),
-        func.coalesce(
-            func.sum(Site.area_m2).filter(closed, Site.disposition == "rectify"), 0
-        ).label("area_rectified"),
-        func.coalesce(func.sum(Site.area_m2), 0).label("area_total"),
-    ]
-    query = select(*columns).select_from(Street).outerjoin(Site, live).group_by(Street.id)
-    if street_code:
-        query = query.where(Street.code == street_code)
-    rows = session.execute(query.order_by(Street.code)).mappings().all()
+    rows = _street_counts(session, today, street_code)
     last_due = reports.last_due_month()
     months = reports.months_back(last_due, REPORT_MONTHS)
     history = reports.street_history(session, [r["id"] for r in rows], months)
@@ -102,6 +75,41 @@ def street_stats(session: Session, today: date, street_code: str | None = None) 
             }
         )
     return out
+
+
+def _street_counts(session: Session, today: date, street_code: str | None) -> Sequence[Any]:
+    """Per street (or the one), in one grouped query: its sites by status, by disposition
+    and closed by disposition, overdue on `today`, and the areas demolished, rectified and
+    in all."""
+    live = and_(Site.street_id == Street.id, Site.deleted_at.is_(None))
+    closed = Site.status == "closed"
+    columns = [
+        Street.id,
+        Street.code,
+        Street.name,
+        func.count(Site.id).label("total"),
+        *[func.count(Site.id).filter(Site.status == s).label(s) for s in codes.STATUSES],
+        *[
+            func.count(Site.id).filter(Site.disposition == d).label(f"disp_{d}")
+            for d in codes.DISPOSITIONS
+        ],
+        *[
+            func.count(Site.id).filter(closed, Site.disposition == d).label(f"closed_{d}")
+            for d in codes.DISPOSITIONS
+        ],
+        func.count(Site.id).filter(overdue_expr(today)).label("overdue"),
+        func.coalesce(
+            func.sum(Site.area_m2).filter(closed, Site.disposition == "demolish"), 0
+        ).label("area_demolished"),
+        func.coalesce(
+            func.sum(Site.area_m2).filter(closed, Site.disposition == "rectify"), 0
+        ).label("area_rectified"),
+        func.coalesce(func.sum(Site.area_m2), 0).label("area_total"),
+    ]
+    query = select(*columns).select_from(Street).outerjoin(Site, live).group_by(Street.id)
+    if street_code:
+        query = query.where(Street.code == street_code)
+    return session.execute(query.order_by(Street.code)).mappings().all()
 
 
 def district_totals(stats: list[dict]) -> dict[str, Any]:
