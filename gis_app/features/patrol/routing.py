@@ -180,11 +180,6 @@ def geodesic_matrix(points: np.ndarray) -> np.ndarray:
     return out
 
 
-def geodesic_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Geodesic distance in metres between two (lon, lat) points on WGS84."""
-    return float(_GEOD.inv(a[0], a[1], b[0], b[1])[2])
-
-
 # ---------------------------------------------------------------- solver
 
 
