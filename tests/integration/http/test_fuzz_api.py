@@ -195,7 +195,6 @@ LEGACY_PREFIXES = (
     "reporting_api.",
     "campaign_api.",
     "exports.",
-    "patrol.",
     "sampling.",
 )
 

@@ -1,0 +1,27 @@
+"""What the patrol API and pages both take from the app and the request: the district, the
+distance within which a finding is offered a nearby site, a patrol as the actor sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from gis_app.features.patrol import findings, plans
+from gis_app.http.actor import current_actor
+from gis_app.http.database import session
+
+
+def district() -> str:
+    return current_app.config["DISTRICT_CODE"]
+
+
+def duplicate_metres() -> float:
+    return float(current_app.config.get("PATROL_DUPLICATE_METRES", findings.DUPLICATE_METRES))
+
+
+def patrol_doc(patrol_id: int) -> dict[str, Any]:
+    """The patrol (plans.patrol_dict) if the actor may see it, else 404."""
+    actor = current_actor()
+    patrol = plans.get_patrol(session(), patrol_id, actor)
+    return plans.patrol_dict(session(), patrol, actor)
