@@ -287,7 +287,32 @@ def _new_site(
 ) -> FindingResult:
     """A new site (新发现, source patrol) with the finding's photos as its before photos; a
     site near it is kept as the one the user chose not to attach to."""
-    given, actor, near, now = place.given, place.actor, place.near, place.now
+    given, near = place.given, place.near
+    site = _register_site(session, place, street, clean)
+    photo_ids = _add_photos(session, place.store, site, place.actor, place.checked, "before")
+    finding = PatrolFinding(
+        patrol_id=place.patrol_id,
+        district_code=site.district_code,
+        site_id=site.id,
+        action="created",
+        geom=place.point(),
+        note=given.note,
+        duplicate_of=near[0]["id"] if near else None,
+        distance_m=near[0]["distance_m"] if near else None,
+        override_reason=given.force_reason if near else "",
+        photo_ids=photo_ids,
+        created_by=place.actor.name,
+        created_at=place.now,
+    )
+    session.add(finding)
+    session.flush()
+    return FindingResult(finding, site, True)
+
+
+def _register_site(session: Session, place: _Place, street: Street, clean: dict[str, Any]) -> Site:
+    """The site of a finding in the ledger, with the street's next code and its creation in
+    the history (the reason says why a site nearby was not chosen)."""
+    given, actor, now = place.given, place.actor, place.now
     # two findings in one street at once would take the same next code: one at a time
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": street.code})
     code = next_site_code(session, street)
@@ -311,7 +336,7 @@ def _new_site(
     )
     session.add(site)
     session.flush()
-    forced = f"（附近已有点位，另行登记理由：{given.force_reason}）" if near else ""
+    forced = f"（附近已有点位，另行登记理由：{given.force_reason}）" if place.near else ""
     record_event(
         session,
         site,
@@ -327,24 +352,7 @@ def _new_site(
         },
         f"巡查发现：{given.note}" + forced,
     )
-    photo_ids = _add_photos(session, place.store, site, actor, place.checked, "before")
-    finding = PatrolFinding(
-        patrol_id=place.patrol_id,
-        district_code=site.district_code,
-        site_id=site.id,
-        action="created",
-        geom=place.point(),
-        note=given.note,
-        duplicate_of=near[0]["id"] if near else None,
-        distance_m=near[0]["distance_m"] if near else None,
-        override_reason=given.force_reason if near else "",
-        photo_ids=photo_ids,
-        created_by=actor.name,
-        created_at=now,
-    )
-    session.add(finding)
-    session.flush()
-    return FindingResult(finding, site, True)
+    return site
 
 
 def get_finding(session: Session, finding_id: int, actor: Actor) -> dict[str, Any]:
