@@ -7,11 +7,11 @@ and answers are declared in patrol/schemas.py; the rules live in the services.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, url_for
 
 from gis_app.core.schemas import FeatureCollection
 from gis_app.features.patrol import coverage, findings, gpx, plans
-from gis_app.features.patrol.context import district, duplicate_metres, patrol_doc
+from gis_app.features.patrol.context import district, duplicate_metres, patrol_doc, uploads
 from gis_app.features.patrol.schemas import (
     FindingConflict,
     FindingForm,
@@ -216,13 +216,6 @@ def api_stale(query: PatrolStaleQuery) -> Response:
     return jsonify(coverage.stale_streets(session(), current_actor(), district(), query.days))
 
 
-def _uploads() -> list[findings.Upload]:
-    """Every photo of the form: `photos` (one or more), or `file` (older clients). The
-    declared form holds one file per field; the service checks them all."""
-    files = request.files.getlist("photos") + request.files.getlist("file")
-    return [findings.Upload(f.read(), f.filename) for f in files if f and f.filename]
-
-
 @bp.post("/findings")
 @allow(*STAFF)
 @operation(
@@ -248,7 +241,7 @@ def api_finding(form: FindingForm) -> Response:
         limits_for(current_app.config),
         current_actor(),
         form.given(),
-        _uploads(),
+        uploads(),  # every file: the declared form holds the first of each field only
         duplicate_metres(),
     )
     response = jsonify(findings.get_finding(session(), result.finding.id, current_actor()))

@@ -18,7 +18,7 @@ from gis_app.features.ledger.permissions import own_street
 from gis_app.features.maps import service as map_data
 from gis_app.features.patrol import coverage, findings, plans
 from gis_app.features.patrol.areas import KINDS
-from gis_app.features.patrol.context import district, duplicate_metres, patrol_doc
+from gis_app.features.patrol.context import district, duplicate_metres, patrol_doc, uploads
 from gis_app.features.patrol.priorities import CLASSES, DEFAULT_ORDER
 from gis_app.features.photos.service import limits_for, store_for
 from gis_app.http.access import SITE_STAFF, allow
@@ -31,11 +31,6 @@ from layers.site_map import render_map
 bp = Blueprint("pages", __name__, url_prefix="/patrols")
 #: who patrols: the district office, the street offices and their inspectors (own street)
 STAFF = SITE_STAFF
-
-
-def _uploads() -> list[findings.Upload]:
-    files = request.files.getlist("photos") + request.files.getlist("file")
-    return [findings.Upload(f.read(), f.filename) for f in files if f and f.filename]
 
 
 def _finding_raw() -> dict[str, Any]:
@@ -249,7 +244,7 @@ def finding_create() -> WerkzeugResponse | tuple[str, int]:
             limits_for(current_app.config),
             current_actor(),
             _finding_raw(),
-            _uploads(),
+            uploads(),
             duplicate_metres(),
         )
     except Conflict as exc:
