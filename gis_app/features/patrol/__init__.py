@@ -3,10 +3,15 @@ findings recorded on the way, and the coverage of each street."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 
 def register(app: Flask) -> None:
-    from gis_app.features.patrol import web
+    """One blueprint "patrol" holding the JSON API ("patrol.api.*") and the pages
+    ("patrol.pages.*"); the templates are the package's."""
+    from gis_app.features.patrol import api, pages
 
-    app.register_blueprint(web.bp)
+    patrol = Blueprint("patrol", __name__, template_folder="templates")
+    patrol.register_blueprint(api.bp)
+    patrol.register_blueprint(pages.bp)
+    app.register_blueprint(patrol)

@@ -1,11 +1,12 @@
 """The area of a patrol: a street, a drawn polygon, a circle, or the current map view.
 
-Input is checked in Python for shape and ranges (field named in every error) and then in
-PostGIS: a polygon is read with ST_GeomFromGeoJSON, checked with ST_IsValid and, when it
-crosses itself, repaired with ST_MakeValid (polygonal parts kept) or refused with PostGIS's
-reason. The selection of sites itself is one SQL condition (`area_condition`):
-ST_Intersects for polygons and views, ST_DWithin on geography for circles, the street id for
-a street. Street roles may only choose their own street's areas' sites (site_scope).
+Input is checked in Python for shape and ranges (`read_area`, field named in every error)
+and then in PostGIS (`build_area`): a polygon is read with ST_GeomFromGeoJSON, checked with
+ST_IsValid and, when it crosses itself, repaired with ST_MakeValid (polygonal parts kept) or
+refused with PostGIS's reason. The selection of sites itself is one SQL condition
+(`area_condition`): ST_Intersects for polygons and views, ST_DWithin on geography for
+circles, the street id for a street. Street roles may only choose their own street's areas'
+sites (site_scope).
 """
 
 from __future__ import annotations
@@ -45,6 +46,20 @@ class Area:
     @property
     def label(self) -> str:
         return KINDS[self.kind]
+
+
+@dataclass(frozen=True)
+class AreaInput:
+    """An area as given, checked for shape and ranges (`read_area`); the database has not
+    been asked yet (`build_area`)."""
+
+    kind: str
+    street: Any = None  # street: the code given (None: the actor's own street)
+    geometry: dict[str, Any] | None = None  # polygon: positions checked
+    repair: bool = True  # polygon: repair a polygon crossing itself, else refuse it
+    center: tuple[float, float] | None = None  # circle
+    radius_m: float = 0.0  # circle
+    bbox: tuple[float, float, float, float] | None = None  # bbox
 
 
 def _number(value: Any, name: str) -> float:
@@ -105,9 +120,8 @@ def _check_positions(geometry: dict[str, Any], name: str) -> None:
         raise ValidationError(f"{name} 顶点过多（最多 {MAX_VERTICES} 个）", name)
 
 
-def _polygon(
-    session: Session, raw: dict[str, Any], repair: bool
-) -> tuple[dict[str, Any], str | None]:
+def _polygon_input(raw: dict[str, Any]) -> dict[str, Any]:
+    """`area.geometry` (GeoJSON, its text, or a Feature) with its positions checked."""
     geometry = raw.get("geometry")
     if isinstance(geometry, str):
         try:
@@ -119,6 +133,14 @@ def _polygon(
     if not isinstance(geometry, dict):
         raise ValidationError("绘制范围需要 area.geometry（GeoJSON 多边形）", "area.geometry")
     _check_positions(geometry, "area.geometry")
+    return geometry
+
+
+def _polygon(
+    session: Session, geometry: dict[str, Any], repair: bool
+) -> tuple[dict[str, Any], str | None]:
+    """The drawn polygon as PostGIS reads it: repaired (or refused) when invalid, not empty,
+    not too large."""
     try:
         with session.begin_nested():
             row = _polygon_facts(session, geometry)
@@ -160,64 +182,95 @@ def _polygon_facts(session: Session, geometry: dict[str, Any]) -> Any:
     ).one()
 
 
-def parse_area(session: Session, raw: Any, actor: Actor) -> Area:
-    """Check an area given as {"kind": …} and build it; errors name the field."""
+def read_area(raw: Any) -> AreaInput:
+    """Check an area given as {"kind": …} for what needs no database: its kind, the shape and
+    ranges of its geometry, centre, radius or view. Errors name the field."""
     if not isinstance(raw, dict):
         raise ValidationError("area 必须是对象：{kind: street|polygon|circle|bbox, …}", "area")
     kind = raw.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         allowed = "、".join(f"{k}（{v}）" for k, v in KINDS.items())
         raise ValidationError(f"范围类型 area.kind 无效：{kind!r}（可选：{allowed}）", "area.kind")
     if kind == "street":
-        code = normalise_street_code(raw.get("street") or own_street(actor))
-        street = session.query(Street).filter(Street.code == code).one_or_none() if code else None
-        if street is None:
-            given = raw.get("street")
-            message = f"没有代码为 {given} 的街道" if given else "请选择街道（area.street）"
-            raise ValidationError(message, "area.street")
-        mine = own_street(actor)
-        if not actor.is_district and mine != street.code:
-            raise Forbidden(f"只能巡查本街道：{street.name}不属于当前用户的街道", "area.street")
-        geojson = session.execute(
-            text("SELECT ST_AsGeoJSON(geom, 7)::json FROM streets WHERE id = :i"), {"i": street.id}
-        ).scalar_one()
-        return Area("street", geojson, {"street": street.code}, street.id, street.code)
+        return AreaInput("street", street=raw.get("street"))
     if kind == "polygon":
-        geojson, reason = _polygon(session, raw, _repair_flag(raw.get("repair")))
-        return Area("polygon", geojson, {}, repaired=reason)
+        repair = _repair_flag(raw.get("repair"))
+        return AreaInput("polygon", geometry=_polygon_input(raw), repair=repair)
     if kind == "circle":
-        lon, lat = parse_point(raw.get("center"), "area.center")
+        center = parse_point(raw.get("center"), "area.center")
         radius = _number(raw.get("radius_m"), "area.radius_m")
         if not 0 < radius <= MAX_RADIUS_M:
             raise ValidationError(
                 f"半径 area.radius_m 须大于 0、不超过 {MAX_RADIUS_M:,.0f} 米（收到 {radius:g}）",
                 "area.radius_m",
             )
+        return AreaInput("circle", center=center, radius_m=radius)
+    return AreaInput("bbox", bbox=_bbox(raw.get("bbox")))
+
+
+def _bbox(raw: Any) -> tuple[float, float, float, float]:
+    if isinstance(raw, list | tuple):
+        raw = ",".join(str(v) for v in raw)
+    if not isinstance(raw, str):
+        raise ValidationError(
+            "当前视野需要 area.bbox：[最小经度, 最小纬度, 最大经度, 最大纬度]", "area.bbox"
+        )
+    try:
+        minx, miny, maxx, maxy = parse_bbox(raw)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, "area.bbox") from None
+    if minx == maxx or miny == maxy:
+        raise ValidationError("area.bbox 的范围为零", "area.bbox")
+    return minx, miny, maxx, maxy
+
+
+def parse_area(session: Session, raw: Any, actor: Actor) -> Area:
+    """Check an area given as {"kind": …} and build it; errors name the field."""
+    return build_area(session, read_area(raw), actor)
+
+
+def build_area(session: Session, given: AreaInput, actor: Actor) -> Area:
+    """The checked area with what the database says: the street (the actor's own when none
+    is given), a drawn polygon as PostGIS reads it, a circle as a 64-gon."""
+    if given.kind == "street":
+        return _street_area(session, given.street, actor)
+    if given.kind == "polygon":
+        assert given.geometry is not None
+        geojson, reason = _polygon(session, given.geometry, given.repair)
+        return Area("polygon", geojson, {}, repaired=reason)
+    if given.kind == "circle":
+        assert given.center is not None
+        lon, lat = given.center
         geojson = session.execute(
             text(
                 "SELECT ST_AsGeoJSON(ST_Buffer(ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography,"
                 " :r, 16)::geometry, 7)::json"
             ),
-            {"x": lon, "y": lat, "r": radius},
+            {"x": lon, "y": lat, "r": given.radius_m},
         ).scalar_one()
-        return Area("circle", geojson, {"center": [lon, lat], "radius_m": radius})
-    bbox = raw.get("bbox")
-    if isinstance(bbox, list | tuple):
-        bbox = ",".join(str(v) for v in bbox)
-    if not isinstance(bbox, str):
-        raise ValidationError(
-            "当前视野需要 area.bbox：[最小经度, 最小纬度, 最大经度, 最大纬度]", "area.bbox"
-        )
-    try:
-        minx, miny, maxx, maxy = parse_bbox(bbox)
-    except ValidationError as exc:
-        raise ValidationError(exc.message, "area.bbox") from None
-    if minx == maxx or miny == maxy:
-        raise ValidationError("area.bbox 的范围为零", "area.bbox")
+        return Area("circle", geojson, {"center": [lon, lat], "radius_m": given.radius_m})
+    assert given.bbox is not None
+    minx, miny, maxx, maxy = given.bbox
     ring = [[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy], [minx, miny]]
     return Area(
         "bbox", {"type": "Polygon", "coordinates": [ring]}, {"bbox": [minx, miny, maxx, maxy]}
     )
+
+
+def _street_area(session: Session, given: Any, actor: Actor) -> Area:
+    """A street by its code (else the actor's own); a street role only its own."""
+    code = normalise_street_code(given or own_street(actor))
+    street = session.query(Street).filter(Street.code == code).one_or_none() if code else None
+    if street is None:
+        message = f"没有代码为 {given} 的街道" if given else "请选择街道（area.street）"
+        raise ValidationError(message, "area.street")
+    mine = own_street(actor)
+    if not actor.is_district and mine != street.code:
+        raise Forbidden(f"只能巡查本街道：{street.name}不属于当前用户的街道", "area.street")
+    geojson = session.execute(
+        text("SELECT ST_AsGeoJSON(geom, 7)::json FROM streets WHERE id = :i"), {"i": street.id}
+    ).scalar_one()
+    return Area("street", geojson, {"street": street.code}, street.id, street.code)
 
 
 def area_condition(area: Area) -> list[ColumnElement[bool]]:
@@ -229,11 +282,6 @@ def area_condition(area: Area) -> list[ColumnElement[bool]]:
         return near_conditions(lon, lat, float(area.params["radius_m"]))
     shape = func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(area.geojson)), 4326)
     return [Site.geom.op("&&")(shape), func.ST_Intersects(shape, Site.geom)]
-
-
-def area_geometry_sql(area: Area) -> Any:
-    """The area as a geometry expression (what is stored with the patrol)."""
-    return func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(area.geojson)), 4326)
 
 
 def _repair_flag(raw: Any) -> bool:

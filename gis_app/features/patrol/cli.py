@@ -18,7 +18,13 @@ def _json(data: Any) -> None:
 
 
 def register(cli: click.Group) -> None:
-    from gis_app.commandline import cli_actor, db_session, fail, say, with_app
+    _register_patrol(cli)
+    _register_import_roads(cli)
+
+
+def _register_patrol(cli: click.Group) -> None:
+    """`gis-app patrol office` and `gis-app patrol coverage`."""
+    from gis_app.commandline import cli_actor, db_session, fail, with_app
 
     @cli.group("patrol")
     def patrol() -> None:
@@ -61,6 +67,11 @@ def register(cli: click.Group) -> None:
             fail(exc)
             return
         _json(doc)
+
+
+def _register_import_roads(cli: click.Group) -> None:
+    """`gis-app import-roads FILE`."""
+    from gis_app.commandline import db_session, fail, say, with_app
 
     @cli.command("import-roads")
     @click.argument("file", type=click.Path(path_type=Path))

@@ -14,7 +14,7 @@ finding and events are one transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Float, cast, func, select, text
@@ -39,6 +39,7 @@ from gis_app.features.workflow import service as workflow
 DUPLICATE_METRES = 30.0
 MAX_PHOTOS = 9
 MAX_NOTE = 1000
+MAX_REASON = 500
 ACTIONS = {"created": "新登记点位", "attached": "并入已有点位", "rebound": "回潮，重新打开"}
 
 
@@ -124,22 +125,37 @@ def _add_photos(
     ]  # fmt: skip
 
 
-def record_finding(
-    session: Session,
-    store: PhotoStore,
-    limits: PhotoLimits,
-    actor: Actor,
-    raw: dict[str, Any],
-    uploads: list[Upload],
-    duplicate_metres: float = DUPLICATE_METRES,
-) -> FindingResult:
-    """Record one finding (see the module's docstring). One transaction."""
+@dataclass(frozen=True)
+class FindingFields:
+    """What a finding says besides its photos, checked (`read_finding_fields`)."""
+
+    lon: float
+    lat: float
+    note: str
+    force_reason: str
+    attach_to: int | None
+    patrol_id: int | None
+
+
+def read_finding_fields(raw: dict[str, Any]) -> FindingFields:
+    """The point, the note, and the answer to an offered nearby site (attach_to or
+    force_reason), the patrol it belongs to; errors name the field."""
     lon, _ = parse_point([raw.get("lon"), 0], "lon")
     _, lat = parse_point([0, raw.get("lat")], "lat")
-    note = _text(raw.get("note"), "note", MAX_NOTE, required=True, what="发现情况说明")
-    force_reason = _text(raw.get("force_reason"), "force_reason", 500, what="另行登记的理由")
-    attach_to = _int_or_none(raw.get("attach_to"), "attach_to")
-    patrol_id = _int_or_none(raw.get("patrol_id"), "patrol_id")
+    return FindingFields(
+        lon=lon,
+        lat=lat,
+        note=_text(raw.get("note"), "note", MAX_NOTE, required=True, what="发现情况说明"),
+        force_reason=_text(
+            raw.get("force_reason"), "force_reason", MAX_REASON, what="另行登记的理由"
+        ),
+        attach_to=_int_or_none(raw.get("attach_to"), "attach_to"),
+        patrol_id=_int_or_none(raw.get("patrol_id"), "patrol_id"),
+    )
+
+
+def _checked_photos(uploads: list[Upload], limits: PhotoLimits) -> list[tuple[Upload, ImageFacts]]:
+    """Every photo checked (one at least, at most MAX_PHOTOS; images within the limits)."""
     if not uploads:
         raise ValidationError("请至少上传一张现场照片（photos）", "photos")
     if len(uploads) > MAX_PHOTOS:
@@ -151,6 +167,12 @@ def record_finding(
             checked.append((upload, inspect_image(upload.data, limits.max_pixels)))
         except ValidationError as exc:
             raise ValidationError(exc.message, "photos") from None
+    return checked
+
+
+def _site_fields(raw: dict[str, Any], lon: float, lat: float) -> dict[str, Any]:
+    """The new site's fields (as a ledger row checks them): address, disposition, kind,
+    community, with defaults for what the finding leaves out."""
     site_fields = {
         "address": raw.get("address") or f"巡查发现（经度 {lon:.6f}，纬度 {lat:.6f}）",
         "disposition": raw.get("disposition") or "demolish",
@@ -163,61 +185,134 @@ def record_finding(
         site_fields["community"] = raw.get("community")
     clean, errors = clean_site_fields(site_fields)
     raise_first(errors)
+    return clean
 
-    street = _street_or_refuse(session, lon, lat)
+
+@dataclass(frozen=True)
+class _Place:
+    """A checked finding on its way in: who records it, where, the photos, what is near."""
+
+    store: PhotoStore
+    actor: Actor
+    given: FindingFields
+    checked: list[tuple[Upload, ImageFacts]]
+    patrol_id: int | None
+    near: list[dict[str, Any]]
+    now: datetime
+
+    def point(self) -> Any:
+        return func.ST_SetSRID(func.ST_MakePoint(self.given.lon, self.given.lat), 4326)
+
+
+def record_finding(
+    session: Session,
+    store: PhotoStore,
+    limits: PhotoLimits,
+    actor: Actor,
+    raw: dict[str, Any],
+    uploads: list[Upload],
+    duplicate_metres: float = DUPLICATE_METRES,
+) -> FindingResult:
+    """Record one finding (see the module's docstring). One transaction."""
+    given = read_finding_fields(raw)
+    checked = _checked_photos(uploads, limits)
+    clean = _site_fields(raw, given.lon, given.lat)
+
+    street = _street_or_refuse(session, given.lon, given.lat)
     require_street_actor(actor, street.code, "登记巡查发现", roles=STREET_ROLES)
-    patrol = get_patrol(session, patrol_id, actor) if patrol_id is not None else None
+    patrol = get_patrol(session, given.patrol_id, actor) if given.patrol_id is not None else None
     if patrol is not None and patrol.status == "finished":
         raise Conflict("该巡查已经结束，不能再记录发现", "patrol_id")
-    near = nearby_sites(session, lon, lat, duplicate_metres, actor)
-    now = clock.now()
-    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    near = nearby_sites(session, given.lon, given.lat, duplicate_metres, actor)
+    patrol_id = patrol.id if patrol else None
+    place = _Place(store, actor, given, checked, patrol_id, near, clock.now())
+    if given.attach_to is not None:
+        return _attach(session, place, duplicate_metres)
+    if near and not given.force_reason:
+        _offer_nearby(near, duplicate_metres)
+    return _new_site(session, place, street, clean)
 
-    if attach_to is not None:
-        offered = {n["id"]: n for n in near}
-        if attach_to not in offered:
-            raise ValidationError(
-                f"点位 {attach_to} 不在发现位置 {duplicate_metres:g} 米以内，不能并入", "attach_to"
-            )
-        site = session.scalar(select(Site).where(Site.id == attach_to).with_for_update())
-        assert site is not None
-        action = "rebound" if site.status == "closed" else "attached"
-        reason = f"巡查发现：{note}"[: workflow.MAX_REASON]  # the whole note is on the finding
-        if action == "rebound":
-            workflow.reopen_after_rebound(session, site, actor, reason)
-        else:
-            record_event(session, site, actor, "finding", {}, reason)
-        photo_ids = _add_photos(session, store, site, actor, checked, "inspection")
-        finding = PatrolFinding(
-            patrol_id=patrol.id if patrol else None,
-            district_code=site.district_code,
-            site_id=site.id,
-            action=action,
-            geom=point,
-            note=note,
-            distance_m=offered[attach_to]["distance_m"],
-            photo_ids=photo_ids,
-            created_by=actor.name,
-            created_at=now,
-        )
-        session.add(finding)
-        session.flush()
-        return FindingResult(finding, site, False)
 
-    if near and not force_reason:
-        first = near[0]
-        what = (
-            "已销账（如现场复建，请确认为回潮）"
-            if first["offer"] == "rebound"
-            else first["status_label"]
+def _attach(session: Session, place: _Place, duplicate_metres: float) -> FindingResult:
+    """The finding goes to the nearby site the user confirmed: attached to an open site, or
+    a rebound that reopens a closed one."""
+    attach_to, note, actor = place.given.attach_to, place.given.note, place.actor
+    offered = {n["id"]: n for n in place.near}
+    if attach_to not in offered:
+        raise ValidationError(
+            f"点位 {attach_to} 不在发现位置 {duplicate_metres:g} 米以内，不能并入", "attach_to"
         )
-        raise Conflict(
-            f"{duplicate_metres:g} 米内已有点位 {first['code']}（{first['address']}，{what}，"
-            f"相距 {first['distance_m']:g} 米）：请确认是否同一处——并入该点位（attach_to），"
-            "或说明理由后另行登记（force_reason）",
-            "attach_to",
-            candidates=near,
-        )
+    site = session.scalar(select(Site).where(Site.id == attach_to).with_for_update())
+    assert site is not None
+    action = "rebound" if site.status == "closed" else "attached"
+    reason = f"巡查发现：{note}"[: workflow.MAX_REASON]  # the whole note is on the finding
+    if action == "rebound":
+        workflow.reopen_after_rebound(session, site, actor, reason)
+    else:
+        record_event(session, site, actor, "finding", {}, reason)
+    photo_ids = _add_photos(session, place.store, site, actor, place.checked, "inspection")
+    finding = PatrolFinding(
+        patrol_id=place.patrol_id,
+        district_code=site.district_code,
+        site_id=site.id,
+        action=action,
+        geom=place.point(),
+        note=note,
+        distance_m=offered[attach_to]["distance_m"],
+        photo_ids=photo_ids,
+        created_by=actor.name,
+        created_at=place.now,
+    )
+    session.add(finding)
+    session.flush()
+    return FindingResult(finding, site, False)
+
+
+def _offer_nearby(near: list[dict[str, Any]], duplicate_metres: float) -> None:
+    """Refuse (409) naming the nearest site: the user confirms attach_to or force_reason."""
+    first = near[0]
+    rebound = first["offer"] == "rebound"
+    what = "已销账（如现场复建，请确认为回潮）" if rebound else first["status_label"]
+    raise Conflict(
+        f"{duplicate_metres:g} 米内已有点位 {first['code']}（{first['address']}，{what}，"
+        f"相距 {first['distance_m']:g} 米）：请确认是否同一处——并入该点位（attach_to），"
+        "或说明理由后另行登记（force_reason）",
+        "attach_to",
+        candidates=near,
+    )
+
+
+def _new_site(
+    session: Session, place: _Place, street: Street, clean: dict[str, Any]
+) -> FindingResult:
+    """A new site (新发现, source patrol) with the finding's photos as its before photos; a
+    site near it is kept as the one the user chose not to attach to."""
+    given, near = place.given, place.near
+    site = _register_site(session, place, street, clean)
+    photo_ids = _add_photos(session, place.store, site, place.actor, place.checked, "before")
+    finding = PatrolFinding(
+        patrol_id=place.patrol_id,
+        district_code=site.district_code,
+        site_id=site.id,
+        action="created",
+        geom=place.point(),
+        note=given.note,
+        duplicate_of=near[0]["id"] if near else None,
+        distance_m=near[0]["distance_m"] if near else None,
+        override_reason=given.force_reason if near else "",
+        photo_ids=photo_ids,
+        created_by=place.actor.name,
+        created_at=place.now,
+    )
+    session.add(finding)
+    session.flush()
+    return FindingResult(finding, site, True)
+
+
+def _register_site(session: Session, place: _Place, street: Street, clean: dict[str, Any]) -> Site:
+    """The site of a finding in the ledger, with the street's next code and its creation in
+    the history (the reason says why a site nearby was not chosen)."""
+    given, actor, now = place.given, place.actor, place.now
     # two findings in one street at once would take the same next code: one at a time
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": street.code})
     code = next_site_code(session, street)
@@ -231,8 +326,8 @@ def record_finding(
         disposition=clean["disposition"],
         status="new",
         source="patrol",
-        note=note,
-        geom=point,
+        note=given.note,
+        geom=place.point(),
         created_by=actor.name,
         updated_by=actor.name,
         created_at=now,
@@ -241,6 +336,7 @@ def record_finding(
     )
     session.add(site)
     session.flush()
+    forced = f"（附近已有点位，另行登记理由：{given.force_reason}）" if place.near else ""
     record_event(
         session,
         site,
@@ -252,28 +348,11 @@ def record_finding(
             "status": (None, "new"),
             "source": (None, "patrol"),
             "address": (None, clean["address"]),
-            "location": (None, [lon, lat]),
+            "location": (None, [given.lon, given.lat]),
         },
-        f"巡查发现：{note}" + (f"（附近已有点位，另行登记理由：{force_reason}）" if near else ""),
+        f"巡查发现：{given.note}" + forced,
     )
-    photo_ids = _add_photos(session, store, site, actor, checked, "before")
-    finding = PatrolFinding(
-        patrol_id=patrol.id if patrol else None,
-        district_code=site.district_code,
-        site_id=site.id,
-        action="created",
-        geom=point,
-        note=note,
-        duplicate_of=near[0]["id"] if near else None,
-        distance_m=near[0]["distance_m"] if near else None,
-        override_reason=force_reason if near else "",
-        photo_ids=photo_ids,
-        created_by=actor.name,
-        created_at=now,
-    )
-    session.add(finding)
-    session.flush()
-    return FindingResult(finding, site, True)
+    return site
 
 
 def get_finding(session: Session, finding_id: int, actor: Actor) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from gis_app.features.ledger.permissions import (
     require_street_actor,
     site_scope,
 )
-from gis_app.features.patrol.areas import KINDS, Area, parse_area, parse_point
+from gis_app.features.patrol.areas import KINDS, Area, parse_area, parse_point, read_area
 from gis_app.features.patrol.models import Patrol, PatrolFinding, PatrolStop
 from gis_app.features.patrol.priorities import (
     CLASSES,
@@ -203,7 +203,8 @@ def _office_street_id(
     return session.scalar(select(Street.id).where(Street.code == busiest))
 
 
-def _bool(raw: Any, name: str) -> bool | None:
+def parse_flag(raw: Any, name: str) -> bool | None:
+    """true / false (also 1 / 0, yes / no, on / off as text); None when not given."""
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool):
@@ -223,6 +224,27 @@ def empty_message(area: Area, prio: Priorities) -> str:
     )
 
 
+def check_plan_input(raw: Any) -> None:
+    """The checks of a plan request that need no database, with build_plan's messages: the
+    area's shape (areas.read_area), the priorities, use_roads, the end and start points as
+    points. build_plan makes them again along with the database's (the street, the drawn
+    polygon as PostGIS reads it, the points inside the district)."""
+    if not isinstance(raw, dict):
+        raise ValidationError("请求体必须是对象", "body")
+    read_area(raw.get("area"))
+    parse_priorities(raw)
+    parse_flag(raw.get("use_roads"), "use_roads")
+    if raw.get("end") not in (None, "", []):
+        parse_point(raw.get("end"), "end")
+    if raw.get("start") not in (None, "", "office"):
+        parse_point(raw.get("start"), "start")
+
+
+def check_title(raw: Any) -> str:
+    """A patrol's title as given (at most MAX_TITLE characters; "" when none)."""
+    return clean_text(raw.get("title"), "title", MAX_TITLE) if isinstance(raw, dict) else ""
+
+
 def build_plan(
     session: Session, raw: dict[str, Any], actor: Actor, district_code: str, route: bool = True
 ) -> Plan:
@@ -233,7 +255,7 @@ def build_plan(
         raise ValidationError("只有区办和街道人员可以制定巡查计划", "role")
     area = parse_area(session, raw.get("area"), actor)
     prio = parse_priorities(raw)
-    use_roads = _bool(raw.get("use_roads"), "use_roads")
+    use_roads = parse_flag(raw.get("use_roads"), "use_roads")
     end = None
     if raw.get("end") not in (None, "", []):
         end = _district_point(session, district_code, raw.get("end"), "end", "终点")
@@ -270,7 +292,8 @@ def build_plan(
     return plan
 
 
-def _clean_text(raw: Any, name: str, limit: int) -> str:
+def clean_text(raw: Any, name: str, limit: int) -> str:
+    """Text of at most `limit` characters, stripped ("" when not given)."""
     if raw is None:
         return ""
     if not isinstance(raw, str):
@@ -286,14 +309,35 @@ def create_patrol(
 ) -> tuple[Patrol | None, Plan]:
     """Save a patrol plan with its ordered stops. An empty area saves nothing (the plan's
     message says why). One transaction."""
-    title = _clean_text(raw.get("title"), "title", MAX_TITLE) if isinstance(raw, dict) else ""
+    title = check_title(raw)
     plan = build_plan(session, raw, actor, district_code)
     if plan.route is None:
         return None, plan
+    patrol = _patrol_row(plan, title, actor, district_code)
+    session.add(patrol)
+    session.flush()
+    for i, stop in enumerate(plan.stops, start=1):
+        session.add(
+            PatrolStop(
+                patrol_id=patrol.id,
+                district_code=district_code,
+                site_id=stop.site_id,
+                ord=i,
+                priority=stop.priority,
+                reason=stop.reason,
+            )
+        )
+    session.flush()
+    return patrol, plan
+
+
+def _patrol_row(plan: Plan, title: str, actor: Actor, district_code: str) -> Patrol:
+    """The patrol of a routed plan, as saved: its area, the request's parameters, the route."""
     route = plan.route
+    assert route is not None and plan.start is not None
     now = clock.now()
     street_name = plan.office.street_name if plan.office else "全区"
-    patrol = Patrol(
+    return Patrol(
         district_code=district_code,
         street_id=plan.street_id,
         title=title or f"{street_name} {clock.fmt_local(now)[:10]} 巡查",
@@ -329,21 +373,6 @@ def create_patrol(
         created_by=actor.name,
         created_at=now,
     )
-    session.add(patrol)
-    session.flush()
-    for i, stop in enumerate(plan.stops, start=1):
-        session.add(
-            PatrolStop(
-                patrol_id=patrol.id,
-                district_code=district_code,
-                site_id=stop.site_id,
-                ord=i,
-                priority=stop.priority,
-                reason=stop.reason,
-            )
-        )
-    session.flush()
-    return patrol, plan
 
 
 # ---------------------------------------------------------------- reading and the log
@@ -502,6 +531,11 @@ def finish_patrol(session: Session, patrol_id: int, actor: Actor) -> Patrol:
     return patrol
 
 
+def check_visit(visited: Any, note: Any) -> tuple[bool | None, str]:
+    """A stop's tick as given: visited (None: not said, i.e. visited) and the note."""
+    return parse_flag(visited, "visited"), clean_text(note, "note", MAX_NOTE)
+
+
 def tick_stop(
     session: Session,
     patrol_id: int,
@@ -511,8 +545,7 @@ def tick_stop(
     note: Any = "",
 ) -> PatrolStop:
     """Mark a stop visited (or not), with an optional note; starts a planned patrol."""
-    visited_value = _bool(visited, "visited")
-    note_text = _clean_text(note, "note", MAX_NOTE)
+    visited_value, note_text = check_visit(visited, note)
     patrol = get_patrol(session, patrol_id, actor, for_update=True)
     stop = (
         session.scalar(
@@ -595,7 +628,7 @@ def set_street_office(
     street = session.scalar(select(Street).where(Street.code == street_code))
     if street is None:
         raise NotFound(f"没有代码为 {street_code} 的街道", "code")
-    address = _clean_text(address, "address", MAX_TITLE)
+    address = clean_text(address, "address", MAX_TITLE)
     session.execute(
         text(
             "UPDATE streets SET office = ST_SetSRID(ST_MakePoint(:x, :y), 4326),"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from gis_app.core import clock, codes
@@ -122,15 +122,12 @@ def closed_at_expr() -> Any:
     return func.coalesce(last, Site.updated_at)
 
 
-def select_candidates(
-    session: Session, area: Area, prio: Priorities, actor: Actor, today: date | None = None
-) -> tuple[list[Candidate], dict[str, int]]:
-    """The stops (capped) and how many sites matched each class before the cap."""
-    today = today or clock.today()
+def _class_tests(prio: Priorities, today: date) -> dict[str, ColumnElement[bool]]:
+    """The SQL condition on Site of each priority class."""
     due_until = today + timedelta(days=prio.due_days)
     closed_since = local_midnight(today - timedelta(days=prio.closed_days))
     overdue = overdue_expr(today)
-    tests = {
+    return {
         "new": Site.status == "new",
         "overdue": overdue,
         "due_soon": and_(
@@ -143,6 +140,14 @@ def select_candidates(
         "in_progress": Site.status == "in_progress",
         "rebound_check": and_(Site.status == "closed", closed_at_expr() >= closed_since),
     }
+
+
+def select_candidates(
+    session: Session, area: Area, prio: Priorities, actor: Actor, today: date | None = None
+) -> tuple[list[Candidate], dict[str, int]]:
+    """The stops (capped) and how many sites matched each class before the cap."""
+    today = today or clock.today()
+    tests = _class_tests(prio, today)
     rank = case(*((tests[name], i) for i, name in enumerate(prio.order)), else_=None)
     inner = (
         select(
@@ -171,25 +176,24 @@ def select_candidates(
     matched = dict.fromkeys(prio.order, 0)
     for row in rows:
         matched[prio.order[row.rank]] = row.in_class
-    out = []
-    for row in rows[: prio.cap]:
-        name = prio.order[row.rank]
-        out.append(
-            Candidate(
-                row.site_id,
-                row.code,
-                row.address,
-                row.status,
-                row.street_code,
-                row.street_name,
-                round(row.lon, 7),
-                round(row.lat, 7),
-                name,
-                reason_for(name, row.current_deadline, row.closed_at, today),
-                row.current_deadline,
-            )
-        )
-    return out, matched
+    return [_candidate(row, prio.order[row.rank], today) for row in rows[: prio.cap]], matched
+
+
+def _candidate(row: Any, name: str, today: date) -> Candidate:
+    """A site of class `name` as a stop, with why it was chosen."""
+    return Candidate(
+        row.site_id,
+        row.code,
+        row.address,
+        row.status,
+        row.street_code,
+        row.street_name,
+        round(row.lon, 7),
+        round(row.lat, 7),
+        name,
+        reason_for(name, row.current_deadline, row.closed_at, today),
+        row.current_deadline,
+    )
 
 
 def reason_for(name: str, deadline: date | None, closed_at: Any, today: date) -> str:

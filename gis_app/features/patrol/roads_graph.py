@@ -101,82 +101,94 @@ def read_lines(session: Session, points: np.ndarray) -> list[shapely.LineString]
     return list(shapely.from_wkb([bytes(r) for r in rows]))
 
 
+def _segments(lines: list[shapely.LineString]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lines' vertices as nodes (lon, lat rows; coinciding vertices are one) and their
+    segments as node pairs (u, v), of the largest connected part only."""
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    same = owner[:-1] == owner[1:]
+    keys = np.rint(coords * _GRID).astype(np.int64)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    node_xy = uniq.astype(float) / _GRID
+    u = inverse[:-1][same]
+    v = inverse[1:][same]
+    keep = u != v
+    u, v = u[keep], v[keep]
+    n_nodes = len(node_xy)
+    graph = csr_matrix((np.ones(len(u)), (u, v)), shape=(n_nodes, n_nodes))
+    _, labels = connected_components(graph, directed=False)
+    main = np.bincount(labels[u]).argmax() if len(u) else 0
+    in_main = labels[u] == main
+    u, v = u[in_main], v[in_main]
+    if len(u) == 0:
+        raise ValueError("no road segment")
+    return node_xy, u, v
+
+
+def _snap(
+    points: np.ndarray, seg_a: np.ndarray, seg_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every point's nearest segment (in a local metric plane), its position along it (0 at
+    `seg_a`, 1 at `seg_b`) and the snapped point (lon, lat)."""
+    lat0 = float(np.radians(points[:, 1].mean()))
+    kx, ky = 111_320.0 * np.cos(lat0), 110_540.0
+
+    def plane(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack((xy[:, 0] * kx, xy[:, 1] * ky))
+
+    pa, pb, pp = plane(seg_a), plane(seg_b), plane(points)
+    tree = shapely.STRtree(shapely.linestrings(np.stack((pa, pb), axis=1)))
+    hits = tree.query_nearest(shapely.points(pp), all_matches=False)
+    seg_of = np.empty(len(points), dtype=np.int64)
+    seg_of[hits[0]] = hits[1]
+    d = pb[seg_of] - pa[seg_of]
+    dd = (d * d).sum(axis=1)
+    t = np.where(dd > 0, ((pp - pa[seg_of]) * d).sum(axis=1) / np.where(dd > 0, dd, 1), 0.0)
+    t = np.clip(t, 0.0, 1.0)
+    snap_xy = seg_a[seg_of] + t[:, None] * (seg_b[seg_of] - seg_a[seg_of])
+    return seg_of, t, snap_xy
+
+
+def _snap_edges(
+    u: np.ndarray, v: np.ndarray, seg_of: np.ndarray, t: np.ndarray, n_nodes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The edges that splice the snapped points (nodes n_nodes + k) into their segments:
+    segment start → first snap, snap → next snap along the segment (by t), last snap →
+    segment end."""
+    order = np.lexsort((t, seg_of))
+    s_sorted, k_sorted = seg_of[order], np.arange(len(seg_of))[order]
+    first = np.r_[True, s_sorted[1:] != s_sorted[:-1]]
+    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+    snap_node = n_nodes + k_sorted
+    chain = ~last  # snap i → snap i+1 on the same segment
+    eu = np.concatenate((u[s_sorted[first]], snap_node[last], snap_node[:-1][chain[:-1]]))
+    ev = np.concatenate((snap_node[first], v[s_sorted[last]], snap_node[1:][chain[:-1]]))
+    return eu, ev
+
+
 class RoadNetwork:
     """The road graph around a route's points, with the points snapped onto it."""
 
     def __init__(self, lines: list[shapely.LineString], points: np.ndarray) -> None:
-        coords, owner = shapely.get_coordinates(lines, return_index=True)
-        same = owner[:-1] == owner[1:]
-        keys = np.rint(coords * _GRID).astype(np.int64)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        node_xy = uniq.astype(float) / _GRID
-        u = inverse[:-1][same]
-        v = inverse[1:][same]
-        keep = u != v
-        u, v = u[keep], v[keep]
+        node_xy, u, v = _segments(lines)
         n_nodes = len(node_xy)
-
-        # the largest connected part only
-        graph = csr_matrix((np.ones(len(u)), (u, v)), shape=(n_nodes, n_nodes))
-        _, labels = connected_components(graph, directed=False)
-        main = np.bincount(labels[u]).argmax() if len(u) else 0
-        in_main = labels[u] == main
-        u, v = u[in_main], v[in_main]
-        if len(u) == 0:
-            raise ValueError("no road segment")
         seg_a, seg_b = node_xy[u], node_xy[v]
-        seg_len = _lengths(seg_a, seg_b)
-
-        # snap every point to the nearest segment (in a local metric plane)
-        lat0 = float(np.radians(points[:, 1].mean()))
-        kx, ky = 111_320.0 * np.cos(lat0), 110_540.0
-
-        def plane(xy: np.ndarray) -> np.ndarray:
-            return np.column_stack((xy[:, 0] * kx, xy[:, 1] * ky))
-
-        pa, pb, pp = plane(seg_a), plane(seg_b), plane(points)
-        tree = shapely.STRtree(shapely.linestrings(np.stack((pa, pb), axis=1)))
-        hits = tree.query_nearest(shapely.points(pp), all_matches=False)
-        seg_of = np.empty(len(points), dtype=np.int64)
-        seg_of[hits[0]] = hits[1]
-        d = pb[seg_of] - pa[seg_of]
-        dd = (d * d).sum(axis=1)
-        t = np.where(dd > 0, ((pp - pa[seg_of]) * d).sum(axis=1) / np.where(dd > 0, dd, 1), 0.0)
-        t = np.clip(t, 0.0, 1.0)
-        snap_xy = seg_a[seg_of] + t[:, None] * (seg_b[seg_of] - seg_a[seg_of])
+        seg_of, t, snap_xy = _snap(points, seg_a, seg_b)
         self.snap_m = _lengths(points, snap_xy)
-
-        # snapped points are nodes n_nodes + k, chained along their segment by t
-        k_all = np.arange(len(points))
-        order = np.lexsort((t, seg_of))
-        extra_u: list[np.ndarray] = []
-        extra_v: list[np.ndarray] = []
-        s_sorted, k_sorted = seg_of[order], k_all[order]
-        first = np.r_[True, s_sorted[1:] != s_sorted[:-1]]
-        last = np.r_[s_sorted[1:] != s_sorted[:-1], True]
-        snap_node = n_nodes + k_sorted
-        extra_u.append(u[s_sorted[first]])  # segment start → first snap on it
-        extra_v.append(snap_node[first])
-        extra_u.append(snap_node[last])  # last snap → segment end
-        extra_v.append(v[s_sorted[last]])
-        chain = ~last  # snap i → snap i+1 on the same segment
-        extra_u.append(snap_node[:-1][chain[:-1]])
-        extra_v.append(snap_node[1:][chain[:-1]])
-        eu = np.concatenate(extra_u)
-        ev = np.concatenate(extra_v)
-
+        eu, ev = _snap_edges(u, v, seg_of, t, n_nodes)
         self.node_xy = np.vstack((node_xy, snap_xy))
         split = np.zeros(len(u), dtype=bool)
         split[seg_of] = True  # a segment with snapped points is replaced by its pieces
         all_u = np.concatenate((u[~split], eu))
         all_v = np.concatenate((v[~split], ev))
-        weights = np.concatenate((seg_len[~split], _lengths(self.node_xy[eu], self.node_xy[ev])))
+        weights = np.concatenate(
+            (_lengths(seg_a[~split], seg_b[~split]), _lengths(self.node_xy[eu], self.node_xy[ev]))
+        )
         self.points = points
         self.snapped_m = float(self.snap_m.sum())
         self._matrix: np.ndarray | None = None
         self._pred: np.ndarray | None = None
-        self._contract(all_u, all_v, weights + _EPS_M, n_nodes + k_all)
+        self._contract(all_u, all_v, weights + _EPS_M, n_nodes + np.arange(len(points)))
 
     def _contract(self, u: np.ndarray, v: np.ndarray, w: np.ndarray, terminals: np.ndarray) -> None:
         """The graph on junctions, dead ends and snapped points only: each chain of degree-2

@@ -104,8 +104,6 @@ def import_roads(
     per part); any other feature rejects the whole file with its row number. A district that
     already has roads is refused unless `replace`, which deletes them in the same transaction.
     """
-    import shapely
-
     say = progress or (lambda _msg: None)
     say(f"读取 {path.name}…")
     gdf = read_road_file(path)
@@ -117,10 +115,38 @@ def import_roads(
             f"区县 {district_code} 尚未建立：请先导入街道边界（gis-app import-streets）",
             "district",
         )
+    rows = _road_rows(gdf, path.name)
+    existing = _clear_roads(session, district_code, replace, say)
+    src = source or path.name
+    _insert_roads(session, rows, district_code, src, say)
+    length_m = session.execute(
+        text(
+            "SELECT coalesce(sum(ST_Length(geom::geography)), 0) FROM roads "
+            "WHERE district_code = :d"
+        ),
+        {"d": district_code},
+    ).scalar_one()
+    report = RoadImportReport(
+        district_code=district_code,
+        features=len(gdf),
+        lines=len(rows),
+        replaced=existing,
+        length_km=float(length_m) / 1000,
+        source=src,
+    )
+    session.flush()
+    say(f"导入 {report.lines} 条道路，共 {report.length_km:.1f} km")
+    return report
+
+
+def _road_rows(gdf: gpd.GeoDataFrame, filename: str) -> list[dict[str, Any]]:
+    """One row (WKB, name, kind) per line of the file, a MultiLineString's parts each; any
+    feature that is not a line rejects the file, every such feature named by its number."""
+    import shapely
+
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     name_col = _pick(columns, NAME_COLUMNS)
     kind_col = _pick(columns, KIND_COLUMNS)
-
     errors: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for i, (geom, name, kind) in enumerate(
@@ -152,11 +178,17 @@ def import_roads(
             rows.append({"wkb": part.wkb, "name": _text(name), "kind": _text(kind)})
     if errors:
         raise ImportRejected(
-            f"路网文件有 {len(errors)} 处错误，未导入任何道路", errors, file=path.name
+            f"路网文件有 {len(errors)} 处错误，未导入任何道路", errors, file=filename
         )
     if not rows:
         raise ValidationError("路网文件中没有可用的线", "file")
+    return rows
 
+
+def _clear_roads(
+    session: Session, district_code: str, replace: bool, say: Callable[[str], None]
+) -> int:
+    """Delete the district's roads when replacing them (how many); refuse otherwise."""
     existing = session.execute(
         text("SELECT count(*) FROM roads WHERE district_code = :d"), {"d": district_code}
     ).scalar_one()
@@ -167,7 +199,17 @@ def import_roads(
     if existing:
         say(f"删除原有 {existing} 条道路…")
         session.execute(text("DELETE FROM roads WHERE district_code = :d"), {"d": district_code})
-    src = source or path.name
+    return int(existing)
+
+
+def _insert_roads(
+    session: Session,
+    rows: list[dict[str, Any]],
+    district_code: str,
+    source: str,
+    say: Callable[[str], None],
+) -> None:
+    """The rows into `roads`, BATCH at a time (one statement each)."""
     insert = text(
         "INSERT INTO roads (district_code, name, kind, geom, source) "
         "SELECT :d, r.name, r.kind, ST_GeomFromWKB(r.wkb, 4326), :source "
@@ -180,28 +222,10 @@ def import_roads(
             insert,
             {
                 "d": district_code,
-                "source": src,
+                "source": source,
                 "names": [r["name"] for r in batch],
                 "kinds": [r["kind"] for r in batch],
                 "wkbs": [r["wkb"] for r in batch],
             },
         )
         say(f"已写入 {min(lo + BATCH, len(rows))}/{len(rows)} 条道路")
-    length_m = session.execute(
-        text(
-            "SELECT coalesce(sum(ST_Length(geom::geography)), 0) FROM roads "
-            "WHERE district_code = :d"
-        ),
-        {"d": district_code},
-    ).scalar_one()
-    report = RoadImportReport(
-        district_code=district_code,
-        features=len(gdf),
-        lines=len(rows),
-        replaced=int(existing),
-        length_km=float(length_m) / 1000,
-        source=src,
-    )
-    session.flush()
-    say(f"导入 {report.lines} 条道路，共 {report.length_km:.1f} km")
-    return report

@@ -33,12 +33,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pyproj import Geod
 from sqlalchemy.orm import Session
 
 from gis_app.core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from gis_app.features.patrol.roads_graph import RoadNetwork
 
 START = -1
 END = -2
@@ -180,11 +184,6 @@ def geodesic_matrix(points: np.ndarray) -> np.ndarray:
     return out
 
 
-def geodesic_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Geodesic distance in metres between two (lon, lat) points on WGS84."""
-    return float(_GEOD.inv(a[0], a[1], b[0], b[1])[2])
-
-
 # ---------------------------------------------------------------- solver
 
 
@@ -255,13 +254,7 @@ def plan_route(
     """
     t0 = time.perf_counter()
     s, pts, e = validate_points(start, stops, end)
-    if time_limit_s is not None and (
-        isinstance(time_limit_s, bool)
-        or not isinstance(time_limit_s, int | float)
-        or not 0 < time_limit_s <= 600
-    ):
-        raise ValidationError("计算时限必须在 0～600 秒之间", "time_limit_s")
-    limit = float(time_limit_s) if time_limit_s is not None else default_time_limit(len(pts))
+    limit = _time_limit(time_limit_s, len(pts))
     if use_roads and session is None:
         raise ValidationError("按道路规划需要数据库中的路网", "use_roads")
     walk_kmh, bike_kmh = speeds()
@@ -272,52 +265,82 @@ def plan_route(
     nodes = [s, *pts] + ([e] if e is not None else [])
     open_end = len(pts) + 1 if e is not None else None
     xy = np.asarray(nodes, dtype=float)
-
-    network = "geodesic"
-    roads = None
-    if use_roads is not False and session is not None:
-        from gis_app.features.patrol.roads_graph import RoadNetwork
-
-        roads = RoadNetwork.load(session, xy)
-        if roads is not None and use_roads is None and roads.median_snap_m() > AUTO_MAX_SNAP_M:
-            roads = None  # the imported roads do not cover these points: geodesic
-        if roads is None and use_roads:
-            raise ValidationError(
-                "尚未导入路网（gis-app import-roads），无法按道路规划", "use_roads"
-            )
-    if roads is not None:
-        network = "roads"
-        dist = roads.matrix()
-    else:
-        dist = geodesic_matrix(xy)
+    roads = _road_network(session, xy, use_roads)
+    dist = roads.matrix() if roads is not None else geodesic_matrix(xy)
 
     order_nodes, solver = solve_tour(dist, open_end=open_end, time_limit_s=limit)
     if open_end is None:
         order_nodes = [*order_nodes, 0]
-
-    def index_of(node: int) -> int:
-        if node == 0:
-            return START
-        if open_end is not None and node == open_end:
-            return END
-        return node - 1
-
-    legs: list[Leg] = []
-    pairs = list(itertools.pairwise(order_nodes))
-    paths = roads.paths(pairs) if roads is not None else None
-    for k, (a, b) in enumerate(pairs):
-        path = paths[k] if paths is not None else [nodes[a], nodes[b]]
-        legs.append(Leg(index_of(a), index_of(b), float(dist[a, b]), path))
+    legs = _legs(order_nodes, nodes, dist, roads, open_end)
     total = float(sum(leg.metres for leg in legs))
-    order = [index_of(node) for node in order_nodes[1:-1]]
     return Route(
-        order=order,
+        order=[_stop_index(node, open_end) for node in order_nodes[1:-1]],
         legs=legs,
         total_m=total,
         walk_minutes=total / 1000 / walk_kmh * 60,
         bike_minutes=total / 1000 / bike_kmh * 60,
-        network=network,
+        network="roads" if roads is not None else "geodesic",
         solver=solver,
         seconds=time.perf_counter() - t0,
         snapped_m=roads.snapped_m if roads is not None else 0.0,
     )
+
+
+def _time_limit(time_limit_s: object, n_stops: int) -> float:
+    """The solver's budget: as given (0–600 s), else `default_time_limit`."""
+    if time_limit_s is None:
+        return default_time_limit(n_stops)
+    if (
+        isinstance(time_limit_s, bool)
+        or not isinstance(time_limit_s, int | float)
+        or not 0 < time_limit_s <= 600
+    ):
+        raise ValidationError("计算时限必须在 0～600 秒之间", "time_limit_s")
+    return float(time_limit_s)
+
+
+def _road_network(
+    session: Session | None, xy: np.ndarray, use_roads: bool | None
+) -> RoadNetwork | None:
+    """The imported roads around the points, when the route follows them (see plan_route's
+    `use_roads`); None for a geodesic route."""
+    if use_roads is False or session is None:
+        return None
+    from gis_app.features.patrol.roads_graph import RoadNetwork
+
+    roads = RoadNetwork.load(session, xy)
+    if roads is not None and use_roads is None and roads.median_snap_m() > AUTO_MAX_SNAP_M:
+        roads = None  # the imported roads do not cover these points: geodesic
+    if roads is None and use_roads:
+        raise ValidationError("尚未导入路网（gis-app import-roads），无法按道路规划", "use_roads")
+    return roads
+
+
+def _stop_index(node: int, open_end: int | None) -> int:
+    """A node of the tour as a leg's index: START, END, or the stop's index."""
+    if node == 0:
+        return START
+    if open_end is not None and node == open_end:
+        return END
+    return node - 1
+
+
+def _legs(
+    order_nodes: list[int],
+    nodes: list[tuple[float, float]],
+    dist: np.ndarray,
+    roads: RoadNetwork | None,
+    open_end: int | None,
+) -> list[Leg]:
+    """The legs of the tour, along the roads' paths or straight."""
+    pairs = list(itertools.pairwise(order_nodes))
+    paths = roads.paths(pairs) if roads is not None else None
+    return [
+        Leg(
+            _stop_index(a, open_end),
+            _stop_index(b, open_end),
+            float(dist[a, b]),
+            paths[k] if paths is not None else [nodes[a], nodes[b]],
+        )
+        for k, (a, b) in enumerate(pairs)
+    ]

@@ -485,6 +485,56 @@ def test_openapi_lists_the_patrol_api(client, auth) -> None:
     for path in ("/patrols", "/patrols/preview", "/patrols/{patrol_id}/route.gpx",
                  "/findings", "/patrols/coverage", "/patrols/stale"):  # fmt: skip
         assert path in paths
+    # declared: the operations' ids, bodies, queries and answers come from patrol/schemas.py
+    ids = {op["operationId"] for path, item in paths.items() for op in item.values()}
+    assert {"previewPatrol", "createPatrol", "listPatrols", "getPatrol", "patrolGpx",
+            "patrolGeojson", "startPatrol", "finishPatrol", "visitStop", "patrolCoverage",
+            "staleStreets", "createFinding", "getFinding"} <= ids  # fmt: skip
+    create = paths["/patrols"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/PatrolPlanCreate"
+    )
+    assert {"200", "201", "400", "422"} <= set(create["responses"])
+    finding = paths["/findings"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert finding["schema"]["$ref"].endswith("/FindingForm")
+    assert (
+        "application/gpx+xml"
+        in paths["/patrols/{patrol_id}/route.gpx"]["get"]["responses"]["200"]["content"]
+    )
+    geojson = paths["/patrols/{patrol_id}/route.geojson"]["get"]["responses"]["200"]
+    assert "application/geo+json" in geojson["content"]
+    query = paths["/patrols/coverage"]["get"]["parameters"]
+    assert {(p["name"], p["in"]) for p in query} == {("week", "query"), ("days", "query")}
+
+
+def test_the_declared_api_refuses_before_the_service_runs(client, auth) -> None:
+    headers = auth.headers("office.p", "district_officer")
+    # a kind that is not text was a server error; a bad tick is named before the patrol is
+    # looked up (as the service did)
+    kind = client.post(
+        "/api/v1/patrols/preview", json={"area": {"kind": ["street"]}}, headers=headers
+    )
+    assert kind.status_code == 422 and kind.get_json()["field"] == "area.kind"
+    tick = client.post(
+        "/api/v1/patrols/999999/stops/1/visit", json={"visited": "maybe"}, headers=headers
+    )
+    assert tick.status_code == 422 and tick.get_json()["field"] == "visited"
+    untitled = client.post(
+        "/api/v1/patrols", json={"title": 5, "area": {"kind": "x"}}, headers=headers
+    )
+    assert untitled.get_json()["field"] == "title"
+
+
+def test_a_finding_keeps_every_photo_of_the_form(client, auth, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "PHOTO_DIR", str(tmp_path / "photos"))
+    headers = auth.headers("insp.a", "inspector", DZG)
+    data = {"lon": "117.2381", "lat": "39.1100", "note": "两处彩钢棚",
+            "photos": [(io.BytesIO(image_bytes((10, 120, 200))), "a.jpg"),
+                       (io.BytesIO(image_bytes((200, 20, 10))), "b.jpg")]}  # fmt: skip
+    response = client.post("/api/v1/findings", data=data, headers=headers,
+                           content_type="multipart/form-data")  # fmt: skip
+    assert response.status_code == 201, response.get_json()
+    assert len(response.get_json()["photo_ids"]) == 2
 
 
 def test_cli_sets_the_street_office_and_prints_coverage(app_ctx, connection) -> None:

@@ -1,0 +1,261 @@
+"""Patrols (巡查) in the JSON API under /api/v1: plans (preview, save, list, read, GPX and
+GeoJSON for the field), the patrol log (start, tick stops, finish), findings, coverage.
+
+Registered as the child "api" of the blueprint "patrol" (endpoints `patrol.api.*`). Requests
+and answers are declared in patrol/schemas.py; the rules live in the services.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, url_for
+
+from gis_app.core.schemas import FeatureCollection
+from gis_app.features.patrol import coverage, findings, gpx, plans
+from gis_app.features.patrol.context import district, duplicate_metres, patrol_doc, uploads
+from gis_app.features.patrol.schemas import (
+    FindingConflict,
+    FindingForm,
+    FindingRecord,
+    PatrolCoverage,
+    PatrolCoverageQuery,
+    PatrolCreated,
+    PatrolDocument,
+    PatrolList,
+    PatrolListQuery,
+    PatrolNotCreated,
+    PatrolPlan,
+    PatrolPlanCreate,
+    PatrolPlanPreview,
+    PatrolStaleQuery,
+    PatrolStaleStreets,
+    PatrolStopVisit,
+)
+from gis_app.features.photos.service import limits_for, store_for
+from gis_app.http.access import SITE_STAFF, allow
+from gis_app.http.actor import current_actor
+from gis_app.http.database import session
+from gis_app.http.schemas import GEOJSON, Reply, operation
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+#: who patrols: the district office, the street offices and their inspectors (own street)
+STAFF = SITE_STAFF
+TAGS = ("patrol",)
+GPX = "application/gpx+xml"
+
+
+@bp.post("/patrols/preview")
+@allow(*STAFF)
+@operation(
+    "预览巡查计划：范围内按优先类别选出的点位与路线（不保存）",
+    "previewPatrol",
+    tags=TAGS,
+    body=PatrolPlanPreview,
+    replies=[Reply(200, "计划（未保存）", PatrolPlan)],
+)
+def api_preview(body: PatrolPlanPreview) -> Response:
+    """The stops and route a plan would get; nothing is written."""
+    plan = plans.build_plan(session(), body.given(), current_actor(), district())
+    session().rollback()
+    return jsonify(plan.as_dict())
+
+
+@bp.post("/patrols")
+@allow(*STAFF)
+@operation(
+    "制定并保存巡查计划（范围内无点位时 created=false 并说明）",
+    "createPatrol",
+    tags=TAGS,
+    body=PatrolPlanCreate,
+    replies=[
+        Reply(201, "已保存", PatrolCreated),
+        Reply(200, "范围内无点位：未保存", PatrolNotCreated),
+    ],
+)
+def api_create(body: PatrolPlanCreate) -> Response:
+    patrol, plan = plans.create_patrol(session(), body.given(), current_actor(), district())
+    if patrol is None:
+        return jsonify({"created": False, "message": plan.message, "plan": plan.as_dict()})
+    response = jsonify({"created": True, **patrol_doc(patrol.id)})
+    response.status_code = 201
+    response.headers["Location"] = url_for("patrol.api.api_patrol", patrol_id=patrol.id)
+    return response
+
+
+@bp.get("/patrols")
+@allow(*STAFF)
+@operation(
+    "巡查记录：谁在何时巡查了哪个范围",
+    "listPatrols",
+    tags=TAGS,
+    query=PatrolListQuery,
+    replies=[Reply(200, "巡查记录（最新在前）", PatrolList)],
+)
+def api_list(query: PatrolListQuery) -> Response:
+    return jsonify({"patrols": plans.list_patrols(session(), current_actor(), query.street)})
+
+
+@bp.get("/patrols/<int:patrol_id>")
+@allow(*STAFF)
+@operation(
+    "巡查计划详情（点位顺序、路线）",
+    "getPatrol",
+    tags=TAGS,
+    replies=[Reply(200, "巡查", PatrolDocument)],
+)
+def api_patrol(patrol_id: int) -> Response:
+    return jsonify(patrol_doc(patrol_id))
+
+
+@bp.get("/patrols/<int:patrol_id>/route.gpx")
+@allow(*STAFF)
+@operation(
+    "路线 GPX（点位为航点，另含路线与轨迹）",
+    "patrolGpx",
+    tags=TAGS,
+    replies=[Reply(200, "GPX 1.1", media=GPX)],
+)
+def api_gpx(patrol_id: int) -> Response:
+    doc = patrol_doc(patrol_id)
+    return Response(
+        gpx.to_gpx(doc),
+        mimetype=GPX,
+        headers={"Content-Disposition": f'attachment; filename="patrol-{patrol_id}.gpx"'},
+    )
+
+
+@bp.get("/patrols/<int:patrol_id>/route.geojson")
+@allow(*STAFF)
+@operation(
+    "路线 GeoJSON（RFC 7946）",
+    "patrolGeojson",
+    tags=TAGS,
+    replies=[
+        Reply(200, "路线（LineString）与起点、点位、终点（Point）", FeatureCollection, GEOJSON)
+    ],
+)
+def api_geojson(patrol_id: int) -> Response:
+    response = jsonify(gpx.to_geojson(patrol_doc(patrol_id)))
+    response.mimetype = GEOJSON
+    return response
+
+
+@bp.post("/patrols/<int:patrol_id>/start")
+@allow(*STAFF)
+@operation(
+    "开始巡查",
+    "startPatrol",
+    tags=TAGS,
+    errors=[409],
+    replies=[Reply(200, "巡查", PatrolDocument)],
+)
+def api_start(patrol_id: int) -> Response:
+    plans.start_patrol(session(), patrol_id, current_actor())
+    return jsonify(patrol_doc(patrol_id))
+
+
+@bp.post("/patrols/<int:patrol_id>/finish")
+@allow(*STAFF)
+@operation(
+    "结束巡查",
+    "finishPatrol",
+    tags=TAGS,
+    errors=[409],
+    replies=[Reply(200, "巡查", PatrolDocument)],
+)
+def api_finish(patrol_id: int) -> Response:
+    plans.finish_patrol(session(), patrol_id, current_actor())
+    return jsonify(patrol_doc(patrol_id))
+
+
+@bp.post("/patrols/<int:patrol_id>/stops/<int:stop_id>/visit")
+@allow(*STAFF)
+@operation(
+    "勾选已到点位",
+    "visitStop",
+    tags=TAGS,
+    body=PatrolStopVisit,
+    body_required=False,
+    errors=[409],
+    replies=[Reply(200, "巡查", PatrolDocument)],
+)
+def api_visit(patrol_id: int, stop_id: int, body: PatrolStopVisit | None) -> Response:
+    visit = body or PatrolStopVisit()
+    plans.tick_stop(session(), patrol_id, stop_id, current_actor(), visit.visited, visit.note)
+    return jsonify(patrol_doc(patrol_id))
+
+
+@bp.get("/patrols/coverage")
+@allow(*STAFF)
+@operation(
+    "巡查覆盖率：各街道某 ISO 周在办点位被巡查到的比例；N 天未巡查的街道",
+    "patrolCoverage",
+    tags=TAGS,
+    query=PatrolCoverageQuery,
+    replies=[Reply(200, "覆盖率", PatrolCoverage)],
+)
+def api_coverage(query: PatrolCoverageQuery) -> Response:
+    actor = current_actor()
+    return jsonify(
+        {
+            **coverage.weekly_coverage(session(), actor, district(), query.week),
+            "stale": coverage.stale_streets(session(), actor, district(), query.days),
+        }
+    )
+
+
+@bp.get("/patrols/stale")
+@allow(*STAFF)
+@operation(
+    "最近 N 天没有巡查的街道",
+    "staleStreets",
+    tags=TAGS,
+    query=PatrolStaleQuery,
+    replies=[Reply(200, "久未巡查的街道", PatrolStaleStreets)],
+)
+def api_stale(query: PatrolStaleQuery) -> Response:
+    return jsonify(coverage.stale_streets(session(), current_actor(), district(), query.days))
+
+
+@bp.post("/findings")
+@allow(*STAFF)
+@operation(
+    "记录巡查发现：新点位（新发现）、并入附近点位或回潮重新打开",
+    "createFinding",
+    tags=TAGS,
+    form=FindingForm,
+    replies=[
+        Reply(201, "已记录", FindingRecord),
+        Reply(
+            409,
+            "附近已有点位：candidates 列出，须确认 attach_to 或 force_reason（或巡查已结束）",
+            FindingConflict,
+        ),
+    ],
+)
+def api_finding(form: FindingForm) -> Response:
+    """multipart: lon, lat, note, photos (one or more files), and to confirm a nearby site:
+    attach_to (that site) or force_reason (a new site all the same)."""
+    result = findings.record_finding(
+        session(),
+        store_for(current_app.config),
+        limits_for(current_app.config),
+        current_actor(),
+        form.given(),
+        uploads(),  # every file: the declared form holds the first of each field only
+        duplicate_metres(),
+    )
+    response = jsonify(findings.get_finding(session(), result.finding.id, current_actor()))
+    response.status_code = 201
+    return response
+
+
+@bp.get("/findings/<int:finding_id>")
+@allow(*STAFF)
+@operation(
+    "巡查发现详情",
+    "getFinding",
+    tags=TAGS,
+    replies=[Reply(200, "巡查发现", FindingRecord)],
+)
+def api_get_finding(finding_id: int) -> Response:
+    return jsonify(findings.get_finding(session(), finding_id, current_actor()))
