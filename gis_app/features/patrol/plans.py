@@ -224,9 +224,15 @@ def empty_message(area: Area, prio: Priorities) -> str:
 
 
 def build_plan(
-    session: Session, raw: dict[str, Any], actor: Actor, district_code: str, route: bool = True
+    session: Session,
+    raw: dict[str, Any],
+    actor: Actor,
+    district_code: str,
+    route: bool = True,
+    speeds: tuple[float, float] | None = None,
 ) -> Plan:
-    """Check the request and choose the stops; with `route`, order them (nothing is written)."""
+    """Check the request and choose the stops; with `route`, order them (nothing is written).
+    `speeds`: walking and cycling km/h of the route's estimated times (routing.plan_route)."""
     if not isinstance(raw, dict):
         raise ValidationError("请求体必须是对象", "body")
     if not (actor.is_district or actor.role in STREET_ROLES):
@@ -264,7 +270,12 @@ def build_plan(
         from gis_app.features.patrol.routing import plan_route
 
         plan.route = plan_route(
-            session, start, [(c.lon, c.lat) for c in stops], end, use_roads=use_roads
+            session,
+            start,
+            [(c.lon, c.lat) for c in stops],
+            end,
+            use_roads=use_roads,
+            speeds=speeds,
         )
         plan.stops = [stops[i] for i in plan.route.order]
     return plan
@@ -282,12 +293,16 @@ def _clean_text(raw: Any, name: str, limit: int) -> str:
 
 
 def create_patrol(
-    session: Session, raw: dict[str, Any], actor: Actor, district_code: str
+    session: Session,
+    raw: dict[str, Any],
+    actor: Actor,
+    district_code: str,
+    speeds: tuple[float, float] | None = None,
 ) -> tuple[Patrol | None, Plan]:
     """Save a patrol plan with its ordered stops. An empty area saves nothing (the plan's
     message says why). One transaction."""
     title = _clean_text(raw.get("title"), "title", MAX_TITLE) if isinstance(raw, dict) else ""
-    plan = build_plan(session, raw, actor, district_code)
+    plan = build_plan(session, raw, actor, district_code, speeds=speeds)
     if plan.route is None:
         return None, plan
     route = plan.route

@@ -51,8 +51,15 @@ def _district() -> str:
     return current_app.config["DISTRICT_CODE"]
 
 
+def _speeds() -> tuple[float, float]:
+    """The configured walking and cycling speeds (km/h) of the routes' estimated times."""
+    return float(current_app.config["PATROL_WALK_KMH"]), float(
+        current_app.config["PATROL_BIKE_KMH"]
+    )
+
+
 def _duplicate_metres() -> float:
-    return float(current_app.config.get("PATROL_DUPLICATE_METRES", findings.DUPLICATE_METRES))
+    return float(current_app.config["PATROL_DUPLICATE_METRES"])
 
 
 def _doc(patrol_id: int) -> dict[str, Any]:
@@ -89,7 +96,7 @@ def _finding_raw() -> dict[str, Any]:
 @allow(*STAFF)
 def api_preview() -> Response:
     """The stops and route a plan would get; nothing is written."""
-    plan = plans.build_plan(session(), json_body(), current_actor(), _district())
+    plan = plans.build_plan(session(), json_body(), current_actor(), _district(), speeds=_speeds())
     session().rollback()
     return jsonify(plan.as_dict())
 
@@ -97,7 +104,9 @@ def api_preview() -> Response:
 @api.post("/patrols")
 @allow(*STAFF)
 def api_create() -> Response:
-    patrol, plan = plans.create_patrol(session(), json_body(), current_actor(), _district())
+    patrol, plan = plans.create_patrol(
+        session(), json_body(), current_actor(), _district(), speeds=_speeds()
+    )
     if patrol is None:
         return jsonify({"created": False, "message": plan.message, "plan": plan.as_dict()})
     response = jsonify({"created": True, **_doc(patrol.id)})
@@ -321,7 +330,7 @@ def plan_form() -> tuple[str, int]:
 def plan_create() -> WerkzeugResponse | tuple[str, int]:
     try:
         patrol, plan = plans.create_patrol(
-            session(), _plan_raw_from_form(), current_actor(), _district()
+            session(), _plan_raw_from_form(), current_actor(), _district(), speeds=_speeds()
         )
     except AppError as exc:
         session().rollback()
