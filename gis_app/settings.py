@@ -31,6 +31,7 @@ from gis_app.core.db_security import DEFAULT_APP_ROLE, app_role, valid_role_name
 from gis_app.core.localdb import PROJECT_ROOT, existing_local_url
 
 REFERENCE = "docs/operations/configuration.md"
+POSTGRES_URL = "PostgreSQL URL"  # the `kind` of the database URLs (their passwords are masked)
 BOOLEAN_WORDS = "1/0、true/false、yes/no、on/off"
 
 
@@ -70,6 +71,7 @@ def setting(
 
 
 def _postgres_url(value: str) -> str:
+    value = value.strip()
     if not value.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
         raise ValueError("应为 PostgreSQL 连接串（postgresql://用户@主机:端口/库名）")
     return value
@@ -107,17 +109,18 @@ def _instant(value: str) -> str:
 
 
 def _web_url(value: str) -> str:
+    value = value.strip()
     if not re.match(r"https?://[^/\s]+", value):
         raise ValueError("应为 http:// 或 https:// 开头的网址")
-    return value.strip().rstrip("/")
+    return value.rstrip("/")
 
 
-def _not_blank(value: str) -> str:
+def _strip(value: str) -> str:
     return value.strip()
 
 
 PostgresUrl = Annotated[str, AfterValidator(_postgres_url)]
-Text = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[str, AfterValidator(_strip)]
 
 
 def app_database_url(owner_url: str | None, role: str | None = None) -> str | None:
@@ -147,7 +150,7 @@ class DatabaseSettings(Group):
         "connect as this user, the owner of the tables",
         default_factory=existing_local_url,
         shown="the project-local cluster (`make db` prints its URL)",
-        kind="PostgreSQL URL",
+        kind=POSTGRES_URL,
     )
     app_role: Annotated[str, AfterValidator(_role_name)] = setting(
         "GIS_APP_DB_APP_ROLE",
@@ -164,7 +167,7 @@ class DatabaseSettings(Group):
             data.get("url"), data.get("app_role") or DEFAULT_APP_ROLE
         ),
         shown="`DATABASE_URL` with the user `GIS_APP_DB_APP_ROLE` and no password",
-        kind="PostgreSQL URL",
+        kind=POSTGRES_URL,
     )
     pool_size: int = setting(
         "GIS_APP_DB_POOL_SIZE",
@@ -367,7 +370,7 @@ class DevelopmentSettings(Group):
         "database of the test suite, dropped and created again on every run; its name must "
         "end in `_test`",
         shown="`<DATABASE_URL's database>_test`",
-        kind="PostgreSQL URL",
+        kind=POSTGRES_URL,
     )
 
 
@@ -444,7 +447,7 @@ class Variable(NamedTuple):
 
     @property
     def url(self) -> bool:
-        return _extra(self.field).get("kind") == "PostgreSQL URL"
+        return _extra(self.field).get("kind") == POSTGRES_URL
 
 
 def _extra(field: FieldInfo) -> dict[str, Any]:
