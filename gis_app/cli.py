@@ -17,6 +17,7 @@ from gis_app.commandline import say, with_app
 from gis_app.core import assets as assets_mod
 from gis_app.core import database as dbmod
 from gis_app.features import FEATURES
+from gis_app.settings import Settings, SettingsError, effective, load_settings, reference
 
 
 @click.group()
@@ -27,7 +28,21 @@ def cli(ctx: click.Context) -> None:
 
 
 def main() -> None:
-    cli.main(prog_name="gis-app")
+    """The `gis-app` entry point: a bad setting stops any command with its message, no
+    traceback (the commands that start the app report it themselves: `with_app`)."""
+    try:
+        cli.main(prog_name="gis-app")
+    except SettingsError as exc:
+        click.secho(f"错误：{exc}", fg="red", err=True)
+        sys.exit(1)
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        click.secho(f"错误：{exc}", fg="red", err=True)
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------- database
@@ -63,6 +78,43 @@ def db_current() -> None:
     command.current(dbmod.alembic_config(current_app.config["DATABASE_URL"]))
 
 
+# ---------------------------------------------------------------- settings
+
+
+@cli.group("settings")
+def settings_group() -> None:
+    """The environment variables the app reads (gis_app/settings.py)."""
+
+
+@settings_group.command("doc")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="file to write (default: standard output)",
+)
+def settings_doc(out: Path | None) -> None:
+    """Print the configuration reference (docs/operations/configuration.md)."""
+    text = reference()
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}", err=True)
+
+
+@settings_group.command("check")
+def settings_check() -> None:
+    """Validate the environment and print the effective values (secrets masked)."""
+    settings = _settings_or_exit()
+    lines = effective(settings)
+    width = max(len(line) for line, _ in lines)
+    for line, origin in lines:
+        click.echo(f"{line.ljust(width)}  # {origin}")
+    click.echo(f"settings valid ({len(lines)} variables)", err=True)
+
+
 # ---------------------------------------------------------------- assets and serving
 
 
@@ -75,7 +127,7 @@ def assets() -> None:
 def assets_fetch() -> None:
     """Download the pinned Leaflet files from the npm registry into static/vendor."""
     try:
-        n = assets_mod.fetch_all(echo=say)
+        n = assets_mod.fetch_all(_settings_or_exit().serving.npm_registry, echo=say)
     except (OSError, RuntimeError) as exc:
         click.secho(
             f"错误：浏览器资源下载失败：{exc}；请检查到 npm 源的网络（可用 NPM_REGISTRY 指定镜像）",
@@ -87,18 +139,14 @@ def assets_fetch() -> None:
 
 
 @cli.command("serve")
-@click.option(
-    "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1"
-)
-@click.option(
-    "--port",
-    default=lambda: int(os.environ.get("PORT", "5000")),
-    type=int,
-    show_default="5000 or $PORT",
-)
+@click.option("--host", default=None, help="address to listen on  [default: $HOST or 127.0.0.1]")
+@click.option("--port", default=None, type=int, help="port  [default: $PORT or 5000]")
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the app with gunicorn."""
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the app with gunicorn (the settings are checked first)."""
+    settings = _settings_or_exit()
+    host = host or settings.serving.host
+    port = port or settings.serving.port
     gunicorn = Path(sys.executable).with_name("gunicorn")
     args = [
         str(gunicorn),

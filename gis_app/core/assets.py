@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import os
 import tarfile
 import urllib.request
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from pathlib import Path
 from gis_app.core.localdb import PROJECT_ROOT
 
 VENDOR_DIR = PROJECT_ROOT / "static" / "vendor"
-REGISTRY = os.environ.get("NPM_REGISTRY", "https://registry.npmjs.org").rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -31,10 +29,9 @@ class Asset:
     # a path ending in "/" copies a whole folder
     files: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def tarball_url(self) -> str:
+    def tarball_url(self, registry: str) -> str:
         name = self.package.rsplit("/", 1)[-1]
-        return f"{REGISTRY}/{self.package}/-/{name}-{self.version}.tgz"
+        return f"{registry.rstrip('/')}/{self.package}/-/{name}-{self.version}.tgz"
 
     @property
     def target(self) -> Path:
@@ -69,12 +66,13 @@ def _stamp(asset: Asset) -> Path:
     return asset.target / f".{asset.version}.ok"
 
 
-def fetch(asset: Asset, echo=print) -> bool:  # noqa: ANN001
+def fetch(asset: Asset, registry: str, echo=print) -> bool:  # noqa: ANN001
     """Download, verify and unpack one package; False if it was already in place."""
     if _stamp(asset).exists():
         return False
-    echo(f"[assets] {asset.package}@{asset.version} <- {asset.tarball_url}")
-    with urllib.request.urlopen(asset.tarball_url, timeout=60) as response:
+    url = asset.tarball_url(registry)
+    echo(f"[assets] {asset.package}@{asset.version} <- {url}")
+    with urllib.request.urlopen(url, timeout=60) as response:
         data = response.read()
     _verify(asset, data)
     asset.target.mkdir(parents=True, exist_ok=True)
@@ -100,9 +98,10 @@ def fetch(asset: Asset, echo=print) -> bool:  # noqa: ANN001
     return True
 
 
-def fetch_all(echo=print) -> int:  # noqa: ANN001
-    """Fetch every pinned asset that is missing; returns how many were fetched."""
-    return sum(fetch(asset, echo) for asset in ASSETS)
+def fetch_all(registry: str, echo=print) -> int:  # noqa: ANN001
+    """Fetch every pinned asset that is missing from `registry` (NPM_REGISTRY in the settings);
+    returns how many were fetched."""
+    return sum(fetch(asset, registry, echo) for asset in ASSETS)
 
 
 def missing_assets() -> list[str]:

@@ -32,11 +32,19 @@ AUTH: Final = "auth"
 
 
 def app_role() -> str:
-    """The database role the web app connects as (never the owner of the tables)."""
-    name = os.environ.get("GIS_APP_DB_APP_ROLE", DEFAULT_APP_ROLE).strip()
-    if not _IDENT.match(name):
+    """The database role the web app connects as (never the owner of the tables).
+
+    Read here, not from gis_app.settings (which declares and validates it too): migrations and
+    the local database set-up need it before the app's settings are loaded."""
+    name = (os.environ.get("GIS_APP_DB_APP_ROLE") or DEFAULT_APP_ROLE).strip()
+    if not valid_role_name(name):
         raise ValueError(f"GIS_APP_DB_APP_ROLE is not a plain lower-case identifier: {name!r}")
     return name
+
+
+def valid_role_name(name: str) -> bool:
+    """A plain lower-case identifier (safe to put into SQL unquoted)."""
+    return bool(_IDENT.fullmatch(name))
 
 
 def sql_list(values: Iterable[str]) -> str:

@@ -128,7 +128,7 @@ class DbSessionInterface(SessionInterface):
         return ServerSession(dict(active.data) if active else {}, cookie, active)
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
-        secure = bool(app.config.get("SESSION_COOKIE_SECURE", True))
+        secure = bool(app.config["SESSION_COOKIE_SECURE"])
         if session.ended or (session.cookie and session.active is None and not session.new_cookie):
             response.delete_cookie(COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
         if session.new_cookie:

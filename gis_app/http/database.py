@@ -38,8 +38,8 @@ class Database:
         self.set_role: str | None = None
 
     def init_app(self, app: Flask) -> None:
-        as_owner = app.config.get("DB_CONNECT_AS", "app") == "owner"
-        raw = app.config.get("DATABASE_URL") if as_owner else app.config.get("APP_DATABASE_URL")
+        as_owner = app.config["DB_CONNECT_AS"] == "owner"
+        raw = app.config["DATABASE_URL" if as_owner else "APP_DATABASE_URL"]
         url = sqlalchemy_url(raw)
         if not url:
             raise RuntimeError(
@@ -48,16 +48,16 @@ class Database:
             )
         self.engine = create_db_engine(
             url,
-            pool_size=int(app.config.get("DB_POOL_SIZE", 10)),
-            max_overflow=int(app.config.get("DB_MAX_OVERFLOW", 10)),
-            echo=bool(app.config.get("SQL_ECHO", False)),
+            pool_size=int(app.config["DB_POOL_SIZE"]),
+            max_overflow=int(app.config["DB_MAX_OVERFLOW"]),
+            echo=bool(app.config["SQL_ECHO"]),
         )
         self.factory.configure(bind=self.engine)
-        self.set_role = app.config.get("DB_SET_ROLE") or None
+        self.set_role = app.config["DB_SET_ROLE"] or None
         app.extensions["gis_db"] = self
         app.after_request(commit_request)
         app.teardown_appcontext(self._close)
-        if not as_owner and app.config.get("DB_CHECK_ROLE", True):
+        if not as_owner and app.config["DB_CHECK_ROLE"]:
             check_app_role(self.engine, self.set_role)
 
     def session(self) -> Session:

@@ -180,7 +180,7 @@ def init_app(app: Flask) -> None:
             "message": HTTP_MESSAGES.get(status, exc.description or exc.name),
         }
         if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+            limit = app.config["MAX_CONTENT_LENGTH"] or 0
             body["message"] = f"上传的内容过大（上限 {_size(limit)}）"
             body["field"] = "file"
         response = _render(status, body)

@@ -57,7 +57,7 @@ def security_headers(response: Response) -> Response:
     """CSP (scripts only from the app or with this response's nonce), no framing, no sniffing,
     no referrer outside the site; HSTS when the deployment says it is https-only."""
     img = ["'self'", "data:", "blob:"]
-    host = BASEMAP_HOSTS.get(current_app.config.get("BASEMAP", "offline"))
+    host = BASEMAP_HOSTS.get(current_app.config["BASEMAP"])
     if host:
         img.append(host)
     policy = [
@@ -80,7 +80,7 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config.get("HSTS"):
+    if current_app.config["HSTS"]:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if response.status_code == 401 and wants_json():
         headers.setdefault("WWW-Authenticate", 'Bearer realm="gis-app"')
@@ -91,7 +91,7 @@ def security_headers(response: Response) -> Response:
             LOGIN_CSRF_COOKIE,
             g.login_csrf,
             path="/",
-            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE", True)),
+            secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
             httponly=True,
             samesite="Strict",
         )
@@ -99,10 +99,10 @@ def security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    if app.config.get("TRUSTED_PROXIES"):
+    n = int(app.config["TRUSTED_PROXIES"])
+    if n:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.after_request(security_headers)
     app.jinja_env.globals.update(csrf_token=csrf_token, csrf_field=csrf_field, csp_nonce=csp_nonce)

@@ -21,7 +21,7 @@ FLASH = "workflow"
 
 
 def _min_length() -> int:
-    return int(current_app.config.get("PASSWORD_MIN_LENGTH", 10))
+    return int(current_app.config["PASSWORD_MIN_LENGTH"])
 
 
 def _streets() -> list[tuple[str, str]]:

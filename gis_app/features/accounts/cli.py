@@ -29,7 +29,7 @@ def _read_password(from_stdin: bool, confirm: bool = True) -> str:
 
 
 def _min_length() -> int:
-    return int(current_app.config.get("PASSWORD_MIN_LENGTH", 10))
+    return int(current_app.config["PASSWORD_MIN_LENGTH"])
 
 
 def register(cli: click.Group) -> None:

@@ -95,7 +95,7 @@ def change_password() -> Any:
                 current_actor().name,
                 new,
                 request.form.get("current_password", ""),
-                int(current_app.config.get("PASSWORD_MIN_LENGTH", 10)),
+                int(current_app.config["PASSWORD_MIN_LENGTH"]),
             )
         except AppError as exc:
             db_session().rollback()

@@ -68,9 +68,9 @@ class LoginPolicy:
     @classmethod
     def from_config(cls, config: Any) -> LoginPolicy:
         return cls(
-            float(config.get("LOGIN_WINDOW_MINUTES", 15)),
-            int(config.get("LOGIN_MAX_FAILURES_USER", 5)),
-            int(config.get("LOGIN_MAX_FAILURES_IP", 20)),
+            float(config["LOGIN_WINDOW_MINUTES"]),
+            int(config["LOGIN_MAX_FAILURES_USER"]),
+            int(config["LOGIN_MAX_FAILURES_IP"]),
         )
 
 
@@ -82,8 +82,8 @@ class SessionPolicy:
     @classmethod
     def from_config(cls, config: Any) -> SessionPolicy:
         return cls(
-            timedelta(hours=float(config.get("SESSION_LIFETIME_HOURS", 12))),
-            timedelta(minutes=float(config.get("SESSION_IDLE_MINUTES", 120))),
+            timedelta(hours=float(config["SESSION_LIFETIME_HOURS"])),
+            timedelta(minutes=float(config["SESSION_IDLE_MINUTES"])),
         )
 
 

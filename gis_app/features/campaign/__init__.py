@@ -9,7 +9,7 @@ def register(app: Flask) -> None:
     from gis_app.features.campaign import api, service
 
     try:
-        app.extensions["campaign"] = service.load_campaigns(app.config.get("CAMPAIGN_FILE") or None)
+        app.extensions["campaign"] = service.load_campaigns(app.config["CAMPAIGN_FILE"] or None)
     except service.CampaignConfigError as exc:
         raise RuntimeError(f"专项行动配置有误：{exc}") from exc
     app.register_blueprint(api.bp)

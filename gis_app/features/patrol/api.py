@@ -11,7 +11,13 @@ from flask import Blueprint, Response, current_app, jsonify, url_for
 
 from gis_app.core.schemas import FeatureCollection
 from gis_app.features.patrol import coverage, findings, gpx, plans
-from gis_app.features.patrol.context import district, duplicate_metres, patrol_doc, uploads
+from gis_app.features.patrol.context import (
+    district,
+    duplicate_metres,
+    patrol_doc,
+    speeds,
+    uploads,
+)
 from gis_app.features.patrol.schemas import (
     FindingConflict,
     FindingForm,
@@ -54,7 +60,7 @@ GPX = "application/gpx+xml"
 )
 def api_preview(body: PatrolPlanPreview) -> Response:
     """The stops and route a plan would get; nothing is written."""
-    plan = plans.build_plan(session(), body.given(), current_actor(), district())
+    plan = plans.build_plan(session(), body.given(), current_actor(), district(), speeds=speeds())
     session().rollback()
     return jsonify(plan.as_dict())
 
@@ -72,7 +78,9 @@ def api_preview(body: PatrolPlanPreview) -> Response:
     ],
 )
 def api_create(body: PatrolPlanCreate) -> Response:
-    patrol, plan = plans.create_patrol(session(), body.given(), current_actor(), district())
+    patrol, plan = plans.create_patrol(
+        session(), body.given(), current_actor(), district(), speeds=speeds()
+    )
     if patrol is None:
         return jsonify({"created": False, "message": plan.message, "plan": plan.as_dict()})
     response = jsonify({"created": True, **patrol_doc(patrol.id)})

@@ -18,7 +18,14 @@ def district() -> str:
 
 
 def duplicate_metres() -> float:
-    return float(current_app.config.get("PATROL_DUPLICATE_METRES", findings.DUPLICATE_METRES))
+    return float(current_app.config["PATROL_DUPLICATE_METRES"])
+
+
+def speeds() -> tuple[float, float]:
+    """The configured walking and cycling speeds (km/h) of the routes' estimated times."""
+    return float(current_app.config["PATROL_WALK_KMH"]), float(
+        current_app.config["PATROL_BIKE_KMH"]
+    )
 
 
 def patrol_doc(patrol_id: int) -> dict[str, Any]:

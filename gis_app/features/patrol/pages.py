@@ -18,7 +18,13 @@ from gis_app.features.ledger.permissions import own_street
 from gis_app.features.maps import service as map_data
 from gis_app.features.patrol import coverage, findings, plans
 from gis_app.features.patrol.areas import KINDS
-from gis_app.features.patrol.context import district, duplicate_metres, patrol_doc, uploads
+from gis_app.features.patrol.context import (
+    district,
+    duplicate_metres,
+    patrol_doc,
+    speeds,
+    uploads,
+)
 from gis_app.features.patrol.priorities import CLASSES, DEFAULT_ORDER
 from gis_app.features.photos.service import limits_for, store_for
 from gis_app.http.access import SITE_STAFF, allow
@@ -157,7 +163,7 @@ def plan_form() -> tuple[str, int]:
 def plan_create() -> WerkzeugResponse | tuple[str, int]:
     try:
         patrol, plan = plans.create_patrol(
-            session(), _plan_raw_from_form(), current_actor(), district()
+            session(), _plan_raw_from_form(), current_actor(), district(), speeds=speeds()
         )
     except AppError as exc:
         session().rollback()

@@ -246,9 +246,15 @@ def check_title(raw: Any) -> str:
 
 
 def build_plan(
-    session: Session, raw: dict[str, Any], actor: Actor, district_code: str, route: bool = True
+    session: Session,
+    raw: dict[str, Any],
+    actor: Actor,
+    district_code: str,
+    route: bool = True,
+    speeds: tuple[float, float] | None = None,
 ) -> Plan:
-    """Check the request and choose the stops; with `route`, order them (nothing is written)."""
+    """Check the request and choose the stops; with `route`, order them (nothing is written).
+    `speeds`: walking and cycling km/h of the route's estimated times (routing.plan_route)."""
     if not isinstance(raw, dict):
         raise ValidationError("请求体必须是对象", "body")
     if not (actor.is_district or actor.role in STREET_ROLES):
@@ -286,7 +292,12 @@ def build_plan(
         from gis_app.features.patrol.routing import plan_route
 
         plan.route = plan_route(
-            session, start, [(c.lon, c.lat) for c in stops], end, use_roads=use_roads
+            session,
+            start,
+            [(c.lon, c.lat) for c in stops],
+            end,
+            use_roads=use_roads,
+            speeds=speeds,
         )
         plan.stops = [stops[i] for i in plan.route.order]
     return plan
@@ -305,12 +316,16 @@ def clean_text(raw: Any, name: str, limit: int) -> str:
 
 
 def create_patrol(
-    session: Session, raw: dict[str, Any], actor: Actor, district_code: str
+    session: Session,
+    raw: dict[str, Any],
+    actor: Actor,
+    district_code: str,
+    speeds: tuple[float, float] | None = None,
 ) -> tuple[Patrol | None, Plan]:
     """Save a patrol plan with its ordered stops. An empty area saves nothing (the plan's
     message says why). One transaction."""
     title = check_title(raw)
-    plan = build_plan(session, raw, actor, district_code)
+    plan = build_plan(session, raw, actor, district_code, speeds=speeds)
     if plan.route is None:
         return None, plan
     patrol = _patrol_row(plan, title, actor, district_code)

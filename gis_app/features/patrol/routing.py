@@ -2,7 +2,8 @@
 
 Public interface (stable, used by the patrol pages):
 
-- `plan_route(session, start, stops, end=None, *, use_roads=None, time_limit_s=None) -> Route`
+- `plan_route(session, start, stops, end=None, *, use_roads=None, time_limit_s=None,
+  speeds=None) -> Route`
 - `Route` / `Leg` (frozen dataclasses). A leg's `from_index` / `to_index` are indices into
   `stops`, or `START` (-1) / `END` (-2) for the start and end points. With `end=None` the route
   goes back to the start, and its last leg ends at `START`.
@@ -19,9 +20,9 @@ solves closed tours on a symmetric integer matrix; an open path start → end is
 tour with a dummy node tied to start and end at cost 0 and to every stop at a cost larger than any
 edge, which makes start–dummy–end part of every optimal tour. Why fast-tsp: README "Patrol routes".
 
-Speeds: `WALK_KMH` / `BIKE_KMH` below (4.5 and 12 km/h), overridden by the app config keys
-`PATROL_WALK_KMH` / `PATROL_BIKE_KMH`, i.e. the environment variables
-`GIS_APP_PATROL_WALK_KMH` / `GIS_APP_PATROL_BIKE_KMH` (see `speeds()`).
+Speeds: `plan_route(..., speeds=(walk_kmh, bike_kmh))`; without them `WALK_KMH` / `BIKE_KMH`
+below (4.5 and 12 km/h). The patrol pages pass the configured ones (GIS_APP_PATROL_WALK_KMH /
+GIS_APP_PATROL_BIKE_KMH, gis_app.settings).
 """
 
 from __future__ import annotations
@@ -104,23 +105,6 @@ class Route:
                 if not line or line[-1] != vertex:
                     line.append(vertex)
         return line
-
-
-def speeds() -> tuple[float, float]:
-    """Walking and cycling speeds in km/h: app config PATROL_WALK_KMH / PATROL_BIKE_KMH."""
-    walk, bike = WALK_KMH, BIKE_KMH
-    try:
-        from flask import current_app, has_app_context
-
-        if has_app_context():
-            walk = float(current_app.config.get("PATROL_WALK_KMH", walk))
-            bike = float(current_app.config.get("PATROL_BIKE_KMH", bike))
-    except ImportError:  # pragma: no cover - flask is a dependency
-        pass
-    return (
-        walk if math.isfinite(walk) and walk > 0 else WALK_KMH,
-        bike if math.isfinite(bike) and bike > 0 else BIKE_KMH,
-    )
 
 
 # ---------------------------------------------------------------- validation
@@ -243,6 +227,7 @@ def plan_route(
     *,
     use_roads: bool | None = None,
     time_limit_s: float | None = None,
+    speeds: tuple[float, float] | None = None,
 ) -> Route:
     """Plan a short route from `start` through every stop, then to `end` (or back to start).
 
@@ -250,14 +235,15 @@ def plan_route(
     them within AUTO_MAX_SNAP_M of a road), else geodesic; True = require the roads
     (ValidationError if none are imported near the points); False = geodesic. `session` may
     be None (geodesic only). `time_limit_s` caps the solver (default `default_time_limit`);
-    it stops earlier once the search has converged.
+    it stops earlier once the search has converged. `speeds`: walking and cycling speeds in
+    km/h for the estimated times (default `WALK_KMH`, `BIKE_KMH`).
     """
     t0 = time.perf_counter()
     s, pts, e = validate_points(start, stops, end)
     limit = _time_limit(time_limit_s, len(pts))
     if use_roads and session is None:
         raise ValidationError("按道路规划需要数据库中的路网", "use_roads")
-    walk_kmh, bike_kmh = speeds()
+    walk_kmh, bike_kmh = speeds or (WALK_KMH, BIKE_KMH)
     if not pts:
         return Route([], [], 0.0, 0.0, 0.0, "geodesic", "none", time.perf_counter() - t0)
 

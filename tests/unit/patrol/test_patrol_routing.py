@@ -128,13 +128,8 @@ def test_times_follow_the_default_speeds() -> None:
     assert line[0] == CENTRE and line[-1] == CENTRE and len(line) == 4
 
 
-def test_speeds_come_from_the_app_config() -> None:
-    from flask import Flask
-
-    app = Flask("t")
-    app.config.update(PATROL_WALK_KMH=5.0, PATROL_BIKE_KMH=15.0)
-    with app.app_context():
-        route = plan_route(None, CENTRE, [(117.26, 39.13)])
+def test_speeds_are_given_by_the_caller() -> None:
+    route = plan_route(None, CENTRE, [(117.26, 39.13)], speeds=(5.0, 15.0))
     assert route.walk_minutes == pytest.approx(route.total_m / 5000 * 60)
     assert route.bike_minutes == pytest.approx(route.total_m / 15000 * 60)
 
