@@ -132,9 +132,9 @@ def write(table: list[str], args: argparse.Namespace, steps: int, command: str) 
     machine = f"{report.machine()}; {report.postgres_version()}"
     body = "\n".join(
         [
-            "## Workflow: the overdue rule with step plans (issue 4)",
+            "## Workflow: the overdue rule with step plans",
             "",
-            report.meta_line("Overdue rule (issue 4)", command, machine),
+            report.meta_line("Overdue rule", command, machine),
             "A site is 逾期 when its current deadline **or a step of its plan not yet done** "
             "has passed. The step part is an uncorrelated `site_id IN (late open steps)` "
             "(PostgreSQL hashes it once) over a partial index `site_steps (due_date, site_id) "

@@ -182,9 +182,9 @@ def write(
     machine = f"{report.machine()}; {report.postgres_version()}"
     body = "\n".join(
         [
-            "## Accounts: row-level security and the audit trail (issue 6)",
+            "## Accounts: row-level security and the audit trail",
             "",
-            report.meta_line("Row-level security and audit (issue 6)", command, machine),
+            report.meta_line("Row-level security and audit", command, machine),
             "What the second wall and the audit cost. Baseline: the same service queries as "
             "the owner (RLS not applied; the services' own street scope only), measured in the "
             'same run on the same data. "App role + RLS" is production: `SET LOCAL ROLE '

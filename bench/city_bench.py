@@ -532,7 +532,7 @@ def render(
     lines = [
         "## City scale: a million sites on one machine (`bench/city_bench.py`)",
         "",
-        report.meta_line("City scale (issue 7)", command, machine),
+        report.meta_line("City scale", command, machine),
         f"Measured {date.today().isoformat()} on {machine}, load average "
         f"{report.load_average()} at the end, with `{command}`. The synthetic city: Tianjin's "
         f"16 district outlines cut into approximate streets, {n:,} sites from the demo "
@@ -599,7 +599,7 @@ def render(
     lines += [
         "",
         "What these figures mean for a city, and how the system grows past one machine: "
-        "[docs/scaling.md](scaling.md).",
+        "[Scaling](scaling.md).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -14,7 +14,8 @@ On a database of its own (`<app db>_bench` on the same server), for each scale:
 
 Times are the best of --repeat runs (wall clock, to the last byte). Memory is the peak resident
 set (VmHWM) of the gunicorn worker, started afresh for each export, and its growth over the
-idle worker. With --write the table replaces the "Exports" section of docs/performance.md.
+idle worker. With --write the table replaces the "Exports" section of
+docs/operations/performance.md.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from sqlalchemy.dialects.postgresql import psycopg2 as _pg_psycopg2
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
+DOC = ROOT / "docs" / "operations" / "performance.md"
 SECTION = "## Exports (GeoJSON and the GIS formats)"
 TODAY = date(2026, 6, 15)
 SEED = 20210222
@@ -345,7 +346,7 @@ def render(
     lines = [
         SECTION,
         "",
-        report.meta_line("Exports (issue 5)", command, machine()),
+        report.meta_line("Exports", command, machine()),
         f"Measured {datetime.now().strftime('%Y-%m-%d')} on {machine()}; the machine is "
         f"shared: load average {load_average[0]:.1f} at the start, {load_average[1]:.1f} at "
         "the end (2 cores), so absolute times are noisy; the ratios are from the same run.",
@@ -403,7 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scales", default="10000,100000", help="site counts, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--formats", default=",".join(OTHER_FORMATS))
-    parser.add_argument("--write", action="store_true", help="update docs/performance.md")
+    parser.add_argument(
+        "--write", action="store_true", help="update docs/operations/performance.md"
+    )
     parser.add_argument("--doc", type=Path, default=DOC, help="document to write into")
     args = parser.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",") if s]

@@ -22,7 +22,7 @@ GIL is not the ceiling: --workers 2 --threads 8.
 
 Collected: requests/s, p50, p95, p99 and failures per endpoint, for the reads together and
 for everything; server errors (5xx) per endpoint. Goal: read p95 under 800 ms, no server
-error. The table goes into docs/performance.md, section "Load".
+error. The table goes into docs/operations/performance.md, section "Load".
 """
 
 from __future__ import annotations

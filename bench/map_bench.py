@@ -22,7 +22,7 @@ Measured:
   which the document holds N `.leaflet-marker-icon` elements (polled every frame in the page).
   A plain page not drawn within --timeout seconds is reported as "> timeout".
 
-The table is written into docs/performance.md between the map_bench markers.
+The table is written into docs/operations/performance.md between the map_bench markers.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
+DOC = ROOT / "docs" / "operations" / "performance.md"
 REFERENCE_DAY = date(2026, 6, 15)
 SEED = 20210222
 DEFAULT_SIZES = (1500, 5000, 20000, 100000)
@@ -317,7 +317,7 @@ def write_doc(results: list[dict[str, Any]], command: str, load: str, doc: Path 
         [
             "## Map pages (`bench/map_bench.py`)",
             "",
-            report.meta_line("Map pages (issue 3)", command, machine),
+            report.meta_line("Map pages", command, machine),
             f"Measured {date.today().isoformat()} on {machine}, with `{command}`. "
             "Ours is `/map` (compact site arrays on a canvas layer); plain is a folium page "
             "with one `folium.Marker` and popup per site built from the same rows in the same "

@@ -286,7 +286,7 @@ def write_tours(out: list[str], command: str, doc: Path) -> None:
         [
             "## Patrol routes (`bench/patrol_bench.py`)",
             "",
-            report.meta_line("Patrol routes (issue 9)", command, machine),
+            report.meta_line("Patrol routes", command, machine),
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}, load average "
             f"{report.load_average()} (the machine is shared; the bench runs niced), with "
             f"`{command}`. Random stops uniform inside the demo district's outline plus a "
@@ -309,7 +309,7 @@ def write_roads(out: list[str], command: str, doc: Path) -> None:
         [
             "## Patrol routes on a road network (`bench/patrol_bench.py --part roads`)",
             "",
-            report.meta_line("Patrol routes on roads (issue 9)", command, machine),
+            report.meta_line("Patrol routes on roads", command, machine),
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}, load average "
             f"{report.load_average()}, with `{command}`. Synthetic street grids over the "
             "district's bounding box (lines shared at every crossing, shape vertices along "

@@ -1,4 +1,5 @@
-"""docs/performance.md: each bench writes its own section; the document starts with an index.
+"""docs/operations/performance.md: each bench writes its own section; the document starts with
+an index.
 
 A section is the text between `<!-- KEY:start -->` and `<!-- KEY:end -->`; its first lines
 carry a hidden record `<!-- bench: {...} -->` (title, date, machine, command) from which
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
+DOC = ROOT / "docs" / "operations" / "performance.md"
 INDEX_START, INDEX_END = "<!-- index:start -->", "<!-- index:end -->"
 META = re.compile(r"<!-- bench: (\{.*?\}) -->")
 HEADER = "# Performance"
@@ -107,9 +108,10 @@ def sections(text: str) -> list[dict[str, Any]]:
 
 
 def _anchor(heading: str) -> str:
-    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
-    slug = re.sub(r"[^\w\- ]", "", heading.strip().lower())
-    return slug.replace(" ", "-")
+    """The docs site's anchor of a heading (Python-Markdown's `slugify_unicode`, as mkdocs.yml
+    sets it): lower case, punctuation dropped, each run of spaces and hyphens one hyphen."""
+    slug = re.sub(r"[^\w\s-]", "", heading).strip().lower()
+    return re.sub(r"[-\s]+", "-", slug)
 
 
 def refresh_index(text: str) -> str:

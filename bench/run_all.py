@@ -3,9 +3,9 @@
     python -m bench.run_all [--scale small|full] [--only city,map] [--list]
 
 Each bench runs in a process of its own (niced: the machine is shared), with the arguments of
-its scale from BENCHES, and writes its own section: of docs/performance.md at full scale, of
-bench/results/performance-small.md at small scale (a quick run must not replace the figures of
-a full one). A bench that fails is reported and the others still run; the exit status is
+its scale from BENCHES, and writes its own section: of docs/operations/performance.md at full
+scale, of bench/results/performance-small.md at small scale (a quick run must not replace the
+figures of a full one). A bench that fails is reported and the others still run; the exit status is
 non-zero when any failed. Add a bench by adding a line to BENCHES.
 """
 

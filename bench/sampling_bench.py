@@ -9,7 +9,7 @@ and the inserts). For each frame, n is the GB/T 2828.1 level II sample size.
 - balance: Stevens & Olsen's Voronoi variance averaged over --draws draws of each method
   (--draws-1m at 1,000,000, where each draw and each balance take seconds), and its ratio
   to the simple random samples' mean measured in the same run;
-- anchors: 2,000 uniform random points, n = 100 (the figures the issue quotes).
+- anchors: 2,000 uniform random points, n = 100 (the reference figures the requirements quoted).
 
     .venv/bin/python -m bench.sampling_bench            # the full table (about 15 min)
     .venv/bin/python -m bench.sampling_bench --quick    # 1k and 10k only, 20 draws
@@ -151,7 +151,7 @@ def write(out: list[str], command: str, doc: Path) -> None:
         [
             "## Spot-check sampling: latest run (`bench/sampling_bench.py`)",
             "",
-            report.meta_line("Spot-check sampling (issue 8)", command, machine),
+            report.meta_line("Spot-check sampling", command, machine),
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}, load average "
             f"{report.load_average()}, with `{command}`. Times in ms (median of the runs); "
             "balance = Stevens & Olsen's Voronoi variance, mean over the draws (lower is "

@@ -151,7 +151,7 @@ def test_a_streets_list_page_reads_the_street_index(plans, city) -> None:
 def test_a_districts_list_page_reads_the_district_index(plans, city, district: str) -> None:
     """The page walks the district's sites in id order (not the whole primary key), whether
     the district's sites were loaded first (120101) or last (120113), on a server set up as
-    docs/scaling.md says (random_page_cost for solid-state disks, as localdb sets it)."""
+    docs/operations/scaling.md says (random_page_cost for solid-state disks, as localdb sets it)."""
 
     def page(s: Session) -> Any:
         s.execute(text("SET LOCAL random_page_cost = 1.1"))
