@@ -451,7 +451,7 @@ def list_features(
         order = Site.id + 0
     # the page's ids first, then the features of those rows only: built in one query with
     # OFFSET, PostgreSQL computes the JSON of every row it skips too (offset 1,400: 1,500
-    # features built, 100 sent; the load test's slowest read, docs/performance.md "Load")
+    # features built, 100 sent; the load test's slowest read, docs/operations/performance.md "Load")
     page_ids = (
         base_select([Site.id.label("page_id")])
         .where(*conds)

@@ -26,6 +26,6 @@ def site_tile(z: int, x: int, y: int) -> Response:
     data = tiles.site_tile(session(), flt, clock.today(), z, x, y, current_actor())
     response = Response(data, status=200 if data else 204, mimetype=MVT)
     # what a tile holds depends on who asks (street scope): a browser may keep it, a shared
-    # cache in front may not (docs/scaling.md: cache per scope)
+    # cache in front may not (docs/operations/scaling.md: cache per scope)
     response.headers["Cache-Control"] = f"private, max-age={MAX_AGE_S}"
     return response

@@ -52,7 +52,7 @@ WALK_KMH = 4.5
 BIKE_KMH = 12.0
 
 #: default solver budget: `default_time_limit(n)`, n / 400 s clamped to 0.2–1.0 s (fast-tsp
-#: matches LKH-3's best tour at 200 and 1,000 stops within 0.25 s: docs/performance.md)
+#: matches LKH-3's best tour at 200 and 1,000 stops within 0.25 s: docs/operations/performance.md)
 DEFAULT_TIME_LIMIT_S = 1.0
 MIN_TIME_LIMIT_S = 0.2
 
