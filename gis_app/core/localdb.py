@@ -159,7 +159,8 @@ def _free_port(start: int) -> int:
 
 # the planner's costs for solid-state disks and an 8 GiB page cache: with the default
 # random_page_cost (4, for spinning disks) PostgreSQL walks the whole primary key of a city's
-# sites for a district's list page instead of reading ix_sites_district_id (docs/operations/scaling.md)
+# sites for a district's list page instead of reading ix_sites_district_id
+# (docs/operations/scaling.md)
 PLANNER_SETTINGS = "random_page_cost = 1.1\neffective_cache_size = 8GB\n"
 
 
