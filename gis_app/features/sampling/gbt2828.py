@@ -54,10 +54,6 @@ SAMPLE_SIZES: Final[dict[str, int]] = {
     "R": 2000,
 }
 
-LOT_RANGES: Final = tuple(
-    (2 if i == 0 else (_TABLE[i - 1][0] or 0) + 1, upper) for i, (upper, _) in enumerate(_TABLE)
-)
-
 
 def normalise_level(level: object) -> str:
     """'II', 'ii', 'Ⅱ', 'S-3', 's3' ... as one of LEVELS (general level II when empty)."""
