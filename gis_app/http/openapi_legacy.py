@@ -143,21 +143,17 @@ def complete_error_responses(doc: dict[str, Any]) -> None:
 def _feature_paths() -> dict[str, Any]:
     """Paths that feature areas describe in their own modules."""
     from gis_app.features.patrol.web import openapi_paths as patrol_paths
-    from gis_app.features.sampling.web import openapi_paths as sampling_paths
     from gis_app.features.workflow.api import openapi_paths as workflow_paths
 
-    return {**workflow_paths(), **sampling_paths(), **patrol_paths()}
+    return {**workflow_paths(), **patrol_paths()}
 
 
 def legacy_paths() -> dict[str, Any]:
     """Paths that feature areas still describe by hand in their own modules."""
     from gis_app.features.patrol.web import openapi_paths as patrol_paths
-    from gis_app.features.sampling.web import openapi_paths as sampling_paths
     from gis_app.features.workflow.api import openapi_paths as workflow_paths
 
-    doc: dict[str, Any] = {
-        "paths": {**_export_paths(), **workflow_paths(), **sampling_paths(), **patrol_paths()}
-    }
+    doc: dict[str, Any] = {"paths": {**_export_paths(), **workflow_paths(), **patrol_paths()}}
     complete_error_responses(doc)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for item in doc["paths"].values():

@@ -196,7 +196,6 @@ LEGACY_PREFIXES = (
     "campaign_api.",
     "exports.",
     "patrol.",
-    "sampling.",
 )
 
 
