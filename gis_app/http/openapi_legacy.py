@@ -142,9 +142,7 @@ def complete_error_responses(doc: dict[str, Any]) -> None:
 
 def legacy_paths() -> dict[str, Any]:
     """Paths that feature areas still describe by hand in their own modules."""
-    from gis_app.features.sampling.web import openapi_paths as sampling_paths
-
-    doc: dict[str, Any] = {"paths": {**_export_paths(), **sampling_paths()}}
+    doc: dict[str, Any] = {"paths": _export_paths()}
     complete_error_responses(doc)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for item in doc["paths"].values():

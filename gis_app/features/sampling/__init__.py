@@ -3,10 +3,15 @@ street, assigned to inspectors; a failed check reopens the site."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 
 def register(app: Flask) -> None:
-    from gis_app.features.sampling import web
+    """One parent blueprint `sampling` (its templates) holding the JSON API (`sampling.api.*`,
+    under /api/v1) and the pages (`sampling.pages.*`, under /sampling)."""
+    from gis_app.features.sampling import api, pages
 
-    app.register_blueprint(web.bp)
+    bp = Blueprint("sampling", __name__, template_folder="templates")
+    bp.register_blueprint(api.bp)
+    bp.register_blueprint(pages.bp)
+    app.register_blueprint(bp)

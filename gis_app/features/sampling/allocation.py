@@ -18,6 +18,15 @@ from gis_app.core.errors import ValidationError
 ALLOCATIONS: Final = {"proportional": "按比例分配", "equal": "平均分配"}
 
 
+def check_allocation(value: object) -> str:
+    """An allocation's code (proportional when none is given)."""
+    allocation = value or "proportional"
+    if not isinstance(allocation, str) or allocation.strip().lower() not in ALLOCATIONS:
+        allowed = "、".join(ALLOCATIONS)
+        raise ValidationError(f"分配方式 {value!r} 无效（可选：{allowed}）", "allocation")
+    return allocation.strip().lower()
+
+
 def allocate(sizes: Mapping[str, int], n: int, method: str = "proportional") -> dict[str, int]:
     """Sample sizes per stratum adding up to n (strata with no units get none)."""
     if method not in ALLOCATIONS:

@@ -75,11 +75,12 @@ class SizeChoice:
         }
 
 
-def check_method(method: str | None) -> str:
-    value = (method or DEFAULT_METHOD).strip().lower()
-    if value not in METHODS:
+def check_method(method: object) -> str:
+    """A method's code (the default when none is given)."""
+    value = method or DEFAULT_METHOD
+    if not isinstance(value, str) or value.strip().lower() not in METHODS:
         raise ValidationError(f"抽样方法 {method!r} 无效（可选：{'、'.join(METHODS)}）", "method")
-    return value
+    return value.strip().lower()
 
 
 def resolve_method(method: str, frame_size: int) -> str:
@@ -99,6 +100,13 @@ def check_seed(seed: object) -> int:
     if not 0 <= value <= MAX_SEED:
         raise ValidationError(f"随机种子 seed 须在 0 到 {MAX_SEED} 之间", "seed")
     return value
+
+
+def given_seed(seed: object) -> int | None:
+    """A seed given (checked), or None when it is left out or blank."""
+    if seed is None or (isinstance(seed, str) and not seed.strip()):
+        return None
+    return check_seed(seed)
 
 
 def resolve_size(

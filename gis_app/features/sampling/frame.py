@@ -9,26 +9,30 @@ status, flags, ...) narrows the frame, with the same parameters as ``GET /api/v1
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from gis_app.core import clock
 from gis_app.core.actor import Actor
 from gis_app.core.errors import ValidationError
+from gis_app.core.schemas import from_args
 from gis_app.features.ledger.models import Site, SiteEvent
-from gis_app.features.ledger.queries import ArgSource, SiteFilter, base_select, scoped
+from gis_app.features.ledger.queries import SiteFilter, base_select, scoped
 from gis_app.features.ledger.schemas import parse_date
+from gis_app.features.sampling import gbt2828
 from gis_app.features.streets.models import Street
 
 
 class DictArgs:
     """A JSON object read like query parameters (lists and scalars both accepted)."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
 
     def getlist(self, key: str) -> list[str]:
@@ -52,46 +56,52 @@ def closed_at_expr() -> ColumnElement[Any]:
     return func.coalesce(last_close, Site.updated_at)
 
 
-@dataclass
-class FrameSpec:
-    filter: SiteFilter = field(default_factory=SiteFilter)
-    closed_from: date | None = None
-    closed_to: date | None = None
+def _closing_day(key: str) -> Any:
+    return BeforeValidator(lambda raw: parse_date(raw, key))
+
+
+class FrameSpec(SiteFilter):
+    """The frame a spot check draws from: the site list's filters (status closed unless a
+    status is given) and the range of days the sites were closed in (Asia/Shanghai)."""
+
+    closed_from: Annotated[
+        date | None,
+        _closing_day("closed_from"),
+        WithJsonSchema({"type": "string", "format": "date"}),
+    ] = Field(None, description="销账日期不早于（YYYY-MM-DD，北京时间）")
+    closed_to: Annotated[
+        date | None, _closing_day("closed_to"), WithJsonSchema({"type": "string", "format": "date"})
+    ] = Field(None, description="销账日期不晚于（YYYY-MM-DD，北京时间）")
+
+    @model_validator(mode="after")
+    def _closed_sites_by_default(self) -> FrameSpec:
+        if not self.statuses:
+            self.statuses = ["closed"]
+        return self
+
+    @model_validator(mode="after")
+    def _closing_days_in_order(self) -> FrameSpec:
+        if self.closed_from and self.closed_to and self.closed_from > self.closed_to:
+            raise ValidationError("销账起始日期晚于截止日期", "closed_from")
+        return self
 
     @classmethod
-    def from_args(cls, args: ArgSource) -> FrameSpec:
-        flt = SiteFilter.from_args(args)
-        if not flt.statuses:
-            flt.statuses = ["closed"]
-        spec = cls(flt)
-        for key in ("closed_from", "closed_to"):
-            values = args.getlist(key)
-            if len(values) > 1:
-                raise ValidationError(f"参数 {key} 只能给一次", key)
-            setattr(spec, key, parse_date(values[0].strip(), key) if values else None)
-        if spec.closed_from and spec.closed_to and spec.closed_from > spec.closed_to:
-            raise ValidationError("销账起始日期晚于截止日期", "closed_from")
-        return spec
+    def from_object(cls, data: Mapping[str, Any]) -> FrameSpec:
+        """The frame from a JSON object or a form (lists and scalars), read like query
+        parameters: every bad value names its parameter."""
+        return from_args(cls, DictArgs(data))
 
     def to_params(self) -> dict[str, str]:
-        params = self.filter.to_params()
+        params = super().to_params()
         if self.closed_from:
             params["closed_from"] = self.closed_from.isoformat()
         if self.closed_to:
             params["closed_to"] = self.closed_to.isoformat()
         return params
 
-    def conditions(
-        self, session: Session, district_code: str, actor: Actor | None = None
-    ) -> list[ColumnElement[bool]]:
-        """The frame's conditions on Site, kept to what `actor` sees (None: a command)."""
-        known = set(
-            session.scalars(select(Street.code).where(Street.district_code == district_code))
-        )
-        for code in self.filter.streets:
-            if code not in known:
-                raise ValidationError(f"未知街道：{code}（本区没有这个街道代码）", "street")
-        conds = [*scoped(self.filter, clock.today(), actor), Site.district_code == district_code]
+    def conditions(self, today: date) -> list[ColumnElement[bool]]:
+        """The filter's conditions on Site and the closing range."""
+        conds = super().conditions(today)
         closed_at = closed_at_expr()
         if self.closed_from:
             conds.append(closed_at >= clock.parse_instant(self.closed_from.isoformat()))
@@ -99,6 +109,19 @@ class FrameSpec:
             end = self.closed_to + timedelta(days=1)
             conds.append(closed_at < clock.parse_instant(end.isoformat()))
         return conds
+
+    def frame_conditions(
+        self, session: Session, district_code: str, actor: Actor | None = None
+    ) -> list[ColumnElement[bool]]:
+        """The frame's conditions on Site in the district, kept to what `actor` sees (None: a
+        command); a street the district does not have is refused."""
+        known = set(
+            session.scalars(select(Street.code).where(Street.district_code == district_code))
+        )
+        for code in self.streets:
+            if code not in known:
+                raise ValidationError(f"未知街道：{code}（本区没有这个街道代码）", "street")
+        return [*scoped(self, clock.today(), actor), Site.district_code == district_code]
 
 
 @dataclass(frozen=True)
@@ -118,7 +141,7 @@ def frame_rows(
     """The frame in site-id order: the order the draw and its audit rely on."""
     rows = session.execute(
         base_select([Site.id, Street.code, func.ST_X(Site.geom), func.ST_Y(Site.geom)])
-        .where(*spec.conditions(session, district_code, actor))
+        .where(*spec.frame_conditions(session, district_code, actor))
         .order_by(Site.id)
     ).all()
     return FrameRows(
@@ -136,7 +159,7 @@ def frame_counts(
     counts = dict(
         session.execute(
             base_select([Street.code, func.count()])
-            .where(*spec.conditions(session, district_code, actor))
+            .where(*spec.frame_conditions(session, district_code, actor))
             .group_by(Street.code)
         ).all()
     )
@@ -146,3 +169,24 @@ def frame_counts(
         .order_by(Street.code)
     ).all()
     return [{"code": c, "name": n, "count": int(counts.get(c, 0))} for c, n in streets]
+
+
+def frame_summary(
+    session: Session, spec: FrameSpec, district_code: str, actor: Actor | None = None
+) -> dict[str, Any]:
+    """The frame the filters select: its size per street and the GB/T 2828.1 sample sizes
+    at every inspection level."""
+    by_street = frame_counts(session, spec, district_code, actor)
+    size = sum(s["count"] for s in by_street)
+    suggestions = {}
+    if size >= 2:
+        for level in gbt2828.LEVELS:
+            letter, n = gbt2828.sample_size(size, level)
+            suggestions[level] = {"code_letter": letter, "n": n}
+    return {
+        "frame_size": size,
+        "streets_with_sites": sum(1 for s in by_street if s["count"]),
+        "by_street": by_street,
+        "gbt2828": suggestions,
+        "frame": spec.to_params(),
+    }

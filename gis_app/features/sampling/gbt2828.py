@@ -54,14 +54,13 @@ SAMPLE_SIZES: Final[dict[str, int]] = {
     "R": 2000,
 }
 
-LOT_RANGES: Final = tuple(
-    (2 if i == 0 else (_TABLE[i - 1][0] or 0) + 1, upper) for i, (upper, _) in enumerate(_TABLE)
-)
 
-
-def normalise_level(level: str | None) -> str:
+def normalise_level(level: object) -> str:
     """'II', 'ii', 'Ⅱ', 'S-3', 's3' ... as one of LEVELS (general level II when empty)."""
-    raw = (level or DEFAULT_LEVEL).strip().upper().replace(" ", "")
+    given = level or DEFAULT_LEVEL
+    if not isinstance(given, str):
+        raise ValidationError(f"检验水平 {level!r} 无效（可选：{'、'.join(LEVELS)}）", "level")
+    raw = given.strip().upper().replace(" ", "")
     raw = {"Ⅰ": "I", "Ⅱ": "II", "Ⅲ": "III"}.get(raw, raw)
     if re.fullmatch(r"S-?[1-4]", raw):
         raw = "S-" + raw[-1]

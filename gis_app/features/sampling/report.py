@@ -1,5 +1,8 @@
 """The .xlsx report of a spot-check batch (for the district office; no personal data of the
-persons concerned): summary, pass rate per street with intervals, sampled sites, map."""
+persons concerned): summary, pass rate per street with intervals, sampled sites, map.
+
+It renders what the service gathers (`service.report_xlsx`), and reads no database.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +14,21 @@ from openpyxl import Workbook
 from openpyxl.drawing.image import Image as XlImage
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy.orm import Session
 
 from gis_app.core import clock, codes
 from gis_app.features.sampling.maps import RESULT_LABELS, batch_map_png
 from gis_app.features.sampling.models import SampleBatch
-from gis_app.features.sampling.service import batch_estimates, batch_sites, batch_summary
-from gis_app.features.streets.service import streets_feature_collection
 
 BOLD = Font(bold=True)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def content_disposition(batch_id: int) -> str:
+    """The download's file name: ASCII for old clients, 抽查报告-<id>.xlsx for the others."""
+    return (
+        f"attachment; filename=spot-check-{batch_id}.xlsx; "
+        f"filename*=UTF-8''%E6%8A%BD%E6%9F%A5%E6%8A%A5%E5%91%8A-{batch_id}.xlsx"
+    )
 
 
 def _pct(value: float | None) -> str:
@@ -39,14 +48,35 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]]) -
     ws.freeze_panes = "A2"
 
 
-def batch_report_xlsx(session: Session, batch: SampleBatch) -> bytes:
-    summary = batch_summary(batch)
-    est = batch_estimates(session, batch)
-    sites = batch_sites(session, batch.id)
+def batch_report_xlsx(
+    batch: SampleBatch,
+    *,
+    summary: dict[str, Any],
+    estimates: dict[str, Any],
+    sites: list[dict[str, Any]],
+    streets: dict[str, Any],
+) -> bytes:
+    """The workbook: the batch's summary (`service.batch_summary`), its estimates per street
+    (`service.batch_estimates`), its sampled sites (`service.batch_sites`) and a map of them
+    over the street boundaries (a GeoJSON FeatureCollection)."""
+    wb = Workbook()
+    _summary_sheet(wb, batch, summary, estimates["district"])
+    _streets_sheet(wb, estimates["streets"])
+    _sites_sheet(wb, sites)
+    map_ws = wb.create_sheet("地图")
+    map_ws.append(["图例：绿色 合格；红色 不合格；蓝色 待核查。底图为街道边界。"])
+    map_ws.add_image(XlImage(io.BytesIO(batch_map_png(sites, streets))), "A3")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _summary_sheet(
+    wb: Workbook, batch: SampleBatch, summary: dict[str, Any], district: dict[str, Any]
+) -> None:
+    """概况: how the batch was drawn, its balance, and the district's estimate."""
     size = batch.params.get("size", {})
     bal = summary["balance"]
-    district = est["district"]
-    wb = Workbook()
     ws = wb.active
     ws.title = "概况"
     info: list[tuple[str, Any]] = [
@@ -75,21 +105,42 @@ def batch_report_xlsx(session: Session, batch: SampleBatch) -> bytes:
     ws.column_dimensions["A"].width = 36
     ws.column_dimensions["B"].width = 70
 
+
+STREET_COLUMNS = [
+    "街道",
+    "代码",
+    "抽样框点位",
+    "样本",
+    "已核查",
+    "合格",
+    "不合格",
+    "合格率",
+    "95%下限",
+    "95%上限",
+]
+SITE_COLUMNS = [
+    "序号",
+    "编号",
+    "街道",
+    "社区",
+    "地址",
+    "治理方式",
+    "当前状态",
+    "执法人员",
+    "核查结果",
+    "说明",
+    "核查时间",
+    "录入人",
+    "已重新打开",
+]
+
+
+def _streets_sheet(wb: Workbook, streets: list[dict[str, Any]]) -> None:
+    """各街道: each street's pass rate with its 95 % interval."""
     _sheet(
         wb,
         "各街道",
-        [
-            "街道",
-            "代码",
-            "抽样框点位",
-            "样本",
-            "已核查",
-            "合格",
-            "不合格",
-            "合格率",
-            "95%下限",
-            "95%上限",
-        ],
+        STREET_COLUMNS,
         [
             [
                 s["name"],
@@ -103,27 +154,17 @@ def batch_report_xlsx(session: Session, batch: SampleBatch) -> bytes:
                 _pct(s["ci_low"]),
                 _pct(s["ci_high"]),
             ]
-            for s in est["streets"]
+            for s in streets
         ],
     )
+
+
+def _sites_sheet(wb: Workbook, sites: list[dict[str, Any]]) -> None:
+    """抽中点位: the sampled sites in sample order, with their inspector and result."""
     _sheet(
         wb,
         "抽中点位",
-        [
-            "序号",
-            "编号",
-            "街道",
-            "社区",
-            "地址",
-            "治理方式",
-            "当前状态",
-            "执法人员",
-            "核查结果",
-            "说明",
-            "核查时间",
-            "录入人",
-            "已重新打开",
-        ],
+        SITE_COLUMNS,
         [
             [
                 s["ord"],
@@ -145,10 +186,3 @@ def batch_report_xlsx(session: Session, batch: SampleBatch) -> bytes:
             for s in sites
         ],
     )
-    map_ws = wb.create_sheet("地图")
-    map_ws.append(["图例：绿色 合格；红色 不合格；蓝色 待核查。底图为街道边界。"])
-    png = batch_map_png(sites, streets_feature_collection(session, clock.today().isoformat()))
-    map_ws.add_image(XlImage(io.BytesIO(png)), "A3")
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()

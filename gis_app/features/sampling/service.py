@@ -29,21 +29,29 @@ from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import OPEN_DATA_ROLES
 from gis_app.features.ledger.service import record_event
 from gis_app.features.sampling import design
-from gis_app.features.sampling.allocation import ALLOCATIONS
+from gis_app.features.sampling.allocation import ALLOCATIONS, check_allocation
 from gis_app.features.sampling.assignment import Candidate, assign
 from gis_app.features.sampling.balance import balance
-from gis_app.features.sampling.estimate import Estimate, Tally, estimate_stratified
-from gis_app.features.sampling.estimate import estimate_stratum as _estimate_stratum
+from gis_app.features.sampling.estimate import (
+    Estimate,
+    Tally,
+    estimate_stratified,
+    estimate_stratum,
+)
 from gis_app.features.sampling.frame import FrameRows, FrameSpec, frame_rows
 from gis_app.features.sampling.models import Inspector, SampleBatch, SampleFrameUnit, SampleSite
 from gis_app.features.sampling.projection import DEFAULT_CRS, to_metric
+from gis_app.features.sampling.report import batch_report_xlsx
 from gis_app.features.streets.models import Street
+from gis_app.features.streets.service import streets_feature_collection
 from gis_app.features.workflow import service as workflow
 
 RESULTS = {"pass": "合格", "fail": "不合格"}
 _RESULT_ALIASES = {"合格": "pass", "通过": "pass", "不合格": "fail", "不通过": "fail"}
+_NOT_YOURS = "只有区级用户或分配到该点位的执法人员可以录入核查结果"
 MAX_NOTES = 2000
 MAX_CAP = 1000
+MAX_TITLE = 200
 ALGORITHM_VERSION = 1
 
 
@@ -89,23 +97,45 @@ def _new_seed() -> int:
     return secrets.randbelow(design.MAX_SEED + 1)
 
 
-def _check_allocation(value: str | None) -> str:
-    allocation = (value or "proportional").strip().lower()
-    if allocation not in ALLOCATIONS:
-        allowed = "、".join(ALLOCATIONS)
-        raise ValidationError(f"分配方式 {value!r} 无效（可选：{allowed}）", "allocation")
-    return allocation
+def check_title(value: object) -> str:
+    """A batch's name as given (any value read as text), at most MAX_TITLE characters."""
+    title = str(value or "").strip()
+    if len(title) > MAX_TITLE:
+        raise ValidationError(f"批次名称过长（最多 {MAX_TITLE} 个字）", "title")
+    return title
 
 
 @dataclass(frozen=True)
 class DrawRequest:
+    """How to draw, as given (checked by `create_batch`): the size (GB/T 2828.1 level, a
+    fixed number or a percentage), the method, the allocation over the streets, the seed
+    (None: a new one) and the batch's name."""
+
     size_mode: str = "gbt2828"
     size_value: object = None
-    level: str | None = None
-    method: str | None = None
-    allocation: str | None = None
+    level: object = None
+    method: object = None
+    allocation: object = None
     seed: object = None
     title: str = ""
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """A draw before it is stored: the frame and its projected coordinates (metres), the
+    size, the method asked for and the one used, the sample and its balance against simple
+    random samples."""
+
+    frame: FrameRows
+    x: list[float]
+    y: list[float]
+    size: design.SizeChoice
+    requested_method: str
+    method: str
+    allocation: str
+    seed: int
+    result: design.DrawResult
+    balance: design.BalanceReport
 
 
 def create_batch(
@@ -119,41 +149,65 @@ def create_batch(
     """Draw a sample from the frame and store it with everything needed to draw it again."""
     require_district(actor)
     method = design.check_method(request.method)
-    allocation = _check_allocation(request.allocation)
-    blank = request.seed is None or (isinstance(request.seed, str) and not request.seed.strip())
-    seed = _new_seed() if blank else design.check_seed(request.seed)
-    title = (request.title or "").strip()
-    if len(title) > 200:
-        raise ValidationError("批次名称过长（最多 200 个字）", "title")
+    allocation = check_allocation(request.allocation)
+    seed = design.given_seed(request.seed)
+    if seed is None:
+        seed = _new_seed()
+    title = check_title(request.title)
     frame = frame_rows(session, spec, district_code, actor)
+    drawn = _draw(frame, request, method, allocation, seed, crs)
+    batch = _batch_row(drawn, spec, title, crs, actor, district_code)
+    session.add(batch)
+    session.flush()
+    _insert_frame(session, batch, frame, drawn.x, drawn.y)
+    _insert_sample(session, batch, drawn)
+    session.flush()
+    return batch
+
+
+def _draw(
+    frame: FrameRows, request: DrawRequest, method: str, allocation: str, seed: int, crs: str
+) -> _Drawn:
+    """The sample of the requested size from the frame, and its balance."""
     size = design.resolve_size(
         len(frame), len(set(frame.strata)), request.size_mode, request.size_value, request.level
     )
     xy = to_metric(np.array(frame.lon), np.array(frame.lat), crs)
-    requested, method = method, design.resolve_method(method, len(frame))
-    result = design.draw(xy, frame.strata, size.n, method, seed, allocation)
+    used = design.resolve_method(method, len(frame))
+    result = design.draw(xy, frame.strata, size.n, used, seed, allocation)
     report = design.balance_against_srs(xy, frame.strata, result, seed)
     x, y = xy[:, 0].tolist(), xy[:, 1].tolist()
-    batch = SampleBatch(
+    return _Drawn(frame, x, y, size, method, used, allocation, seed, result, report)
+
+
+def _batch_row(
+    drawn: _Drawn, spec: FrameSpec, title: str, crs: str, actor: Actor, district_code: str
+) -> SampleBatch:
+    """The batch as stored: design, seed, frame fingerprint, balance, and the parameters and
+    software versions the audit needs to draw it again."""
+    frame, report = drawn.frame, drawn.balance
+    return SampleBatch(
         district_code=district_code,
         title=title or f"{clock.local_now():%Y-%m-%d} 抽查",
-        method=method,
-        allocation=allocation,
-        seed=seed,
+        method=drawn.method,
+        allocation=drawn.allocation,
+        seed=drawn.seed,
         params={
             "frame": spec.to_params(),
-            "requested_method": requested,
-            "size": size.to_dict(),
+            "requested_method": drawn.requested_method,
+            "size": drawn.size.to_dict(),
             "crs": crs,
             "strata_sizes": design.stratum_sizes(frame.strata),
-            "allocation_by_street": result.allocation,
+            "allocation_by_street": drawn.result.allocation,
             "algorithm_version": ALGORITHM_VERSION,
             "software": {"numpy": np.__version__, "scipy": scipy.__version__},
             "balance": {"srs_within_streets": report.srs_within_strata.to_dict()},
         },
         frame_size=len(frame),
-        sample_size=len(result.positions),
-        frame_sha256=frame_digest(frame.site_ids, frame.strata, frame.lon, frame.lat, x, y),
+        sample_size=len(drawn.result.positions),
+        frame_sha256=frame_digest(
+            frame.site_ids, frame.strata, frame.lon, frame.lat, drawn.x, drawn.y
+        ),
         balance=report.sample.variance,
         balance_pielou=report.sample.pielou,
         srs_balance_mean=report.srs.variance,
@@ -162,16 +216,17 @@ def create_batch(
         created_by=actor.name,
         created_at=clock.now(),
     )
-    session.add(batch)
-    session.flush()
-    _insert_frame(session, batch, frame, x, y)
+
+
+def _insert_sample(session: Session, batch: SampleBatch, drawn: _Drawn) -> None:
+    result = drawn.result
     session.execute(
         insert(SampleSite),
         [
             {
                 "batch_id": batch.id,
-                "district_code": district_code,
-                "site_id": frame.site_ids[pos],
+                "district_code": batch.district_code,
+                "site_id": drawn.frame.site_ids[pos],
                 "stratum": stratum,
                 "ord": k + 1,
                 "frame_ord": int(pos) + 1,
@@ -182,8 +237,6 @@ def create_batch(
             for k, (pos, stratum) in enumerate(zip(result.positions, result.strata, strict=True))
         ],
     )
-    session.flush()
-    return batch
 
 
 def _insert_frame(
@@ -350,6 +403,26 @@ def batch_sites(
     ]
 
 
+def batch_document(session: Session, batch_id: int, actor: Actor) -> dict[str, Any]:
+    """The batch for the office (design, balance, estimates, every site; its report archived
+    once complete); for an inspector the batch's name and the sites assigned to him or her."""
+    if not actor.is_district:
+        batch = get_batch(session, batch_id, actor=actor)
+        return {
+            "id": batch.id,
+            "title": batch.title,
+            "created_at": batch.created_at.isoformat(),
+            "sites": batch_sites(session, batch_id, actor),
+        }
+    batch = archive_report(session, batch_id, actor)
+    return {
+        **batch_summary(batch),
+        "estimates": batch_estimates(session, batch),
+        "sites": batch_sites(session, batch_id, actor),
+        "report_archived_at": batch.reported_at.isoformat() if batch.reported_at else None,
+    }
+
+
 # ---------------------------------------------------------------- audit
 
 
@@ -382,7 +455,7 @@ def audit_batch(session: Session, batch_id: int) -> dict[str, Any]:
     redrawn_balance = balance(xy, result.prob, result.positions).variance if units else None
     assignment_ok: bool | None = None
     if batch.assignment:
-        again = _assignment([(sid, st) for sid, st in stored], batch.assignment, batch.sample_size)
+        again = _assignment(stored, batch.assignment)
         assignment_ok = again == {r[0]: r[2] for r in stored_rows}
     frame_ok = digest == batch.frame_sha256
     sample_ok = not differences
@@ -410,9 +483,22 @@ def _zip_longest(a: list[Any], b: list[Any]) -> list[tuple[Any, Any]]:
 # ---------------------------------------------------------------- double random
 
 
-def _assignment(sites: list[tuple[int, str]], stored: dict[str, Any], _n: int) -> dict[int, int]:
+def _assignment(sites: list[tuple[int, str]], stored: dict[str, Any]) -> dict[int, int]:
     pool = [Candidate(int(i), s) for i, s in stored["pool"]]
     return assign(sites, pool, int(stored["cap"]), np.random.default_rng(int(stored["seed"])))
+
+
+def check_cap(cap: object) -> int:
+    """The most sites one inspector gets: an integer from 1 to MAX_CAP (or its text)."""
+    if isinstance(cap, bool):
+        raise ValidationError("每人上限 cap 必须是整数", "cap")
+    try:
+        value = int(str(cap).strip())
+    except ValueError:
+        raise ValidationError(f"每人上限 cap 必须是整数：{cap!r}", "cap") from None
+    if not 1 <= value <= MAX_CAP:
+        raise ValidationError(f"每人上限 cap 须在 1 到 {MAX_CAP} 之间", "cap")
+    return value
 
 
 def assign_inspectors(
@@ -420,16 +506,10 @@ def assign_inspectors(
 ) -> SampleBatch:
     """Draw an inspector for every sampled site (never of its own street; at most cap each)."""
     require_district(actor)
-    if isinstance(cap, bool):
-        raise ValidationError("每人上限 cap 必须是整数", "cap")
-    try:
-        cap_value = int(str(cap).strip())
-    except ValueError:
-        raise ValidationError(f"每人上限 cap 必须是整数：{cap!r}", "cap") from None
-    if not 1 <= cap_value <= MAX_CAP:
-        raise ValidationError(f"每人上限 cap 须在 1 到 {MAX_CAP} 之间", "cap")
-    blank = seed is None or (isinstance(seed, str) and not seed.strip())
-    seed_value = _new_seed() if blank else design.check_seed(seed)
+    cap_value = check_cap(cap)
+    seed_value = design.given_seed(seed)
+    if seed_value is None:
+        seed_value = _new_seed()
     batch = get_batch(session, batch_id, for_update=True)
     sites = session.scalars(
         select(SampleSite).where(SampleSite.batch_id == batch_id).order_by(SampleSite.ord)
@@ -438,7 +518,7 @@ def assign_inspectors(
         raise Conflict("本批次已有核查结果，不能重新分配执法人员", "batch_id")
     pool = drawable_pool(session, batch.district_code)
     stored = {"seed": str(seed_value), "cap": cap_value, "pool": [[i, s] for i, s in pool]}
-    mapping = _assignment([(s.site_id, s.stratum) for s in sites], stored, len(sites))
+    mapping = _assignment([(s.site_id, s.stratum) for s in sites], stored)
     for s in sites:
         s.inspector_id = mapping[s.site_id]
     batch.assignment = stored
@@ -471,11 +551,25 @@ def drawable_pool(session: Session, district_code: str) -> list[tuple[int, str |
 
 
 def _parse_result(value: object) -> str:
+    """pass or fail (合格 / 不合格 and their synonyms read too)."""
     raw = str(value or "").strip()
     result = _RESULT_ALIASES.get(raw, raw.lower())
     if result not in RESULTS:
         raise ValidationError("核查结果必须是 pass（合格）或 fail（不合格）", "result")
     return result
+
+
+def parse_outcome(result: object, notes: object) -> tuple[str, str]:
+    """A result and its notes, checked: a fail needs notes (what was found)."""
+    outcome = _parse_result(result)
+    if notes is not None and not isinstance(notes, str):
+        raise ValidationError("说明 notes 必须是文字", "notes")
+    text_notes = (notes or "").strip()
+    if len(text_notes) > MAX_NOTES:
+        raise ValidationError(f"说明过长（最多 {MAX_NOTES} 个字）", "notes")
+    if outcome == "fail" and not text_notes:
+        raise ValidationError("不合格时必须填写说明（发现的问题）", "notes")
+    return outcome, text_notes
 
 
 def _photos_available(session: Session) -> bool:
@@ -518,35 +612,11 @@ def record_result(
     still open: that is what lets an inspector see and reopen a site of another street (the
     database's rule `sites_spot_check`), and nothing after it.
     """
-    outcome = _parse_result(result)
-    if notes is not None and not isinstance(notes, str):
-        raise ValidationError("说明 notes 必须是文字", "notes")
-    text_notes = (notes or "").strip()
-    if len(text_notes) > MAX_NOTES:
-        raise ValidationError(f"说明过长（最多 {MAX_NOTES} 个字）", "notes")
-    if outcome == "fail" and not text_notes:
-        raise ValidationError("不合格时必须填写说明（发现的问题）", "notes")
+    outcome, text_notes = parse_outcome(result, notes)
     if not actor.is_district and actor.role != "inspector":
-        raise Forbidden("只有区级用户或分配到该点位的执法人员可以录入核查结果", "role")
+        raise Forbidden(_NOT_YOURS, "role")
     batch = get_batch(session, batch_id, actor=actor)
-    sample = session.scalar(
-        select(SampleSite)
-        .where(SampleSite.batch_id == batch_id, SampleSite.site_id == site_id)
-        .with_for_update()
-    )
-    refused = Forbidden("只有区级用户或分配到该点位的执法人员可以录入核查结果", "role")
-    if sample is None:
-        if actor.is_district:
-            raise NotFound(f"点位 {site_id} 不在抽查批次 {batch_id} 的样本中", "site_id")
-        raise refused  # an inspector is not told whether another's site is in the sample
-    if not actor.is_district:
-        mine = sample.inspector_id is not None and session.scalar(
-            select(func.count())
-            .select_from(Inspector)
-            .where(Inspector.id == sample.inspector_id, Inspector.id.in_(my_pool_ids(actor)))
-        )
-        if not mine:
-            raise refused
+    sample = _sample_to_record(session, batch_id, site_id, actor)
     photos = _check_photo_ids(session, photo_ids)
     if sample.result is not None:
         raise Conflict(
@@ -555,21 +625,7 @@ def record_result(
             "result",
         )
     now = clock.now()
-    site = session.get(Site, site_id)
-    reopened = False
-    if site is not None:
-        record_event(
-            session,
-            site,
-            actor,
-            "spot_check",
-            {"spot_check": (None, outcome), "batch": (None, batch.id)},
-            text_notes,
-        )
-        if outcome == "fail":
-            reason = f"抽查批次 {batch.id} 现场核查不合格：{text_notes}"
-            reopened = workflow.reopen_after_failed_spot_check(session, site_id, actor, reason)
-        session.flush()
+    reopened = _record_on_site(session, batch, site_id, actor, outcome, text_notes)
     sample.result = outcome
     sample.notes = text_notes
     sample.photo_ids = photos
@@ -583,15 +639,59 @@ def record_result(
     return sample
 
 
+def _sample_to_record(session: Session, batch_id: int, site_id: int, actor: Actor) -> SampleSite:
+    """The sampled site, locked, if the actor may record its result: the office any, an
+    inspector one assigned to him or her (and is not told whether another's is sampled)."""
+    sample = session.scalar(
+        select(SampleSite)
+        .where(SampleSite.batch_id == batch_id, SampleSite.site_id == site_id)
+        .with_for_update()
+    )
+    if sample is None:
+        if actor.is_district:
+            raise NotFound(f"点位 {site_id} 不在抽查批次 {batch_id} 的样本中", "site_id")
+        raise Forbidden(_NOT_YOURS, "role")
+    if not actor.is_district:
+        mine = sample.inspector_id is not None and session.scalar(
+            select(func.count())
+            .select_from(Inspector)
+            .where(Inspector.id == sample.inspector_id, Inspector.id.in_(my_pool_ids(actor)))
+        )
+        if not mine:
+            raise Forbidden(_NOT_YOURS, "role")
+    return sample
+
+
+def _record_on_site(
+    session: Session, batch: SampleBatch, site_id: int, actor: Actor, outcome: str, notes: str
+) -> bool:
+    """The check in the site's history; a fail reopens the site (True if it did)."""
+    site = session.get(Site, site_id)
+    if site is None:
+        return False
+    record_event(
+        session,
+        site,
+        actor,
+        "spot_check",
+        {"spot_check": (None, outcome), "batch": (None, batch.id)},
+        notes,
+    )
+    reopened = False
+    if outcome == "fail":
+        reason = f"抽查批次 {batch.id} 现场核查不合格：{notes}"
+        reopened = workflow.reopen_after_failed_spot_check(session, site_id, actor, reason)
+    session.flush()
+    return reopened
+
+
 def _archive_if_complete(session: Session, batch: SampleBatch, now: Any) -> bool:
     """Keep the .xlsx report with the batch once every sampled site has a result. Only a
     district session sees the whole batch, so only the office archives it: when it records
     the last result, or else when it next opens the batch or its report."""
     if batch.report_xlsx is not None or not _all_inspected(session, batch.id):
         return False
-    from gis_app.features.sampling.report import batch_report_xlsx
-
-    batch.report_xlsx = batch_report_xlsx(session, batch)
+    batch.report_xlsx = _report(session, batch)
     batch.reported_at = now
     return True
 
@@ -611,9 +711,18 @@ def report_xlsx(session: Session, batch_id: int, actor: Actor) -> tuple[SampleBa
     batch = archive_report(session, batch_id, actor)
     if batch.report_xlsx is not None:
         return batch, batch.report_xlsx
-    from gis_app.features.sampling.report import batch_report_xlsx
+    return batch, _report(session, batch)
 
-    return batch, batch_report_xlsx(session, batch)
+
+def _report(session: Session, batch: SampleBatch) -> bytes:
+    """The .xlsx report of the batch as it stands (every site, whoever asks)."""
+    return batch_report_xlsx(
+        batch,
+        summary=batch_summary(batch),
+        estimates=batch_estimates(session, batch),
+        sites=batch_sites(session, batch.id),
+        streets=streets_feature_collection(session, clock.today().isoformat()),
+    )
 
 
 def _all_inspected(session: Session, batch_id: int) -> bool:
@@ -655,7 +764,7 @@ def batch_estimates(session: Session, batch: SampleBatch) -> dict[str, Any]:
     }
     names = _street_names(session, batch.district_code)
     streets = [
-        {"code": code, "name": names.get(code, code), **_estimate_stratum(t).to_dict()}
+        {"code": code, "name": names.get(code, code), **estimate_stratum(t).to_dict()}
         for code, t in tallies.items()
     ]
     district: Estimate = estimate_stratified(tallies)

@@ -188,7 +188,6 @@ def _fuzz(
 #: feature's conversion to declared schemas takes its endpoints off this list
 LEGACY_PREFIXES = (
     "exports.",
-    "sampling.",
 )
 
 
