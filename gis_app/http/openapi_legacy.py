@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from gis_app.core import codes
-
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -38,86 +36,6 @@ def operation(summary: str, op_id: str, **extra: Any) -> dict[str, Any]:
     for code, text in (("403", "无权限"), ("404", "不存在"), ("422", "字段无效")):
         responses.setdefault(code, {"description": text})
     return {"summary": summary, "operationId": op_id, "responses": responses, **extra}
-
-
-def _enum(mapping: dict[str, str] | Any, description: str) -> dict[str, Any]:
-    labels = "; ".join(f"{k} = {v}" for k, v in mapping.items())
-    return {"type": "string", "enum": list(mapping), "description": f"{description}: {labels}"}
-
-
-FILTER_PARAMETERS: list[dict[str, Any]] = [
-    {
-        "name": "street",
-        "in": "query",
-        "description": "街道代码（9 或 12 位），逗号分隔可多选",
-        "schema": {"type": "string", "pattern": r"^[0-9]{9}([0-9]{3})?(,[0-9]{9}([0-9]{3})?)*$"},
-    },
-    {
-        "name": "status",
-        "in": "query",
-        "description": "状态，逗号分隔可多选",
-        "schema": {"type": "string"},
-        "example": "in_progress,awaiting_acceptance",
-    },
-    {"name": "disposition", "in": "query", "schema": _enum(codes.DISPOSITIONS, "治理方式")},
-    {"name": "kind", "in": "query", "schema": _enum(codes.KINDS, "违建类型")},
-    {"name": "source", "in": "query", "schema": _enum(codes.SOURCES, "来源")},
-    {
-        "name": "flag",
-        "in": "query",
-        "description": "标记（全部满足），逗号分隔",
-        "schema": _enum(codes.FLAGS, "标记"),
-    },
-    {
-        "name": "overdue",
-        "in": "query",
-        "schema": {"type": "boolean"},
-        "description": "逾期：当前期限已过且未销账",
-    },
-    {
-        "name": "bbox",
-        "in": "query",
-        "description": "最小经度,最小纬度,最大经度,最大纬度",
-        "schema": {"type": "string"},
-        "example": "117.2,39.1,117.25,39.13",
-    },
-    {
-        "name": "near",
-        "in": "query",
-        "description": "经度,纬度,半径（米，最多 10000）：该点周围半径内的点位（椭球面距离）",
-        "schema": {"type": "string"},
-        "example": "117.2381,39.11,500",
-    },
-    {
-        "name": "district",
-        "in": "query",
-        "description": "区代码（6 位），逗号分隔可多选：全市一库时只看某区",
-        "schema": {"type": "string"},
-        "example": "120102",
-    },
-    {
-        "name": "q",
-        "in": "query",
-        "description": "编号或地址中的文字",
-        "schema": {"type": "string", "maxLength": 100},
-    },
-    {"name": "community", "in": "query", "schema": {"type": "string", "maxLength": 64}},
-    {"name": "deadline_from", "in": "query", "schema": {"type": "string", "format": "date"}},
-    {"name": "deadline_to", "in": "query", "schema": {"type": "string", "format": "date"}},
-]
-
-SITE_ID = {
-    "name": "site_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807},
-}
-
-
-def _export_paths() -> dict[str, Any]:
-    from gis_app.features.exchange.api import export_openapi_paths
-
-    return export_openapi_paths(FILTER_PARAMETERS)
 
 
 def complete_error_responses(doc: dict[str, Any]) -> None:
@@ -155,9 +73,7 @@ def legacy_paths() -> dict[str, Any]:
     from gis_app.features.sampling.web import openapi_paths as sampling_paths
     from gis_app.features.workflow.api import openapi_paths as workflow_paths
 
-    doc: dict[str, Any] = {
-        "paths": {**_export_paths(), **workflow_paths(), **sampling_paths(), **patrol_paths()}
-    }
+    doc: dict[str, Any] = {"paths": {**workflow_paths(), **sampling_paths(), **patrol_paths()}}
     complete_error_responses(doc)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for item in doc["paths"].values():
