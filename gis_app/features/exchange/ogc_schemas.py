@@ -179,7 +179,7 @@ _TYPES: Final[Mapping[str, Mapping[str, str]]] = {
 }
 
 
-def field_schema(f: ExportField) -> dict[str, Any]:
+def _field_schema(f: ExportField) -> dict[str, Any]:
     """The JSON Schema of an export field (a feature property)."""
     schema: dict[str, Any] = dict(_TYPES[f.type])
     if f.codes:
@@ -192,7 +192,7 @@ def _queryable(layer: str, name: str) -> WithJsonSchema:
     """A property filter `name=value`, documented as the property it filters on (the full
     field list: a filter may name a property only the district office's export carries)."""
     fields = {f.name: f for f in fields_for(layer, personal=True)}
-    schema = field_schema(fields[name])
+    schema = _field_schema(fields[name])
     schema["description"] = f"只返回 {name} 等于该值的要素（{schema['description']}）"
     return WithJsonSchema({**schema, "style": "form", "explode": False})
 
@@ -403,7 +403,7 @@ class Collections(Schema):
 def _properties(layer: str) -> type[Schema]:
     """A collection's feature properties: the export fields for other agencies."""
     fields: dict[str, Any] = {
-        f.name: (Annotated[Any, WithJsonSchema(field_schema(f))], None)
+        f.name: (Annotated[Any, WithJsonSchema(_field_schema(f))], None)
         for f in fields_for(layer, personal=False)
     }
     return create_model(f"{layer}_properties", __base__=Schema, __module__=__name__, **fields)
