@@ -8,39 +8,65 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from pydantic import BeforeValidator, Field, WithJsonSchema
 from sqlalchemy.orm import Session
 
 from gis_app.core import clock, codes
-from gis_app.core.errors import NotFound
+from gis_app.core.errors import NotFound, ValidationError
+from gis_app.core.schemas import FeatureCollection
 from gis_app.features.exchange import export as export_service
 from gis_app.features.exchange.export import FORMATS, ExportSpec
-from gis_app.features.exchange.export.fields import LAYER_TITLES
+from gis_app.features.exchange.export.fields import LANG_MESSAGE, LANGS, LAYER_TITLES
 from gis_app.features.ledger.permissions import own_street
 from gis_app.features.ledger.queries import SiteFilter
 from gis_app.features.streets.service import streets_feature_collection
 from gis_app.http.access import EXPORT_READERS, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
+from gis_app.http.schemas import Reply, operation, validate_query
 
 bp = Blueprint("exports", __name__, template_folder="templates")
 log = logging.getLogger(__name__)
 
 PERSONAL_LAYER = "sites-personal"  # the district office's full export
+EXPORT_LAYERS = ("sites", "streets", PERSONAL_LAYER)
+#: the file, in each format's media type (GeoJSON: a FeatureCollection)
+FILE_REPLIES = [
+    Reply(
+        200,
+        "导出的文件（附件）",
+        FeatureCollection if f.key == "geojson" else None,
+        f.media_type.split(";")[0],
+    )
+    for f in FORMATS.values()
+]
 
 
-def _spec(name: str, fmt: str) -> ExportSpec:
+def _lang(raw: Any) -> str:
+    lang = str(raw).strip().lower() or "en"
+    if lang not in LANGS:
+        raise ValidationError(LANG_MESSAGE, "lang")
+    return lang
+
+
+class ExportQuery(SiteFilter):
+    """The download's filter (the site list's) and the language of its field names."""
+
+    lang: Annotated[
+        str, BeforeValidator(_lang), WithJsonSchema({"type": "string", "enum": list(LANGS)})
+    ] = Field("en", description="字段名与代码值的语言：en 英文字段名和代码，zh 中文名和中文标签")
+
+
+def _spec(name: str, fmt: str, lang: str) -> ExportSpec:
     if name == PERSONAL_LAYER:
         layer, personal = "sites", True
     elif name in ("sites", "streets"):
         layer, personal = name, False
     else:
-        raise NotFound(
-            f"没有名为 {name} 的导出图层（可选：sites、streets、sites-personal）", "layer"
-        )
-    lang = (request.args.get("lang") or "en").strip().lower()
+        raise NotFound(f"没有名为 {name} 的导出图层（可选：{'、'.join(EXPORT_LAYERS)}）", "layer")
     return ExportSpec(layer=layer, fmt=fmt.lower(), lang=lang, personal=personal)
 
 
@@ -59,10 +85,25 @@ def _closing(db: Session, chunks: Iterable[bytes]) -> Iterator[bytes]:
 @bp.get("/exports/<name>.<fmt>")
 @bp.get("/api/v1/exports/<name>.<fmt>")
 @allow(*EXPORT_READERS)
-def download(name: str, fmt: str) -> Response:
+@operation(
+    "导出点位或街道边界（GeoJSON、GeoPackage、Shapefile、KML、CSV、xlsx）",
+    "exportLayer",
+    tags=("exchange",),
+    description="sites-personal（含相对人信息）仅限区级角色。字段见 docs/data-dictionary.md。",
+    query=ExportQuery,
+    path={
+        "name": {
+            "schema": {"type": "string", "enum": list(EXPORT_LAYERS)},
+            "description": "图层：sites 点位，streets 街道边界，sites-personal 含相对人信息的点位",
+        },
+        "fmt": {"schema": {"type": "string", "enum": list(FORMATS)}, "description": "文件格式"},
+    },
+    replies=FILE_REPLIES,
+)
+def download(name: str, fmt: str, query: ExportQuery) -> Response:
     """One export file; GeoJSON and CSV stream as they are read from the database."""
-    spec = _spec(name, fmt)
-    flt = SiteFilter.from_args(request.args)
+    spec = _spec(name, fmt, query.lang)
+    flt: SiteFilter = query
     actor = current_actor()
     result = export_service.export(session(), spec, flt, actor, clock.today())
     if spec.personal:
@@ -101,7 +142,7 @@ def data_dictionary() -> Response:
 def page() -> str:
     """The 导出 page: filters, then a link per layer and format that carries them (a street
     role chooses within its own street)."""
-    flt = SiteFilter.from_args(request.args)
+    flt = validate_query(SiteFilter)
     lang = "zh" if request.args.get("lang") == "zh" else "en"
     params = {**flt.to_params(), **({"lang": "zh"} if lang == "zh" else {})}
     mine = own_street(current_actor())
@@ -124,44 +165,3 @@ def page() -> str:
         codes=codes,
         ogc_url=url_for("ogc.landing", _external=True),
     )
-
-
-def export_openapi_paths(filter_parameters: list[dict[str, Any]]) -> dict[str, Any]:
-    """The download under /api/v1/exports, for the API's OpenAPI document."""
-    content = {f.media_type.split(";")[0]: {} for f in FORMATS.values()}
-    return {
-        "/exports/{layer}.{format}": {
-            "get": {
-                "summary": "导出点位或街道边界（GeoJSON、GeoPackage、Shapefile、KML、CSV、xlsx）",
-                "description": (
-                    "sites-personal（含相对人信息）仅限区级角色。字段见 docs/data-dictionary.md。"
-                ),
-                "operationId": "exportLayer",
-                "parameters": [
-                    {
-                        "name": "layer",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "enum": ["sites", "streets", PERSONAL_LAYER]},
-                    },
-                    {
-                        "name": "format",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "enum": list(FORMATS)},
-                    },
-                    {
-                        "name": "lang",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["en", "zh"]},
-                    },
-                    *filter_parameters,
-                ],
-                "responses": {
-                    "200": {"description": "the file (attachment)", "content": content},
-                    "403": {"description": "完整导出仅限区级角色"},
-                    "422": {"description": "参数无效（field 指出哪个参数）"},
-                },
-            }
-        }
-    }

@@ -6,12 +6,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from werkzeug.datastructures import MultiDict
 
 from gis_app.core.errors import AppError
+
+if TYPE_CHECKING:
+    from gis_app.features.exchange.export import ExportResult
 
 FORMAT_CHOICES = ("geojson", "gpkg", "shp", "kml", "csv", "xlsx")
 
@@ -94,12 +97,12 @@ class _Progress:
 def run_export(fmt: str, params: dict[str, Any]) -> None:
     from gis_app.commandline import cli_actor, db_session, fail
     from gis_app.core import clock
-    from gis_app.features.exchange.export import ExportSpec, export
+    from gis_app.features.exchange.export import FORMATS, ExportSpec, export
     from gis_app.features.ledger.queries import SiteFilter
 
     out: Path | None = params.get("out")
     spec = ExportSpec(params["layer"], fmt, params["lang"], params["personal"])
-    if str(out) == "-" and fmt not in ("geojson", "csv"):
+    if str(out) == "-" and not FORMATS[fmt].streamed:
         click.secho(f"错误：{fmt} 文件不能写到标准输出，请用 --out 指定文件", fg="red", err=True)
         sys.exit(1)
     progress = _Progress()
@@ -111,6 +114,12 @@ def run_export(fmt: str, params: dict[str, Any]) -> None:
         return
     target = out or Path(result.filename)
     click.echo(f"导出 {result.count:,} 个要素（{fmt}）→ {target}", err=True)
+    _write(result, target)
+    click.echo(f"完成：{target}", err=True)
+
+
+def _write(result: ExportResult, target: Path) -> None:
+    """The export into the file (or to standard output for '-'); its temporary files go."""
     try:
         if str(target) == "-":
             for chunk in result.chunks:
@@ -126,7 +135,6 @@ def run_export(fmt: str, params: dict[str, Any]) -> None:
         sys.exit(1)
     finally:
         result.close()
-    click.echo(f"完成：{target}", err=True)
 
 
 def register(cli: click.Group) -> None:

@@ -2,7 +2,8 @@
 
 JSON or HTML by `f=json|html` or the Accept header (JSON when in doubt); items are
 `application/geo+json`. Invalid parameters get 400 (as the standard asks) with the app's JSON
-error body plus the OGC `code`/`description` members.
+error body plus the OGC `code`/`description` members. Every view declares its parameters and
+answers (`operation`); the OpenAPI document of /ogc is generated from them (ogc_openapi.py).
 """
 
 from __future__ import annotations
@@ -10,37 +11,41 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from pydantic import BaseModel
 
 from gis_app.core import clock
 from gis_app.core.errors import AppError, ValidationError
-from gis_app.features.exchange import ogc
+from gis_app.features.exchange import ogc, ogc_schemas
 from gis_app.features.exchange.export.fields import ExportField, fields_for
 from gis_app.features.exchange.ogc_openapi import GEOJSON, HTML, JSON, OPENAPI, ogc_openapi_document
+from gis_app.features.exchange.ogc_schemas import FormatQuery, read_items_query
 from gis_app.http.access import EXPORT_READERS, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
+from gis_app.http.openapi import explicit
+from gis_app.http.schemas import Reply, operation
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc", template_folder="templates")
 
+#: each collection's paths, documented one by one (with the queryables of its items)
+EACH_COLLECTION = {"collection_id": explicit(dict.fromkeys(ogc.COLLECTIONS))}
+ITEMS_OF_EACH = {"collection_id": explicit({c.id: c.query for c in ogc.COLLECTIONS.values()})}
+FEATURE_ID = {"feature_id": {"description": "要素标识：点位的 id，街道的代码"}}
 
-def _format() -> str:
+
+def _answers(description: str, schema: type[BaseModel], media: str = JSON) -> list[Reply]:
+    """A document in JSON (or GeoJSON) or as an HTML page."""
+    return [
+        Reply(200, description, schema, media),
+        Reply(200, f"{description}（网页）", None, HTML),
+    ]
+
+
+def _format(query: FormatQuery) -> str:
     """'html' or 'json', from f= or the Accept header."""
-    f = request.args.get("f")
-    if f is not None:
-        value = f.strip().lower()
-        if value == "html":
-            return "html"
-        if value in ("json", "geojson"):
-            return "json"
-        raise ValidationError(f"参数 f 只能是 json 或 html：{f!r}", "f")
+    if query.f is not None:
+        return query.f
     best = request.accept_mimetypes.best_match([JSON, GEOJSON, OPENAPI, HTML], default=JSON)
     return "html" if best == HTML else "json"
 
@@ -128,8 +133,14 @@ def _error(exc: AppError) -> Response:
 @bp.get("/")
 @bp.get("")
 @allow(*EXPORT_READERS)
-def landing() -> Response:
-    fmt = _format()
+@operation(
+    "登录页（landing page）",
+    "getLandingPage",
+    query=FormatQuery,
+    replies=_answers("登录页", ogc_schemas.LandingPage),
+)
+def landing(query: FormatQuery) -> Response:
+    fmt = _format(query)
     district = current_app.config["DISTRICT_NAME"]
     body = {
         "title": f"{district}违建治理一张图 OGC API – Features",
@@ -151,20 +162,34 @@ def landing() -> Response:
 
 @bp.get("/conformance")
 @allow(*EXPORT_READERS)
-def conformance() -> Response:
+@operation(
+    "符合的标准类别",
+    "getConformance",
+    query=FormatQuery,
+    replies=_answers("符合性声明", ogc_schemas.Conformance),
+)
+def conformance(query: FormatQuery) -> Response:
     body = {"conformsTo": list(ogc.CONFORMANCE)}
-    if _format() == "html":
+    if _format(query) == "html":
         return _html("conformance", body=body)
     return _json(body)
 
 
 @bp.get("/api")
 @allow(*EXPORT_READERS)
-def api() -> Response:
+@operation(
+    "本 OpenAPI 文档",
+    "getAPI",
+    query=FormatQuery,
+    replies=[Reply(200, "OpenAPI 3.0", None, OPENAPI), Reply(200, "接口说明（网页）", None, HTML)],
+)
+def api(query: FormatQuery) -> Response:
     doc = ogc_openapi_document(
-        url_for("ogc.landing", _external=True).rstrip("/"), current_app.config["DISTRICT_NAME"]
+        current_app,
+        url_for("ogc.landing", _external=True).rstrip("/"),
+        current_app.config["DISTRICT_NAME"],
     )
-    if _format() == "html":
+    if _format(query) == "html":
         return _html("api", doc=doc)
     return _json(doc, OPENAPI)
 
@@ -197,8 +222,14 @@ def _collection_body(collection: ogc.Collection, fmt: str, nested: bool) -> dict
 
 @bp.get("/collections")
 @allow(*EXPORT_READERS)
-def collections() -> Response:
-    fmt = _format()
+@operation(
+    "全部集合",
+    "getCollections",
+    query=FormatQuery,
+    replies=_answers("集合列表", ogc_schemas.Collections),
+)
+def collections(query: FormatQuery) -> Response:
+    fmt = _format(query)
     body = {
         "links": _self_links("ogc.collections", fmt),
         "collections": [_collection_body(c, fmt, True) for c in ogc.COLLECTIONS.values()],
@@ -210,8 +241,15 @@ def collections() -> Response:
 
 @bp.get("/collections/<collection_id>")
 @allow(*EXPORT_READERS)
-def collection(collection_id: str) -> Response:
-    fmt = _format()
+@operation(
+    "集合 {collection_id}：说明",
+    "describe_{collection_id}",
+    query=FormatQuery,
+    path=EACH_COLLECTION,
+    replies=_answers("集合", ogc_schemas.Collection),
+)
+def collection(collection_id: str, query: FormatQuery) -> Response:
+    fmt = _format(query)
     body = _collection_body(ogc.get_collection(collection_id), fmt, False)
     if fmt == "html":
         fields = fields_for(collection_id)
@@ -224,47 +262,24 @@ def collection(collection_id: str) -> Response:
 
 @bp.get("/collections/<collection_id>/items")
 @allow(*EXPORT_READERS)
-def items(collection_id: str) -> Response:
-    fmt = _format()
+@operation(
+    "集合 {collection_id}：要素",
+    "get_{collection_id}_items",
+    query=FormatQuery,
+    path=ITEMS_OF_EACH,
+    replies=_answers("FeatureCollection（GeoJSON）", ogc_schemas.FeatureCollection, GEOJSON),
+)
+def items(collection_id: str, query: FormatQuery) -> Response:
+    fmt = _format(query)
     coll = ogc.get_collection(collection_id)
-    query = ogc.parse_items_query(coll, request.args)
-    page = ogc.read_items(session(), query, clock.today(), current_actor())
-
-    def href(offset: int, f: str) -> str:
-        return url_for(
-            "ogc.items",
-            collection_id=collection_id,
-            _external=True,
-            **query.params,
-            limit=query.limit,
-            offset=offset,
-            f=f,
-        )
-
-    own, other = (HTML, GEOJSON) if fmt == "html" else (GEOJSON, HTML)
-    own_f, other_f = ("html", "json") if fmt == "html" else ("json", "html")
-    links = [
-        _link(href(query.offset, own_f), "self", own),
-        _link(href(query.offset, other_f), "alternate", other),
-        _link(
-            url_for("ogc.collection", collection_id=collection_id, _external=True),
-            "collection",
-            JSON,
-        ),
-    ]
-    if query.offset + len(page.features) < page.number_matched and page.features:
-        links.append(_link(href(query.offset + query.limit, "json"), "next", GEOJSON, "下一页"))
-        links.append(_link(href(query.offset + query.limit, "html"), "next", HTML, "下一页"))
-    if query.offset > 0:
-        previous = max(0, query.offset - query.limit)
-        links.append(_link(href(previous, "json"), "prev", GEOJSON, "上一页"))
-        links.append(_link(href(previous, "html"), "prev", HTML, "上一页"))
+    selection = ogc.select_items(coll, read_items_query(coll.query, request.args))
+    page = ogc.read_items(session(), selection, clock.today(), current_actor())
     head = {
         "type": "FeatureCollection",
         "numberMatched": page.number_matched,
         "numberReturned": len(page.features),
         "timeStamp": clock.now().isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "links": links,
+        "links": _items_links(selection, page, fmt),
     }
     if fmt == "html":
         features = [json.loads(text) for text in page.features]
@@ -275,17 +290,63 @@ def items(collection_id: str) -> Response:
             features=features,
             collection=coll,
             fields=columns,
-            offset=query.offset,
+            offset=selection.offset,
         )
     text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
     body = text[:-1] + ',"features":[' + ",".join(page.features) + "]}"
     return Response(body, content_type=GEOJSON)
 
 
+def _items_links(selection: ogc.ItemsSelection, page: ogc.ItemsPage, fmt: str) -> list[dict]:
+    """This page in both formats, its collection, and the next and previous pages."""
+    collection_id, limit, offset = selection.collection.id, selection.limit, selection.offset
+    # the request's own parameters, to carry over to the other pages
+    params = {k: request.args.get(k, "") for k in request.args if k not in ("f", "limit", "offset")}
+    params = {k: v for k, v in params.items() if v != ""}
+
+    def href(at: int, f: str) -> str:
+        return url_for(
+            "ogc.items",
+            collection_id=collection_id,
+            _external=True,
+            **params,
+            limit=limit,
+            offset=at,
+            f=f,
+        )
+
+    own, other = (HTML, GEOJSON) if fmt == "html" else (GEOJSON, HTML)
+    own_f, other_f = ("html", "json") if fmt == "html" else ("json", "html")
+    links = [
+        _link(href(offset, own_f), "self", own),
+        _link(href(offset, other_f), "alternate", other),
+        _link(
+            url_for("ogc.collection", collection_id=collection_id, _external=True),
+            "collection",
+            JSON,
+        ),
+    ]
+    if offset + len(page.features) < page.number_matched and page.features:
+        links.append(_link(href(offset + limit, "json"), "next", GEOJSON, "下一页"))
+        links.append(_link(href(offset + limit, "html"), "next", HTML, "下一页"))
+    if offset > 0:
+        previous = max(0, offset - limit)
+        links.append(_link(href(previous, "json"), "prev", GEOJSON, "上一页"))
+        links.append(_link(href(previous, "html"), "prev", HTML, "上一页"))
+    return links
+
+
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 @allow(*EXPORT_READERS)
-def item(collection_id: str, feature_id: str) -> Response:
-    fmt = _format()
+@operation(
+    "集合 {collection_id}：单个要素",
+    "get_{collection_id}_item",
+    query=FormatQuery,
+    path={**EACH_COLLECTION, **FEATURE_ID},
+    replies=_answers("Feature（GeoJSON）", ogc_schemas.Feature, GEOJSON),
+)
+def item(collection_id: str, feature_id: str, query: FormatQuery) -> Response:
+    fmt = _format(query)
     coll = ogc.get_collection(collection_id)
     text = ogc.read_item(session(), coll, feature_id, clock.today(), current_actor())
     feature = json.loads(text)

@@ -18,6 +18,7 @@ from gis_app.features.streets.models import Street
 from gis_app.http.access import MAP_VIEWERS, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
+from gis_app.http.schemas import validate_query
 from gis_app.http.security import csp_nonce
 from layers import basemaps, palette
 from layers.site_map import MapAssets, MapSpec, build_map, render_map
@@ -132,7 +133,7 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
         "printable": printable,
     }
     try:
-        flt = SiteFilter.from_args(request.args)
+        flt = validate_query(SiteFilter)
     except ValidationError as exc:
         # the page stays usable: the form shows what to correct, no map is drawn
         context.update(error=exc, flt=SiteFilter(), summary=[], parts=None, counts=None)

@@ -92,27 +92,43 @@ def tile_statement(
     check_tile(z, x, y)
     conditions = scoped(flt, today, actor)
     if z >= POINT_ZOOM:
-        # the tile with its buffer in degrees (Web Mercator keeps a tile a lon/lat
-        # rectangle): what the GiST index on sites.geom is asked for
-        search = func.ST_MakeEnvelope(*tile_bounds(z, x, y, BUFFER / EXTENT), 4326)
-        mvt_geom = func.ST_AsMVTGeom(
-            func.ST_Transform(Site.geom, 3857), func.ST_TileEnvelope(z, x, y), EXTENT, BUFFER
+        return _point_tile(conditions, today, z, x, y)
+    return _grid_tile(conditions, today, z, x, y)
+
+
+def _point_tile(
+    conditions: list[ColumnElement[bool]], today: date, z: int, x: int, y: int
+) -> Select:
+    """One point per site, with its id, legend key and disposition."""
+    # the tile with its buffer in degrees (Web Mercator keeps a tile a lon/lat
+    # rectangle): what the GiST index on sites.geom is asked for
+    search = func.ST_MakeEnvelope(*tile_bounds(z, x, y, BUFFER / EXTENT), 4326)
+    mvt_geom = func.ST_AsMVTGeom(
+        func.ST_Transform(Site.geom, 3857), func.ST_TileEnvelope(z, x, y), EXTENT, BUFFER
+    )
+    rows = (
+        _sites(
+            [
+                Site.id.label("id"),
+                _legend_key_expr(today).label("k"),
+                Site.disposition.label("d"),
+                mvt_geom.label("geom"),
+            ]
         )
-        rows = (
-            _sites(
-                [
-                    Site.id.label("id"),
-                    _legend_key_expr(today).label("k"),
-                    Site.disposition.label("d"),
-                    mvt_geom.label("geom"),
-                ]
-            )
-            .where(*conditions, Site.geom.op("&&")(search))
-            .subquery("t")
-        )
-        return select(func.ST_AsMVT(rows.table_valued(), LAYER, EXTENT, "geom", "id"))
-    # below POINT_ZOOM: each site's grid cell from its lon/lat by the Web Mercator formula
-    # (plain arithmetic, no geometry made per site); only the cells become points
+        .where(*conditions, Site.geom.op("&&")(search))
+        .subquery("t")
+    )
+    return select(func.ST_AsMVT(rows.table_valued(), LAYER, EXTENT, "geom", "id"))
+
+
+def _grid_tile(
+    conditions: list[ColumnElement[bool]], today: date, z: int, x: int, y: int
+) -> Select:
+    """One point per occupied grid cell, with its number of sites, how many are overdue and
+    the most frequent legend key.
+
+    Each site's cell comes from its lon/lat by the Web Mercator formula (plain arithmetic,
+    no geometry made per site); only the cells become points."""
     n, cells_across = 2**z, EXTENT // CELL
     lon, lat = func.ST_X(Site.geom), func.radians(func.ST_Y(Site.geom))
     fx = ((lon + 180.0) / 360.0 * n - x) * cells_across

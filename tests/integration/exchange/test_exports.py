@@ -518,8 +518,14 @@ def test_import_names_a_bad_current_deadline(db_session) -> None:
 
 def test_api_description_lists_the_exports(client) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
-    op = doc["paths"]["/exports/{layer}.{format}"]["get"]
+    op = doc["paths"]["/exports/{name}.{fmt}"]["get"]
     params = {p["name"]: p for p in op["parameters"]}
-    assert params["format"]["schema"]["enum"] == ["geojson", "gpkg", "shp", "kml", "csv", "xlsx"]
-    assert "sites-personal" in params["layer"]["schema"]["enum"]
-    assert {"status", "bbox", "lang"} <= set(params)
+    assert params["fmt"]["schema"]["enum"] == ["geojson", "gpkg", "shp", "kml", "csv", "xlsx"]
+    assert params["name"]["schema"]["enum"] == ["sites", "streets", "sites-personal"]
+    assert params["lang"]["schema"]["enum"] == ["en", "zh"]
+    assert {"status", "bbox", "street", "q"} <= set(params)
+    answers = op["responses"]["200"]["content"]
+    assert answers["application/geo+json"]["schema"] == {
+        "$ref": "#/components/schemas/FeatureCollection"
+    }
+    assert {"text/csv", "application/zip", "application/geopackage+sqlite3"} <= set(answers)

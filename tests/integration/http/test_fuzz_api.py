@@ -184,13 +184,6 @@ def _fuzz(
     return sent
 
 
-#: TRANSITIONAL: endpoints still described by hand (gis_app/http/openapi_legacy.py); each
-#: feature's conversion to declared schemas takes its endpoints off this list
-LEGACY_PREFIXES = (
-    "exports.",
-)
-
-
 def test_the_document_lists_every_route_of_the_api(app):
     """The document is generated from the routes: every /api/v1 route and method has a
     declared operation and is in the document (so the fuzzer reaches it), the document has
@@ -206,10 +199,7 @@ def test_the_document_lists_every_route_of_the_api(app):
         if not rule.rule.startswith(PREFIX):
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len(PREFIX) :]) or "/"
-        legacy = rule.endpoint.startswith(LEGACY_PREFIXES)
-        if legacy:  # hand-written parts named some parameters otherwise
-            path = path.replace("{name}.{fmt}", "{layer}.{format}")
-        elif operation_of(app.view_functions[rule.endpoint]) is None:
+        if operation_of(app.view_functions[rule.endpoint]) is None:
             undeclared.append(rule.endpoint)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.add(f"{method} {path}")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Forbidden, ValidationError
-from gis_app.features.exchange.export.fields import LANGS, LAYERS, Lang, fields_for
+from gis_app.features.exchange.export.fields import LANG_MESSAGE, LANGS, LAYERS, Lang, fields_for
 from gis_app.features.exchange.export.geojson import geojson_chunks
 from gis_app.features.exchange.export.ogr import write_ogr
 from gis_app.features.exchange.export.source import make_source
@@ -79,7 +79,7 @@ class ExportSpec:
                 f"不支持的导出格式 {self.fmt!r}（可选：{', '.join(FORMATS)}）", "format"
             )
         if self.lang not in LANGS:
-            raise ValidationError(f"字段名语言 lang 只能是 {' 或 '.join(LANGS)}", "lang")
+            raise ValidationError(LANG_MESSAGE, "lang")
         if self.personal:
             if self.layer != "sites":
                 raise ValidationError("只有点位有相对人信息，街道边界没有完整导出", "personal")

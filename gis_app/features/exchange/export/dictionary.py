@@ -1,13 +1,11 @@
 """The data dictionary of the exports (docs/data-dictionary.md), generated from the field lists.
 
-`python -m gis_app.features.exchange.export.dictionary > docs/data-dictionary.md` (or `gis-app
-data-dictionary --out docs/data-dictionary.md`) writes it; a test checks that the committed
-file is what this module generates, so it cannot go stale.
+`gis-app data-dictionary --out docs/data-dictionary.md` writes it; a test checks that the
+committed file is what this module generates, so it cannot go stale.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 
 from gis_app.core import codes
@@ -119,11 +117,3 @@ def render() -> str:
     out += [f"| `flag_{code}` | {label} |" for code, label in codes.FLAGS.items()]
     out.append("")
     return "\n".join(out)
-
-
-def main() -> None:
-    sys.stdout.write(render())
-
-
-if __name__ == "__main__":
-    main()

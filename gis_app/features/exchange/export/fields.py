@@ -17,6 +17,7 @@ from gis_app.core import codes
 FieldType = Literal["integer", "number", "string", "boolean", "date", "datetime"]
 Lang = Literal["en", "zh"]
 LANGS: Final = ("en", "zh")
+LANG_MESSAGE: Final = f"字段名语言 lang 只能是 {' 或 '.join(LANGS)}"
 
 
 @dataclass(frozen=True)
@@ -280,11 +281,3 @@ LAYER_TITLES: Final[Mapping[str, str]] = {"sites": "违建点位", "streets": "�
 def fields_for(layer: str, personal: bool = False) -> tuple[ExportField, ...]:
     """The fields of a layer's export; personal fields only for the district office's."""
     return tuple(f for f in LAYERS[layer] if personal or not f.personal)
-
-
-def agency_field_names() -> set[str]:
-    """Names of every field an export for other agencies may contain."""
-    return {f.name for fields in LAYERS.values() for f in fields if not f.personal} | {
-        LON.name,
-        LAT.name,
-    }

@@ -93,7 +93,6 @@ class LayerSource:
     """What one layer's features are and which of them the request selects."""
 
     layer: str
-    today: date
     values: Mapping[str, Callable[[], Any]]  # field name -> raw SQL value
     id_expr: Any  # the feature id (site id, street code); also the order
     geom: Any  # the geometry column, EPSG:4326
@@ -236,7 +235,6 @@ def site_source(
     conds = scoped(flt, today, actor)
     return LayerSource(
         layer="sites",
-        today=today,
         values=_site_values(today),
         id_expr=Site.id,
         geom=Site.geom,
@@ -250,7 +248,44 @@ def street_source(
 ) -> LayerSource:
     """Streets (by the filter's street codes and bbox), with counts of the sites it selects;
     a street role gets its own street only."""
-    counts = (
+    counts = _site_counts(flt, today, actor)
+    values: dict[str, Callable[[], Any]] = {
+        "code": lambda: Street.code,
+        "name": lambda: Street.name,
+        "name_en": lambda: Street.name_en,
+        "district_code": lambda: Street.district_code,
+        "approximate": lambda: Street.approximate,
+        "source": lambda: Street.source,
+        "area_km2": lambda: func.round(
+            cast(func.ST_Area(cast(Street.geom, Geography)) / 1e6, Numeric), 3
+        ),
+        "updated_at": lambda: Street.updated_at,
+    }
+    for name in ("sites_total", *(f"sites_{c}" for c in codes.STATUSES), "sites_overdue"):
+        values[name] = lambda name=name: func.coalesce(counts.c[name], 0)
+    conds = _street_conditions(flt, actor)
+
+    def from_query(columns: list[Any]) -> Select:
+        return (
+            select(*columns)
+            .select_from(Street)
+            .outerjoin(counts, counts.c.street_id == Street.id)
+            .where(*conds)
+        )
+
+    return LayerSource(
+        layer="streets",
+        values=values,
+        id_expr=Street.code,
+        geom=Street.geom,
+        from_query=from_query,
+        extra=list(extra),
+    )
+
+
+def _site_counts(flt: SiteFilter, today: date, actor: Actor | None) -> Subquery:
+    """Per street: the live sites the filter selects, by status, and the overdue ones."""
+    return (
         base_select(
             [
                 Site.street_id.label("street_id"),
@@ -266,20 +301,10 @@ def street_source(
         .group_by(Site.street_id)
         .subquery("counts")
     )
-    values: dict[str, Callable[[], Any]] = {
-        "code": lambda: Street.code,
-        "name": lambda: Street.name,
-        "name_en": lambda: Street.name_en,
-        "district_code": lambda: Street.district_code,
-        "approximate": lambda: Street.approximate,
-        "source": lambda: Street.source,
-        "area_km2": lambda: func.round(
-            cast(func.ST_Area(cast(Street.geom, Geography)) / 1e6, Numeric), 3
-        ),
-        "updated_at": lambda: Street.updated_at,
-    }
-    for name in ("sites_total", *(f"sites_{c}" for c in codes.STATUSES), "sites_overdue"):
-        values[name] = lambda name=name: func.coalesce(counts.c[name], 0)
+
+
+def _street_conditions(flt: SiteFilter, actor: Actor | None) -> list[Expr]:
+    """Which streets: the actor's own (a street role), the filter's codes and bbox."""
     conds: list[Expr] = []
     mine = own_street(actor) if actor is not None else None
     if mine is not None:
@@ -288,24 +313,7 @@ def street_source(
         conds.append(Street.code.in_(flt.streets))
     if flt.bbox is not None:
         conds.append(Street.geom.op("&&")(func.ST_MakeEnvelope(*flt.bbox, 4326)))
-
-    def from_query(columns: list[Any]) -> Select:
-        return (
-            select(*columns)
-            .select_from(Street)
-            .outerjoin(counts, counts.c.street_id == Street.id)
-            .where(*conds)
-        )
-
-    return LayerSource(
-        layer="streets",
-        today=today,
-        values=values,
-        id_expr=Street.code,
-        geom=Street.geom,
-        from_query=from_query,
-        extra=list(extra),
-    )
+    return conds
 
 
 def make_source(
