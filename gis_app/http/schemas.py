@@ -153,7 +153,8 @@ def validate_form(model: type[M]) -> M:
     for name, info in model.model_fields.items():
         key = info.alias or name
         if key in request.files:
-            data[key] = request.files[key]
+            files = request.files.getlist(key)
+            data[key] = files if is_list(info.annotation) else files[0]
         elif key in request.form:
             values = request.form.getlist(key)
             data[key] = values if is_list(info.annotation) else values[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask, current_app, g
 
 from gis_app.core import clock, codes
@@ -18,8 +20,14 @@ def may_open(endpoint: str) -> bool:
     return actor is not None and policy is not None and policy.admits(actor.role)
 
 
+def iso_local(value: str | None) -> str:
+    """An ISO time (as the API documents carry it), shown in Asia/Shanghai."""
+    return clock.fmt_local(datetime.fromisoformat(value)) if value else ""
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = clock.fmt_local
+    app.jinja_env.filters["iso_local"] = iso_local
     app.jinja_env.filters["status_label"] = lambda c: codes.label(codes.STATUSES, c)
     app.jinja_env.filters["disposition_label"] = lambda c: codes.label(codes.DISPOSITIONS, c)
     app.jinja_env.filters["kind_label"] = lambda c: codes.label(codes.KINDS, c)

@@ -4,13 +4,11 @@ results. Registered under the feature's blueprint `sampling` (`sampling.pages.*`
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from gis_app.core import clock
 from gis_app.core.errors import AppError
 from gis_app.features.maps import service as map_data
 from gis_app.features.sampling import design, gbt2828, inspectors, service
@@ -28,12 +26,6 @@ from layers.site_map import render_map, render_page
 bp = Blueprint("pages", __name__, url_prefix="/sampling")
 #: the form fields of a draw that describe the frame (the others say how to draw)
 FRAME_FIELDS = ("street", "status", "disposition", "flag", "closed_from", "closed_to")
-
-
-@bp.app_template_filter("iso_local")
-def iso_local(value: str | None) -> str:
-    """An ISO time from the API documents, shown in Asia/Shanghai."""
-    return clock.fmt_local(datetime.fromisoformat(value)) if value else ""
 
 
 def _district() -> str:
