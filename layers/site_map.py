@@ -26,7 +26,7 @@ from layers import palette
 from layers.basemaps import Basemap
 
 # branca's render, patched once for every map (layers/folium_text.py); named here for tests
-from layers.folium_text import BRANCA_MACRO_RENDER, RenderedText, _render_macro  # noqa: F401
+from layers.folium_text import BRANCA_MACRO_RENDER, RenderedText, render_macro  # noqa: F401
 
 MAX_ZOOM = 19
 

@@ -184,7 +184,7 @@ def _profile(code: str) -> _StreetProfile:
     )
 
 
-def _inner_geometries(streets: gpd.GeoDataFrame) -> list[shapely.Geometry]:
+def inner_geometries(streets: gpd.GeoDataFrame) -> list[shapely.Geometry]:
     """Street polygons shrunk by the edge margin, prepared for fast point tests."""
     inner = []
     for geom in streets.geometry:
@@ -207,7 +207,7 @@ def _uniform_in(geom: shapely.Geometry, count: int, rng: np.random.Generator) ->
     return found[:count]
 
 
-def _street_hotspots(
+def street_hotspots(
     streets: gpd.GeoDataFrame, inner: list[shapely.Geometry], rng: np.random.Generator
 ) -> _Hotspots:
     """Three weighted hotspots in each old-neighbourhood street, one in every other street."""
@@ -230,7 +230,7 @@ def _street_hotspots(
     )
 
 
-def _sample_points(
+def sample_points(
     inner: list[shapely.Geometry], hotspots: _Hotspots, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` points (lon, lat rounded to 7 decimals) and the index of the street holding each."""
@@ -355,9 +355,9 @@ def generate_sites(
     profiles = [_profile(code) for code in codes]
 
     rng = np.random.default_rng(seed)
-    inner = _inner_geometries(streets)
-    hotspots = _street_hotspots(streets, inner, rng)
-    lon, lat, owner = _sample_points(inner, hotspots, int(n), rng)
+    inner = inner_geometries(streets)
+    hotspots = street_hotspots(streets, inner, rng)
+    lon, lat, owner = sample_points(inner, hotspots, int(n), rng)
     order = np.argsort(owner, kind="stable")
     lon, lat, owner = lon[order], lat[order], owner[order]
 

@@ -93,10 +93,10 @@ def _db_name(url: str) -> str:
 
 def pg_tool(name: str) -> str:
     """pg_dump / pg_restore of the PostgreSQL the project uses (gis_app.core.localdb's bindir)."""
-    from gis_app.core.localdb import SetupError, _pg_bindir
+    from gis_app.core.localdb import SetupError, pg_bindir
 
     try:
-        path = _pg_bindir() / name
+        path = pg_bindir() / name
     except SetupError as exc:
         raise BackupError(str(exc)) from exc
     if not path.exists():
@@ -501,7 +501,7 @@ def _drop_database(db_url: str, name: str) -> None:
 @contextmanager
 def _staging_database(db_url: str, progress: Progress) -> Iterator[str]:
     """A new empty database beside the target; dropped on leaving unless renamed away."""
-    from gis_app.core.localdb import _ensure_app_role
+    from gis_app.core.localdb import ensure_app_role
 
     name = f"{_db_name(db_url)}_restore_{os.getpid()}"
     admin = _admin(db_url)
@@ -509,7 +509,7 @@ def _staging_database(db_url: str, progress: Progress) -> Iterator[str]:
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {_ident(name)} WITH (FORCE)")
             cur.execute(f"CREATE DATABASE {_ident(name)} TEMPLATE template0 ENCODING 'UTF8'")
-            _ensure_app_role(cur)
+            ensure_app_role(cur)
     except Exception as exc:
         raise BackupError(f"无法建立临时数据库 {name}：{exc}（恢复需要 CREATEDB 权限）") from exc
     finally:

@@ -73,7 +73,7 @@ def record_event(
     return event
 
 
-def _street_or_refuse(session: Session, lon: float, lat: float) -> Street:
+def street_or_refuse(session: Session, lon: float, lat: float) -> Street:
     street_id = street_ids_for_points(session, [(lon, lat)])[0]
     if street_id is None:
         raise ValidationError(OUTSIDE_MESSAGE.format(lon=lon, lat=lat), "lon")
@@ -113,7 +113,7 @@ def create_site(
         raise ValidationError(f"未知字段：{', '.join(sorted(unknown))}", sorted(unknown)[0])
     clean, errors = clean_site_fields(raw)
     raise_first(errors)
-    street = _street_or_refuse(session, clean["lon"], clean["lat"])
+    street = street_or_refuse(session, clean["lon"], clean["lat"])
     require_street_actor(actor, street.code, "登记点位", roles=("street_officer", "inspector"))
     code = clean.get("code") or next_site_code(session, street)
     _check_code_free(session, street.district_code, code, None)
@@ -194,7 +194,7 @@ def _lonlat(session: Session, site: Site) -> tuple[float, float]:
     return round(x, 7), round(y, 7)
 
 
-def _check_version(site: Site, version: object) -> None:
+def check_version(site: Site, version: object) -> None:
     if version is None or isinstance(version, bool):
         raise ValidationError("缺少版本号 version：请带上读取点位时得到的 version", "version")
     try:
@@ -231,14 +231,14 @@ def update_site(
     require_street_actor(actor, street_code_of(session, site), "修改点位")
     if not actor.is_district and "committed_deadline" in clean:
         raise Forbidden("承诺期限须由区领导小组办公室修改（街道请申请延期）", "committed_deadline")
-    _check_version(site, raw.get("version"))
+    check_version(site, raw.get("version"))
 
     changes: dict[str, tuple[Any, Any]] = {}
     if "lon" in clean:
         old = _lonlat(session, site)
         new = (clean["lon"], clean["lat"])
         if old != (round(new[0], 7), round(new[1], 7)):
-            street = _street_or_refuse(session, *new)
+            street = street_or_refuse(session, *new)
             changes["location"] = (list(old), list(new))
             site.geom = _point(*new)
             if street.id != site.street_id:
@@ -290,7 +290,7 @@ def delete_site(
     site = get_site(session, site_id, for_update=True, actor=actor)
     require_district(actor, "删除点位")
     if version is not None:
-        _check_version(site, version)
+        check_version(site, version)
     now = clock.now()
     site.version += 1
     site.deleted_at = now

@@ -166,14 +166,14 @@ def _deep_json(depth: int = 100_000) -> bytes:
 
 def ledger_corpus() -> list[tuple[str, str, bytes]]:
     """Hostile ledger files: (what, file name, bytes)."""
-    from tests.support.hostile_files import _zip
+    from tests.support.hostile_files import zip_bytes
 
     html = b"<html><body><script>alert(1)</script></body></html>"
     items = [
         ("empty file", "ledger.csv", b""),
         ("HTML named .csv", "ledger.csv", html),
-        ("ZIP named .xlsx", "ledger.xlsx", _zip()),
-        ("ZIP named .geojson", "ledger.geojson", _zip()),
+        ("ZIP named .xlsx", "ledger.xlsx", zip_bytes()),
+        ("ZIP named .geojson", "ledger.geojson", zip_bytes()),
         ("truncated xlsx", "ledger.xlsx", b"PK\x03\x04" + b"\x00" * 40),
         ("zip bomb named .xlsx", "ledger.xlsx", _xlsx_bomb()),
         ("binary noise named .csv", "ledger.csv", bytes(range(256)) * 8),
