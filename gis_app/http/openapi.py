@@ -70,7 +70,7 @@ def api_document(app: Flask, server_url: str) -> dict[str, Any]:
             if policy is not None and not policy.public:
                 op["x-roles"] = policy.describe()
             paths.setdefault(path, {})[method.lower()] = op
-    for path, item in legacy_paths().items():  # TRANSITIONAL: the hand-written parts left
+    for path, item in legacy_paths(app).items():  # TRANSITIONAL: the hand-written parts left
         for method, op in item.items():
             if method not in paths.get(path, {}):
                 paths.setdefault(path, {})[method] = op

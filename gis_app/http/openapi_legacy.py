@@ -4,7 +4,10 @@ no declared operation gives them. Goes when the last feature is declared."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from flask import Flask
 
 from gis_app.core import codes
 
@@ -114,12 +117,6 @@ SITE_ID = {
 }
 
 
-def _export_paths() -> dict[str, Any]:
-    from gis_app.features.exchange.api import export_openapi_paths
-
-    return export_openapi_paths(FILTER_PARAMETERS)
-
-
 def complete_error_responses(doc: dict[str, Any]) -> None:
     """The errors any operation can answer, declared on every operation (found by fuzzing):
     a request body may be unreadable (400) or too large (413); an id in the path may name
@@ -140,24 +137,18 @@ def complete_error_responses(doc: dict[str, Any]) -> None:
                 op["responses"].setdefault(status, response)
 
 
-def _feature_paths() -> dict[str, Any]:
-    """Paths that feature areas describe in their own modules."""
-    from gis_app.features.patrol.web import openapi_paths as patrol_paths
-    from gis_app.features.sampling.web import openapi_paths as sampling_paths
-    from gis_app.features.workflow.api import openapi_paths as workflow_paths
-
-    return {**workflow_paths(), **sampling_paths(), **patrol_paths()}
+def add_paths(app: Flask, paths: Callable[[], dict[str, Any]]) -> None:
+    """A feature not yet declared hands its hand-written paths to the document (in its
+    `register(app)`): http imports no feature."""
+    app.extensions.setdefault("openapi_legacy_paths", []).append(paths)
 
 
-def legacy_paths() -> dict[str, Any]:
+def legacy_paths(app: Flask) -> dict[str, Any]:
     """Paths that feature areas still describe by hand in their own modules."""
-    from gis_app.features.patrol.web import openapi_paths as patrol_paths
-    from gis_app.features.sampling.web import openapi_paths as sampling_paths
-    from gis_app.features.workflow.api import openapi_paths as workflow_paths
-
-    doc: dict[str, Any] = {
-        "paths": {**_export_paths(), **workflow_paths(), **sampling_paths(), **patrol_paths()}
-    }
+    found: dict[str, Any] = {}
+    for paths in app.extensions.get("openapi_legacy_paths", []):
+        found.update(paths())
+    doc: dict[str, Any] = {"paths": found}
     complete_error_responses(doc)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for item in doc["paths"].values():

@@ -170,7 +170,7 @@ def record_finding(
     clean, errors = clean_site_fields(site_fields)
     raise_first(errors)
 
-    street = _street_or_refuse(session, lon, lat)
+    street = street_or_refuse(session, lon, lat)
     require_street_actor(actor, street.code, "登记巡查发现", roles=STREET_ROLES)
     patrol = get_patrol(session, patrol_id, actor) if patrol_id is not None else None
     if patrol is not None and patrol.status == "finished":

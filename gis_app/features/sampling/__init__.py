@@ -8,5 +8,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from gis_app.features.sampling import web
+    from gis_app.http import openapi_legacy
 
     app.register_blueprint(web.bp)
+    openapi_legacy.add_paths(app, web.openapi_paths)
