@@ -103,7 +103,3 @@ def fetch(asset: Asset, echo=print) -> bool:  # noqa: ANN001
 def fetch_all(echo=print) -> int:  # noqa: ANN001
     """Fetch every pinned asset that is missing; returns how many were fetched."""
     return sum(fetch(asset, echo) for asset in ASSETS)
-
-
-def missing_assets() -> list[str]:
-    return [f"{a.package}@{a.version}" for a in ASSETS if not _stamp(a).exists()]

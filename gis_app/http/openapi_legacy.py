@@ -109,13 +109,6 @@ FILTER_PARAMETERS: list[dict[str, Any]] = [
     {"name": "deadline_to", "in": "query", "schema": {"type": "string", "format": "date"}},
 ]
 
-SITE_ID = {
-    "name": "site_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807},
-}
-
 
 def complete_error_responses(doc: dict[str, Any]) -> None:
     """The errors any operation can answer, declared on every operation (found by fuzzing):

@@ -313,11 +313,6 @@ def site_feature(
     ).scalar_one()
 
 
-def site_street_code(session: Session, site_id: int, actor: Actor | None) -> str:
-    """The street code of a live site the actor may see (404 otherwise)."""
-    return street_code_of(session, get_site(session, site_id, actor=actor))
-
-
 def site_history(session: Session, site_id: int, actor: Actor | None) -> list[dict[str, Any]]:
     """The site's events, oldest first (also for a deleted site)."""
     _find(session, site_id, False, actor)
