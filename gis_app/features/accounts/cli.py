@@ -1,18 +1,19 @@
-"""Accounts and the audit trail on the command line:
+"""Accounts on the command line:
 
 gis-app create-user USERNAME --role district_admin      the first administrator
 gis-app users list | set-password | activate | deactivate | prune
 gis-app tokens create USERNAME --name 用途 | tokens revoke ID
-gis-app audit verify                                     walk the hash chain
 """
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 from flask import current_app
+
+from gis_app.commandline import cli_actor, db_session, fail, with_app
+from gis_app.core.errors import AppError
 
 
 def _read_password(from_stdin: bool, confirm: bool = True) -> str:
@@ -25,10 +26,28 @@ def _min_length() -> int:
     return int(current_app.config.get("PASSWORD_MIN_LENGTH", 10))
 
 
-def register(cli: click.Group) -> None:
-    from gis_app.commandline import cli_actor, db_session, fail, with_app
-    from gis_app.core.errors import AppError
+def _set_active(username: str, active: bool) -> None:
+    from gis_app.features.accounts import service as accounts
 
+    try:
+        user = accounts.get_user(db_session(), username)
+        accounts.update_user(
+            db_session(), cli_actor(), username, user.display_name, user.role,
+            user.street_code, active,
+        )  # fmt: skip
+    except AppError as exc:
+        fail(exc)
+        return
+    click.echo(f"{username} 已{'启用' if active else '停用'}", err=True)
+
+
+def register(cli: click.Group) -> None:
+    _create_user_command(cli)
+    _user_commands(cli)
+    _token_commands(cli)
+
+
+def _create_user_command(cli: click.Group) -> None:
     @cli.command("create-user")
     @click.argument("username")
     @click.option(
@@ -63,6 +82,8 @@ def register(cli: click.Group) -> None:
             f"已建立账户 {user.username}（{role}{'，' + street if street else ''}）", err=True
         )
 
+
+def _user_commands(cli: click.Group) -> None:
     @cli.group()
     def users() -> None:
         """Accounts: list, passwords, (de)activation, expired sessions."""
@@ -95,20 +116,6 @@ def register(cli: click.Group) -> None:
             return
         click.echo(f"{username} 的密码已设置", err=True)
 
-    def _set_active(username: str, active: bool) -> None:
-        from gis_app.features.accounts import service as accounts
-
-        try:
-            user = accounts.get_user(db_session(), username)
-            accounts.update_user(
-                db_session(), cli_actor(), username, user.display_name, user.role,
-                user.street_code, active,
-            )  # fmt: skip
-        except AppError as exc:
-            fail(exc)
-            return
-        click.echo(f"{username} 已{'启用' if active else '停用'}", err=True)
-
     @users.command("activate")
     @click.argument("username")
     @with_app
@@ -133,6 +140,8 @@ def register(cli: click.Group) -> None:
         n = accounts.prune(db_session(), keep_days=keep_days)
         click.echo(f"已清理 {n} 条过期会话和登录记录", err=True)
 
+
+def _token_commands(cli: click.Group) -> None:
     @cli.group()
     def tokens() -> None:
         """API tokens for agencies' machines (read with the role of their user)."""
@@ -169,26 +178,3 @@ def register(cli: click.Group) -> None:
             fail(exc)
             return
         click.echo(f"令牌 {token.id}（{token.prefix}…）已吊销", err=True)
-
-    @cli.group()
-    def audit() -> None:
-        """The audit trail (hash-chained, written by the database's triggers)."""
-
-    @audit.command("verify")
-    @with_app
-    def audit_verify() -> None:
-        """Walk the whole chain: every hash recomputed, no event changed, missing or added."""
-        from gis_app.features.audit import service as audit_service
-
-        def progress(n: int) -> None:
-            click.echo(f"  已校验 {n} 条", err=True)
-
-        report = audit_service.verify(db_session(), progress=progress)
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-        if not report.ok:
-            click.secho(f"审计链校验失败：{report.problems[0].message}", fg="red", err=True)
-            sys.exit(1)
-        click.echo(
-            f"审计链完好：{report.checked} 条事件，链头第 {report.head_seq} 号 {report.head_hash}",
-            err=True,
-        )
