@@ -70,6 +70,7 @@ def _refused(response, status=(400, 413, 422)) -> dict:
 # ---------------------------------------------------------------- the hostile files
 
 
+@pytest.mark.slow
 def test_hostile_files_as_photos_are_refused_and_nothing_is_stored(
     client, connection, photo_dir
 ) -> None:
@@ -206,6 +207,7 @@ MALFORMED_GEOJSON = [
 ]
 
 
+@pytest.mark.slow
 def test_hostile_and_malformed_ledgers_are_refused_and_nothing_is_written(
     client, connection
 ) -> None:
@@ -395,6 +397,7 @@ def test_sql_in_every_text_field_is_stored_literally(client, connection) -> None
 SCRIPT = '<script>alert("xss")</script><img src=x onerror=alert(1)>"\'&'
 
 
+@pytest.mark.slow
 def test_script_in_text_is_rendered_escaped_on_every_page(client, auth, connection) -> None:
     auth.login(client, "区办王", "district_officer")
     site_id = _site(
