@@ -79,8 +79,12 @@ def check_source(source: str, path: Path, importer: str, project: Project) -> It
     is_package = path.name == "__init__.py"
     # the names bound to the project's modules in this file: local name -> module name
     modules: dict[str, str] = {}
+    attributes: list[ast.Attribute] = []  # of a private name, checked once the imports are known
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Attribute):
+            if is_private(node.attr):
+                attributes.append(node)
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 if not project.is_module(alias.name):
                     continue
@@ -103,9 +107,7 @@ def check_source(source: str, path: Path, importer: str, project: Project) -> It
                     )
                 if alias.name != "*" and project.is_module(target):
                     modules[alias.asname or alias.name] = target
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Attribute) or not is_private(node.attr):
-            continue
+    for node in attributes:
         chain = _dotted(node.value)
         if chain is None or chain[0] not in modules:
             continue
