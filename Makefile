@@ -82,7 +82,7 @@ lint: setup  ## ruff (check, format), the import contracts (pyproject.toml), no 
 docs: setup  ## build the documentation site strictly (when mkdocs.yml exists), into a scratch directory
 	@if test -f mkdocs.yml; then \
 	  out="$$(mktemp -d)"; trap 'rm -rf "$$out"' EXIT; \
-	  $(VENV)/bin/mkdocs build --strict --quiet -d "$$out"; \
+	  $(VENV)/bin/mkdocs build --strict -d "$$out"; \
 	else echo "[docs] no mkdocs.yml: nothing to build"; fi
 
 bench: setup  ## every benchmark (SCALE=small for a quick run)
