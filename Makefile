@@ -11,8 +11,13 @@ HOST    ?= 127.0.0.1
 OS_RUN  := python3 python3-venv ca-certificates postgresql-15 postgresql-15-postgis-3
 OS_TEST := chromium gdal-bin
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core, at most 4 (each has a database of its own)
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n > 4 ? 4 : n )))
+PYTEST  := $(PY) -m pytest -n $(WORKERS) --dist loadfile
+# what the linters read (ruff, the private-name check)
+LINTED  := gis_app layers tests bench migrations
 
-.PHONY: help run test setup os-run os-test db lint bench clean-db
+.PHONY: help run test test-fast setup os-run os-test db lint docs bench clean-db
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,9 +30,13 @@ run: setup  ## set up (packages, database, migrations, demo district) and serve 
 	echo "serving 违建治理一张图 on http://$(HOST):$(PORT)"; \
 	exec $(GISAPP) serve --host $(HOST) --port $(PORT)
 
-test: setup os-test  ## set up, then run the whole test suite against a real PostGIS
+test: setup os-test lint docs  ## lint, build the docs, then the whole test suite on every core
 	@set -e; export TEST_DATABASE_URL="$$($(PY) -m gis_app.core.localdb url --test)"; \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+test-fast: setup  ## the tests without browser, slow and fuzz tests (under a minute)
+	@set -e; export TEST_DATABASE_URL="$$($(PY) -m gis_app.core.localdb url --test)"; \
+	$(PYTEST) -m "not browser and not slow" $(PYTEST_ARGS)
 
 setup: os-run $(VENV)/.installed static/vendor/.installed  ## OS packages, virtualenv, browser assets
 
@@ -64,8 +73,17 @@ static/vendor/.installed: gis_app/core/assets.py $(VENV)/.installed
 db: setup  ## start the database and print its URL
 	@$(PY) -m gis_app.core.localdb url
 
-lint: setup  ## ruff
-	@$(VENV)/bin/ruff check gis_app layers tests bench migrations
+lint: setup  ## ruff (check, format), the import contracts (pyproject.toml), no private names across modules
+	@$(VENV)/bin/ruff check $(LINTED)
+	@$(VENV)/bin/ruff format --check $(LINTED)
+	@$(VENV)/bin/lint-imports --no-cache
+	@$(PY) -m tests.support.private_names $(LINTED)
+
+docs: setup  ## build the documentation site strictly (when mkdocs.yml exists), into a scratch directory
+	@if test -f mkdocs.yml; then \
+	  out="$$(mktemp -d)"; trap 'rm -rf "$$out"' EXIT; \
+	  $(VENV)/bin/mkdocs build --strict -d "$$out"; \
+	else echo "[docs] no mkdocs.yml: nothing to build"; fi
 
 bench: setup  ## every benchmark (SCALE=small for a quick run)
 	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]' \

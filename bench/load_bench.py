@@ -98,8 +98,8 @@ def prepare(url: str, n_sites: int, work: Path) -> dict[str, Any]:
     from gis_app import create_app
     from gis_app.core.actor import Actor
     from gis_app.core.database import DbScope
+    from gis_app.demo.accounts import create_demo_accounts, demo_account_specs
     from gis_app.features.accounts import service as accounts
-    from gis_app.features.accounts.cli import create_demo_accounts, demo_account_specs
     from gis_app.features.ledger.models import Site
     from gis_app.features.streets.models import Street
     from gis_app.http.database import get_db, session

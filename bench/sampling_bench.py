@@ -32,7 +32,7 @@ import numpy as np
 
 from bench import report
 from gis_app.demo.loader import STREETS_FILE
-from gis_app.demo.sites_generator import _inner_geometries, _sample_points, _street_hotspots
+from gis_app.demo.sites_generator import inner_geometries, sample_points, street_hotspots
 from gis_app.features.sampling.balance import balance
 from gis_app.features.sampling.design import DRAWERS
 from gis_app.features.sampling.gbt2828 import sample_size
@@ -45,8 +45,8 @@ def demo_frame(n: int, seed: int = 1) -> np.ndarray:
     """n points like the demo district's sites, in metres (EPSG:4547)."""
     streets = gpd.read_file(STREETS_FILE)
     rng = np.random.default_rng(seed)
-    inner = _inner_geometries(streets)
-    lon, lat, _ = _sample_points(inner, _street_hotspots(streets, inner, rng), n, rng)
+    inner = inner_geometries(streets)
+    lon, lat, _ = sample_points(inner, street_hotspots(streets, inner, rng), n, rng)
     return to_metric(lon, lat)
 
 

@@ -26,7 +26,7 @@ class RenderedText(Element):
         return self._text
 
 
-def _render_macro(self: MacroElement, **kwargs: Any) -> None:
+def render_macro(self: MacroElement, **kwargs: Any) -> None:
     """branca's MacroElement.render, except that the header, html and script a macro renders
     are kept as text (RenderedText) instead of `Element(text)`, which compiles each rendered
     text as a Jinja template of its own (the map's whole script, the street outlines'
@@ -48,4 +48,4 @@ def _render_macro(self: MacroElement, **kwargs: Any) -> None:
 
 #: branca's own, kept for the test that compares both
 BRANCA_MACRO_RENDER = MacroElement.render
-MacroElement.render = _render_macro  # type: ignore[method-assign]
+MacroElement.render = render_macro  # type: ignore[method-assign]

@@ -17,11 +17,11 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 def palette() -> dict[str, Any]:
     with PALETTE_FILE.open(encoding="utf-8") as f:
         data = yaml.safe_load(f)
-    _check(data)
+    check_palette(data)
     return data
 
 
-def _check(data: dict[str, Any]) -> None:
+def check_palette(data: dict[str, Any]) -> None:
     """A bad palette file stops the app at its first use, naming what is wrong."""
     missing = [k for k in data["legend_order"] if k not in data["statuses"]]
     if missing:

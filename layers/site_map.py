@@ -26,7 +26,7 @@ from layers import palette
 from layers.basemaps import Basemap
 
 # branca's render, patched once for every map (layers/folium_text.py); named here for tests
-from layers.folium_text import BRANCA_MACRO_RENDER, RenderedText, _render_macro  # noqa: F401
+from layers.folium_text import BRANCA_MACRO_RENDER, RenderedText, render_macro  # noqa: F401
 
 MAX_ZOOM = 19
 
@@ -311,16 +311,9 @@ def _add_outlines(m: folium.Map, spec: MapSpec) -> None:
 
 def build_map(spec: MapSpec, assets: MapAssets) -> folium.Map:
     """The folium map of one page: basemap, outlines, sites, toggles, legend, controls."""
-    if spec.center is not None:
-        location = [spec.center[1], spec.center[0]]
-    elif spec.bounds is not None:
-        west, south, east, north = spec.bounds
-        location = [(south + north) / 2, (west + east) / 2]
-    else:
-        location = [39.12, 117.25]
     m = LocalMap(
         assets,
-        location=location,
+        location=_start_location(spec),
         zoom_start=spec.zoom or 13,
         width="100%",
         height="100%",
@@ -360,25 +353,40 @@ def build_map(spec: MapSpec, assets: MapAssets) -> folium.Map:
         ).add_to(m)
     controls = spec.layer_control and not spec.printable
     if controls:
-        for index, item in enumerate(palette.legend()):
-            label = (
-                f'<span class="gis-lc-item" data-key="{item["key"]}">'
-                f"{swatch_html(item['key'])}{html.escape(item['label'])}</span>"
-            )
-            SiteToggle(site_layer, "status", index, label, "按状态" if index == 0 else "").add_to(m)
-        for index, code in enumerate(palette.disposition_keys()):
-            name = palette.palette()["dispositions"][code]["label"]
-            label = (
-                f'<span class="gis-lc-item" data-disposition="{code}">'
-                f"{disposition_swatch_html(code)}{html.escape(name)}</span>"
-            )
-            heading = "按治理方式" if index == 0 else ""
-            SiteToggle(site_layer, "disposition", index, label, heading).add_to(m)
+        _add_site_toggles(m, site_layer)
     if spec.legend:
         Legend(spec.counts).add_to(m)
     if controls:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
     return m
+
+
+def _start_location(spec: MapSpec) -> list[float]:
+    """[lat, lon] the map opens on: the given centre, else the middle of the bounds."""
+    if spec.center is not None:
+        return [spec.center[1], spec.center[0]]
+    if spec.bounds is not None:
+        west, south, east, north = spec.bounds
+        return [(south + north) / 2, (west + east) / 2]
+    return [39.12, 117.25]
+
+
+def _add_site_toggles(m: folium.Map, site_layer: SiteLayer) -> None:
+    """The layer control's entries: one per status (with its swatch), one per disposition."""
+    for index, item in enumerate(palette.legend()):
+        label = (
+            f'<span class="gis-lc-item" data-key="{item["key"]}">'
+            f"{swatch_html(item['key'])}{html.escape(item['label'])}</span>"
+        )
+        SiteToggle(site_layer, "status", index, label, "按状态" if index == 0 else "").add_to(m)
+    for index, code in enumerate(palette.disposition_keys()):
+        name = palette.palette()["dispositions"][code]["label"]
+        label = (
+            f'<span class="gis-lc-item" data-disposition="{code}">'
+            f"{disposition_swatch_html(code)}{html.escape(name)}</span>"
+        )
+        heading = "按治理方式" if index == 0 else ""
+        SiteToggle(site_layer, "disposition", index, label, heading).add_to(m)
 
 
 # an inline <script> (no src) without a nonce yet

@@ -2,6 +2,9 @@
 
 The database is TEST_DATABASE_URL (make test sets it), else `<name>_test` beside the app's
 database (started by gis_app.core.localdb). It is dropped and created again at the start of a run.
+Under pytest-xdist each worker has a database of its own, `<name>_test_<worker>` (gw0, gw1…), and
+so do the databases derived from it (the scratch database, the migration and backup tests'):
+what one worker commits (a live server's demo data) no other sees.
 """
 
 from __future__ import annotations
@@ -30,11 +33,18 @@ def _recreate_database(url: str) -> None:
     admin.dispose()
 
 
+def worker_url(url: str, worker: str | None) -> str:
+    """The test database of an xdist worker (`gw0`…): `<name>_test_gw0`; `url` itself when the
+    tests run in one process."""
+    return with_dbname(url, f"{dbname_of(url)}_{worker}") if worker else url
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL") or resolve_url(test=True)
     if not dbname_of(url).endswith("_test"):
         pytest.exit(f"refusing to run tests against {dbname_of(url)!r}: its name must end in _test")
+    url = worker_url(url, os.environ.get("PYTEST_XDIST_WORKER"))
     _recreate_database(url)
     from gis_app.core import database as dbmod
     from gis_app.core.localdb import ensure_database

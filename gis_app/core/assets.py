@@ -102,7 +102,3 @@ def fetch_all(registry: str, echo=print) -> int:  # noqa: ANN001
     """Fetch every pinned asset that is missing from `registry` (NPM_REGISTRY in the settings);
     returns how many were fetched."""
     return sum(fetch(asset, registry, echo) for asset in ASSETS)
-
-
-def missing_assets() -> list[str]:
-    return [f"{a.package}@{a.version}" for a in ASSETS if not _stamp(a).exists()]

@@ -17,7 +17,6 @@ STATUSES: Final[Mapping[str, str]] = {
     "awaiting_acceptance": "待验收",
     "closed": "已销账",
 }
-OPEN_STATUSES: Final = ("new", "registered", "in_progress", "awaiting_acceptance")
 
 DISPOSITIONS: Final[Mapping[str, str]] = {
     "demolish": "拆除",

@@ -89,7 +89,7 @@ def existing_local_url(project_root: Path = PROJECT_ROOT) -> str | None:
         return None
 
 
-def _pg_bindir() -> Path:
+def pg_bindir() -> Path:
     """The newest installed PostgreSQL server that also has PostGIS installed."""
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
@@ -111,7 +111,7 @@ def _pg_bindir() -> Path:
     )
 
 
-def _run_as(owner: str, args: list[str], **kw: Any) -> subprocess.CompletedProcess:
+def run_as(owner: str, args: list[str], **kw: Any) -> subprocess.CompletedProcess:
     """Run a server program as the cluster owner (dropping root if needed)."""
     if os.geteuid() == 0 and owner != "root":
         pw = pwd.getpwnam(owner)
@@ -146,7 +146,7 @@ def _ensure_service_user() -> None:
     )
 
 
-def _free_port(start: int) -> int:
+def free_port(start: int) -> int:
     for port in range(start, start + 200):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
@@ -180,11 +180,11 @@ def _initdb(cluster: LocalCluster, bindir: Path) -> None:
         cluster.home.mkdir(parents=True, exist_ok=True)
         os.chmod(cluster.home, 0o700)
     seed = int(hashlib.sha1(str(PROJECT_ROOT).encode()).hexdigest(), 16) % 400
-    port = _free_port(55432 + seed)
+    port = free_port(55432 + seed)
     _log(
         f"initialising a PostgreSQL cluster in {cluster.data} (port {port}, owner {cluster.owner})"
     )
-    result = _run_as(
+    result = run_as(
         cluster.owner,
         [
             str(bindir / "initdb"),
@@ -222,21 +222,21 @@ def _initdb(cluster: LocalCluster, bindir: Path) -> None:
 
 
 def _is_running(cluster: LocalCluster, bindir: Path) -> bool:
-    result = _run_as(cluster.owner, [str(bindir / "pg_ctl"), "status", "-D", str(cluster.data)])
+    result = run_as(cluster.owner, [str(bindir / "pg_ctl"), "status", "-D", str(cluster.data)])
     return result.returncode == 0
 
 
 def ensure_local_cluster() -> LocalCluster:
     """Create (once) and start (if stopped) the project's own cluster."""
     cluster = local_cluster()
-    bindir = _pg_bindir()
+    bindir = pg_bindir()
     if not cluster.port_file.exists():
         if cluster.data.exists():  # an initdb that died half-way: start over
             shutil.rmtree(cluster.data)
         _initdb(cluster, bindir)
     if not _is_running(cluster, bindir):
         _log(f"starting the local PostgreSQL on 127.0.0.1:{cluster.port()}")
-        result = _run_as(
+        result = run_as(
             cluster.owner,
             [
                 str(bindir / "pg_ctl"),
@@ -253,11 +253,11 @@ def ensure_local_cluster() -> LocalCluster:
         if result.returncode != 0:
             tail = cluster.log.read_text(errors="replace")[-1500:] if cluster.log.exists() else ""
             raise SetupError(f"本地数据库启动失败：{result.stderr.strip()}\n{tail}")
-    _ensure_planner_settings(cluster, bindir)
+    ensure_planner_settings(cluster, bindir)
     return cluster
 
 
-def _ensure_planner_settings(cluster: LocalCluster, bindir: Path) -> None:
+def ensure_planner_settings(cluster: LocalCluster, bindir: Path) -> None:
     """A cluster made before PLANNER_SETTINGS existed gets them once (and a reload)."""
     conf = cluster.data / "postgresql.conf"
     if not conf.exists() or re.search(
@@ -266,16 +266,16 @@ def _ensure_planner_settings(cluster: LocalCluster, bindir: Path) -> None:
         return
     with conf.open("a") as f:
         f.write("\n# set by gis_app.core.localdb\n" + PLANNER_SETTINGS)
-    _run_as(cluster.owner, [str(bindir / "pg_ctl"), "reload", "-D", str(cluster.data)])
+    run_as(cluster.owner, [str(bindir / "pg_ctl"), "reload", "-D", str(cluster.data)])
 
 
 def stop_local_cluster() -> None:
     cluster = local_cluster()
     if not cluster.port_file.exists():
         return
-    bindir = _pg_bindir()
+    bindir = pg_bindir()
     if _is_running(cluster, bindir):
-        _run_as(
+        run_as(
             cluster.owner, [str(bindir / "pg_ctl"), "stop", "-m", "fast", "-D", str(cluster.data)]
         )
 
@@ -351,11 +351,11 @@ def ensure_database(url: str) -> None:
                     f"数据库服务器上没有 PostGIS：请在服务器上安装 postgresql-{major}-postgis-3。"
                 )
         cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        _ensure_app_role(cur)
+        ensure_app_role(cur)
     conn.close()
 
 
-def _ensure_app_role(cur: Any) -> None:
+def ensure_app_role(cur: Any) -> None:
     """The web app's own database role (owns nothing, subject to row-level security), made
     able to log in, when the user in DATABASE_URL may create roles; otherwise it is the
     administrator's job (README, database roles) and the migration says so."""

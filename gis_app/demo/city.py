@@ -66,9 +66,9 @@ def split_district(
 ) -> gpd.GeoDataFrame:
     """``n`` approximate streets partitioning ``outline``: Voronoi cells of seeds spread inside
     it by a few Lloyd steps (computed in metres), clipped to the outline in degrees."""
-    to_metric = sb._transformer(4326, sb.METRIC_CRS)
-    to_wgs84 = sb._transformer(sb.METRIC_CRS, 4326)
-    outline_m = sb._reproject(outline, to_metric)
+    to_metric = sb.transformer_between(4326, sb.METRIC_CRS)
+    to_wgs84 = sb.transformer_between(sb.METRIC_CRS, 4326)
+    outline_m = sb.reproject(outline, to_metric)
     minx, miny, maxx, maxy = outline_m.bounds
     shapely.prepare(outline_m)
     seeds = np.empty((0, 2))
@@ -77,14 +77,14 @@ def split_district(
         seeds = np.vstack([seeds, xy[shapely.contains_xy(outline_m, xy[:, 0], xy[:, 1])]])
     seeds = seeds[:n]
     for _ in range(_LLOYD_STEPS):
-        for i, cell in enumerate(sb._voronoi_cells(seeds, outline_m)):
+        for i, cell in enumerate(sb.voronoi_cells(seeds, outline_m)):
             part = cell.intersection(outline_m)
             if not part.is_empty:
                 seeds[i] = (lambda c: (c.x, c.y))(part.centroid)
     extent = outline_m.envelope.buffer(5000.0)
-    cells = [sb._reproject(cell, to_wgs84) for cell in sb._voronoi_cells(seeds, extent)]
-    pieces = sb._merge_fragments(sb._partition(cells, outline))
-    geoms = [sb._as_multipolygon(sb._round(piece, sb.COORD_DECIMALS)) for piece in pieces]
+    cells = [sb.reproject(cell, to_wgs84) for cell in sb.voronoi_cells(seeds, extent)]
+    pieces = sb.merge_fragments(sb.partition(cells, outline))
+    geoms = [sb.as_multipolygon(sb.round_coords(piece, sb.COORD_DECIMALS)) for piece in pieces]
     # number the streets from north-west to south-east, as a person would read the map
     order = sorted(
         range(len(geoms)),

@@ -1,14 +1,18 @@
-"""`gis-app load-demo`: the demo district (Hedong's streets, generated sites and history)."""
+"""`gis-app load-demo`: the demo district (Hedong's streets, generated sites and history);
+`gis-app demo-accounts`: its accounts."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import click
+from flask import current_app
 
 from gis_app.commandline import db_session, fail, say, with_app
 from gis_app.core.errors import AppError
+from gis_app.demo.accounts import DEMO_FILE, create_demo_accounts
 from gis_app.demo.loader import load_demo
 from gis_app.features.ledger.service import ledger_is_empty
 
@@ -41,3 +45,22 @@ def register(cli: click.Group) -> None:
             fail(exc)
             return
         click.echo(json.dumps(result, ensure_ascii=False))
+
+    @cli.command("demo-accounts")
+    @click.option("--file", "path", type=click.Path(path_type=Path), default=None)
+    @with_app
+    def demo_accounts_cmd(path: Path | None) -> None:
+        """Create the demo accounts that are missing (one per role, an officer and an inspector
+        per street) with random passwords, keep them in DATA_DIR/demo-accounts.txt, print it."""
+        target = path or Path(current_app.config["DATA_DIR"]) / DEMO_FILE
+        created = create_demo_accounts(db_session(), target)
+        if created:
+            click.echo(f"[accounts] {created} demo account(s) created", err=True)
+        if target.exists():
+            click.echo(target.read_text())
+        else:
+            click.echo(
+                "演示账户已存在，但密码文件不在："
+                "请用 `gis-app users set-password 用户名` 重新设置密码。",
+                err=True,
+            )

@@ -65,17 +65,7 @@ def load_demo(
     if not 0 <= n_sites <= MAX_DEMO_SITES:
         raise ValidationError(f"点位数须在 0 到 {MAX_DEMO_SITES:,} 之间", "sites")
     today = today or clock.today()
-    existing = session.scalar(select(func.count()).select_from(Site)) or 0
-    if existing and not replace:
-        raise Conflict(
-            f"台账中已有 {existing} 个点位：示例数据只载入空库；加 --replace 清空后重建示例数据",
-            "sites",
-        )
-    if replace:
-        say(f"清空现有 {existing} 个点位…")
-        session.execute(
-            text("TRUNCATE site_events, sites, import_batches RESTART IDENTITY CASCADE")
-        )
+    _empty_ledger(session, replace, say)
     say("载入河东区区界…")
     ensure_district_outline(session)
     say("载入 12 个街道的示意边界…")
@@ -88,6 +78,38 @@ def load_demo(
     copy_sites(
         session, rows, street_ids, DEMO_ACTOR, progress=lambda k: say(f"  {k:,} / {len(rows):,}")
     )
+    _record_creations(session)
+    from gis_app.demo.workflow_history import add_workflow_history
+
+    say("生成示例治理记录（状态变更、分步方案、延期申请、月报）…")
+    add_workflow_history(session, seed, today)
+    session.flush()
+    say("完成")
+    return {
+        "streets": len(street_ids),
+        "sites": len(rows),
+        "seed": seed,
+        "today": today.isoformat(),
+    }
+
+
+def _empty_ledger(session: Session, replace: bool, say: Callable[[str], None]) -> None:
+    """The demo goes into an empty ledger only; `replace` empties it first."""
+    existing = session.scalar(select(func.count()).select_from(Site)) or 0
+    if existing and not replace:
+        raise Conflict(
+            f"台账中已有 {existing} 个点位：示例数据只载入空库；加 --replace 清空后重建示例数据",
+            "sites",
+        )
+    if replace:
+        say(f"清空现有 {existing} 个点位…")
+        session.execute(
+            text("TRUNCATE site_events, sites, import_batches RESTART IDENTITY CASCADE")
+        )
+
+
+def _record_creations(session: Session) -> None:
+    """Each demo site's 'create' event, dated when the site was registered."""
     session.execute(
         text(
             """
@@ -102,15 +124,3 @@ def load_demo(
         ),
         {"actor": DEMO_ACTOR},
     )
-    from gis_app.demo.workflow_history import add_workflow_history
-
-    say("生成示例治理记录（状态变更、分步方案、延期申请、月报）…")
-    add_workflow_history(session, seed, today)
-    session.flush()
-    say("完成")
-    return {
-        "streets": len(street_ids),
-        "sites": len(rows),
-        "seed": seed,
-        "today": today.isoformat(),
-    }

@@ -184,7 +184,7 @@ def _profile(code: str) -> _StreetProfile:
     )
 
 
-def _inner_geometries(streets: gpd.GeoDataFrame) -> list[shapely.Geometry]:
+def inner_geometries(streets: gpd.GeoDataFrame) -> list[shapely.Geometry]:
     """Street polygons shrunk by the edge margin, prepared for fast point tests."""
     inner = []
     for geom in streets.geometry:
@@ -207,7 +207,7 @@ def _uniform_in(geom: shapely.Geometry, count: int, rng: np.random.Generator) ->
     return found[:count]
 
 
-def _street_hotspots(
+def street_hotspots(
     streets: gpd.GeoDataFrame, inner: list[shapely.Geometry], rng: np.random.Generator
 ) -> _Hotspots:
     """Three weighted hotspots in each old-neighbourhood street, one in every other street."""
@@ -230,7 +230,7 @@ def _street_hotspots(
     )
 
 
-def _sample_points(
+def sample_points(
     inner: list[shapely.Geometry], hotspots: _Hotspots, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` points (lon, lat rounded to 7 decimals) and the index of the street holding each."""
@@ -352,15 +352,42 @@ def generate_sites(
         streets = streets.to_crs(4326)
     streets = streets.reset_index(drop=True)
     codes = [str(code) for code in streets["code"]]
-    profiles = [_profile(code) for code in codes]
 
     rng = np.random.default_rng(seed)
-    inner = _inner_geometries(streets)
-    hotspots = _street_hotspots(streets, inner, rng)
-    lon, lat, owner = _sample_points(inner, hotspots, int(n), rng)
+    inner = inner_geometries(streets)
+    hotspots = street_hotspots(streets, inner, rng)
+    lon, lat, owner = sample_points(inner, hotspots, int(n), rng)
     order = np.argsort(owner, kind="stable")
-    lon, lat, owner = lon[order], lat[order], owner[order]
+    draws = _draw_attributes(n, rng, today)
+    return _site_records(codes, lon[order], lat[order], owner[order], draws)
 
+
+@dataclass
+class _Draws:
+    """Every random value of the sites but their points, as plain Python lists (indexing
+    numpy scalars in the loop is slow), drawn in one fixed order: the seed decides them."""
+
+    kind: list[str]
+    area: list[float]
+    status: list[str]
+    disposition: list[str]
+    flag_keys: list[str]
+    flag_rows: list[tuple[bool, ...]]
+    created_ts: list[float]
+    committed_ord: list[int]
+    current_ord: list[int]
+    name: list[str]
+    road: list[float]
+    community: list[float]
+    house: list[int]
+    detail: list[float]
+    mobile_prefix: list[int]
+    mobile_rest: list[int]
+    note: list[int]
+    plain_note: list[bool]
+
+
+def _draw_attributes(n: int, rng: np.random.Generator, today: date) -> _Draws:
     kind_names = list(_KINDS)
     kinds = rng.choice(kind_names, size=n, p=[_KINDS[k][0] for k in kind_names])
     areas = _areas(kinds, rng)
@@ -380,13 +407,10 @@ def generate_sites(
     note_pick = rng.integers(0, len(_NOTES), n)
     plain_note = rng.random(n) < 0.45
 
-    # per-site values as plain Python lists: indexing numpy scalars in the loop is slow
     today_ordinal = today.toordinal()
     created_ts = (
         (today_ordinal - _EPOCH_ORDINAL + created) * 86400 + created_seconds - _LOCAL_UTC_OFFSET_S
-    ).tolist()
-    committed_ord = np.where(has_deadline, today_ordinal + committed, 0).tolist()
-    current_ord = np.where(has_deadline, today_ordinal + current, 0).tolist()
+    )
     names = [
         _SURNAMES[s] + _GIVEN[g1] + (_GIVEN[g2] if two else "")
         for s, g1, g2, two in zip(
@@ -397,36 +421,52 @@ def generate_sites(
             strict=True,
         )
     ]
-    flag_rows = list(zip(*(values.tolist() for values in flags.values()), strict=True))
-    flag_keys = list(flags)
+    return _Draws(
+        kind=kinds.tolist(),
+        area=areas.tolist(),
+        status=status.tolist(),
+        disposition=disposition.tolist(),
+        flag_keys=list(flags),
+        flag_rows=list(zip(*(values.tolist() for values in flags.values()), strict=True)),
+        created_ts=created_ts.tolist(),
+        committed_ord=np.where(has_deadline, today_ordinal + committed, 0).tolist(),
+        current_ord=np.where(has_deadline, today_ordinal + current, 0).tolist(),
+        name=names,
+        road=road_pick.tolist(),
+        community=community_pick.tolist(),
+        house=house_no.tolist(),
+        detail=detail_pick.tolist(),
+        mobile_prefix=mobile_prefix.tolist(),
+        mobile_rest=mobile_rest.tolist(),
+        note=note_pick.tolist(),
+        plain_note=plain_note.tolist(),
+    )
+
+
+def _site_records(
+    codes: list[str], lon: np.ndarray, lat: np.ndarray, owner: np.ndarray, draws: _Draws
+) -> list[dict[str, Any]]:
+    """The sites as rows, numbered street by street (HD-<street prefix>-0001…)."""
+    profiles = [_profile(code) for code in codes]
     counts = np.bincount(owner, minlength=len(codes)).tolist()
     widths = [max(4, len(str(count))) for count in counts]
     sequence = [0] * len(codes)
     lon_list, lat_list, owner_list = lon.tolist(), lat.tolist(), owner.tolist()
-    kind_list, status_list, disposition_list = kinds.tolist(), status.tolist(), disposition.tolist()
-    area_list, house_list = areas.tolist(), house_no.tolist()
-    road_list, community_list, detail_list = (
-        road_pick.tolist(),
-        community_pick.tolist(),
-        detail_pick.tolist(),
-    )
-    prefix_list, mobile_list = mobile_prefix.tolist(), mobile_rest.tolist()
-    note_list, plain_list = note_pick.tolist(), plain_note.tolist()
-
     sites: list[dict[str, Any]] = []
-    for i in range(n):
+    for i in range(len(owner_list)):
         street = owner_list[i]
         profile = profiles[street]
         sequence[street] += 1
-        kind = kind_list[i]
+        kind = draws.kind[i]
         details = _KINDS[kind][2]
-        site_flags = dict(zip(flag_keys, flag_rows[i], strict=True))
+        site_flags = dict(zip(draws.flag_keys, draws.flag_rows[i], strict=True))
         notes = [_FLAG_NOTES[key] for key, on in site_flags.items() if on]
-        is_new = status_list[i] == "new"
+        is_new = draws.status[i] == "new"
         if is_new:
             notes.insert(0, "巡查发现，已拍照取证")
-        elif plain_list[i]:
-            notes.append(_NOTES[note_list[i]])
+        elif draws.plain_note[i]:
+            notes.append(_NOTES[draws.note[i]])
+        committed, current = draws.committed_ord[i], draws.current_ord[i]
         sites.append(
             {
                 "code": f"HD-{profile.prefix}-{sequence[street]:0{widths[street]}d}",
@@ -434,22 +474,24 @@ def generate_sites(
                 "lat": lat_list[i],
                 "street_code": codes[street],
                 "address": (
-                    f"{profile.roads[int(road_list[i] * len(profile.roads))]}{house_list[i]}号"
-                    f"{details[int(detail_list[i] * len(details))]}"
+                    f"{profile.roads[int(draws.road[i] * len(profile.roads))]}{draws.house[i]}号"
+                    f"{details[int(draws.detail[i] * len(details))]}"
                 ),
-                "community": profile.communities[int(community_list[i] * len(profile.communities))],
+                "community": profile.communities[
+                    int(draws.community[i] * len(profile.communities))
+                ],
                 "kind": kind,
-                "area_m2": area_list[i],
-                "person_name": names[i],
-                "person_contact": f"{_MOBILE_PREFIXES[prefix_list[i]]}{mobile_list[i]:08d}",
-                "disposition": disposition_list[i],
-                **site_flags,
-                "status": status_list[i],
-                "committed_deadline": (
-                    date.fromordinal(committed_ord[i]) if committed_ord[i] else None
+                "area_m2": draws.area[i],
+                "person_name": draws.name[i],
+                "person_contact": (
+                    f"{_MOBILE_PREFIXES[draws.mobile_prefix[i]]}{draws.mobile_rest[i]:08d}"
                 ),
-                "current_deadline": date.fromordinal(current_ord[i]) if current_ord[i] else None,
-                "created_at": datetime.fromtimestamp(created_ts[i], UTC),
+                "disposition": draws.disposition[i],
+                **site_flags,
+                "status": draws.status[i],
+                "committed_deadline": date.fromordinal(committed) if committed else None,
+                "current_deadline": date.fromordinal(current) if current else None,
+                "created_at": datetime.fromtimestamp(draws.created_ts[i], UTC),
                 "source": "patrol" if is_new else "ledger",
                 "note": "；".join(notes),
             }

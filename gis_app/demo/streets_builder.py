@@ -88,11 +88,11 @@ def _read_outline(outline_path: Path) -> MultiPolygon:
     return geom
 
 
-def _transformer(src: str | int, dst: str | int) -> Transformer:
+def transformer_between(src: str | int, dst: str | int) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
-def _reproject(geom: shapely.Geometry, transformer: Transformer) -> shapely.Geometry:
+def reproject(geom: shapely.Geometry, transformer: Transformer) -> shapely.Geometry:
     """Reproject every vertex of a geometry (straight edges stay straight in the target)."""
 
     def _xy(coords: np.ndarray) -> np.ndarray:
@@ -102,7 +102,7 @@ def _reproject(geom: shapely.Geometry, transformer: Transformer) -> shapely.Geom
     return shapely.transform(geom, _xy)
 
 
-def _voronoi_cells(seeds: np.ndarray, extent: shapely.Geometry) -> list[Polygon]:
+def voronoi_cells(seeds: np.ndarray, extent: shapely.Geometry) -> list[Polygon]:
     """Unclipped Voronoi cells of ``seeds`` (n x 2), in seed order, covering ``extent``."""
     cells = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=extent, ordered=True)
     return list(cells.geoms)
@@ -114,13 +114,13 @@ def _adjust_seeds(
     """Damped Lloyd steps plus an area correction towards ``targets`` (index -> m²)."""
     seeds = seeds.copy()
     for _ in range(_LLOYD_STEPS):
-        clipped = [cell.intersection(outline) for cell in _voronoi_cells(seeds, outline)]
+        clipped = [cell.intersection(outline) for cell in voronoi_cells(seeds, outline)]
         for i, cell in enumerate(clipped):
             centre = cell.centroid
             if not outline.contains(centre):
                 centre = cell.point_on_surface()
             seeds[i] += _LLOYD_WEIGHT * (np.array([centre.x, centre.y]) - seeds[i])
-        clipped = [cell.intersection(outline) for cell in _voronoi_cells(seeds, outline)]
+        clipped = [cell.intersection(outline) for cell in voronoi_cells(seeds, outline)]
         for i, target in targets.items():
             # Scaling the distance to every neighbour seed by f moves the shared bisectors by
             # the same factor, which scales the cell's area by about f².
@@ -131,7 +131,7 @@ def _adjust_seeds(
     return seeds
 
 
-def _partition(cells: list[Polygon], outline: MultiPolygon) -> list[shapely.Geometry]:
+def partition(cells: list[Polygon], outline: MultiPolygon) -> list[shapely.Geometry]:
     """Clip ``cells`` to ``outline`` on one noded arrangement so shared edges are identical."""
     lines = shapely.union_all([outline.boundary, *[cell.boundary for cell in cells]])
     faces = list(shapely.polygonize(list(getattr(lines, "geoms", [lines]))).geoms)
@@ -147,7 +147,7 @@ def _partition(cells: list[Polygon], outline: MultiPolygon) -> list[shapely.Geom
     return [shapely.union_all(parts) for parts in owned]
 
 
-def _merge_fragments(pieces: list[shapely.Geometry]) -> list[shapely.Geometry]:
+def merge_fragments(pieces: list[shapely.Geometry]) -> list[shapely.Geometry]:
     """Give each minor part of a multi-part piece to the neighbour it shares most border with."""
     pieces = list(pieces)
     for i in range(len(pieces)):
@@ -168,14 +168,14 @@ def _merge_fragments(pieces: list[shapely.Geometry]) -> list[shapely.Geometry]:
     return pieces
 
 
-def _as_multipolygon(geom: shapely.Geometry) -> MultiPolygon:
+def as_multipolygon(geom: shapely.Geometry) -> MultiPolygon:
     """Return a MultiPolygon with counter-clockwise exterior rings (RFC 7946)."""
     polys = [geom] if isinstance(geom, Polygon) else list(getattr(geom, "geoms", []))
     polys = [orient(p, 1.0) for p in polys if isinstance(p, Polygon) and not p.is_empty]
     return MultiPolygon(polys)
 
 
-def _round(geom: shapely.Geometry, decimals: int) -> shapely.Geometry:
+def round_coords(geom: shapely.Geometry, decimals: int) -> shapely.Geometry:
     """Round coordinates and drop repeated points; fall back to set_precision if invalid."""
     rounded = shapely.remove_repeated_points(
         shapely.transform(geom, lambda c: np.round(c, decimals))
@@ -192,9 +192,9 @@ def build_streets(outline_path: Path, csv_path: Path) -> gpd.GeoDataFrame:
     if missing or len(rows) != len(_SEEDS):
         raise ValueError(f"CSV streets do not match the seed table (missing seeds: {missing})")
     outline = _read_outline(outline_path)
-    to_metric = _transformer(4326, METRIC_CRS)
-    to_wgs84 = _transformer(METRIC_CRS, 4326)
-    outline_m = _reproject(outline, to_metric)
+    to_metric = transformer_between(4326, METRIC_CRS)
+    to_wgs84 = transformer_between(METRIC_CRS, 4326)
+    outline_m = reproject(outline, to_metric)
 
     lon = np.array([_SEEDS[row["code_9"]][0] for row in rows])
     lat = np.array([_SEEDS[row["code_9"]][1] for row in rows])
@@ -207,9 +207,9 @@ def build_streets(outline_path: Path, csv_path: Path) -> gpd.GeoDataFrame:
     # Final cells: computed in metres, reprojected vertex by vertex, clipped in degrees so the
     # union is the original outline.
     extent = outline_m.envelope.buffer(5000.0)
-    cells = [_reproject(cell, to_wgs84) for cell in _voronoi_cells(seeds, extent)]
-    pieces = _merge_fragments(_partition(cells, outline))
-    geoms = [_as_multipolygon(_round(piece, COORD_DECIMALS)) for piece in pieces]
+    cells = [reproject(cell, to_wgs84) for cell in voronoi_cells(seeds, extent)]
+    pieces = merge_fragments(partition(cells, outline))
+    geoms = [as_multipolygon(round_coords(piece, COORD_DECIMALS)) for piece in pieces]
     return gpd.GeoDataFrame(
         {
             "code": [row["code_9"] for row in rows],
@@ -233,7 +233,7 @@ def write_streets_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
     frame = gdf.to_crs(4326) if gdf.crs is not None else gdf
     features = []
     for row in frame.itertuples(index=False):
-        geom = _as_multipolygon(row.geometry)
+        geom = as_multipolygon(row.geometry)
         features.append(
             {
                 "type": "Feature",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.wrappers import Request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -129,70 +129,78 @@ def _render(status: int, body: dict) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """One error format for every view: the handlers below, JSON or HTML by the Accept header."""
     app.request_class = AppRequest
+    app.before_request(_no_nul_in_the_url)
+    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(AppError, _app_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
 
-    @app.before_request
-    def _no_nul_in_the_url() -> None:
-        """A NUL in a query parameter or a path segment would reach SQL (found by fuzzing:
-        /extensions?status=%00 was a 500)."""
-        for name, value in request.args.items(multi=True):
-            refuse_nul(value, name)
-        for name, value in (request.view_args or {}).items():
-            refuse_nul(value, name)
 
-    @app.errorhandler(DBAPIError)
-    def _database_error(exc: DBAPIError) -> Response:
-        _rollback()
-        if transient_database_error(exc):
-            log.warning("database conflict on %s %s: %s", request.method, request.path, exc.orig)
-            response = _render(
-                503, {"error": "database_busy", "field": None, "message": HTTP_MESSAGES[503]}
-            )
-            response.headers["Retry-After"] = "1"
-            return response
-        if not database_unavailable(exc):
-            log.exception("database error on %s %s", request.method, request.path)
-            return _render(500, {"error": "internal", "field": None, "message": HTTP_MESSAGES[500]})
-        log.warning(
-            "database unavailable on %s %s: %s",
-            request.method,
-            request.path,
-            str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else exc,
-        )
-        _invalidate_pool()
+def _no_nul_in_the_url() -> None:
+    """A NUL in a query parameter or a path segment would reach SQL (found by fuzzing:
+    /extensions?status=%00 was a 500)."""
+    for name, value in request.args.items(multi=True):
+        refuse_nul(value, name)
+    for name, value in (request.view_args or {}).items():
+        refuse_nul(value, name)
+
+
+def _database_error(exc: DBAPIError) -> Response:
+    """A conflict (retry) or a database that went away is a 503 with Retry-After; anything
+    else a 500."""
+    _rollback()
+    if transient_database_error(exc):
+        log.warning("database conflict on %s %s: %s", request.method, request.path, exc.orig)
         response = _render(
-            503, {"error": "database_unavailable", "field": None, "message": HTTP_MESSAGES[503]}
+            503, {"error": "database_busy", "field": None, "message": HTTP_MESSAGES[503]}
         )
-        response.headers["Retry-After"] = str(RETRY_AFTER)
+        response.headers["Retry-After"] = "1"
         return response
-
-    @app.errorhandler(AppError)
-    def _app_error(exc: AppError) -> Response:
-        _rollback()
-        return _render(exc.status, exc.to_dict())
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        body = {
-            "error": (exc.name or "error").lower().replace(" ", "_"),
-            "field": None,
-            "message": HTTP_MESSAGES.get(status, exc.description or exc.name),
-        }
-        if status == 413:
-            limit = app.config["MAX_CONTENT_LENGTH"] or 0
-            body["message"] = f"上传的内容过大（上限 {_size(limit)}）"
-            body["field"] = "file"
-        response = _render(status, body)
-        if status == 405 and exc.get_response().headers.get("Allow"):
-            response.headers["Allow"] = exc.get_response().headers["Allow"]
-        return response
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        _rollback()
+    if not database_unavailable(exc):
+        log.exception("database error on %s %s", request.method, request.path)
         return _render(500, {"error": "internal", "field": None, "message": HTTP_MESSAGES[500]})
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.path,
+        str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else exc,
+    )
+    _invalidate_pool()
+    response = _render(
+        503, {"error": "database_unavailable", "field": None, "message": HTTP_MESSAGES[503]}
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+def _app_error(exc: AppError) -> Response:
+    _rollback()
+    return _render(exc.status, exc.to_dict())
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    body = {
+        "error": (exc.name or "error").lower().replace(" ", "_"),
+        "field": None,
+        "message": HTTP_MESSAGES.get(status, exc.description or exc.name),
+    }
+    if status == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"] or 0
+        body["message"] = f"上传的内容过大（上限 {_size(limit)}）"
+        body["field"] = "file"
+    response = _render(status, body)
+    if status == 405 and exc.get_response().headers.get("Allow"):
+        response.headers["Allow"] = exc.get_response().headers["Allow"]
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    _rollback()
+    return _render(500, {"error": "internal", "field": None, "message": HTTP_MESSAGES[500]})
 
 
 def _size(n: int) -> str:

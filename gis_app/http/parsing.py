@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from gis_app.core.errors import BadRequest, ValidationError
+from gis_app.core.errors import BadRequest
 
 #: no count, page or offset is larger; bigger numbers would overflow PostgreSQL's LIMIT/OFFSET
 INT_ARG_CEILING = 2**31 - 1
@@ -27,19 +27,3 @@ def json_body(optional: bool = False) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("请求体必须是 JSON 对象", "body")
     return body
-
-
-def int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    """A query argument as an integer of at least `minimum`, capped at `maximum`."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"参数 {name} 必须是整数：{raw!r}", name) from None
-    if value < minimum:
-        raise ValidationError(f"参数 {name} 不能小于 {minimum}", name)
-    if value > INT_ARG_CEILING:
-        raise ValidationError(f"参数 {name} 过大（不能大于 {INT_ARG_CEILING}）", name)
-    return min(value, maximum) if maximum is not None else value

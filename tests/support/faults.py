@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from gis_app.core.localdb import SERVICE_USER, _free_port, _pg_bindir, _run_as
+from gis_app.core.localdb import SERVICE_USER, free_port, pg_bindir, run_as
 
 
 @dataclass
@@ -32,7 +32,7 @@ class ScratchCluster:
         return f"postgresql://{self.owner}@127.0.0.1:{self.port}/{dbname}"
 
     def pg_ctl(self, *args: str) -> None:
-        result = _run_as(
+        result = run_as(
             self.owner,
             [
                 str(self.bindir / "pg_ctl"),
@@ -56,16 +56,16 @@ class ScratchCluster:
 
 @contextmanager
 def scratch_cluster() -> Iterator[ScratchCluster]:
-    bindir = _pg_bindir()
+    bindir = pg_bindir()
     owner = SERVICE_USER if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
     home = Path(tempfile.mkdtemp(prefix="gis-fault-pg-", dir="/tmp"))
     if os.geteuid() == 0:
         pw = pwd.getpwnam(owner)
         os.chown(home, pw.pw_uid, pw.pw_gid)
     os.chmod(home, 0o700)
-    cluster = ScratchCluster(home, owner, _free_port(56900), bindir)
+    cluster = ScratchCluster(home, owner, free_port(56900), bindir)
     try:
-        result = _run_as(
+        result = run_as(
             owner,
             [
                 str(bindir / "initdb"),

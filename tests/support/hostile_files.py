@@ -82,7 +82,7 @@ def _webp_flood() -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
-def _zip(name: str = "evil.txt", content: bytes = b"payload") -> bytes:
+def zip_bytes(name: str = "evil.txt", content: bytes = b"payload") -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(name, content)
@@ -137,9 +137,9 @@ def corpus() -> list[Hostile]:
         ("truncated WebP", "half.webp", webp[: len(webp) // 2]),
         ("JPEG with only start and end markers", "hollow.jpg", b"\xff\xd8\xff\xd9"),
         ("PNG with a wrong checksum", "crc.png", png[:-5] + bytes([png[-5] ^ 0xFF]) + png[-4:]),
-        ("polyglot JPEG + ZIP", "poly.jpg", jpeg + _zip()),
-        ("polyglot PNG + ZIP", "poly.png", png + _zip()),
-        ("polyglot WebP + ZIP", "poly.webp", webp + _zip()),
+        ("polyglot JPEG + ZIP", "poly.jpg", jpeg + zip_bytes()),
+        ("polyglot PNG + ZIP", "poly.png", png + zip_bytes()),
+        ("polyglot WebP + ZIP", "poly.webp", webp + zip_bytes()),
         (
             "PNG with HTML in a text chunk",
             "page.png",
@@ -153,7 +153,7 @@ def corpus() -> list[Hostile]:
             "gifjs.gif",
             b"GIF89a/*\x01\x00\x01\x00\x00\x00\x00*/=alert(1);//;",
         ),
-        ("a ZIP named .jpg", "archive.jpg", _zip()),
+        ("a ZIP named .jpg", "archive.jpg", zip_bytes()),
         ("empty file", "empty.jpg", b""),
         ("SVG with a script", "vector.svg", svg),
         ("SVG named .png", "vector.png", svg),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, text
+from sqlalchemy import Connection, Row, or_, select, text
 from sqlalchemy.orm import Session
 
 from gis_app.core import clock
@@ -173,17 +173,9 @@ def verify(
     position missing, the head where the last event is. Stops at the first problem."""
     report = VerifyReport()
     head = conn.execute(text("SELECT seq, hash FROM audit.chain_head")).one()
-    outside = conn.execute(
-        text("SELECT count(*), min(id) FROM audit.events WHERE seq IS NULL")
-    ).one()
-    if outside[0]:
-        report.problems.append(
-            Problem(
-                None,
-                "outside_chain",
-                f"有 {outside[0]} 条审计事件不在链中（首条 id {outside[1]}）：被绕过触发器写入",
-            )
-        )
+    problem = _outside_chain(conn)
+    if problem is not None:
+        report.problems.append(problem)
         return report
     expected, prev, last = 1, GENESIS, 0
     while True:
@@ -191,49 +183,63 @@ def verify(
         if not rows:
             break
         for r in rows:
-            if r.seq != expected:
-                missing = (
-                    f"第 {expected} 号"
-                    if r.seq == expected + 1
-                    else f"第 {expected}–{r.seq - 1} 号"
-                )
-                report.problems.append(
-                    Problem(expected, "missing", f"审计事件{missing}缺失（被删除）")
-                )
-                return report
-            if r.prev_hash != prev:
-                report.problems.append(
-                    Problem(
-                        expected - 1,
-                        "changed",
-                        f"第 {expected - 1} 号审计事件被改动：第 {expected} 号事件记录的前一哈希"
-                        "与之不符",
-                    )
-                )
-                return report
-            values = [r.actor, r.app_role, r.table_name, r.row_id, r.site_id, r.action]
-            values += [r.before, r.after]
-            if event_hash(prev, r.seq, r.at_text, values) != r.hash:
-                report.problems.append(
-                    Problem(
-                        r.seq,
-                        "changed",
-                        f"第 {r.seq} 号审计事件被改动（id {r.id}，{r.table_name} "
-                        f"{r.row_id}）：内容与其哈希不符",
-                    )
-                )
+            problem = _check_event(r, expected, prev)
+            if problem is not None:
+                report.problems.append(problem)
                 return report
             prev, expected, last = r.hash, expected + 1, r.seq
             report.checked += 1
         if progress:
             progress(report.checked)
     report.head_seq, report.head_hash = last, prev
-    if head.seq != last or head.hash != prev:
-        if head.seq > last:
-            msg = f"第 {last + 1}–{head.seq} 号审计事件缺失（链尾被删除）"
-            report.problems.append(Problem(last + 1, "missing", msg))
-        else:
-            report.problems.append(
-                Problem(head.seq, "head", f"链头记录（第 {head.seq} 号）与最后一条事件不符")
-            )
+    problem = _check_head(head, last, prev)
+    if problem is not None:
+        report.problems.append(problem)
     return report
+
+
+def _outside_chain(conn: Connection | Session) -> Problem | None:
+    """Events written past the triggers (no position in the chain)."""
+    outside = conn.execute(
+        text("SELECT count(*), min(id) FROM audit.events WHERE seq IS NULL")
+    ).one()
+    if not outside[0]:
+        return None
+    return Problem(
+        None,
+        "outside_chain",
+        f"有 {outside[0]} 条审计事件不在链中（首条 id {outside[1]}）：被绕过触发器写入",
+    )
+
+
+def _check_event(r: Row[Any], expected: int, prev: str) -> Problem | None:
+    """One event against the chain walked so far: its position, its link, its own hash."""
+    if r.seq != expected:
+        missing = f"第 {expected} 号" if r.seq == expected + 1 else f"第 {expected}–{r.seq - 1} 号"
+        return Problem(expected, "missing", f"审计事件{missing}缺失（被删除）")
+    if r.prev_hash != prev:
+        return Problem(
+            expected - 1,
+            "changed",
+            f"第 {expected - 1} 号审计事件被改动：第 {expected} 号事件记录的前一哈希与之不符",
+        )
+    values = [r.actor, r.app_role, r.table_name, r.row_id, r.site_id, r.action]
+    values += [r.before, r.after]
+    if event_hash(prev, r.seq, r.at_text, values) != r.hash:
+        return Problem(
+            r.seq,
+            "changed",
+            f"第 {r.seq} 号审计事件被改动（id {r.id}，{r.table_name} "
+            f"{r.row_id}）：内容与其哈希不符",
+        )
+    return None
+
+
+def _check_head(head: Row[Any], last: int, prev: str) -> Problem | None:
+    """The chain's head record against the last event walked."""
+    if head.seq == last and head.hash == prev:
+        return None
+    if head.seq > last:
+        msg = f"第 {last + 1}–{head.seq} 号审计事件缺失（链尾被删除）"
+        return Problem(last + 1, "missing", msg)
+    return Problem(head.seq, "head", f"链头记录（第 {head.seq} 号）与最后一条事件不符")

@@ -93,10 +93,10 @@ def _db_name(url: str) -> str:
 
 def pg_tool(name: str) -> str:
     """pg_dump / pg_restore of the PostgreSQL the project uses (gis_app.core.localdb's bindir)."""
-    from gis_app.core.localdb import SetupError, _pg_bindir
+    from gis_app.core.localdb import SetupError, pg_bindir
 
     try:
-        path = _pg_bindir() / name
+        path = pg_bindir() / name
     except SetupError as exc:
         raise BackupError(str(exc)) from exc
     if not path.exists():
@@ -272,62 +272,83 @@ def create_backup(
     work = Path(tempfile.mkdtemp(prefix=".gis-app-backup-", dir=output.parent))
     try:
         dump = work / DUMP
-        progress(f"导出数据库 {_db_name(db_url)}（pg_dump，自定义格式）…")
-        with _snapshot(db_url) as (snapshot, facts):
-            target, env = tool_target(db_url)
-            result = subprocess.run(
-                [
-                    pg_tool("pg_dump"),
-                    "--format=custom",
-                    f"--snapshot={snapshot}",
-                    "--file",
-                    str(dump),
-                    target,
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-                env=env,
-            )
-        if result.returncode != 0:
-            raise BackupError(f"pg_dump 失败：{result.stderr.strip()}")
-        progress(f"  数据库导出 {dump.stat().st_size / 1e6:.1f} MB")
-        members: dict[str, dict[str, Any]] = {}
-        # password hashes, tokens' hashes and personal data: readable by the owner only
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with (
-            os.fdopen(fd, "wb") as raw,
-            tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
-        ):
-            members[DUMP] = _add_file(tar, dump, DUMP)
-            photos = list(_photo_files(photo_dir))
-            progress(f"打包照片 {len(photos)} 个文件（{photo_dir}）…")
-            for i, (path, name) in enumerate(photos, 1):
-                members[name] = _add_file(tar, path, name)
-                if i % 500 == 0:
-                    progress(f"  {i}/{len(photos)}")
-            manifest = {
-                "format": FORMAT,
-                "app_version": _app_version(),
-                "alembic_revisions": facts["revisions"],
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "database": {"name": _db_name(db_url), "server_version": facts["server"]},
-                "counts": {**facts["counts"], "photo_files": len(photos)},
-                "audit": facts["audit"],
-                "members": members,
-            }
-            data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
-            info = tarfile.TarInfo(MANIFEST)
-            info.size = len(data)
-            info.mtime = int(datetime.now(UTC).timestamp())
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
+        facts = _dump_database(db_url, dump, progress)
+        manifest = _write_archive(partial, dump, photo_dir, db_url, facts, progress)
         os.replace(partial, output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         partial.unlink(missing_ok=True)
     size = output.stat().st_size / 1e6
-    progress(f"备份完成：{output}（{size:.1f} MB，{len(members)} 个成员）")
+    progress(f"备份完成：{output}（{size:.1f} MB，{len(manifest['members'])} 个成员）")
+    return manifest
+
+
+def _dump_database(db_url: str, dump: Path, progress: Progress) -> dict[str, Any]:
+    """pg_dump (custom format) of the snapshot the facts (revisions, counts, audit head) are
+    read in: the dump and the manifest describe the same moment."""
+    progress(f"导出数据库 {_db_name(db_url)}（pg_dump，自定义格式）…")
+    with _snapshot(db_url) as (snapshot, facts):
+        target, env = tool_target(db_url)
+        result = subprocess.run(
+            [
+                pg_tool("pg_dump"),
+                "--format=custom",
+                f"--snapshot={snapshot}",
+                "--file",
+                str(dump),
+                target,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+    if result.returncode != 0:
+        raise BackupError(f"pg_dump 失败：{result.stderr.strip()}")
+    progress(f"  数据库导出 {dump.stat().st_size / 1e6:.1f} MB")
+    return facts
+
+
+def _write_archive(
+    partial: Path,
+    dump: Path,
+    photo_dir: Path,
+    db_url: str,
+    facts: dict[str, Any],
+    progress: Progress,
+) -> dict[str, Any]:
+    """The tar file: the dump, every photo, and last the manifest (with each member's size
+    and hash); returns the manifest."""
+    members: dict[str, dict[str, Any]] = {}
+    # password hashes, tokens' hashes and personal data: readable by the owner only
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with (
+        os.fdopen(fd, "wb") as raw,
+        tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        members[DUMP] = _add_file(tar, dump, DUMP)
+        photos = list(_photo_files(photo_dir))
+        progress(f"打包照片 {len(photos)} 个文件（{photo_dir}）…")
+        for i, (path, name) in enumerate(photos, 1):
+            members[name] = _add_file(tar, path, name)
+            if i % 500 == 0:
+                progress(f"  {i}/{len(photos)}")
+        manifest = {
+            "format": FORMAT,
+            "app_version": _app_version(),
+            "alembic_revisions": facts["revisions"],
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "database": {"name": _db_name(db_url), "server_version": facts["server"]},
+            "counts": {**facts["counts"], "photo_files": len(photos)},
+            "audit": facts["audit"],
+            "members": members,
+        }
+        data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+        info = tarfile.TarInfo(MANIFEST)
+        info.size = len(data)
+        info.mtime = int(datetime.now(UTC).timestamp())
+        info.mode = 0o644
+        tar.addfile(info, io.BytesIO(data))
     return manifest
 
 
@@ -501,7 +522,7 @@ def _drop_database(db_url: str, name: str) -> None:
 @contextmanager
 def _staging_database(db_url: str, progress: Progress) -> Iterator[str]:
     """A new empty database beside the target; dropped on leaving unless renamed away."""
-    from gis_app.core.localdb import _ensure_app_role
+    from gis_app.core.localdb import ensure_app_role
 
     name = f"{_db_name(db_url)}_restore_{os.getpid()}"
     admin = _admin(db_url)
@@ -509,7 +530,7 @@ def _staging_database(db_url: str, progress: Progress) -> Iterator[str]:
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {_ident(name)} WITH (FORCE)")
             cur.execute(f"CREATE DATABASE {_ident(name)} TEMPLATE template0 ENCODING 'UTF8'")
-            _ensure_app_role(cur)
+            ensure_app_role(cur)
     except Exception as exc:
         raise BackupError(f"无法建立临时数据库 {name}：{exc}（恢复需要 CREATEDB 权限）") from exc
     finally:
@@ -664,17 +685,7 @@ def restore_backup(
     archive = read_archive(archive_path, progress)
     manifest = archive.manifest
     needs_upgrade = check_revisions(manifest)
-    admin = _admin(db_url)
-    try:
-        with admin.cursor() as cur:
-            _require_bypass(cur)
-    finally:
-        admin.close()
-    empty, why = target_is_empty(db_url, photo_dir)
-    if not empty and not replace:
-        raise BackupError(
-            f"目标不是空的：{why}。恢复会整体替换它们：确认后加 --yes 再运行；未做任何改动。"
-        )
+    _check_target(db_url, photo_dir, replace)
     photo_dir.parent.mkdir(parents=True, exist_ok=True)
     staging_photos = photo_dir.with_name(f".{photo_dir.name}.restore-{os.getpid()}")
     old_photos = photo_dir.with_name(f".{photo_dir.name}.replaced-{os.getpid()}")
@@ -689,24 +700,7 @@ def restore_backup(
             _check_restored(staging_url, manifest, progress)
             _unpack_photos(archive, staging_photos, progress)
             progress(f"替换数据库 {_db_name(db_url)} 和照片目录 {photo_dir}…")
-            staging_name = _db_name(staging_url)
-            # the photos first: two renames that can always be undone; then the databases,
-            # in one transaction
-            try:
-                if photo_dir.exists():
-                    os.rename(photo_dir, old_photos)
-                os.rename(staging_photos, photo_dir)
-            except OSError as exc:
-                if old_photos.exists() and not photo_dir.exists():
-                    os.rename(old_photos, photo_dir)
-                raise BackupError(f"无法替换照片目录 {photo_dir}：{exc}；目标未改动。") from exc
-            try:
-                old_db = _swap_databases(db_url, staging_name)
-            except BaseException:
-                os.rename(photo_dir, staging_photos)
-                if old_photos.exists():
-                    os.rename(old_photos, photo_dir)
-                raise
+            old_db = _swap_in(db_url, _db_name(staging_url), photo_dir, staging_photos, old_photos)
         if old_db:
             _drop_database(db_url, old_db)
         shutil.rmtree(old_photos, ignore_errors=True)
@@ -719,3 +713,42 @@ def restore_backup(
         f"{len(archive.photo_members)} 个照片文件，结构版本 {', '.join(facts['revisions'])}"
     )
     return {"manifest": manifest, "restored": facts, "migrated": needs_upgrade}
+
+
+def _check_target(db_url: str, photo_dir: Path, replace: bool) -> None:
+    """The restoring role may bypass row-level security; a target with data is replaced only
+    when the operator said so (`replace`)."""
+    admin = _admin(db_url)
+    try:
+        with admin.cursor() as cur:
+            _require_bypass(cur)
+    finally:
+        admin.close()
+    empty, why = target_is_empty(db_url, photo_dir)
+    if not empty and not replace:
+        raise BackupError(
+            f"目标不是空的：{why}。恢复会整体替换它们：确认后加 --yes 再运行；未做任何改动。"
+        )
+
+
+def _swap_in(
+    db_url: str, staging_name: str, photo_dir: Path, staging_photos: Path, old_photos: Path
+) -> str | None:
+    """Put the restored photos and database in place of the target's: the photos first (two
+    renames that can always be undone), then the databases in one transaction; the photos go
+    back when that fails. Returns the name the old database was renamed to (if any)."""
+    try:
+        if photo_dir.exists():
+            os.rename(photo_dir, old_photos)
+        os.rename(staging_photos, photo_dir)
+    except OSError as exc:
+        if old_photos.exists() and not photo_dir.exists():
+            os.rename(old_photos, photo_dir)
+        raise BackupError(f"无法替换照片目录 {photo_dir}：{exc}；目标未改动。") from exc
+    try:
+        return _swap_databases(db_url, staging_name)
+    except BaseException:
+        os.rename(photo_dir, staging_photos)
+        if old_photos.exists():
+            os.rename(old_photos, photo_dir)
+        raise

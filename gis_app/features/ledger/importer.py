@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
@@ -358,13 +359,45 @@ def import_sites(
         raise ValidationError("文件中没有数据行", "file")
     say(f"读入 {len(rows)} 行，逐行检查…")
 
-    errors: list[dict[str, Any]] = []
-    cleaned: list[tuple[RawRow, dict[str, Any]]] = []
-    first_seen: dict[str, int] = {}
-    unknown_sources = 0
+    checked = _check_rows(rows, fmt, crs)
+    placed = _place_rows(session, checked, fmt, own)
+    if checked.unknown_sources:
+        warnings.append(f"{checked.unknown_sources} 行的来源无法识别，按“台账导入”记录")
+    if placed.mismatched_street_text:
+        warnings.append(
+            f"{placed.mismatched_street_text} 行填写的街道与坐标所在街道不一致：街道按坐标确定"
+        )
+    _refuse(placed.foreign, checked.errors, len(rows))
+    report = ImportReport(rows=len(rows), dry_run=dry_run, warnings=warnings)
+    for _, _, street in placed.accepted:
+        report.by_street[street.code] = report.by_street.get(street.code, 0) + 1
+    if dry_run:  # nothing was written: the checks only read
+        return report
+
+    say(f"检查通过，写入 {len(placed.accepted)} 个点位…")
+    batch = _write_batch(session, data, filename, fmt, placed.accepted, actor)
+    report.imported = len(placed.accepted)
+    report.batch_id = batch.id
+    say(f"已导入 {report.imported} 个点位（批次 {batch.id}）")
+    return report
+
+
+@dataclass
+class _CheckedRows:
+    """The rows whose fields passed (with their cleaned values), and every error so far."""
+
+    cleaned: list[tuple[RawRow, dict[str, Any]]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    first_seen: dict[str, int] = field(default_factory=dict)  # code -> its row
+    unknown_sources: int = 0
+
+
+def _check_rows(rows: list[RawRow], fmt: str, crs: str) -> _CheckedRows:
+    """Each row's fields on their own (no database): values, coordinates, duplicate codes."""
+    checked = _CheckedRows()
     for row in rows:
         if "__error__" in row.values:
-            errors.append(_row_error(row, fmt, "geometry", row.values["__error__"]))
+            checked.errors.append(_row_error(row, fmt, "geometry", row.values["__error__"]))
             continue
         street_text = row.values.pop("street", None)
         source = row.values.get("source")
@@ -372,7 +405,7 @@ def import_sites(
             isinstance(source, str) and codes.lookup(codes.SOURCES, source)
         ):
             row.values.pop("source")  # a ledger's own 来源 column: kept as a ledger import
-            unknown_sources += bool(str(source).strip())
+            checked.unknown_sources += bool(str(source).strip())
         current_deadline = row.values.pop("current_deadline", None)
         clean, field_errors = clean_site_fields(row.values, require_code=True)
         try:
@@ -380,34 +413,48 @@ def import_sites(
         except ValidationError as exc:
             field_errors.append(FieldError("current_deadline", exc.message))
         for fe in field_errors:
-            errors.append(_row_error(row, fmt, fe.field, fe.message))
+            checked.errors.append(_row_error(row, fmt, fe.field, fe.message))
         if field_errors:
             continue
         if crs == "gcj02":
             clean["lon"], clean["lat"] = gcj02_to_wgs84(clean["lon"], clean["lat"])
         code = clean["code"]
-        if code in first_seen:
-            errors.append(
-                _row_error(row, fmt, "code", f"编号 {code} 与第 {first_seen[code]} 行重复")
+        if code in checked.first_seen:
+            checked.errors.append(
+                _row_error(row, fmt, "code", f"编号 {code} 与第 {checked.first_seen[code]} 行重复")
             )
             continue
-        first_seen[code] = row.number
+        checked.first_seen[code] = row.number
         clean["_street_text"] = street_text
-        cleaned.append((row, clean))
+        checked.cleaned.append((row, clean))
+    return checked
 
-    # codes already in the ledger
+
+@dataclass
+class _PlacedRows:
+    """The rows to write with their street; those of another street (a street role imports)."""
+
+    accepted: list[tuple[RawRow, dict[str, Any], Street]] = field(default_factory=list)
+    foreign: list[dict[str, Any]] = field(default_factory=list)
+    mismatched_street_text: int = 0
+
+
+def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | None) -> _PlacedRows:
+    """The checks against the database: codes already in the ledger, the street of every point
+    (in one query), a street role's own street. Errors go to `checked.errors`."""
+    errors = checked.errors
+    cleaned = checked.cleaned
     existing = set(
         session.scalars(
-            select(Site.code).where(Site.code.in_(list(first_seen)), Site.deleted_at.is_(None))
+            select(Site.code).where(
+                Site.code.in_(list(checked.first_seen)), Site.deleted_at.is_(None)
+            )
         )
     )
-    # the street of every point, in one query
     street_ids = street_ids_for_points(session, [(c["lon"], c["lat"]) for _, c in cleaned])
     swapped = street_ids_for_points(session, [(c["lat"], c["lon"]) for _, c in cleaned])
     streets = {s.id: s for s in session.scalars(select(Street))}
-    accepted: list[tuple[RawRow, dict[str, Any], Street]] = []
-    foreign: list[dict[str, Any]] = []  # rows of another street (a street role imports)
-    mismatched_street_text = 0
+    placed = _PlacedRows()
     for (row, clean), street_id, swapped_id in zip(cleaned, street_ids, swapped, strict=True):
         if clean["code"] in existing:
             errors.append(_row_error(row, fmt, "code", f"编号 {clean['code']} 已在台账中"))
@@ -426,18 +473,19 @@ def import_sites(
             continue
         street = streets[street_id]
         if own is not None and street.code != own:
-            foreign.append(_row_error(row, fmt, "lon", f"坐标位于{street.name}，不属于本街道"))
+            placed.foreign.append(
+                _row_error(row, fmt, "lon", f"坐标位于{street.name}，不属于本街道")
+            )
             continue
         stated = clean.pop("_street_text")
         if stated and str(stated).strip() not in (street.name, street.name.removesuffix("街道")):
-            mismatched_street_text += 1
-        accepted.append((row, clean, street))
-    if unknown_sources:
-        warnings.append(f"{unknown_sources} 行的来源无法识别，按“台账导入”记录")
-    if mismatched_street_text:
-        warnings.append(
-            f"{mismatched_street_text} 行填写的街道与坐标所在街道不一致：街道按坐标确定"
-        )
+            placed.mismatched_street_text += 1
+        placed.accepted.append((row, clean, street))
+    return placed
+
+
+def _refuse(foreign: list[dict[str, Any]], errors: list[dict[str, Any]], rows: int) -> None:
+    """All or nothing: one row of another street, or one bad row, and nothing is written."""
     if foreign:
         raise Forbidden(
             f"{len(foreign)} 行的坐标不在本街道：街道只能导入本街道的点位，未导入任何数据",
@@ -449,15 +497,19 @@ def import_sites(
         raise ImportRejected(
             f"{len({e['row'] for e in errors})} 行有错误，未导入任何数据：请改正后重新导入",
             errors,
-            rows=len(rows),
+            rows=rows,
         )
-    report = ImportReport(rows=len(rows), dry_run=dry_run, warnings=warnings)
-    for _, _, street in accepted:
-        report.by_street[street.code] = report.by_street.get(street.code, 0) + 1
-    if dry_run:  # nothing was written: the checks only read
-        return report
 
-    say(f"检查通过，写入 {len(accepted)} 个点位…")
+
+def _write_batch(
+    session: Session,
+    data: bytes,
+    filename: str,
+    fmt: str,
+    accepted: list[tuple[RawRow, dict[str, Any], Street]],
+    actor: Actor,
+) -> ImportBatch:
+    """The import batch, its sites and one 'import' event per site."""
     now = clock.now()
     batch = ImportBatch(
         district_code=accepted[0][2].district_code,
@@ -470,40 +522,9 @@ def import_sites(
     )
     session.add(batch)
     session.flush()
-    values = []
-    for _, clean, street in accepted:
-        deadline = clean.get("committed_deadline")
-        values.append(
-            {
-                "district_code": street.district_code,
-                "code": clean["code"],
-                "street_id": street.id,
-                "address": clean["address"],
-                "community": clean.get("community", ""),
-                "kind": clean.get("kind", "other"),
-                "area_m2": clean.get("area_m2"),
-                "person_name": clean.get("person_name", ""),
-                "person_contact": clean.get("person_contact", ""),
-                "disposition": clean["disposition"],
-                "flag_central_inspection": clean.get("flag_central_inspection", False),
-                "flag_hardship": clean.get("flag_hardship", False),
-                "flag_renovation": clean.get("flag_renovation", False),
-                "flag_obstruction": clean.get("flag_obstruction", False),
-                "committed_deadline": deadline,
-                "current_deadline": clean.get("current_deadline") or deadline,
-                "status": clean.get("status", "registered"),
-                "source": clean.get("source", "ledger"),
-                "note": clean.get("note", ""),
-                "geom": func.ST_SetSRID(func.ST_MakePoint(clean["lon"], clean["lat"]), 4326),
-                "import_batch_id": batch.id,
-                "version": 1,
-                "created_by": actor.name,
-                "updated_by": actor.name,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    insert_sites(session, values)
+    insert_sites(
+        session, [_site_row(clean, street, batch.id, actor, now) for _, clean, street in accepted]
+    )
     session.execute(
         text(
             """
@@ -523,10 +544,42 @@ def import_sites(
         },
     )
     session.flush()
-    report.imported = len(accepted)
-    report.batch_id = batch.id
-    say(f"已导入 {report.imported} 个点位（批次 {batch.id}）")
-    return report
+    return batch
+
+
+def _site_row(
+    clean: dict[str, Any], street: Street, batch_id: int, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    """The columns of one imported site (the geometry as a SQL expression)."""
+    deadline = clean.get("committed_deadline")
+    return {
+        "district_code": street.district_code,
+        "code": clean["code"],
+        "street_id": street.id,
+        "address": clean["address"],
+        "community": clean.get("community", ""),
+        "kind": clean.get("kind", "other"),
+        "area_m2": clean.get("area_m2"),
+        "person_name": clean.get("person_name", ""),
+        "person_contact": clean.get("person_contact", ""),
+        "disposition": clean["disposition"],
+        "flag_central_inspection": clean.get("flag_central_inspection", False),
+        "flag_hardship": clean.get("flag_hardship", False),
+        "flag_renovation": clean.get("flag_renovation", False),
+        "flag_obstruction": clean.get("flag_obstruction", False),
+        "committed_deadline": deadline,
+        "current_deadline": clean.get("current_deadline") or deadline,
+        "status": clean.get("status", "registered"),
+        "source": clean.get("source", "ledger"),
+        "note": clean.get("note", ""),
+        "geom": func.ST_SetSRID(func.ST_MakePoint(clean["lon"], clean["lat"]), 4326),
+        "import_batch_id": batch_id,
+        "version": 1,
+        "created_by": actor.name,
+        "updated_by": actor.name,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def insert_sites(session: Session, values: list[dict[str, Any]], chunk: int = 2000) -> None:

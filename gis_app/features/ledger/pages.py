@@ -13,8 +13,8 @@ from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import sees_personal_data, street_code_of
 from gis_app.features.ledger.queries import SiteFilter
 from gis_app.features.ledger.schemas import FIELD_LABELS
+from gis_app.features.maps import current_basemap, map_assets, shift_for, url_templates
 from gis_app.features.maps import service as map_data
-from gis_app.features.maps.pages import current_basemap, map_assets, shift_for, url_templates
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session

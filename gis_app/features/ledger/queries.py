@@ -345,60 +345,9 @@ def overdue_expr(today: date) -> ColumnElement[bool]:
 
 def feature_expr(today: date, personal: bool = False) -> ColumnElement[Any]:
     """A site as an RFC 7946 Feature, built by PostgreSQL (needs Street joined)."""
-    props: list[Any] = [
-        "id",
-        Site.id,
-        "code",
-        Site.code,
-        "street_code",
-        Street.code,
-        "street_name",
-        Street.name,
-        "address",
-        Site.address,
-        "community",
-        Site.community,
-        "kind",
-        Site.kind,
-        "area_m2",
-        Site.area_m2,
-        "disposition",
-        Site.disposition,
-        "status",
-        Site.status,
-        "overdue",
-        overdue_expr(today),
-        "flag_central_inspection",
-        Site.flag_central_inspection,
-        "flag_renovation",
-        Site.flag_renovation,
-        "flag_obstruction",
-        Site.flag_obstruction,
-        "committed_deadline",
-        Site.committed_deadline,
-        "current_deadline",
-        Site.current_deadline,
-        "source",
-        Site.source,
-        "version",
-        Site.version,
-        "created_at",
-        Site.created_at,
-        "updated_at",
-        Site.updated_at,
-    ]
-    if personal:
-        props += [
-            "person_name",
-            Site.person_name,
-            "person_contact",
-            Site.person_contact,
-            "flag_hardship",
-            Site.flag_hardship,
-            "note",
-            Site.note,
-        ]
-    properties = func.json_build_object(*props)  # keeps the order (jsonb would not)
+    pairs = _feature_properties(today, personal)
+    # json_build_object keeps the order (jsonb would not)
+    properties = func.json_build_object(*(part for pair in pairs for part in pair))
     return func.json_build_object(
         "type",
         "Feature",
@@ -409,6 +358,41 @@ def feature_expr(today: date, personal: bool = False) -> ColumnElement[Any]:
         "properties",
         properties,
     )
+
+
+def _feature_properties(today: date, personal: bool) -> list[tuple[str, Any]]:
+    """A site's properties in their order, (name, column); the person concerned, the hardship
+    flag and the note only when `personal`."""
+    pairs: list[tuple[str, Any]] = [
+        ("id", Site.id),
+        ("code", Site.code),
+        ("street_code", Street.code),
+        ("street_name", Street.name),
+        ("address", Site.address),
+        ("community", Site.community),
+        ("kind", Site.kind),
+        ("area_m2", Site.area_m2),
+        ("disposition", Site.disposition),
+        ("status", Site.status),
+        ("overdue", overdue_expr(today)),
+        ("flag_central_inspection", Site.flag_central_inspection),
+        ("flag_renovation", Site.flag_renovation),
+        ("flag_obstruction", Site.flag_obstruction),
+        ("committed_deadline", Site.committed_deadline),
+        ("current_deadline", Site.current_deadline),
+        ("source", Site.source),
+        ("version", Site.version),
+        ("created_at", Site.created_at),
+        ("updated_at", Site.updated_at),
+    ]
+    if personal:
+        pairs += [
+            ("person_name", Site.person_name),
+            ("person_contact", Site.person_contact),
+            ("flag_hardship", Site.flag_hardship),
+            ("note", Site.note),
+        ]
+    return pairs
 
 
 def base_select(columns: list[Any]) -> Select:

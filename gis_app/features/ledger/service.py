@@ -73,7 +73,7 @@ def record_event(
     return event
 
 
-def _street_or_refuse(session: Session, lon: float, lat: float) -> Street:
+def street_or_refuse(session: Session, lon: float, lat: float) -> Street:
     street_id = street_ids_for_points(session, [(lon, lat)])[0]
     if street_id is None:
         raise ValidationError(OUTSIDE_MESSAGE.format(lon=lon, lat=lat), "lon")
@@ -113,7 +113,7 @@ def create_site(
         raise ValidationError(f"未知字段：{', '.join(sorted(unknown))}", sorted(unknown)[0])
     clean, errors = clean_site_fields(raw)
     raise_first(errors)
-    street = _street_or_refuse(session, clean["lon"], clean["lat"])
+    street = street_or_refuse(session, clean["lon"], clean["lat"])
     require_street_actor(actor, street.code, "登记点位", roles=("street_officer", "inspector"))
     code = clean.get("code") or next_site_code(session, street)
     _check_code_free(session, street.district_code, code, None)
@@ -194,7 +194,7 @@ def _lonlat(session: Session, site: Site) -> tuple[float, float]:
     return round(x, 7), round(y, 7)
 
 
-def _check_version(site: Site, version: object) -> None:
+def check_version(site: Site, version: object) -> None:
     if version is None or isinstance(version, bool):
         raise ValidationError("缺少版本号 version：请带上读取点位时得到的 version", "version")
     try:
@@ -214,6 +214,34 @@ def update_site(
     session: Session, site_id: int, raw: dict[str, Any], actor: Actor, reason: str = ""
 ) -> Site:
     """Change fields of a site, carrying the version the user saw (a stale one gets 409)."""
+    clean = _edited_fields(raw)
+    site = get_site(session, site_id, for_update=True, actor=actor)
+    require_street_actor(actor, street_code_of(session, site), "修改点位")
+    if not actor.is_district and "committed_deadline" in clean:
+        raise Forbidden("承诺期限须由区领导小组办公室修改（街道请申请延期）", "committed_deadline")
+    check_version(site, raw.get("version"))
+
+    changes: dict[str, tuple[Any, Any]] = {}
+    if "lon" in clean:
+        _move(session, site, clean["lon"], clean["lat"], actor, changes)
+    if "code" in clean and clean["code"] != site.code:
+        _check_code_free(session, site.district_code, clean["code"], site.id)
+    _set_fields(site, clean, changes)
+    if not changes:
+        return site
+    site.version += 1  # the row is locked (FOR UPDATE): no other edit can interleave
+    site.updated_by = actor.name
+    site.updated_at = clock.now()
+    try:
+        with session.begin_nested():  # a savepoint: a refusal leaves the transaction usable
+            record_event(session, site, actor, "update", changes, reason)
+    except IntegrityError as exc:  # the code was taken meanwhile
+        raise Conflict("编号已被使用", "code") from exc
+    return site
+
+
+def _edited_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """The fields an edit changes, checked and cleaned (no workflow field, none unknown)."""
     for name, why in WORKFLOW_FIELDS.items():
         if name in raw:
             raise ValidationError(why, name)
@@ -227,31 +255,38 @@ def update_site(
         raise ValidationError("没有要修改的字段", None)
     clean, errors = clean_site_fields(fields, partial=True)
     raise_first(errors)
-    site = get_site(session, site_id, for_update=True, actor=actor)
-    require_street_actor(actor, street_code_of(session, site), "修改点位")
-    if not actor.is_district and "committed_deadline" in clean:
-        raise Forbidden("承诺期限须由区领导小组办公室修改（街道请申请延期）", "committed_deadline")
-    _check_version(site, raw.get("version"))
+    return clean
 
-    changes: dict[str, tuple[Any, Any]] = {}
-    if "lon" in clean:
-        old = _lonlat(session, site)
-        new = (clean["lon"], clean["lat"])
-        if old != (round(new[0], 7), round(new[1], 7)):
-            street = _street_or_refuse(session, *new)
-            changes["location"] = (list(old), list(new))
-            site.geom = _point(*new)
-            if street.id != site.street_id:
-                if not actor.is_district:
-                    raise Forbidden(
-                        f"新位置属于{street.name}：点位移到其他街道须由区领导小组办公室办理",
-                        "lon",
-                    )
-                old_street = session.get(Street, site.street_id)
-                changes["street"] = (old_street.code if old_street else None, street.code)
-                site.street_id = street.id
-    if "code" in clean and clean["code"] != site.code:
-        _check_code_free(session, site.district_code, clean["code"], site.id)
+
+def _move(
+    session: Session,
+    site: Site,
+    lon: float,
+    lat: float,
+    actor: Actor,
+    changes: dict[str, tuple[Any, Any]],
+) -> None:
+    """A new location; the street follows it (another street: the district's business)."""
+    old = _lonlat(session, site)
+    if old == (round(lon, 7), round(lat, 7)):
+        return
+    street = street_or_refuse(session, lon, lat)
+    changes["location"] = (list(old), [lon, lat])
+    site.geom = _point(lon, lat)
+    if street.id != site.street_id:
+        if not actor.is_district:
+            raise Forbidden(
+                f"新位置属于{street.name}：点位移到其他街道须由区领导小组办公室办理",
+                "lon",
+            )
+        old_street = session.get(Street, site.street_id)
+        changes["street"] = (old_street.code if old_street else None, street.code)
+        site.street_id = street.id
+
+
+def _set_fields(site: Site, clean: dict[str, Any], changes: dict[str, tuple[Any, Any]]) -> None:
+    """The other fields that change; the current deadline follows the committed one unless
+    an extension moved it."""
     for name, value in clean.items():
         if name in ("lon", "lat"):
             continue
@@ -261,21 +296,9 @@ def update_site(
             setattr(site, name, value)
     if "committed_deadline" in changes:
         old_committed = changes["committed_deadline"][0]
-        # the current deadline follows the committed one unless an extension moved it
         if site.current_deadline in (None, old_committed):
             changes["current_deadline"] = (site.current_deadline, site.committed_deadline)
             site.current_deadline = site.committed_deadline
-    if not changes:
-        return site
-    site.version += 1  # the row is locked (FOR UPDATE): no other edit can interleave
-    site.updated_by = actor.name
-    site.updated_at = clock.now()
-    try:
-        with session.begin_nested():  # a savepoint: a refusal leaves the transaction usable
-            record_event(session, site, actor, "update", changes, reason)
-    except IntegrityError as exc:  # the code was taken meanwhile
-        raise Conflict("编号已被使用", "code") from exc
-    return site
 
 
 def delete_site(
@@ -290,7 +313,7 @@ def delete_site(
     site = get_site(session, site_id, for_update=True, actor=actor)
     require_district(actor, "删除点位")
     if version is not None:
-        _check_version(site, version)
+        check_version(site, version)
     now = clock.now()
     site.version += 1
     site.deleted_at = now
@@ -311,11 +334,6 @@ def site_feature(
     return session.execute(
         base_select([feature_expr(today, personal)]).where(Site.id == site_id)
     ).scalar_one()
-
-
-def site_street_code(session: Session, site_id: int, actor: Actor | None) -> str:
-    """The street code of a live site the actor may see (404 otherwise)."""
-    return street_code_of(session, get_site(session, site_id, actor=actor))
 
 
 def site_history(session: Session, site_id: int, actor: Actor | None) -> list[dict[str, Any]]:

@@ -10,9 +10,9 @@ from flask.blueprints import BlueprintSetupState
 
 from gis_app.core import clock, codes
 from gis_app.core.errors import ValidationError
-from gis_app.core.geo.gcj02 import wgs84_to_gcj02
 from gis_app.features.ledger.permissions import can_see_sites
 from gis_app.features.ledger.queries import SiteFilter
+from gis_app.features.maps import current_basemap, map_assets, shift_for, url_templates
 from gis_app.features.maps import service as map_data
 from gis_app.features.streets.models import Street
 from gis_app.http.access import MAP_VIEWERS, allow
@@ -21,7 +21,7 @@ from gis_app.http.database import session
 from gis_app.http.schemas import validate_query
 from gis_app.http.security import csp_nonce
 from layers import basemaps, palette
-from layers.site_map import MapAssets, MapSpec, build_map, render_map
+from layers.site_map import MapSpec, build_map, render_map
 
 bp = Blueprint("maps", __name__, template_folder="templates")
 
@@ -54,32 +54,6 @@ def _compress(response: Response) -> Response:
     response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
     return response
-
-
-def map_assets() -> MapAssets:
-    return MapAssets(
-        leaflet_js=url_for("static", filename="vendor/leaflet/leaflet.js"),
-        leaflet_css=url_for("static", filename="vendor/leaflet/leaflet.css"),
-        site_layer_js=url_for("static", filename="js/site-layer.js"),
-    )
-
-
-def current_basemap() -> basemaps.Basemap:
-    return basemaps.resolve(current_app.config["BASEMAP"], current_app.config)
-
-
-def shift_for(basemap: basemaps.Basemap) -> map_data.Shift | None:
-    """Points and outlines are moved to GCJ-02 only for a GCJ-02 basemap."""
-    return wgs84_to_gcj02 if basemap.shift_gcj02 else None
-
-
-def url_templates() -> dict[str, str]:
-    """Popup and site-page URLs with an {id} placeholder for the browser to fill."""
-    marker = 999999999
-    return {
-        "popup_url": url_for("maps.site_popup", site_id=marker).replace(str(marker), "{id}"),
-        "site_url": url_for("site_pages.site_page", site_id=marker).replace(str(marker), "{id}"),
-    }
 
 
 def filter_summary(

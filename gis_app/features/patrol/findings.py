@@ -27,12 +27,18 @@ from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import require_street_actor, site_scope
 from gis_app.features.ledger.queries import near_conditions
 from gis_app.features.ledger.schemas import clean_site_fields, raise_first
-from gis_app.features.ledger.service import _street_or_refuse, next_site_code, record_event
+from gis_app.features.ledger.service import next_site_code, record_event, street_or_refuse
 from gis_app.features.patrol.areas import parse_point
 from gis_app.features.patrol.models import PatrolFinding
 from gis_app.features.patrol.plans import get_patrol
-from gis_app.features.photos.image_check import ImageFacts, check_size, inspect_image
-from gis_app.features.photos.service import PhotoLimits, PhotoStore, store_checked_photo
+from gis_app.features.photos.service import (
+    ImageFacts,
+    PhotoLimits,
+    PhotoStore,
+    check_size,
+    inspect_image,
+    store_checked_photo,
+)
 from gis_app.features.streets.models import Street
 from gis_app.features.workflow import service as workflow
 
@@ -218,7 +224,7 @@ def record_finding(
     checked = _checked_photos(uploads, limits)
     clean = _site_fields(raw, given.lon, given.lat)
 
-    street = _street_or_refuse(session, given.lon, given.lat)
+    street = street_or_refuse(session, given.lon, given.lat)
     require_street_actor(actor, street.code, "登记巡查发现", roles=STREET_ROLES)
     patrol = get_patrol(session, given.patrol_id, actor) if given.patrol_id is not None else None
     if patrol is not None and patrol.status == "finished":

@@ -114,13 +114,13 @@ def index() -> Any:
 
 def _patrol_news() -> dict[str, Any]:
     """What the patrols found lately, and the streets that have not patrolled (issue 9)."""
-    from gis_app.features.patrol import coverage, findings
+    from gis_app.features.patrol import service as patrols
 
     actor = _viewer()
     district = current_app.config["DISTRICT_CODE"]
     return {
-        "patrol_findings": findings.recent_findings(session(), actor, days=7),
-        "patrol_stale": coverage.stale_streets(session(), actor, district, 7),
+        "patrol_findings": patrols.recent_findings(session(), actor, days=7),
+        "patrol_stale": patrols.stale_streets(session(), actor, district, 7),
     }
 
 

@@ -129,7 +129,24 @@ def import_streets(
 ) -> StreetImportReport:
     """Import or replace street polygons; all-or-nothing. Re-derives every site's street."""
     say = progress or (lambda _msg: None)
-    gdf = read_boundary_file(path)
+    report = StreetImportReport()
+    rows = _street_rows(read_boundary_file(path), approximate, source, report)
+    say(f"{len(rows)} 个街道读入，检查重叠…")
+    _check_overlaps(session, rows)
+    district_codes = {r["code"][:6] for r in rows}
+    for dcode in district_codes:
+        _ensure_district(session, dcode, [r["wkt"] for r in rows if r["code"][:6] == dcode])
+    _save_streets(session, rows, report)
+    report.sites_moved = _rederive_site_streets(session, district_codes)
+    say(f"新建 {len(report.created)}，更新 {len(report.updated)}，点位改划 {report.sites_moved}")
+    return report
+
+
+def _street_rows(
+    gdf: gpd.GeoDataFrame, approximate: bool, source: str, report: StreetImportReport
+) -> list[dict[str, Any]]:
+    """The file's streets checked one by one (code, name, no duplicate, a polygonal geometry,
+    repaired where needed: listed in `report.repaired`); ImportRejected on any error."""
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     code_col = _pick_column(columns, CODE_COLUMNS)
     name_col = _pick_column(columns, NAME_COLUMNS)
@@ -143,7 +160,6 @@ def import_streets(
     errors: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    report = StreetImportReport()
     for i, (_, rec) in enumerate(gdf.iterrows(), start=1):
         code = normalise_street_code(rec[code_col])
         name = str(rec[name_col] or "").strip()
@@ -188,12 +204,11 @@ def import_streets(
         )
     if errors:
         raise ImportRejected(f"边界文件有 {len(errors)} 处错误，未导入任何街道", errors)
-    say(f"{len(rows)} 个街道读入，检查重叠…")
-    _check_overlaps(session, rows)
+    return rows
 
-    district_codes = {r["code"][:6] for r in rows}
-    for dcode in district_codes:
-        _ensure_district(session, dcode, [r["wkt"] for r in rows if r["code"][:6] == dcode])
+
+def _save_streets(session: Session, rows: list[dict[str, Any]], report: StreetImportReport) -> None:
+    """Create the new streets and replace the known ones (listed in `report`)."""
     existing = {
         s.code: s
         for s in session.scalars(select(Street).where(Street.code.in_([r["code"] for r in rows])))
@@ -213,9 +228,6 @@ def import_streets(
         street.source = r["source"]
         street.geom = geom_expr  # type: ignore[assignment]
     session.flush()
-    report.sites_moved = _rederive_site_streets(session, district_codes)
-    say(f"新建 {len(report.created)}，更新 {len(report.updated)}，点位改划 {report.sites_moved}")
-    return report
 
 
 def _check_overlaps(session: Session, rows: list[dict[str, Any]]) -> None:

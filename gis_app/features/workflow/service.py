@@ -25,7 +25,7 @@ from gis_app.features.ledger.permissions import (
     require_street_actor,
     street_code_of,
 )
-from gis_app.features.ledger.service import _check_version, get_site, record_event
+from gis_app.features.ledger.service import check_version, get_site, record_event
 from gis_app.features.photos import service as photo_service
 from gis_app.features.photos.models import Photo
 from gis_app.features.workflow.models import AcceptanceView
@@ -77,7 +77,7 @@ def forbidden_message(source: str, target: str) -> str:
 def _lock(session: Session, site_id: int, version: Any, actor: Actor) -> Site:
     site = get_site(session, site_id, for_update=True, actor=actor)
     if version is not None:
-        _check_version(site, version)
+        check_version(site, version)
     return site
 
 

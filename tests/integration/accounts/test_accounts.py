@@ -76,6 +76,7 @@ def test_sessions_expire_absolutely_and_when_idle(client, auth) -> None:
     clock.freeze(FROZEN_NOW)
 
 
+@pytest.mark.slow
 def test_wrong_passwords_then_the_rate_limit(client, auth, connection) -> None:
     auth.user("wang", "district_officer")
     for _ in range(5):
@@ -95,6 +96,7 @@ def test_wrong_passwords_then_the_rate_limit(client, auth, connection) -> None:
     clock.freeze(FROZEN_NOW)
 
 
+@pytest.mark.slow
 def test_the_rate_limit_per_address_spans_usernames(client, auth) -> None:
     for i in range(20):
         assert _login(client, f"nobody{i}", "x" * 12, ip="10.9.9.9").status_code == 401
@@ -198,6 +200,7 @@ def test_an_undeclared_endpoint_is_refused_to_everyone(database_url, connection,
     db.engine.dispose()
 
 
+@pytest.mark.slow
 def test_password_change_ends_every_session(client, auth, connection) -> None:
     auth.login(client, "wang", "district_officer")
     other_device = client.application.test_client()
@@ -220,6 +223,7 @@ def test_password_change_ends_every_session(client, auth, connection) -> None:
     assert _login(client, "wang", "a new one 2026").status_code == 302
 
 
+@pytest.mark.slow
 def test_admin_manages_users_and_tokens(client, auth, connection) -> None:
     auth.login(client, "admin1", "district_admin")
     token = csrf(client)
@@ -336,6 +340,7 @@ def test_a_login_is_recorded_with_its_address(client, auth, connection) -> None:
     assert abs(last - clock.now()) <= timedelta(seconds=1)
 
 
+@pytest.mark.slow
 def test_the_limit_holds_for_parallel_workers(scratch_db) -> None:
     """Twelve wrong guesses at once, each from its own connection (as gunicorn workers would
     send them): the advisory locks serialise the check, so exactly five are weighed and the

@@ -32,6 +32,8 @@ from gis_app.core.localdb import dbname_of, with_dbname
 from gis_app.features.backup import service as svc
 from tests.support.workflow import DZG, LIMITS, image_bytes
 
+pytestmark = pytest.mark.slow
+
 ADMIN = Actor("cli:test", "district_admin")
 N_SITES = 300
 

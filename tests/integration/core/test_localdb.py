@@ -18,6 +18,7 @@ def _drop(url: str) -> None:
     admin.dispose()
 
 
+@pytest.mark.slow
 def test_database_url_gets_database_and_postgis(database_url: str, monkeypatch) -> None:
     target = with_dbname(database_url, dbname_of(database_url) + "_ext")
     _drop(target)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from gis_app.core import database as dbmod
 from gis_app.core.database import sqlalchemy_url
 from gis_app.core.localdb import dbname_of, ensure_database, with_dbname
+
+pytestmark = pytest.mark.slow
 
 APP_TABLES = {
     "districts",

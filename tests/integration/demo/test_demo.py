@@ -24,6 +24,7 @@ def _fingerprint(session) -> list[tuple]:
     ).all()
 
 
+@pytest.mark.slow
 def test_load_demo_builds_a_plausible_district(db_session) -> None:
     result = load_demo(db_session, n_sites=600, seed=7, today=TODAY)
     assert result == {"streets": 12, "sites": 600, "seed": 7, "today": "2026-06-15"}
@@ -58,6 +59,7 @@ def test_load_demo_builds_a_plausible_district(db_session) -> None:
     assert db_session.scalar(creates) == 600
 
 
+@pytest.mark.slow
 def test_same_seed_same_data_other_seed_other_data(db_session) -> None:
     load_demo(db_session, n_sites=200, seed=11, today=TODAY)
     first = _fingerprint(db_session)

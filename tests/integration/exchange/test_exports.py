@@ -25,6 +25,8 @@ from gis_app.features.ledger.models import Site
 from gis_app.features.streets.models import Street
 from tests.support.exports import load_sites, normalise, ogr_read
 
+pytestmark = pytest.mark.slow
+
 #: bearer-token headers of another agency's machine and of the district office, made afresh
 #: for each test (in its rolled-back transaction) by `_credentials`
 AGENCY: dict[str, str] = {}

@@ -28,6 +28,8 @@ from gis_app.features.ledger.models import Site
 from tests.support.exports import load_sites, normalise, ogr_read
 from tests.support.live import serve_app
 
+pytestmark = pytest.mark.slow
+
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 BBOX = (117.20, 39.08, 117.25, 39.125)

@@ -38,6 +38,8 @@ from tests.support.scope import A_POINT, B_POINT, MONTH, seed_patrol, seed_stree
 from tests.support.sites import site_payload
 from tests.support.workflow import DZG, ZSM, image_bytes
 
+pytestmark = pytest.mark.slow
+
 A, B = DZG, ZSM
 #: endpoints that act on the caller's own account: tested in test_accounts.py (a logout in the
 #: middle of the matrix would end the session it walks with)

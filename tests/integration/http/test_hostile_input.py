@@ -70,6 +70,7 @@ def _refused(response, status=(400, 413, 422)) -> dict:
 # ---------------------------------------------------------------- the hostile files
 
 
+@pytest.mark.slow
 def test_hostile_files_as_photos_are_refused_and_nothing_is_stored(
     client, connection, photo_dir
 ) -> None:
@@ -166,14 +167,14 @@ def _deep_json(depth: int = 100_000) -> bytes:
 
 def ledger_corpus() -> list[tuple[str, str, bytes]]:
     """Hostile ledger files: (what, file name, bytes)."""
-    from tests.support.hostile_files import _zip
+    from tests.support.hostile_files import zip_bytes
 
     html = b"<html><body><script>alert(1)</script></body></html>"
     items = [
         ("empty file", "ledger.csv", b""),
         ("HTML named .csv", "ledger.csv", html),
-        ("ZIP named .xlsx", "ledger.xlsx", _zip()),
-        ("ZIP named .geojson", "ledger.geojson", _zip()),
+        ("ZIP named .xlsx", "ledger.xlsx", zip_bytes()),
+        ("ZIP named .geojson", "ledger.geojson", zip_bytes()),
         ("truncated xlsx", "ledger.xlsx", b"PK\x03\x04" + b"\x00" * 40),
         ("zip bomb named .xlsx", "ledger.xlsx", _xlsx_bomb()),
         ("binary noise named .csv", "ledger.csv", bytes(range(256)) * 8),
@@ -206,6 +207,7 @@ MALFORMED_GEOJSON = [
 ]
 
 
+@pytest.mark.slow
 def test_hostile_and_malformed_ledgers_are_refused_and_nothing_is_written(
     client, connection
 ) -> None:
@@ -395,6 +397,7 @@ def test_sql_in_every_text_field_is_stored_literally(client, connection) -> None
 SCRIPT = '<script>alert("xss")</script><img src=x onerror=alert(1)>"\'&'
 
 
+@pytest.mark.slow
 def test_script_in_text_is_rendered_escaped_on_every_page(client, auth, connection) -> None:
     auth.login(client, "区办王", "district_officer")
     site_id = _site(

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,8 @@ from tests.support.exports import load_sites
 from tests.support.live import serve_app
 
 ROOT = Path(__file__).resolve().parents[3]
+
+pytestmark = pytest.mark.slow
 
 
 def test_every_locust_task_runs_once_without_failure(

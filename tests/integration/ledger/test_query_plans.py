@@ -29,6 +29,8 @@ from gis_app.features.ledger.queries import SiteFilter, counts_by_status, list_f
 from gis_app.features.maps import service as map_data
 from gis_app.features.maps import tiles
 
+pytestmark = pytest.mark.slow
+
 TODAY = date(2026, 6, 15)
 SITES = 30_000
 DISTRICTS = ("120101", "120102", "120103", "120104", "120105", "120106", "120110", "120113")

@@ -16,6 +16,8 @@ from gis_app.features.ledger.queries import SiteFilter, counts_by_status
 from gis_app.features.maps import service as map_data
 from layers import palette
 
+pytestmark = pytest.mark.slow
+
 TODAY = date(2026, 6, 15)
 DAZHIGU = "120102002"
 HTML = {"Accept": "text/html"}

@@ -16,6 +16,8 @@ from gis_app.features.sampling.models import Inspector, SampleBatch, SampleFrame
 from gis_app.features.streets.models import Street
 from tests.support.accounts import csrf_of
 
+pytestmark = pytest.mark.slow
+
 #: bearer-token headers of the district office and of a street officer, made afresh for each
 #: test (in its rolled-back transaction) by `_credentials`
 DISTRICT: dict[str, str] = {}

@@ -17,6 +17,8 @@ from gis_app.features.ledger.models import Site
 from gis_app.features.sampling.models import SampleBatch
 from tests.support.accounts import csrf_of
 
+pytestmark = pytest.mark.slow
+
 JSON = {"Accept": "application/json"}
 
 

@@ -98,6 +98,7 @@ def test_point_on_shared_edge_goes_to_lowest_code_deterministically(db_session) 
     assert codes == {min(a, b)}
 
 
+@pytest.mark.slow
 def test_import_geojson_gpkg_and_zipped_shapefile(db_session, tmp_path: Path) -> None:
     rows = [
         {"code": "999001001", "name": "西测试街道", "geometry": WEST},

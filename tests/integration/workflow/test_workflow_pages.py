@@ -76,6 +76,7 @@ def _demo_site(app, connection) -> tuple[int, str, str]:
     return site_id, code, street
 
 
+@pytest.mark.slow
 def test_walk_a_demo_site_from_registered_to_closed(app, client, connection, photo_dir) -> None:
     site_id, _code, street = _demo_site(app, connection)
     page = f"/sites/{site_id}/workflow"

@@ -79,8 +79,8 @@ def test_a_broken_palette_is_refused() -> None:
     data = copy.deepcopy(palette.palette())
     data["legend_order"].append("demolished")
     with pytest.raises(ValueError, match="unknown statuses"):
-        palette._check(data)
+        palette.check_palette(data)
     data = copy.deepcopy(palette.palette())
     data["statuses"]["new"]["fill"] = "magenta"
     with pytest.raises(ValueError, match=r"statuses\.new\.fill"):
-        palette._check(data)
+        palette.check_palette(data)

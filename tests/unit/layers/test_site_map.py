@@ -117,7 +117,7 @@ def test_rendering_without_recompiling_gives_the_same_page() -> None:
     try:
         theirs = page()
     finally:
-        MacroElement.render = site_map._render_macro
+        MacroElement.render = site_map.render_macro
     assert MacroElement.render is not site_map.BRANCA_MACRO_RENDER
     assert ours == theirs
     assert "L.map(" in ours and "gisSiteToggle" in ours

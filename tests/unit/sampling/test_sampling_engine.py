@@ -51,6 +51,7 @@ def test_whole_frame_when_n_reaches_it() -> None:
         assert sorted(sampler(xy, 30, np.random.default_rng(0)).tolist()) == list(range(30))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampler", [lpm_sample, grts_sample])
 def test_every_unit_has_its_inclusion_probability(sampler) -> None:
     """Over many draws each unit is picked about n/N of the time (design-unbiased)."""
@@ -66,6 +67,7 @@ def test_every_unit_has_its_inclusion_probability(sampler) -> None:
     assert np.abs(freq - 0.1).max() < 0.035
 
 
+@pytest.mark.slow
 def test_lpm_keeps_unequal_probabilities() -> None:
     xy = _points(60, seed=4)
     prob = np.linspace(0.05, 0.95, 60)
@@ -79,6 +81,7 @@ def test_lpm_keeps_unequal_probabilities() -> None:
     assert np.abs(counts / 2000 - prob).max() < 0.05
 
 
+@pytest.mark.slow
 def test_spatially_balanced_methods_beat_simple_random_sampling() -> None:
     """On 2,000 uniform points with n = 100 (the anchor figures: SRS about 0.34, GRTS
     0.10-0.12, LPM 0.08-0.10), averaged over 30 draws each."""
