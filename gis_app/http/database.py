@@ -102,6 +102,12 @@ def commit_request(response: Response) -> Response:
     return response
 
 
+def discard() -> None:
+    """Undo the request's work so far: a refused form action, before its page is shown again
+    with the reason (the answer then has an error status, so nothing is committed after)."""
+    session().rollback()
+
+
 def get_db() -> Database:
     return current_app.extensions["gis_db"]
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from gis_app.core.errors import AppError, BadRequest, ValidationError
-from gis_app.http.database import get_db
+from gis_app.http.database import discard, get_db
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +221,6 @@ def _invalidate_pool() -> None:
 
 def _rollback() -> None:
     try:
-        get_db().session().rollback()
+        discard()
     except Exception:  # the database itself may be what failed
         log.warning("rollback after an error failed", exc_info=True)

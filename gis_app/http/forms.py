@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 
 from gis_app.core.errors import AppError
-from gis_app.http.database import session
+from gis_app.http.database import discard
 
 #: the page a site's form actions fall back to (the workflow feature's template)
 SITE_FORM_PAGE = "site/workflow.html"
@@ -33,7 +33,7 @@ def site_form(site_id: int, action: Callable[[], str]) -> Any:
     try:
         message = action()
     except AppError as exc:
-        session().rollback()
+        discard()
         return render_template(SITE_FORM_PAGE, site_id=site_id, error=exc), exc.status
     flash(message, SITE_FLASH)
     return redirect(local_next(url_for("workflow.site_page", site_id=site_id)))

@@ -6,15 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from gis_app.core.actor import ROLES, STREET_ROLES
 from gis_app.core.errors import AppError
 from gis_app.features.accounts import service as accounts
-from gis_app.features.streets.models import Street
+from gis_app.features.streets import service as streets
 from gis_app.http.access import allow
 from gis_app.http.actor import current_actor
-from gis_app.http.database import session
+from gis_app.http.database import discard, session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 FLASH = "workflow"
@@ -25,9 +24,7 @@ def _min_length() -> int:
 
 
 def _streets() -> list[tuple[str, str]]:
-    return [
-        tuple(r) for r in session().execute(select(Street.code, Street.name).order_by(Street.code))
-    ]
+    return streets.street_choices(session())
 
 
 def _render_users(error: AppError | None = None, form: dict[str, Any] | None = None) -> Any:
@@ -65,7 +62,7 @@ def create_user() -> Any:
             _min_length(),
         )
     except AppError as exc:
-        session().rollback()
+        discard()
         return _render_users(exc, dict(form))
     flash(f"已建立账户 {user.username}", FLASH)
     return redirect(url_for("admin.user", username=user.username))
@@ -107,7 +104,7 @@ def update_user(username: str) -> Any:
             form.get("active") == "1",
         )
     except AppError as exc:
-        session().rollback()
+        discard()
         return _render_user(username, exc)
     flash("账户已保存", FLASH)
     return redirect(url_for("admin.user", username=username))
@@ -125,7 +122,7 @@ def reset_password(username: str) -> Any:
             min_length=_min_length(),
         )
     except AppError as exc:
-        session().rollback()
+        discard()
         return _render_user(username, exc)
     flash("密码已重置，该用户已在所有设备上退出登录", FLASH)
     return redirect(url_for("admin.user", username=username))
@@ -148,7 +145,7 @@ def create_token(username: str) -> Any:
             session(), current_actor(), username, request.form.get("name", ""), days
         )
     except AppError as exc:
-        session().rollback()
+        discard()
         return _render_user(username, exc)
     return _render_user(username, secret=secret)
 
@@ -157,8 +154,6 @@ def create_token(username: str) -> Any:
 @allow("district_admin")
 def revoke_token(token_id: int) -> Any:
     token = accounts.revoke_token(session(), current_actor(), token_id)
-    username = session().scalar(
-        select(accounts.User.username).where(accounts.User.id == token.user_id)
-    )
+    username = accounts.username_of(session(), token.user_id)
     flash(f"令牌 {token.prefix}… 已吊销", FLASH)
     return redirect(url_for("admin.user", username=username))

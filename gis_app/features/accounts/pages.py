@@ -6,14 +6,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from gis_app.core.errors import AppError, TooManyAttempts, Unauthorized, ValidationError
 from gis_app.features.accounts import service as accounts
-from gis_app.features.streets.models import Street
+from gis_app.features.streets import service as streets
 from gis_app.http.access import ANY_USER, allow, public
 from gis_app.http.actor import current_actor
 from gis_app.http.auth import auth_scope
+from gis_app.http.database import discard
 from gis_app.http.database import session as db_session
 from gis_app.http.security import LOGIN_CSRF_COOKIE, check_csrf
 
@@ -98,7 +98,7 @@ def change_password() -> Any:
                 int(current_app.config["PASSWORD_MIN_LENGTH"]),
             )
         except AppError as exc:
-            db_session().rollback()
+            discard()
             error = exc
         else:
             from flask import session as web_session
@@ -113,6 +113,4 @@ def change_password() -> Any:
 
 def street_name(code: str | None) -> str:
     """A street's name for page chrome (its code when unknown)."""
-    if not code:
-        return ""
-    return db_session().scalar(select(Street.name).where(Street.code == code)) or code
+    return streets.street_name(db_session(), code)

@@ -504,6 +504,10 @@ def find_token_user(session: Session, secret: str) -> AuthUser | None:
     return found_user
 
 
+def username_of(session: Session, user_id: int) -> str | None:
+    return session.scalar(select(User.username).where(User.id == user_id))
+
+
 class Identities:
     """The accounts' side of authentication (`gis_app.http.auth.Identities`)."""
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import select
 
 from gis_app.features.audit import service as audit
-from gis_app.features.ledger.models import Site
 from gis_app.http.access import DISTRICT, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
@@ -22,7 +20,7 @@ def index() -> str:
     if username:
         return user_trail(username)
     if site_code:
-        site_id = session().scalar(select(Site.id).where(Site.code == site_code).limit(1))
+        site_id = audit.site_id_of_code(session(), site_code)
         if site_id is not None:
             return site_trail(site_id)
     events = audit.recent(session(), current_actor())
@@ -35,7 +33,7 @@ def index() -> str:
 @allow(*DISTRICT)
 def site_trail(site_id: int) -> str:
     events = audit.site_trail(session(), current_actor(), site_id)
-    code = session().scalar(select(Site.code).where(Site.id == site_id))
+    code = audit.site_code_of(session(), site_id)
     return render_template(
         "audit/trail.html",
         title=f"点位 {code or site_id} 的审计记录",

@@ -19,6 +19,7 @@ from gis_app.core import clock
 from gis_app.core.actor import Actor
 from gis_app.features.accounts.models import User
 from gis_app.features.audit.models import AuditEvent
+from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import require_district
 
 GENESIS = "0" * 64
@@ -243,3 +244,13 @@ def _check_head(head: Row[Any], last: int, prev: str) -> Problem | None:
         msg = f"第 {last + 1}–{head.seq} 号审计事件缺失（链尾被删除）"
         return Problem(last + 1, "missing", msg)
     return Problem(head.seq, "head", f"链头记录（第 {head.seq} 号）与最后一条事件不符")
+
+
+def site_id_of_code(session: Session, code: str) -> int | None:
+    """The id of a site by its code (deleted sites too: their trail stays readable)."""
+    return session.scalar(select(Site.id).where(Site.code == code).order_by(Site.id).limit(1))
+
+
+def site_code_of(session: Session, site_id: int) -> str | None:
+    """A site's code (deleted sites too)."""
+    return session.scalar(select(Site.code).where(Site.id == site_id))

@@ -10,7 +10,7 @@ from gis_app.core.errors import AppError
 from gis_app.features.bureaus import service as bureaus
 from gis_app.http.access import DISTRICT, allow
 from gis_app.http.actor import current_actor
-from gis_app.http.database import session
+from gis_app.http.database import discard, session
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau", template_folder="templates")
 
@@ -41,7 +41,7 @@ def housing_done(site_id: int) -> Any:
             request.form.get("note", ""),
         )
     except AppError as exc:
-        session().rollback()
+        discard()
         if exc.status == 403:
             raise
         return housing(exc), exc.status

@@ -22,7 +22,7 @@ from gis_app.features.exchange.ogc_openapi import GEOJSON, HTML, JSON, OPENAPI, 
 from gis_app.features.exchange.ogc_schemas import FormatQuery, read_items_query
 from gis_app.http.access import EXPORT_READERS, allow
 from gis_app.http.actor import current_actor
-from gis_app.http.database import session
+from gis_app.http.database import discard, session
 from gis_app.http.openapi import explicit
 from gis_app.http.schemas import Reply, operation
 
@@ -111,7 +111,7 @@ def _self_links(endpoint: str, fmt: str, json_type: str = JSON, **values: Any) -
 @bp.errorhandler(AppError)
 def _error(exc: AppError) -> Response:
     """JSON unless HTML was asked for; an invalid parameter is a 400 as OGC API asks."""
-    session().rollback()
+    discard()
     status = 400 if isinstance(exc, ValidationError) else exc.status
     ogc_code = {400: "InvalidParameterValue", 404: "NotFound"}.get(status, exc.code)
     body = {"code": ogc_code, "description": exc.message, **exc.to_dict()}

@@ -39,7 +39,7 @@ from gis_app.features.patrol.schemas import (
 from gis_app.features.photos.service import limits_for, store_for
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
-from gis_app.http.database import session
+from gis_app.http.database import discard, session
 from gis_app.http.schemas import GEOJSON, Reply, operation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -61,7 +61,7 @@ GPX = "application/gpx+xml"
 def api_preview(body: PatrolPlanPreview) -> Response:
     """The stops and route a plan would get; nothing is written."""
     plan = plans.build_plan(session(), body.given(), current_actor(), district(), speeds=speeds())
-    session().rollback()
+    discard()
     return jsonify(plan.as_dict())
 
 

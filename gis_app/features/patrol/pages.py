@@ -29,7 +29,7 @@ from gis_app.features.patrol.priorities import CLASSES, DEFAULT_ORDER
 from gis_app.features.photos.service import limits_for, store_for
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
-from gis_app.http.database import session
+from gis_app.http.database import discard, session
 from gis_app.http.security import csp_nonce
 from layers.patrol_map import base_map, fit, outline_points, patrol_map
 from layers.site_map import render_map
@@ -166,7 +166,7 @@ def plan_create() -> WerkzeugResponse | tuple[str, int]:
             session(), _plan_raw_from_form(), current_actor(), district(), speeds=speeds()
         )
     except AppError as exc:
-        session().rollback()
+        discard()
         return _plan_page(exc.status, error=exc.message, error_field=exc.field)
     if patrol is None:
         return _plan_page(200, notice=plan.message)
@@ -254,10 +254,10 @@ def finding_create() -> WerkzeugResponse | tuple[str, int]:
             duplicate_metres(),
         )
     except Conflict as exc:
-        session().rollback()
+        discard()
         return _finding_page(409, error=exc.message, candidates=exc.details.get("candidates"))
     except AppError as exc:
-        session().rollback()
+        discard()
         return _finding_page(exc.status, error=exc.message, error_field=exc.field)
     label = findings.ACTIONS[result.finding.action]
     message = f"已记录巡查发现：{label}（点位 {result.site.code}）"

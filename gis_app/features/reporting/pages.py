@@ -15,12 +15,10 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 
 from gis_app.core import clock
 from gis_app.core.actor import Actor
 from gis_app.core.errors import AppError, Forbidden, NotFound
-from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import (
     can_see_sites,
     own_street,
@@ -29,7 +27,6 @@ from gis_app.features.ledger.permissions import (
     sees_street,
 )
 from gis_app.features.ledger.queries import SiteFilter
-from gis_app.features.plans.models import SiteStep
 from gis_app.features.reporting import reminders, statistics
 from gis_app.features.reporting import service as reports
 from gis_app.features.reporting import spreadsheets as exports
@@ -38,7 +35,7 @@ from gis_app.features.reporting.schemas import parse_month
 from gis_app.features.streets.service import get_street
 from gis_app.http.access import DISTRICT, SITE_STAFF, allow
 from gis_app.http.actor import current_actor
-from gis_app.http.database import session
+from gis_app.http.database import discard, session
 from layers import palette
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
@@ -113,7 +110,7 @@ def index() -> Any:
 
 
 def _patrol_news() -> dict[str, Any]:
-    """What the patrols found lately, and the streets that have not patrolled (issue 9)."""
+    """What the patrols found lately, and the streets that have not patrolled."""
     from gis_app.features.patrol import service as patrols
 
     actor = _viewer()
@@ -138,19 +135,7 @@ def street(code: str) -> str:
         rank = None
     trend = statistics.monthly_trend(session(), _this_month(), TREND_MONTHS, st.code)
     soon = [s for s in reminders.due_soon(session(), today) if s["street_code"] == st.code]
-    overdue_sites = (
-        session()
-        .execute(
-            select(Site.id, Site.code, Site.address, Site.status, Site.current_deadline)
-            .where(
-                Site.street_id == st.id,
-                *SiteFilter(overdue=True).conditions(today),
-            )
-            .order_by(Site.current_deadline, Site.code)
-            .limit(200)
-        )
-        .all()
-    )
+    overdue_sites = statistics.overdue_sites(session(), st.id, today)
     return render_template(
         "dashboard/street.html",
         street=st,
@@ -171,36 +156,8 @@ def street_plan(code: str) -> str:
     """Every step of every open site of the street: the street's plan at a glance."""
     today = clock.today()
     st = _street_of_page(code)
-    rows = (
-        session()
-        .execute(
-            select(Site.id, Site.code, Site.address, Site.status, Site.current_deadline, SiteStep)
-            .join(SiteStep, SiteStep.site_id == Site.id)
-            .where(Site.street_id == st.id, Site.deleted_at.is_(None), Site.status != "closed")
-            .order_by(Site.current_deadline.nulls_last(), Site.code, SiteStep.position)
-        )
-        .all()
-    )
-    sites: dict[int, dict[str, Any]] = {}
-    for site_id, site_code, address, status, deadline, step in rows:
-        entry = sites.setdefault(
-            site_id,
-            {
-                "id": site_id,
-                "code": site_code,
-                "address": address,
-                "status": status,
-                "deadline": deadline,
-                "steps": [],
-                "late": False,
-            },
-        )
-        late = step.done_at is None and step.due_date < today
-        entry["late"] = entry["late"] or late
-        entry["steps"].append({"step": step, "late": late})
-    return render_template(
-        "dashboard/plan.html", street=st, sites=list(sites.values()), today=today
-    )
+    sites = statistics.street_plan(session(), st.id, today)
+    return render_template("dashboard/plan.html", street=st, sites=sites, today=today)
 
 
 # ---------------------------------------------------------------- monthly reports
@@ -243,7 +200,7 @@ def report_form(code: str, month_text: str) -> Any:
                 session(), code, month, actor, request.form.get("narrative", ""), submit
             )
         except AppError as exc:
-            session().rollback()
+            discard()
             error, status = exc, exc.status
         else:
             flash("月报已报送" if submit else "草稿已保存", "workflow")

@@ -20,6 +20,7 @@ from gis_app.core.errors import NotFound
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import own_street
 from gis_app.features.ledger.queries import overdue_expr
+from gis_app.features.plans.models import SiteStep
 from gis_app.features.reporting import service as reports
 from gis_app.features.reporting.schemas import parse_month
 from gis_app.features.streets.models import Street
@@ -231,3 +232,45 @@ def street_for(actor: Actor, requested: str | None) -> str | None:
     if requested and requested != own:
         raise NotFound(f"没有代码为 {requested} 的街道", "street")
     return own
+
+
+def overdue_sites(session: Session, street_id: int, today: date) -> list[Any]:
+    """A street's overdue sites (id, code, address, status, current deadline), the most
+    overdue first (at most 200)."""
+    return list(
+        session.execute(
+            select(Site.id, Site.code, Site.address, Site.status, Site.current_deadline)
+            .where(Site.street_id == street_id, Site.deleted_at.is_(None), overdue_expr(today))
+            .order_by(Site.current_deadline, Site.code)
+            .limit(200)
+        ).all()
+    )
+
+
+def street_plan(session: Session, street_id: int, today: date) -> list[dict[str, Any]]:
+    """Every step of every open site of a street: the street's plan at a glance, each site
+    with its steps (late ones marked) in the order of its current deadline."""
+    rows = session.execute(
+        select(Site.id, Site.code, Site.address, Site.status, Site.current_deadline, SiteStep)
+        .join(SiteStep, SiteStep.site_id == Site.id)
+        .where(Site.street_id == street_id, Site.deleted_at.is_(None), Site.status != "closed")
+        .order_by(Site.current_deadline.nulls_last(), Site.code, SiteStep.position)
+    ).all()
+    sites: dict[int, dict[str, Any]] = {}
+    for site_id, site_code, address, status, deadline, step in rows:
+        entry = sites.setdefault(
+            site_id,
+            {
+                "id": site_id,
+                "code": site_code,
+                "address": address,
+                "status": status,
+                "deadline": deadline,
+                "steps": [],
+                "late": False,
+            },
+        )
+        late = step.done_at is None and step.due_date < today
+        entry["late"] = entry["late"] or late
+        entry["steps"].append({"step": step, "late": late})
+    return list(sites.values())

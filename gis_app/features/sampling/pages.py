@@ -19,7 +19,7 @@ from gis_app.features.sampling.permissions import OFFICE, PUBLISHED, WORKERS
 from gis_app.features.sampling.report import XLSX, content_disposition
 from gis_app.http.access import OPEN_DATA, allow
 from gis_app.http.actor import current_actor
-from gis_app.http.database import session
+from gis_app.http.database import discard, session
 from gis_app.http.security import csp_nonce
 from layers.site_map import render_map, render_page
 
@@ -96,7 +96,7 @@ def draw() -> Any:
             session(), spec, _draw_request(data), current_actor(), _district()
         )
     except AppError as exc:
-        session().rollback()
+        discard()
         shown = {**data, **frame_args}
         shown.update({k: form.get(k, "") for k in ("closed_from", "closed_to")})
         return _render_index(shown, exc, exc.status)

@@ -409,3 +409,18 @@ def streets_feature_collection(
         {"today": today_iso, "codes": street_codes},
     ).scalar_one()
     return row
+
+
+def street_choices(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of every street, by code: the choices of a form."""
+    return [
+        (code, name)
+        for code, name in session.execute(select(Street.code, Street.name).order_by(Street.code))
+    ]
+
+
+def street_name(session: Session, code: str | None) -> str:
+    """A street's name (its code when unknown; empty without a code)."""
+    if not code:
+        return ""
+    return session.scalar(select(Street.name).where(Street.code == code)) or code
