@@ -14,7 +14,7 @@ from gis_app.http.actor import current_actor
 from gis_app.http.database import session
 from gis_app.http.forms import site_form
 
-bp = Blueprint("plans", __name__)
+bp = Blueprint("plans", __name__, template_folder="templates")
 
 
 @bp.post("/sites/<int:site_id>/plan")
