@@ -56,7 +56,7 @@ define apt_ensure
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo=sudo; \
 	  else echo "[setup] 缺少系统软件包：$$missing；请以 root 运行 apt-get install$$missing" >&2; exit 1; fi; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  $$sudo apt-get update -q && $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	  $$sudo apt-get -o DPkg::Lock::Timeout=900 update -q && $$sudo apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $$missing; \
 	fi
 endef
 
