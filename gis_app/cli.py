@@ -156,12 +156,12 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         "4",
         "--bind",
         f"{host}:{port}",
-        "--access-logfile",
-        "-",
         "--timeout",
         "120",
         "gis_app.wsgi:app",
     ]
+    if settings.operations.log_format == "text":  # json: the app logs each request itself
+        args[-1:-1] = ["--access-logfile", "-"]
     os.execv(args[0], args)
 
 

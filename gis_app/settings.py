@@ -356,6 +356,38 @@ class ServingSettings(Group):
     )
 
 
+def _log_format(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("json", "text"):
+        raise ValueError("应为 json 或 text")
+    return value
+
+
+class OperationsSettings(Group):
+    model_config = ConfigDict(title="Operations: health, metrics, logs")
+
+    log_format: Annotated[str, AfterValidator(_log_format)] = setting(
+        "GIS_APP_LOG_FORMAT",
+        "`json`: one JSON object per log line with the request id (`X-Request-ID`), for a log "
+        "collector; `text`: plain lines for a terminal",
+        "json",
+        kind="json or text",
+    )
+    metrics_token: SecretStr = setting(
+        "GIS_APP_METRICS_TOKEN",
+        "token a Prometheus scraper sends as `Authorization: Bearer …` to read `/metrics`; "
+        "unset: `/metrics` answers only requests from the server itself (127.0.0.1, ::1)",
+        SecretStr(""),
+        secret=True,
+    )
+    prometheus_multiproc_dir: Path | None = setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        "an empty folder the app may write (systemd: `RuntimeDirectory`): with several gunicorn "
+        "workers, `/metrics` adds up their counters kept there (prometheus_client's multiprocess "
+        "mode); unset: one process's counters",
+    )
+
+
 class DevelopmentSettings(Group):
     model_config = ConfigDict(title="Demos and tests")
 
@@ -386,6 +418,7 @@ class Settings(BaseModel):
     accounts: AccountSettings
     patrol: PatrolSettings
     serving: ServingSettings
+    operations: OperationsSettings
     development: DevelopmentSettings
 
     def flask_config(self) -> dict[str, Any]:
@@ -426,6 +459,9 @@ class Settings(BaseModel):
             "PATROL_WALK_KMH": self.patrol.walk_kmh,
             "PATROL_BIKE_KMH": self.patrol.bike_kmh,
             "PATROL_DUPLICATE_METRES": self.patrol.duplicate_metres,
+            "LOG_FORMAT": self.operations.log_format,
+            "METRICS_TOKEN": self.operations.metrics_token.get_secret_value(),
+            "PROMETHEUS_MULTIPROC_DIR": str(self.operations.prometheus_multiproc_dir or ""),
             "FROZEN_NOW": self.development.frozen_now,
             "TIMEZONE": "Asia/Shanghai",
             "API_PAGE_MAX": 1000,

@@ -30,6 +30,7 @@ FEATURES = (
     "sampling",
     "backup",
     "home",
+    "ops",
 )
 
 

@@ -63,6 +63,9 @@ VALID: dict[str, tuple[str, Any]] = {
     "HOST": ("0.0.0.0", "0.0.0.0"),
     "PORT": ("8080", 8080),
     "NPM_REGISTRY": ("https://registry.npmmirror.com/", "https://registry.npmmirror.com"),
+    "GIS_APP_LOG_FORMAT": ("TEXT", "text"),
+    "GIS_APP_METRICS_TOKEN": ("scrape-token", "scrape-token"),
+    "PROMETHEUS_MULTIPROC_DIR": ("/run/gis-app/metrics", Path("/run/gis-app/metrics")),
     "GIS_APP_FROZEN_NOW": ("2026-06-15", "2026-06-15"),
     "TEST_DATABASE_URL": ("postgresql://u@h/gis_test", "postgresql://u@h/gis_test"),
 }
