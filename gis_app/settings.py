@@ -363,6 +363,13 @@ def _log_format(value: str) -> str:
     return value
 
 
+def _accel_prefix(value: str) -> str:
+    value = value.strip()
+    if value and not re.fullmatch(r"/[A-Za-z0-9_./-]*/", value):
+        raise ValueError("应为以 / 开头并以 / 结尾的路径（如 /_photos/）")
+    return value
+
+
 class OperationsSettings(Group):
     model_config = ConfigDict(title="Operations: health, metrics, logs")
 
@@ -379,6 +386,14 @@ class OperationsSettings(Group):
         "unset: `/metrics` answers only requests from the server itself (127.0.0.1, ::1)",
         SecretStr(""),
         secret=True,
+    )
+    photo_accel_redirect: Annotated[str, AfterValidator(_accel_prefix)] = setting(
+        "GIS_APP_PHOTO_ACCEL_REDIRECT",
+        "behind nginx: the internal location (e.g. `/_photos/`) that serves `GIS_APP_PHOTO_DIR`; "
+        "the app checks who may see a photo and answers with `X-Accel-Redirect`, nginx sends "
+        "the file; unset: the app sends photo files itself",
+        "",
+        kind="path",
     )
     prometheus_multiproc_dir: Path | None = setting(
         "PROMETHEUS_MULTIPROC_DIR",
@@ -461,6 +476,7 @@ class Settings(BaseModel):
             "PATROL_DUPLICATE_METRES": self.patrol.duplicate_metres,
             "LOG_FORMAT": self.operations.log_format,
             "METRICS_TOKEN": self.operations.metrics_token.get_secret_value(),
+            "PHOTO_ACCEL_REDIRECT": self.operations.photo_accel_redirect,
             "PROMETHEUS_MULTIPROC_DIR": str(self.operations.prometheus_multiproc_dir or ""),
             "FROZEN_NOW": self.development.frozen_now,
             "TIMEZONE": "Asia/Shanghai",

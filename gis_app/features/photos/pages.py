@@ -62,6 +62,13 @@ def _photo_for_viewer(photo_id: int) -> Photo:
 def _send(path: Any, media_type: str, etag: str) -> Response:
     if not path.exists():
         raise NotFound("照片文件缺失（存储目录中找不到），请联系管理员", "id")
+    accel = current_app.config["PHOTO_ACCEL_REDIRECT"]
+    if accel:  # nginx sends the file from its internal location (docs/operations/deployment.md)
+        relative = path.relative_to(photos.store_for(current_app.config).root).as_posix()
+        response = Response(b"", mimetype=media_type)
+        response.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + relative
+        response.headers["Cache-Control"] = "private, max-age=86400"
+        return response
     response = send_file(path, mimetype=media_type, conditional=True, etag=etag, max_age=86400)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
