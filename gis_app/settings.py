@@ -395,6 +395,25 @@ class OperationsSettings(Group):
         "",
         kind="path",
     )
+    pgbackrest_config: Path = setting(
+        "GIS_APP_PGBACKREST_CONFIG",
+        "pgBackRest's configuration (repository, encryption, retention) that `gis-app pitr` and "
+        "`gis-app recover` use",
+        Path("/etc/pgbackrest/pgbackrest.conf"),
+    )
+    pgbackrest_stanza: Text = setting(
+        "GIS_APP_PGBACKREST_STANZA", "the pgBackRest stanza of the app's cluster", "gis-app"
+    )
+    pgbackrest_user: Text = setting(
+        "GIS_APP_PGBACKREST_USER",
+        "OS user that owns the PostgreSQL cluster: pgBackRest and the recovered cluster run as it",
+        "postgres",
+    )
+    photo_backup_dir: Path | None = setting(
+        "GIS_APP_PHOTO_BACKUP_DIR",
+        "where `gis-app pitr photos-sync` copies new photo files (another disk), with a manifest "
+        "per run; `gis-app recover` takes the photos from there; unset: no continuous photo copy",
+    )
     prometheus_multiproc_dir: Path | None = setting(
         "PROMETHEUS_MULTIPROC_DIR",
         "an empty folder the app may write (systemd: `RuntimeDirectory`): with several gunicorn "
@@ -477,6 +496,10 @@ class Settings(BaseModel):
             "LOG_FORMAT": self.operations.log_format,
             "METRICS_TOKEN": self.operations.metrics_token.get_secret_value(),
             "PHOTO_ACCEL_REDIRECT": self.operations.photo_accel_redirect,
+            "PGBACKREST_CONFIG": str(self.operations.pgbackrest_config),
+            "PGBACKREST_STANZA": self.operations.pgbackrest_stanza,
+            "PGBACKREST_USER": self.operations.pgbackrest_user,
+            "PHOTO_BACKUP_DIR": str(self.operations.photo_backup_dir or ""),
             "PROMETHEUS_MULTIPROC_DIR": str(self.operations.prometheus_multiproc_dir or ""),
             "FROZEN_NOW": self.development.frozen_now,
             "TIMEZONE": "Asia/Shanghai",

@@ -5,6 +5,7 @@ the audit chain verifies there. The figures (recovery time, recovery point) are 
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import secrets
@@ -12,9 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from gis_app.cli import cli
 from gis_app.core.actor import Actor
 from gis_app.core.database import sqlalchemy_url
 from gis_app.features.ledger.service import create_site
@@ -124,42 +127,47 @@ def test_recover_database_and_photos_to_a_moment(tmp_path):
         pgbr.run("check")  # closes the current WAL segment and waits for it in the repository
         engine.dispose()
 
-        rec = pitr.recover_to(
-            pgbr,
-            target,
-            cluster.home / "recovered",
-            photo_repo=photo_repo,
-            dbname="gis_fault",
-            db_user=cluster.owner,
-        )
-        try:
-            recovered = create_engine(sqlalchemy_url(rec.url()))
-            with recovered.connect() as conn:
-                codes = set(conn.execute(text("SELECT code FROM sites")).scalars())
-            assert codes == before and not codes & after
-            assert rec.counts["photos"] == 4 and rec.counts["audit.events"] == events_at_t
-            assert rec.chain["ok"], rec.chain
-            assert rec.chain["checked"] == events_at_t
-            assert rec.photos_missing == []
-            assert _files_under(rec.photo_dir) == files_at_t == _photo_files(recovered)
-            assert pitr.manifest_at(photo_repo, target)["files"].keys() == files_at_t
-            recovered.dispose()
+        # gis-app recover --to T --swap --yes: recovered in a fresh place, checked there,
+        # then put in place of the live database and photo folder (which hold A and B)
+        result = CliRunner().invoke(
+            cli,
+            ["recover", "--to", target.isoformat(), "--into", str(cluster.home / "recovered"),
+             "--swap", "--yes"],
+            env={
+                "DATABASE_URL": url,
+                "GIS_APP_PHOTO_DIR": str(photo_dir),
+                "GIS_APP_PGBACKREST_CONFIG": str(conf),
+                "GIS_APP_PGBACKREST_STANZA": STANZA,
+                "GIS_APP_PGBACKREST_USER": cluster.owner,
+                "GIS_APP_PHOTO_BACKUP_DIR": str(photo_repo),
+            },
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report["audit_chain"]["ok"] and report["audit_chain"]["checked"] == events_at_t
+        assert report["counts"] == {"sites": 4, "photos": 4, "audit.events": events_at_t}
+        assert report["photos_missing"] == [] and report["swapped_in"]
 
-            # swapped in like `gis-app restore` (here over a second database and photo folder)
-            step = time.monotonic()
-            live_url, live_photos = cluster.url("gis_live"), tmp_path / "live-photos"
-            ensure_database(live_url)
-            pitr.swap_in(rec, live_url, live_photos, lambda _m: None)
-            swap_s = time.monotonic() - step
-            live = create_engine(sqlalchemy_url(live_url))
-            with live.connect() as conn:
-                assert set(conn.execute(text("SELECT code FROM sites")).scalars()) == before
-            assert _files_under(live_photos) == files_at_t
-            live.dispose()
-        finally:
-            rec.stop()
+        live = create_engine(sqlalchemy_url(url))
+        with live.connect() as conn:
+            codes = set(conn.execute(text("SELECT code FROM sites")).scalars())
+            events = conn.execute(text("SELECT count(*) FROM audit.events")).scalar()
+        assert codes == before and not codes & after
+        assert events == events_at_t
+        assert _files_under(photo_dir) == files_at_t == _photo_files(live)
+        assert pitr.manifest_at(photo_repo, target)["files"].keys() == files_at_t
+        live.dispose()
         print(
-            f"\n[pitr] full backup {backup_s:.1f} s; recovery to T: "
-            + ", ".join(f"{k} {v:.1f} s" for k, v in rec.timings.items())
-            + f"; swap in {swap_s:.1f} s"
+            f"\n[pitr] full backup {backup_s:.1f} s; recover to T: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in report["seconds"].items())
         )
+
+
+def test_recover_refuses_a_time_without_zone_and_an_unconfirmed_swap():
+    runner = CliRunner()
+    naive = runner.invoke(cli, ["recover", "--to", "2026-12-05 14:03"])
+    assert naive.exit_code == 1 and "须带时区" in naive.stderr
+    bad = runner.invoke(cli, ["recover", "--to", "yesterday"])
+    assert bad.exit_code == 1 and "--to 应为带时区的时间" in bad.stderr
+    unconfirmed = runner.invoke(cli, ["recover", "--to", "2026-12-05 14:03+08", "--swap"])
+    assert unconfirmed.exit_code == 1 and "--yes" in unconfirmed.stderr
