@@ -395,6 +395,21 @@ class OperationsSettings(Group):
         "",
         kind="path",
     )
+    replica_url: PostgresUrl | None = setting(
+        "GIS_APP_REPLICA_DATABASE_URL",
+        "a streaming replica, connected as the app's role: read-only work (map data, tiles, "
+        "exports, OGC, statistics) is sent there while its lag is within "
+        "`GIS_APP_REPLICA_MAX_LAG_SECONDS`; unset: everything on the primary",
+        kind=POSTGRES_URL,
+    )
+    replica_max_lag_seconds: float = setting(
+        "GIS_APP_REPLICA_MAX_LAG_SECONDS",
+        "a replica further behind than this (seconds of replay) is not read from: the primary "
+        "answers instead",
+        30.0,
+        gt=0,
+        allow_inf_nan=False,
+    )
     pgbackrest_config: Path = setting(
         "GIS_APP_PGBACKREST_CONFIG",
         "pgBackRest's configuration (repository, encryption, retention) that `gis-app pitr` and "
@@ -496,6 +511,8 @@ class Settings(BaseModel):
             "LOG_FORMAT": self.operations.log_format,
             "METRICS_TOKEN": self.operations.metrics_token.get_secret_value(),
             "PHOTO_ACCEL_REDIRECT": self.operations.photo_accel_redirect,
+            "REPLICA_DATABASE_URL": sqlalchemy_url(self.operations.replica_url),
+            "REPLICA_MAX_LAG_SECONDS": self.operations.replica_max_lag_seconds,
             "PGBACKREST_CONFIG": str(self.operations.pgbackrest_config),
             "PGBACKREST_STANZA": self.operations.pgbackrest_stanza,
             "PGBACKREST_USER": self.operations.pgbackrest_user,

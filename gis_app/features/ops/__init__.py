@@ -9,10 +9,11 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from gis_app.features.ops import logs, metrics, web
+    from gis_app.features.ops import logs, metrics, replica, web
 
     # each puts its hooks in front of the others': the request id first, then the metrics'
     # clock, then the ops endpoints' answer; after the request, the access log line comes last
     web.init_app(app)
     metrics.init_app(app)
     logs.init_app(app)
+    replica.init_app(app)  # after authentication: appended, not in front

@@ -3,7 +3,9 @@
 - `database`: a new connection as the app's own role answers within 3 s (the app's pool is
   not used: a probe must not wait behind busy requests, nor be answered by a stale connection);
 - `migrations`: the database's Alembic revision is the code's head (`gis-app db upgrade` done);
-- `photos`: a file can be created and removed in `GIS_APP_PHOTO_DIR`.
+- `photos`: a file can be created and removed in `GIS_APP_PHOTO_DIR`;
+- `replica` (when GIS_APP_REPLICA_DATABASE_URL is set): its lag within the bound; reported but
+  not required (the primary answers the reads meanwhile).
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ class Check:
     ok: bool
     reason: str = ""
     ms: float = 0.0
+    #: False: reported, but readiness does not depend on it (the replica: reads fall back)
+    required: bool = True
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": self.ok, "ms": round(self.ms, 1)}
         if self.reason:
             out["reason"] = self.reason
+        if not self.required:
+            out["required"] = False
         return out
 
 
@@ -44,13 +50,13 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return all(c.ok for c in self.checks if c.required)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "status": "ready" if self.ready else "not ready",
             "checks": {c.name: c.as_json() for c in self.checks},
-            "reasons": [f"{c.name}: {c.reason}" for c in self.checks if not c.ok],
+            "reasons": [f"{c.name}: {c.reason}" for c in self.checks if not c.ok and c.required],
         }
 
 

@@ -13,7 +13,8 @@
   field app's offline queue sends when it syncs): `applied` the first time, `replayed` when a
   retry is answered from the stored answer, `refused` (4xx/5xx). `count_offline_sync()` is the
   hook for other senders.
-- `gis_app_readiness{check}`: 1/0 per check of the last `/readyz`.
+- `gis_app_readiness{check}`: 1/0 per check of the last `/readyz`;
+  `gis_app_replica_lag_seconds`: the replica's lag then (GIS_APP_REPLICA_DATABASE_URL).
 
 Under gunicorn every worker process has its own counters: set `PROMETHEUS_MULTIPROC_DIR` to
 an empty folder writable by the app (systemd unit: `RuntimeDirectory`), and `/metrics` adds up
@@ -109,6 +110,10 @@ class Metrics:
             ["check"],
             registry=r,
         )
+        self.replica_lag = Gauge(
+            "gis_app_replica_lag_seconds", "replay lag of the replica at the last /readyz",
+            registry=r,
+        )  # fmt: skip
         self.pool = PoolCollector(app)
         r.register(self.pool)
 

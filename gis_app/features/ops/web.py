@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from gis_app.features.ops import health
+from gis_app.features.ops import health, replica
 from gis_app.features.ops.metrics import metrics
 from gis_app.http.access import public
 
@@ -39,6 +39,16 @@ def readyz() -> tuple[Response, int]:
             health.check_photo_store(current_app.config["PHOTO_DIR"]),
         ]
     )
+    router = replica.router()
+    if router is not None:
+        reading = router.lag()
+        ok = reading.seconds is not None and reading.seconds <= router.max_lag
+        reason = reading.error or (
+            "" if ok else f"副本落后 {reading.seconds:.1f} 秒，超过 {router.max_lag:g} 秒：读主库"
+        )
+        result.checks.append(health.Check("replica", ok, reason, required=False))
+        if reading.seconds is not None:
+            metrics().replica_lag.set(reading.seconds)
     gauge = metrics().readiness
     for check in result.checks:
         gauge.labels(check.name).set(1 if check.ok else 0)

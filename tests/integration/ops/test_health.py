@@ -4,73 +4,11 @@ answers as the app's role, its schema is at the code's head and the photo store 
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-from collections.abc import Iterator
-
 from sqlalchemy import Engine, text
 
 from gis_app.core.localdb import free_port
 from gis_app.settings import app_database_url
-
-
-class TcpProxy:
-    """127.0.0.1:<port> forwarded to the database: stopping it is the database going away
-    (new connections refused, open ones cut)."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target = ("127.0.0.1", target_port)
-        self.port = free_port(47000)
-        self.listener: socket.socket | None = None
-        self.conns: list[socket.socket] = []
-
-    def start(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        self.listener.settimeout(0.2)
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
-
-    def stop(self) -> None:
-        listener, self.listener = self.listener, None
-        if listener is not None:
-            listener.close()
-        for conn in self.conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-        self.conns.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while self.listener is listener:
-            try:
-                client, _ = listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            upstream = socket.create_connection(self.target)
-            self.conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-
-@contextlib.contextmanager
-def proxy_to(url: str) -> Iterator[tuple[TcpProxy, str]]:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    proxy = TcpProxy(parsed.port or 5432)
-    proxy.start()
-    try:
-        yield proxy, str(parsed.set(port=proxy.port).render_as_string(hide_password=False))
-    finally:
-        proxy.stop()
+from tests.support.tcp_proxy import proxy_to
 
 
 def test_healthz_needs_nothing_but_the_process(make_app):

@@ -66,6 +66,11 @@ VALID: dict[str, tuple[str, Any]] = {
     "GIS_APP_LOG_FORMAT": ("TEXT", "text"),
     "GIS_APP_METRICS_TOKEN": ("scrape-token", "scrape-token"),
     "GIS_APP_PHOTO_ACCEL_REDIRECT": (" /_photos/ ", "/_photos/"),
+    "GIS_APP_REPLICA_DATABASE_URL": (
+        "postgresql://web@replica/gis",
+        "postgresql://web@replica/gis",
+    ),
+    "GIS_APP_REPLICA_MAX_LAG_SECONDS": ("5", 5.0),
     "GIS_APP_PGBACKREST_CONFIG": ("/etc/pgbackrest/gis.conf", Path("/etc/pgbackrest/gis.conf")),
     "GIS_APP_PGBACKREST_STANZA": ("main", "main"),
     "GIS_APP_PGBACKREST_USER": ("postgres", "postgres"),
