@@ -34,6 +34,8 @@ class Check:
     ms: float = 0.0
     #: False: reported, but readiness does not depend on it (the replica: reads fall back)
     required: bool = True
+    #: the replica's replay lag in seconds (the replica check only)
+    lag_s: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": self.ok, "ms": round(self.ms, 1)}

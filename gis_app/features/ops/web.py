@@ -8,13 +8,13 @@ import hmac
 import ipaddress
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
 from gis_app.features.ops import health, replica
 from gis_app.features.ops.metrics import metrics
-from gis_app.http.access import public
+from gis_app.http.access import DISTRICT, allow, public
 
-bp = Blueprint("ops", __name__)
+bp = Blueprint("ops", __name__, template_folder="templates")
 ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "ops.metrics"})
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -28,10 +28,8 @@ def healthz() -> Response:
     return response
 
 
-@bp.get("/readyz")
-@public
-def readyz() -> tuple[Response, int]:
-    """Ready to serve: 200, or 503 with the reasons (docs/operations/monitoring.md)."""
+def current_readiness() -> health.Readiness:
+    """The checks, now (the replica's lag as last read: at most 2 s old)."""
     state = current_app.extensions["ops_health"]
     result = health.Readiness(
         [
@@ -46,15 +44,46 @@ def readyz() -> tuple[Response, int]:
         reason = reading.error or (
             "" if ok else f"副本落后 {reading.seconds:.1f} 秒，超过 {router.max_lag:g} 秒：读主库"
         )
-        result.checks.append(health.Check("replica", ok, reason, required=False))
+        check = health.Check("replica", ok, reason, required=False)
+        check.lag_s = reading.seconds
+        result.checks.append(check)
         if reading.seconds is not None:
             metrics().replica_lag.set(reading.seconds)
     gauge = metrics().readiness
     for check in result.checks:
         gauge.labels(check.name).set(1 if check.ok else 0)
+    return result
+
+
+@bp.get("/readyz")
+@public
+def readyz() -> tuple[Response, int]:
+    """Ready to serve: 200, or 503 with the reasons (docs/operations/monitoring.md)."""
+    result = current_readiness()
     response = jsonify(result.as_json())
     response.headers.update(NO_STORE)
     return response, 200 if result.ready else 503
+
+
+@bp.get("/ops/status")
+@allow(*DISTRICT)
+def status() -> str:
+    """The office's view: the checks of /readyz and the replica's lag."""
+    router = replica.router()
+    return render_template(
+        "ops/status.html",
+        result=current_readiness(),
+        replica_bound=router.max_lag if router else None,
+        labels=CHECK_LABELS,
+    )
+
+
+CHECK_LABELS = {
+    "database": "数据库",
+    "migrations": "数据库结构版本",
+    "photos": "照片存储",
+    "replica": "只读副本",
+}
 
 
 def _may_scrape() -> tuple[bool, int, str]:

@@ -87,3 +87,13 @@ def test_probes_need_no_login_and_ignore_a_bearer_token(make_app):
     client = make_app().test_client()
     r = client.get("/readyz", headers={"Authorization": "Bearer not-an-api-token"})
     assert r.status_code == 200
+
+
+def test_the_office_sees_the_checks_and_that_there_is_no_replica(client, auth):
+    office = auth.headers("运行.区级", "district_officer")
+    page = client.get("/ops/status", headers=office)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'data-check="database"' in text and "未配置只读副本" in text
+    street = auth.headers("运行.街道", "street_officer", "120102002")
+    assert client.get("/ops/status", headers=street).status_code == 403

@@ -182,6 +182,8 @@ def _reads_follow_the_lag(base: str, token: str, standby: Standby) -> None:
     listed = _get(base, "/api/v1/sites", token)
     assert listed.headers["X-Served-By"] == "replica"
     assert "R-0001" in listed.text
+    office = _get(base, "/ops/status", token)
+    assert office.status_code == 200 and "副本延迟" in office.text and "上限 1 秒" in office.text
     # a write or a page that is not read-only work: the primary, always
     assert "X-Served-By" not in _get(base, "/api/v1/streets", token).headers
 
