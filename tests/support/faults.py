@@ -55,7 +55,8 @@ class ScratchCluster:
 
 
 @contextmanager
-def scratch_cluster() -> Iterator[ScratchCluster]:
+def scratch_cluster(extra_conf: str = "") -> Iterator[ScratchCluster]:
+    """`extra_conf`: postgresql.conf lines for its first start (archiving, replication)."""
     bindir = pg_bindir()
     owner = SERVICE_USER if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
     home = Path(tempfile.mkdtemp(prefix="gis-fault-pg-", dir="/tmp"))
@@ -63,7 +64,9 @@ def scratch_cluster() -> Iterator[ScratchCluster]:
         pw = pwd.getpwnam(owner)
         os.chown(home, pw.pw_uid, pw.pw_gid)
     os.chmod(home, 0o700)
-    cluster = ScratchCluster(home, owner, free_port(56900), bindir)
+    # each process starts its search elsewhere: two xdist workers setting up a cluster at the
+    # same moment would otherwise both find the same port free
+    cluster = ScratchCluster(home, owner, free_port(56900 + (os.getpid() % 40) * 5), bindir)
     try:
         result = run_as(
             owner,
@@ -85,7 +88,7 @@ def scratch_cluster() -> Iterator[ScratchCluster]:
             f.write(
                 f"port = {cluster.port}\nlisten_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{home}'\ntimezone = 'UTC'\nfsync = off\n"
-                "max_connections = 100\nshared_buffers = 32MB\n"
+                "max_connections = 100\nshared_buffers = 32MB\n" + extra_conf
             )
         cluster.start()
         yield cluster
