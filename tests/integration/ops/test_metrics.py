@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.sites import site_payload
@@ -120,3 +122,48 @@ def test_with_a_token_it_is_required_even_locally(make_app):
     )
     assert ok.status_code == 200
     assert re.search(r"^gis_app_http_requests_total\{", ok.get_data(as_text=True), re.M)
+
+
+WORKER_SCRIPT = """
+import sys
+from gis_app import create_app
+app = create_app({"DATABASE_URL": sys.argv[1], "APP_DATABASE_URL": sys.argv[2], "TESTING": True})
+client = app.test_client()
+for _ in range(int(sys.argv[3])):
+    assert client.get("/healthz").status_code == 200
+if len(sys.argv) > 4:
+    sys.stdout.write(client.get("/metrics").get_data(as_text=True))
+"""
+
+
+@pytest.mark.slow
+def test_several_worker_processes_add_up_their_counters(database_url, tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR (gunicorn's workers): /metrics of any process counts all."""
+    import os
+    import subprocess
+    import sys
+
+    from gis_app.settings import app_database_url
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "GIS_APP_LOG_FORMAT": "text"}
+    args = [database_url, app_database_url(database_url)]
+    for n in ("3", "4"):
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER_SCRIPT, *args, n], env=env, capture_output=True,
+            text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    last = subprocess.run(
+        [sys.executable, "-c", WORKER_SCRIPT, *args, "2", "scrape"], env=env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert last.returncode == 0, last.stderr
+    samples = {}
+    for family in text_string_to_metric_families(last.stdout):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    healthz = value(
+        samples, "gis_app_http_requests_total", method="GET", route="/healthz", status="200"
+    )
+    assert healthz == 3 + 4 + 2
+    assert value(samples, "gis_app_db_pool_size") >= 1
