@@ -8,7 +8,6 @@ import io
 import re
 
 import pytest
-
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.sites import site_payload
