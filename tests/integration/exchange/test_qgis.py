@@ -9,10 +9,7 @@ what the API answers for the same token.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.request import Request, urlopen
 
@@ -25,32 +22,14 @@ from gis_app.features.ledger.models import Site
 from tests.support.accounts import Accounts, basic
 from tests.support.exports import load_sites, normalise
 from tests.support.live import serve_app
+from tests.support.pyqgis import MISSING, run_probe
 
-pytestmark = pytest.mark.slow
-
-SYSTEM_PYTHON = "/usr/bin/python3"
-PROBE = Path(__file__).parents[2] / "support" / "pyqgis_probe.py"
 BBOX = (117.20, 39.08, 117.25, 39.125)
 USERNAME = "规划局.qgis"  # a Chinese account name: QGIS sends it as UTF-8
 #: text that a wrong encoding anywhere on the way would spoil
 CHINESE = "河东区·鲁山道 17 号（“东局子”旧址）𠮷"
 
 
-def _pyqgis_missing() -> str | None:
-    if not os.path.exists(SYSTEM_PYTHON):
-        return f"{SYSTEM_PYTHON} is missing"
-    found = subprocess.run(
-        [SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=120, check=False
-    )
-    if found.returncode != 0:
-        return (
-            "PyQGIS is not installed in the system Python: apt-get install qgis python3-qgis "
-            "(make os-test does it on Debian)"
-        )
-    return None
-
-
-MISSING = _pyqgis_missing()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(MISSING is not None, reason=MISSING or "")]
 
 QUERIES: list[str] = []  # the requests the live server received
@@ -77,32 +56,6 @@ def live(engine, database_url, demo_streets) -> Iterator[dict[str, str]]:
         with engine.begin() as conn:
             token = Accounts(conn).token(USERNAME, "agency")
         yield {"url": url, "token": token}
-
-
-def run_probe(tmp: Path, spec: dict[str, Any]) -> dict[str, Any]:
-    """The probe's findings (see tests/support/pyqgis_probe.py)."""
-    spec_path, out_path = tmp / "spec.json", tmp / "out.json"
-    spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-        "HOME": str(tmp),  # QGIS writes its settings under the home directory
-        "XDG_RUNTIME_DIR": str(tmp),
-    }
-    env.pop("PYTHONPATH", None)
-    env.pop("VIRTUAL_ENV", None)
-    result = subprocess.run(
-        [SYSTEM_PYTHON, str(PROBE), str(spec_path), str(out_path)],
-        capture_output=True,
-        timeout=300,
-        check=False,
-        env=env,
-        cwd=tmp,
-    )
-    assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
-    return json.loads(out_path.read_text(encoding="utf-8"))
 
 
 def _oapif(live: dict[str, str], name: str, bbox: tuple | None = None) -> dict[str, Any]:
