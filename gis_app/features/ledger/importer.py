@@ -11,9 +11,11 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from pathlib import PurePath
 from typing import Any
 
@@ -101,7 +103,7 @@ def header_field(header: object) -> str | None:
     """The field a column header means, or None; '面积（㎡）' and ' 经度 ' are understood."""
     if header is None:
         return None
-    text_value = re.sub(r"\s+", "", str(header)).lstrip("\ufeff")
+    text_value = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(header))).lstrip("\ufeff")
     text_value = _UNIT_SUFFIX.sub("", text_value)
     return _HEADER_INDEX.get(text_value.lower())
 
@@ -196,6 +198,7 @@ def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[list[RawRow],
         if first_nonempty is None:
             raise ValidationError("文件是空的：没有表头和数据行", "file")
         header = first_nonempty  # reports which columns are missing
+    header, iterator = _merge_header_rows(header, iterator)
     mapping, warnings = _map_headers(header)
     out: list[RawRow] = []
     for number, values in iterator:
@@ -210,6 +213,26 @@ def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[list[RawRow],
         if len(out) > MAX_ROWS:
             raise ValidationError(f"文件行数超过上限 {MAX_ROWS:,}：请分批导入", "file")
     return out, warnings
+
+
+def _merge_header_rows(
+    header: list[object], rows: Iterable[tuple[int, list[object]]]
+) -> tuple[list[object], Iterable[tuple[int, list[object]]]]:
+    """A header of two rows, as merged cells make it (坐标 over 经度 and 纬度): where the
+    row below the header names a field and the header cell does not, the lower name counts."""
+    iterator = iter(rows)
+    following = next(iterator, None)
+    if following is None:
+        return header, iterator
+    _, below = following
+    width = max(len(header), len(below))
+    upper = [*header, *([None] * (width - len(header)))]
+    lower = [*below, *([None] * (width - len(below)))]
+    fills = [i for i in range(width) if header_field(upper[i]) is None and header_field(lower[i])]
+    if not fills:
+        return header, chain([following], iterator)
+    merged = [lower[i] if i in fills else upper[i] for i in range(width)]
+    return merged, iterator
 
 
 def read_csv(data: bytes) -> tuple[list[RawRow], list[str]]:
@@ -343,8 +366,12 @@ def import_sites(
     crs: str = "wgs84",
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
+    synonyms: Mapping[str, str] | None = None,
 ) -> ImportReport:
-    """Check a whole ledger file and write it in one transaction, or raise ImportRejected."""
+    """Check a whole ledger file and write it in one transaction, or raise ImportRejected.
+
+    `synonyms`: the district's own words for the kinds (word -> kind code), beside
+    KIND_SYNONYMS."""
     say = progress or (lambda _m: None)
     if not actor.is_district and actor.role != "street_officer":
         raise Forbidden("台账导入须由区领导小组办公室或街道办事处办理", "role")
@@ -359,15 +386,17 @@ def import_sites(
         raise ValidationError("文件中没有数据行", "file")
     say(f"读入 {len(rows)} 行，逐行检查…")
 
-    checked = _check_rows(rows, fmt, crs)
+    kinds = {**KIND_SYNONYMS, **(synonyms or {})}
+    checked = _check_rows(rows, fmt, crs, kinds, clock.today().year)
     placed = _place_rows(session, checked, fmt, own)
+    warnings += checked.notes.warnings(clock.today().year)
     if checked.unknown_sources:
         warnings.append(f"{checked.unknown_sources} 行的来源无法识别，按“台账导入”记录")
     if placed.mismatched_street_text:
         warnings.append(
             f"{placed.mismatched_street_text} 行填写的街道与坐标所在街道不一致：街道按坐标确定"
         )
-    _refuse(placed.foreign, checked.errors, len(rows))
+    _refuse(placed.foreign, checked.errors, len(rows), warnings)
     report = ImportReport(rows=len(rows), dry_run=dry_run, warnings=warnings)
     for _, _, street in placed.accepted:
         report.by_street[street.code] = report.by_street.get(street.code, 0) + 1
@@ -382,24 +411,148 @@ def import_sites(
     return report
 
 
+#: the streets' own words for the kinds of illegal construction, matched as parts of the
+#: label (the longest first); the office adds its own in GIS_APP_KIND_SYNONYMS
+KIND_SYNONYMS: dict[str, str] = {
+    "彩钢": "steel_shed",
+    "铁皮": "steel_shed",
+    "棚厦": "steel_shed",
+    "简易棚": "steel_shed",
+    "屋顶": "rooftop",
+    "楼顶": "rooftop",
+    "房顶": "rooftop",
+    "顶层加建": "rooftop",
+    "加层": "rooftop",
+    "院内": "courtyard",
+    "私搭乱建": "courtyard",
+    "私搭": "courtyard",
+    "接建": "extension",
+    "扩建": "extension",
+    "接出": "extension",
+    "外接": "extension",
+    "底商": "storefront",
+    "门脸": "storefront",
+    "商铺外扩": "storefront",
+    "外扩": "storefront",
+    "圈占": "enclosure",
+    "圈地": "enclosure",
+    "占用公共": "enclosure",
+    "占道": "enclosure",
+}
+#: fields whose digits and spaces may be full-width in a street's ledger (Ｈ２０２２，　３５．５)
+NARROWED_FIELDS = (
+    "code",
+    "lon",
+    "lat",
+    "area_m2",
+    "committed_deadline",
+    "current_deadline",
+    "disposition",
+    "status",
+    "kind",
+    "source",
+)
+_YEARLESS = re.compile(r"^(\d{1,2})月(?:(\d{1,2})[日号]|底|末)?(?:前|之前)?$")
+
+
+def narrow(value: Any) -> Any:
+    """Full-width letters, digits, punctuation and spaces as their ASCII forms (NFKC)."""
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def kind_of(label: str, synonyms: Mapping[str, str]) -> str | None:
+    """The kind a street's own word means (a code, a label, or a synonym contained in it)."""
+    found = codes.lookup(codes.KINDS, label)
+    if found:
+        return found
+    for word in sorted(synonyms, key=len, reverse=True):
+        if word and word in label:
+            return synonyms[word]
+    return None
+
+
+@dataclass
+class _Notes:
+    """What the import changed of a row's words, for the warnings (label -> its rows)."""
+
+    mapped: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    unknown: dict[str, list[int]] = field(default_factory=dict)
+    yearless: list[int] = field(default_factory=list)
+
+    def warnings(self, year: int) -> list[str]:
+        out = []
+        for (label, kind), rows in self.mapped.items():
+            out.append(f"违建类型“{label}”按“{codes.KINDS[kind]}”记录（{_rows(rows)}），原文保留")
+        for label, rows in self.unknown.items():
+            out.append(
+                f"违建类型“{label}”无法对应到类型表，按“其他”记录（{_rows(rows)}），原文保留；"
+                "区办可在“违建类型同义词”中补充"
+            )
+        if self.yearless:
+            out.append(f"期限未写年份（如“6月底”），按 {year} 年计（{_rows(self.yearless)}）")
+        return out
+
+
+def _rows(numbers: list[int]) -> str:
+    shown = "、".join(str(n) for n in numbers[:10])
+    more = f" 等 {len(numbers)} 行" if len(numbers) > 10 else ""
+    return f"第 {shown} 行{more}"
+
+
+def _narrow_row(row: RawRow, synonyms: Mapping[str, str], notes: _Notes, year: int) -> None:
+    """A street's ledger as this system reads it: full-width characters narrowed, its own
+    words for the kind mapped (the word kept), a deadline without a year in this year."""
+    for name in NARROWED_FIELDS:
+        if name in row.values:
+            row.values[name] = narrow(row.values[name])
+    label = row.values.get("kind")
+    if isinstance(label, str) and label:
+        exact = codes.lookup(codes.KINDS, label)
+        kind = exact or kind_of(label, synonyms)
+        if exact is None:
+            row.values["kind_label"] = label[:64]
+            if kind is None:
+                notes.unknown.setdefault(label, []).append(row.number)
+                kind = "other"
+            else:
+                notes.mapped.setdefault((label, kind), []).append(row.number)
+        row.values["kind"] = kind
+    for name in ("committed_deadline", "current_deadline"):
+        value = row.values.get(name)
+        m = _YEARLESS.match(value) if isinstance(value, str) else None
+        if m:
+            day = f"{m[2]}日" if m[2] else "底"
+            row.values[name] = f"{year}年{m[1]}月{day}"
+            if row.number not in notes.yearless:
+                notes.yearless.append(row.number)
+
+
 @dataclass
 class _CheckedRows:
-    """The rows whose fields passed (with their cleaned values), and every error so far."""
+    """Every row with what of it could be cleaned, whether it is sound, and every error."""
 
-    cleaned: list[tuple[RawRow, dict[str, Any]]] = field(default_factory=list)
+    cleaned: list[tuple[RawRow, dict[str, Any], bool]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     first_seen: dict[str, int] = field(default_factory=dict)  # code -> its row
     unknown_sources: int = 0
+    notes: _Notes = field(default_factory=_Notes)
 
 
-def _check_rows(rows: list[RawRow], fmt: str, crs: str) -> _CheckedRows:
-    """Each row's fields on their own (no database): values, coordinates, duplicate codes."""
+def _check_rows(
+    rows: list[RawRow], fmt: str, crs: str, synonyms: Mapping[str, str], year: int
+) -> _CheckedRows:
+    """Each row's fields on their own (no database): values, coordinates, duplicate codes.
+    Every check runs on every row: a row with a bad field is still checked for its code and
+    (in `_place_rows`) its point, so one answer names all of a file's problems."""
     checked = _CheckedRows()
     for row in rows:
         if "__error__" in row.values:
             checked.errors.append(_row_error(row, fmt, "geometry", row.values["__error__"]))
-            continue
+        _narrow_row(row, synonyms, checked.notes, year)
         street_text = row.values.pop("street", None)
+        kind_label = row.values.pop("kind_label", "")
         source = row.values.get("source")
         if source is not None and not (
             isinstance(source, str) and codes.lookup(codes.SOURCES, source)
@@ -407,26 +560,30 @@ def _check_rows(rows: list[RawRow], fmt: str, crs: str) -> _CheckedRows:
             row.values.pop("source")  # a ledger's own 来源 column: kept as a ledger import
             checked.unknown_sources += bool(str(source).strip())
         current_deadline = row.values.pop("current_deadline", None)
+        error = row.values.pop("__error__", None)
         clean, field_errors = clean_site_fields(row.values, require_code=True)
+        if error is not None:  # a GeoJSON feature without a point: no coordinates to check
+            field_errors = [e for e in field_errors if e.field not in ("lon", "lat")]
         try:
             clean["current_deadline"] = parse_date(current_deadline, "current_deadline")
         except ValidationError as exc:
             field_errors.append(FieldError("current_deadline", exc.message))
         for fe in field_errors:
             checked.errors.append(_row_error(row, fmt, fe.field, fe.message))
-        if field_errors:
-            continue
-        if crs == "gcj02":
+        sound = not field_errors and error is None
+        if crs == "gcj02" and "lon" in clean:
             clean["lon"], clean["lat"] = gcj02_to_wgs84(clean["lon"], clean["lat"])
-        code = clean["code"]
+        code = clean.get("code")
         if code in checked.first_seen:
             checked.errors.append(
                 _row_error(row, fmt, "code", f"编号 {code} 与第 {checked.first_seen[code]} 行重复")
             )
-            continue
-        checked.first_seen[code] = row.number
+            sound = False
+        elif code:
+            checked.first_seen[code] = row.number
         clean["_street_text"] = street_text
-        checked.cleaned.append((row, clean))
+        clean["kind_label"] = kind_label
+        checked.cleaned.append((row, clean, sound))
     return checked
 
 
@@ -440,10 +597,10 @@ class _PlacedRows:
 
 
 def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | None) -> _PlacedRows:
-    """The checks against the database: codes already in the ledger, the street of every point
-    (in one query), a street role's own street. Errors go to `checked.errors`."""
+    """The checks against the database, on every row that has a code or a point: codes already
+    in the ledger, the street of every point (in one query), a street role's own street.
+    Errors go to `checked.errors`; only sound rows are accepted."""
     errors = checked.errors
-    cleaned = checked.cleaned
     existing = set(
         session.scalars(
             select(Site.code).where(
@@ -451,14 +608,22 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
             )
         )
     )
-    street_ids = street_ids_for_points(session, [(c["lon"], c["lat"]) for _, c in cleaned])
-    swapped = street_ids_for_points(session, [(c["lat"], c["lon"]) for _, c in cleaned])
+    located = [(row, c, ok) for row, c, ok in checked.cleaned if "lon" in c and "lat" in c]
+    street_ids = street_ids_for_points(session, [(c["lon"], c["lat"]) for _, c, _ in located])
+    swapped = street_ids_for_points(session, [(c["lat"], c["lon"]) for _, c, _ in located])
+    street_of = {
+        id(c): (street_id, swapped_id)
+        for (_, c, _), street_id, swapped_id in zip(located, street_ids, swapped, strict=True)
+    }
     streets = {s.id: s for s in session.scalars(select(Street))}
     placed = _PlacedRows()
-    for (row, clean), street_id, swapped_id in zip(cleaned, street_ids, swapped, strict=True):
-        if clean["code"] in existing:
+    for row, clean, sound in checked.cleaned:
+        if clean.get("code") in existing and checked.first_seen.get(clean["code"]) == row.number:
             errors.append(_row_error(row, fmt, "code", f"编号 {clean['code']} 已在台账中"))
+            sound = False
+        if id(clean) not in street_of:
             continue
+        street_id, swapped_id = street_of[id(clean)]
         if street_id is None:
             hint = "；经纬度是否填反了？" if swapped_id is not None else ""
             errors.append(
@@ -477,6 +642,8 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
                 _row_error(row, fmt, "lon", f"坐标位于{street.name}，不属于本街道")
             )
             continue
+        if not sound:
+            continue
         stated = clean.pop("_street_text")
         if stated and str(stated).strip() not in (street.name, street.name.removesuffix("街道")):
             placed.mismatched_street_text += 1
@@ -484,7 +651,9 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
     return placed
 
 
-def _refuse(foreign: list[dict[str, Any]], errors: list[dict[str, Any]], rows: int) -> None:
+def _refuse(
+    foreign: list[dict[str, Any]], errors: list[dict[str, Any]], rows: int, warnings: list[str]
+) -> None:
     """All or nothing: one row of another street, or one bad row, and nothing is written."""
     if foreign:
         raise Forbidden(
@@ -498,6 +667,7 @@ def _refuse(foreign: list[dict[str, Any]], errors: list[dict[str, Any]], rows: i
             f"{len({e['row'] for e in errors})} 行有错误，未导入任何数据：请改正后重新导入",
             errors,
             rows=rows,
+            warnings=warnings,
         )
 
 
@@ -559,6 +729,7 @@ def _site_row(
         "address": clean["address"],
         "community": clean.get("community", ""),
         "kind": clean.get("kind", "other"),
+        "kind_label": clean.get("kind_label", ""),
         "area_m2": clean.get("area_m2"),
         "person_name": clean.get("person_name", ""),
         "person_contact": clean.get("person_contact", ""),

@@ -37,6 +37,10 @@ class Site(Timestamps, Base):
     address: Mapped[str] = mapped_column(Text, nullable=False)
     community: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     kind: Mapped[str] = mapped_column(String(32), nullable=False, default="other")
+    # the street's own word for the kind, as its ledger wrote it ("" when it was a listed kind)
+    kind_label: Mapped[str] = mapped_column(
+        String(64), nullable=False, default="", server_default=""
+    )
     area_m2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     person_name: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     person_contact: Mapped[str] = mapped_column(String(64), nullable=False, default="")
