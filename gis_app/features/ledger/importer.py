@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from itertools import chain
 from pathlib import PurePath
 from typing import Any
@@ -116,6 +116,7 @@ class ImportReport:
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
     by_street: dict[str, int] = field(default_factory=dict)
+    columns: list[tuple[str, str | None]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +126,7 @@ class ImportReport:
             "dry_run": self.dry_run,
             "warnings": self.warnings,
             "by_street": self.by_street,
+            "columns": [{"header": h, "field": f} for h, f in self.columns],
         }
 
 
@@ -132,6 +134,18 @@ class ImportReport:
 class RawRow:
     number: int  # row number as the user sees it (spreadsheet row, or feature number)
     values: dict[str, Any]
+
+
+class RawRows(list[RawRow]):
+    """The data rows of a file, and its columns as read: (header, field or None)."""
+
+    columns: list[tuple[str, str | None]]
+
+    def __init__(
+        self, rows: Iterable[RawRow] = (), columns: Iterable[tuple[str, str | None]] = ()
+    ) -> None:
+        super().__init__(rows)
+        self.columns = list(columns)
 
 
 # ---------------------------------------------------------------- reading files
@@ -180,7 +194,7 @@ def _map_headers(headers: list[object]) -> tuple[dict[int, str], list[str]]:
     return mapping, warnings
 
 
-def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[list[RawRow], list[str]]:
+def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[RawRows, list[str]]:
     """Find the header row (title rows above it are skipped), then read the data rows."""
     iterator = iter(rows)
     header: list[object] | None = None
@@ -200,7 +214,11 @@ def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[list[RawRow],
         header = first_nonempty  # reports which columns are missing
     header, iterator = _merge_header_rows(header, iterator)
     mapping, warnings = _map_headers(header)
-    out: list[RawRow] = []
+    out = RawRows(
+        columns=[
+            (str(h).strip(), mapping.get(i)) for i, h in enumerate(header) if h not in (None, "")
+        ]
+    )
     for number, values in iterator:
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
@@ -235,7 +253,7 @@ def _merge_header_rows(
     return merged, iterator
 
 
-def read_csv(data: bytes) -> tuple[list[RawRow], list[str]]:
+def read_csv(data: bytes) -> tuple[RawRows, list[str]]:
     content = decode_csv(data)
     sample = content[:4096]
     try:
@@ -249,7 +267,7 @@ def read_csv(data: bytes) -> tuple[list[RawRow], list[str]]:
         raise ValidationError(f"CSV 格式错误：{exc}", "file") from exc
 
 
-def read_xlsx(data: bytes) -> tuple[list[RawRow], list[str]]:
+def read_xlsx(data: bytes) -> tuple[RawRows, list[str]]:
     import zipfile
 
     from openpyxl import load_workbook
@@ -298,7 +316,7 @@ def check_zip_expansion(data: bytes, limit: int = MAX_XLSX_EXPANDED) -> None:
         )
 
 
-def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
+def read_geojson(data: bytes) -> tuple[RawRows, list[str]]:
     try:
         doc = json.loads(decode_csv(data))
     except json.JSONDecodeError as exc:
@@ -311,8 +329,9 @@ def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
         or not isinstance(doc.get("features"), list)
     ):
         raise ValidationError("GeoJSON 必须是 FeatureCollection", "file")
-    rows: list[RawRow] = []
+    rows = RawRows()
     warnings: set[str] = set()
+    seen: dict[str, str | None] = {}
     for number, feature in enumerate(doc["features"], start=1):
         values: dict[str, Any] = {}
         if not isinstance(feature, dict):
@@ -323,6 +342,7 @@ def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
             props = {}
         for key, value in props.items():
             name = header_field(key)
+            seen.setdefault(str(key), name)
             if name is None:
                 if key.strip().lower() not in DERIVED_HEADERS:
                     warnings.add(f"未识别的属性“{key}”已忽略")
@@ -339,10 +359,11 @@ def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
         rows.append(RawRow(number, values))
         if len(rows) > MAX_ROWS:
             raise ValidationError(f"要素数超过上限 {MAX_ROWS:,}：请分批导入", "file")
+    rows.columns = [*seen.items(), ("geometry", "lon"), ("geometry", "lat")]
     return rows, sorted(warnings)
 
 
-READERS: dict[str, Callable[[bytes], tuple[list[RawRow], list[str]]]] = {
+READERS: dict[str, Callable[[bytes], tuple[RawRows, list[str]]]] = {
     "csv": read_csv,
     "xlsx": read_xlsx,
     "geojson": read_geojson,
@@ -397,7 +418,9 @@ def import_sites(
             f"{placed.mismatched_street_text} 行填写的街道与坐标所在街道不一致：街道按坐标确定"
         )
     _refuse(placed.foreign, checked.errors, len(rows), warnings)
-    report = ImportReport(rows=len(rows), dry_run=dry_run, warnings=warnings)
+    report = ImportReport(
+        rows=len(rows), dry_run=dry_run, warnings=warnings, columns=list(rows.columns)
+    )
     for _, _, street in placed.accepted:
         report.by_street[street.code] = report.by_street.get(street.code, 0) + 1
     if dry_run:  # nothing was written: the checks only read
@@ -760,3 +783,72 @@ def insert_sites(session: Session, values: list[dict[str, Any]], chunk: int = 20
         geoms = [v.pop("geom") for v in part]
         stmt = insert(Site).values([{**v, "geom": g} for v, g in zip(part, geoms, strict=True)])
         session.execute(stmt)
+
+
+# ---------------------------------------------------------------- the refused file, annotated
+
+
+def read_ledger(data: bytes, filename: str) -> RawRows:
+    """The rows of a ledger file as the import reads them (for a preview)."""
+    if not data:
+        raise ValidationError("文件是空的", "file")
+    rows, _ = READERS[detect_format(filename)](data)
+    return rows
+
+
+def annotated_workbook(rows: RawRows, errors: list[dict[str, Any]]) -> bytes:
+    """The file's rows back as .xlsx, the way an office fixes a sheet: each bad cell filled
+    red with its reason as a comment, and a last column 错误说明 with all of the row's."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+
+    fields = [f for _, f in rows.columns if f is not None]
+    fields = list(dict.fromkeys(fields))
+    by_row: dict[int, list[dict[str, Any]]] = {}
+    for error in errors:
+        by_row.setdefault(error["row"], []).append(error)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "台账（待改正）"
+    sheet.append(["行号", *(FIELD_LABELS.get(f, f) for f in fields), "错误说明"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    red = PatternFill("solid", fgColor="FFC7CE")
+    for row in rows:
+        problems = by_row.get(row.number, [])
+        values = [row.number, *(_cell_value(row.values.get(f)) for f in fields)]
+        values.append("；".join(p["message"] for p in problems))
+        sheet.append(values)
+        line = sheet.max_row
+        for problem in problems:
+            column = _error_column(problem.get("field"), fields)
+            if column is None:
+                continue
+            cell = sheet.cell(line, column + 2)
+            cell.fill = red
+            note = (
+                problem["message"]
+                if cell.comment is None
+                else (f"{cell.comment.text}\n{problem['message']}")
+            )
+            cell.comment = Comment(note, "违建治理一张图")
+        if problems:
+            sheet.cell(line, len(fields) + 2).fill = red
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _error_column(field_name: str | None, fields: list[str]) -> int | None:
+    if field_name in fields:
+        return fields.index(field_name)
+    if field_name == "geometry" and "lon" in fields:
+        return fields.index("lon")
+    return None
+
+
+def _cell_value(value: Any) -> Any:
+    if value is None or isinstance(value, (int, float, str, date, datetime)):
+        return value
+    return str(value)

@@ -218,3 +218,85 @@ def test_cli_prints_the_errors_and_the_warnings_with_dry_run(
         select(func.count()).select_from(Site).where(Site.code.like("DZG-00%"))
     )
     assert written.scalar() == 0
+
+
+# ---------------------------------------------------------------- the import page
+
+
+def _upload(client, data: bytes, name: str):
+    from tests.support.accounts import csrf_of
+
+    token = csrf_of(client.get("/ledger/import").text)
+    return client.post(
+        "/ledger/import",
+        data={"csrf_token": token, "crs": "wgs84", "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_import_page_checks_previews_and_imports(office, connection) -> None:
+    from tests.support.accounts import csrf_of
+
+    checked = _upload(office, street_workbook(), "大直沽台账.xlsx")
+    assert checked.status_code == 200, checked.text[:2000]
+    page = checked.text
+    assert (
+        'id="columns"' in page and "具体地址" in page and "未识别（忽略）" in page
+    )  # 序号, 填报人
+    assert 'id="preview"' in page and "DZG-002" in page
+    assert "“玻璃暖房”无法对应到类型表" in page
+    assert connection.execute(select(func.count()).select_from(Site)).scalar() == 0
+    action = page.split('action="')[-1].split('"')[0]
+    assert action.startswith("/ledger/import/")
+    done = office.post(action, data={"csrf_token": csrf_of(page)})
+    assert done.status_code == 200 and "已导入 4 个点位" in done.text
+    assert connection.execute(select(func.count()).select_from(Site)).scalar() == 4
+    again = office.post(action, data={"csrf_token": csrf_of(page)})
+    assert again.status_code == 404  # the stash is gone once imported
+
+
+def test_a_refused_file_lists_every_error_and_comes_back_marked(office, connection) -> None:
+    from openpyxl import load_workbook
+
+    rows = [
+        ["R-1", "好地址", *P1, "拆除", "", "2022.6.30"],
+        ["R-2", "", 116.40, 39.90, "推倒", "", ""],  # address, point, disposition
+        ["R-1", "某地", *P1, "拆除", "", "明年"],  # repeated code, bad date
+    ]
+    refused = _upload(office, _csv(rows), "bad.csv")
+    assert refused.status_code == 422
+    page = refused.text
+    for row, field in (
+        (3, "address"),
+        (3, "lon"),
+        (3, "disposition"),
+        (4, "code"),
+        (4, "committed_deadline"),
+    ):
+        assert f'data-row="{row}" data-field="{field}"' in page, (row, field)
+    assert 'id="confirm"' not in page
+    link = page.split('id="annotated" href="')[1].split('"')[0]
+    marked = office.get(link)
+    assert marked.status_code == 200
+    sheet = load_workbook(io.BytesIO(marked.data)).active
+    header = [c.value for c in sheet[1]]
+    assert header[0] == "行号" and header[-1] == "错误说明"
+    cells = {
+        (r[0].value, header[i]): c for r in sheet.iter_rows(min_row=2) for i, c in enumerate(r)
+    }
+    bad = cells[(3, "地址")]
+    assert bad.fill.fgColor.rgb.endswith("FFC7CE") and "缺少地址" in bad.comment.text
+    assert "不在本区" in cells[(3, "经度")].comment.text
+    assert "重复" in cells[(4, "编号")].comment.text
+    assert cells[(2, "地址")].comment is None and not cells[(2, "错误说明")].value
+    assert "推倒" in cells[(3, "错误说明")].value
+    assert connection.execute(select(func.count()).select_from(Site)).scalar() == 0
+
+
+def test_the_import_page_is_for_the_office_and_the_streets(client, auth) -> None:
+    auth.login(client, "民政", "bureau_civil")
+    assert client.get("/ledger/import").status_code == 403
+    auth.login(client, "检查员", "inspector", "120102002")
+    assert client.get("/ledger/import").status_code == 403
+    auth.login(client, "街道办", "street_officer", "120102002")
+    assert client.get("/ledger/import").status_code == 200
