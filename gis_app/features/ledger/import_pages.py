@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
+from gis_app.core import codes
 from gis_app.core.errors import AppError, ImportRejected, NotFound, ValidationError
 from gis_app.features.ledger import importer
 from gis_app.features.ledger.schemas import FIELD_LABELS
@@ -179,3 +180,54 @@ def annotated(token: str) -> Response:
         f"attachment; filename=\"ledger-errors.xlsx\"; filename*=UTF-8''{quote(stem)}-待改正.xlsx"
     )
     return response
+
+
+# ---------------------------------------------------------------- the office's kind synonyms
+
+
+def _synonyms_page(status: int = 200, **context: Any) -> tuple[str, int]:
+    page = render_template(
+        "ledger/kind_synonyms.html",
+        synonyms=importer.list_synonyms(session()),
+        builtin=sorted(importer.KIND_SYNONYMS.items()),
+        configured=sorted((current_app.config.get("KIND_SYNONYMS") or {}).items()),
+        kinds=codes.KINDS,
+        **context,
+    )
+    return page, status
+
+
+@bp.get("/ledger/kind-synonyms")
+@allow(*DISTRICT)
+def kind_synonyms() -> Any:
+    """The words the streets use for the kinds, and the kind each means (the office edits)."""
+    return _synonyms_page()
+
+
+@bp.post("/ledger/kind-synonyms")
+@allow(*DISTRICT)
+def add_kind_synonym() -> Any:
+    form = request.form
+    try:
+        importer.add_synonym(
+            session(),
+            current_actor(),
+            current_app.config["DISTRICT_CODE"],
+            form.get("word", ""),
+            form.get("kind", ""),
+        )
+    except AppError as exc:
+        discard()
+        return _synonyms_page(exc.status, error=exc, form=form)
+    return redirect(url_for("ledger_import.kind_synonyms"))
+
+
+@bp.post("/ledger/kind-synonyms/<int:synonym_id>/delete")
+@allow(*DISTRICT)
+def delete_kind_synonym(synonym_id: int) -> Any:
+    try:
+        importer.remove_synonym(session(), synonym_id)
+    except AppError as exc:
+        discard()
+        return _synonyms_page(exc.status, error=exc)
+    return redirect(url_for("ledger_import.kind_synonyms"))

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from gis_app.core import clock, codes
 from gis_app.core.actor import Actor
-from gis_app.core.errors import Forbidden, ImportRejected, ValidationError
+from gis_app.core.errors import Conflict, Forbidden, ImportRejected, NotFound, ValidationError
 from gis_app.core.geo.gcj02 import gcj02_to_wgs84
-from gis_app.features.ledger.models import ImportBatch, Site
+from gis_app.features.ledger.models import ImportBatch, KindSynonym, Site
 from gis_app.features.ledger.schemas import FIELD_LABELS, FieldError, clean_site_fields, parse_date
 from gis_app.features.streets.models import Street
 from gis_app.features.streets.service import street_ids_for_points
@@ -407,7 +407,7 @@ def import_sites(
         raise ValidationError("文件中没有数据行", "file")
     say(f"读入 {len(rows)} 行，逐行检查…")
 
-    kinds = {**KIND_SYNONYMS, **(synonyms or {})}
+    kinds = {**KIND_SYNONYMS, **(synonyms or {}), **office_synonyms(session)}
     checked = _check_rows(rows, fmt, crs, kinds, clock.today().year)
     placed = _place_rows(session, checked, fmt, own)
     warnings += checked.notes.warnings(clock.today().year)
@@ -476,6 +476,49 @@ NARROWED_FIELDS = (
     "source",
 )
 _YEARLESS = re.compile(r"^(\d{1,2})月(?:(\d{1,2})[日号]|底|末)?(?:前|之前)?$")
+
+
+def office_synonyms(session: Session) -> dict[str, str]:
+    """The words the office added on the page 违建类型同义词 (word -> kind)."""
+    rows = session.execute(select(KindSynonym.word, KindSynonym.kind)).all()
+    return {word: kind for word, kind in rows if kind in codes.KINDS}
+
+
+def list_synonyms(session: Session) -> list[KindSynonym]:
+    return list(session.scalars(select(KindSynonym).order_by(KindSynonym.word)))
+
+
+def add_synonym(session: Session, actor: Actor, district: str, word: Any, kind: Any) -> KindSynonym:
+    """A word of the office's for a kind; the kind as code or Chinese label."""
+    text_word = narrow(word) if isinstance(word, str) else ""
+    if not text_word:
+        raise ValidationError("请填写街道台账中的用词", "word")
+    if len(text_word) > 64:
+        raise ValidationError("用词最多 64 个字", "word")
+    code = codes.lookup(codes.KINDS, kind) if isinstance(kind, str) else None
+    if code is None:
+        raise ValidationError(f"违建类型只能是：{'、'.join(codes.KINDS.values())}", "kind")
+    taken = session.scalar(
+        select(KindSynonym).where(
+            KindSynonym.district_code == district, KindSynonym.word == text_word
+        )
+    )
+    if taken is not None:
+        raise Conflict(
+            f"“{text_word}”已对应“{codes.KINDS.get(taken.kind, taken.kind)}”：请先删除", "word"
+        )
+    synonym = KindSynonym(district_code=district, word=text_word, kind=code, created_by=actor.name)
+    session.add(synonym)
+    session.flush()
+    return synonym
+
+
+def remove_synonym(session: Session, synonym_id: int) -> None:
+    synonym = session.get(KindSynonym, synonym_id) if 0 < synonym_id < 2**31 else None
+    if synonym is None:
+        raise NotFound(f"没有编号为 {synonym_id} 的同义词", "id")
+    session.delete(synonym)
+    session.flush()
 
 
 def narrow(value: Any) -> Any:

@@ -226,6 +226,7 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "stop_id": w.stop[tag],
         "finding_id": w.finding[tag],
         "token": "x" * 43,  # a ledger import's stash: nobody's
+        "synonym_id": 999_999,  # a kind synonym: none (district data, no street's)
         **_tile_of(*(A_POINT if tag == "A" else B_POINT), 17),  # the vector tile of the site
     }
     return {name: values[name] for name in rule.arguments}

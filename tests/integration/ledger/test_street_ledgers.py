@@ -300,3 +300,39 @@ def test_the_import_page_is_for_the_office_and_the_streets(client, auth) -> None
     assert client.get("/ledger/import").status_code == 403
     auth.login(client, "街道办", "street_officer", "120102002")
     assert client.get("/ledger/import").status_code == 200
+
+
+def test_the_office_edits_the_kind_synonyms_on_a_page(office, client, auth, db_session) -> None:
+    from tests.support.accounts import csrf_of
+
+    page = office.get("/ledger/kind-synonyms")
+    assert page.status_code == 200 and "彩钢 → 彩钢棚厦" in page.text
+    token = csrf_of(page.text)
+    added = office.post(
+        "/ledger/kind-synonyms", data={"csrf_token": token, "word": "暖房", "kind": "rooftop"}
+    )
+    assert added.status_code == 302
+    listed = office.get("/ledger/kind-synonyms").text
+    assert 'data-word="暖房"' in listed
+    twice = office.post(
+        "/ledger/kind-synonyms", data={"csrf_token": token, "word": "暖房", "kind": "other"}
+    )
+    assert twice.status_code == 409 and 'data-field="word"' in twice.text
+    bad = office.post(
+        "/ledger/kind-synonyms", data={"csrf_token": token, "word": "棚", "kind": "玻璃房"}
+    )
+    assert bad.status_code == 422 and 'data-field="kind"' in bad.text
+    # the import uses the office's word: 玻璃暖房 is now a rooftop construction, no warning
+    report = import_sites(db_session, street_workbook(), "台账.xlsx", ACTOR)
+    kind, label = db_session.execute(
+        select(Site.kind, Site.kind_label).where(Site.code == "DZG-003")
+    ).one()
+    assert (kind, label) == ("rooftop", "玻璃暖房")
+    assert not any("无法对应" in w for w in report.warnings)
+    synonym_id = listed.split("/ledger/kind-synonyms/")[1].split("/")[0]
+    deleted = office.post(f"/ledger/kind-synonyms/{synonym_id}/delete", data={"csrf_token": token})
+    assert deleted.status_code == 302
+    assert 'data-word="暖房"' not in office.get("/ledger/kind-synonyms").text
+    # the streets do not edit them
+    auth.login(client, "街道办", "street_officer", "120102002")
+    assert client.get("/ledger/kind-synonyms").status_code == 403
