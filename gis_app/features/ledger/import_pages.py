@@ -3,7 +3,9 @@ read, a preview of its first rows and every error and warning by row and column,
 it; a refused file comes back as .xlsx with its bad cells marked (importer.annotated_workbook).
 
 Between the check and the import the uploaded file waits in `$GIS_APP_DATA_DIR/import-stash`
-under a random name, for the user who uploaded it (a day at most).
+under a random name, for the user who uploaded it (a day at most). A column the import does not
+recognise can be mapped to a field by hand; the mapping, once the import is done, is remembered
+for the street's (or the district office's) next import.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def _stash_dir() -> Path:
     return folder
 
 
-def _stash(data: bytes, filename: str, crs: str) -> str:
+def _stash(data: bytes, filename: str, crs: str, headers: dict[str, str]) -> str:
     folder = _stash_dir()
     cutoff = time.time() - STASH_HOURS * 3600
     for old in folder.iterdir():  # what nobody came back for
@@ -47,9 +49,13 @@ def _stash(data: bytes, filename: str, crs: str) -> str:
             old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(32)
     (folder / f"{token}.bin").write_bytes(data)
-    meta = {"filename": filename, "crs": crs, "user": current_actor().name}
-    (folder / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+    meta = {"filename": filename, "crs": crs, "user": current_actor().name, "headers": headers}
+    _save_meta(token, meta)
     return token
+
+
+def _save_meta(token: str, meta: dict[str, Any]) -> None:
+    (_stash_dir() / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
 
 
 def _stashed(token: str) -> tuple[bytes, dict[str, Any]]:
@@ -88,40 +94,78 @@ def page() -> Any:
 @bp.post("/ledger/import")
 @allow(*IMPORTERS)
 def check() -> Any:
-    """Read and check the uploaded file (nothing is written); keep it for the import."""
+    """Read and check the uploaded file (nothing is written); keep it for the import. The
+    header mapping the street confirmed last time applies."""
     upload = request.files.get("file")
     crs = (request.form.get("crs") or "wgs84").strip().lower()
     try:
         if upload is None or not upload.filename:
             raise ValidationError("请选择要导入的台账文件", "file")
         data = upload.read()
-        rows = importer.read_ledger(data, upload.filename)
-        token = _stash(data, upload.filename, crs)
-        context = {"token": token, "filename": upload.filename, "crs": crs}
-        context |= {"columns": rows.columns, "preview": _preview(rows)}
-        try:
-            report = importer.import_sites(
-                session(),
-                data,
-                upload.filename,
-                current_actor(),
-                crs=crs,
-                dry_run=True,
-                synonyms=current_app.config.get("KIND_SYNONYMS"),
-            )
-        except ImportRejected as exc:
-            discard()
-            return _page(
-                422,
-                refused=exc,
-                errors=exc.errors,
-                warnings=exc.details.get("warnings") or [],
-                **context,
-            )
-        return _page(report=report, warnings=report.warnings, **context)
+        headers = importer.remembered_headers(session(), current_actor())
+        importer.detect_format(upload.filename)
+        token = _stash(data, upload.filename, crs, headers)
+        return _checked(token, data, {"filename": upload.filename, "crs": crs, "headers": headers})
     except AppError as exc:
         discard()
         return _page(exc.status, error=exc)
+
+
+@bp.post("/ledger/import/<token>/mapping")
+@allow(*IMPORTERS)
+def remap(token: str) -> Any:
+    """Check the stashed file again with the columns the user mapped by hand."""
+    try:
+        data, meta = _stashed(token)
+        chosen = dict(meta.get("headers") or {})
+        names = request.form.getlist("header")
+        fields = request.form.getlist("field")
+        for header, name in zip(names, fields, strict=False):
+            if name:
+                chosen[header] = name
+            else:
+                chosen.pop(header, None)
+        with importer.chosen_headers(chosen):  # a field that cannot be chosen: refused here
+            pass
+        meta["headers"] = chosen
+        _save_meta(token, meta)
+        return _checked(token, data, meta)
+    except AppError as exc:
+        discard()
+        return _page(exc.status, error=exc)
+
+
+def _checked(token: str, data: bytes, meta: dict[str, Any]) -> tuple[str, int]:
+    filename, crs, headers = meta["filename"], meta["crs"], meta.get("headers") or {}
+    context: dict[str, Any] = {"token": token, "filename": filename, "crs": crs}
+    context |= {"chosen": headers, "mappable": importer.MAPPABLE}
+    try:
+        rows = importer.read_ledger(data, filename, headers)
+    except ValidationError as exc:
+        if "columns" not in exc.details:  # not a missing column: nothing to map
+            raise
+        columns = [tuple(c) for c in exc.details["columns"]]
+        return _page(exc.status, error=exc, columns=columns, **context)
+    context |= {"columns": rows.columns, "preview": _preview(rows)}
+    try:
+        report = importer.import_sites(
+            session(),
+            data,
+            filename,
+            current_actor(),
+            crs=crs,
+            dry_run=True,
+            synonyms=current_app.config.get("KIND_SYNONYMS"),
+            headers=headers,
+        )
+    except ImportRejected as exc:
+        discard()
+        warnings = exc.details.get("warnings") or []
+        return _page(422, refused=exc, errors=exc.errors, warnings=warnings, **context)
+    except AppError as exc:  # a column missing: the user may map one
+        discard()
+        return _page(exc.status, error=exc, **context)
+    return _page(report=report, warnings=report.warnings, **context)
 
 
 @bp.post("/ledger/import/<token>")
@@ -137,7 +181,9 @@ def commit(token: str) -> Any:
             current_actor(),
             crs=meta["crs"],
             synonyms=current_app.config.get("KIND_SYNONYMS"),
+            headers=meta.get("headers"),
         )
+        importer.remember_headers(session(), current_actor(), meta.get("headers") or {})
     except ImportRejected as exc:  # the ledger changed since the check
         discard()
         return _page(422, refused=exc, errors=exc.errors, token=token)
@@ -153,7 +199,7 @@ def commit(token: str) -> Any:
 def annotated(token: str) -> Response:
     """The refused file back as .xlsx: bad cells red, the reasons in comments and a column."""
     data, meta = _stashed(token)
-    rows = importer.read_ledger(data, meta["filename"])
+    rows = importer.read_ledger(data, meta["filename"], meta.get("headers"))
     try:
         importer.import_sites(
             session(),
@@ -163,6 +209,7 @@ def annotated(token: str) -> Response:
             crs=meta["crs"],
             dry_run=True,
             synonyms=current_app.config.get("KIND_SYNONYMS"),
+            headers=meta.get("headers"),
         )
         errors: list[dict[str, Any]] = []
     except ImportRejected as exc:

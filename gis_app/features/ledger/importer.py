@@ -12,11 +12,14 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain
 from pathlib import PurePath
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -26,7 +29,7 @@ from gis_app.core import clock, codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, Forbidden, ImportRejected, NotFound, ValidationError
 from gis_app.core.geo.gcj02 import gcj02_to_wgs84
-from gis_app.features.ledger.models import ImportBatch, KindSynonym, Site
+from gis_app.features.ledger.models import ImportBatch, ImportHeaderMapping, KindSynonym, Site
 from gis_app.features.ledger.schemas import FIELD_LABELS, FieldError, clean_site_fields, parse_date
 from gis_app.features.streets.models import Street
 from gis_app.features.streets.service import street_ids_for_points
@@ -99,13 +102,40 @@ _UNIT_SUFFIX = re.compile(r"[（(][^）)]*[）)]$")
 REQUIRED_COLUMNS = ("code", "address", "lon", "lat", "disposition")
 
 
+def header_key(header: object) -> str:
+    """A header as it is matched: full-width narrowed, spaces and a unit in brackets dropped."""
+    text_value = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(header))).lstrip("\ufeff")
+    return _UNIT_SUFFIX.sub("", text_value)
+
+
+#: the mapping a user chose for headers not recognised (header_key -> field), while reading
+_CHOSEN: ContextVar[Mapping[str, str]] = ContextVar("chosen_headers", default=MappingProxyType({}))
+#: the fields a user may map a column to
+MAPPABLE = tuple(HEADER_ALIASES)
+
+
 def header_field(header: object) -> str | None:
-    """The field a column header means, or None; '面积（㎡）' and ' 经度 ' are understood."""
+    """The field a column header means, or None; '面积（㎡）' and ' 经度 ' are understood, and
+    so are the headers the user mapped (see `chosen_headers`)."""
     if header is None:
         return None
-    text_value = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(header))).lstrip("\ufeff")
-    text_value = _UNIT_SUFFIX.sub("", text_value)
-    return _HEADER_INDEX.get(text_value.lower())
+    key = header_key(header)
+    return _HEADER_INDEX.get(key.lower()) or _CHOSEN.get().get(key)
+
+
+@contextmanager
+def chosen_headers(mapping: Mapping[str, str] | None) -> Iterator[None]:
+    """Read files with the user's own mapping of headers (header -> field) as well."""
+    clean: dict[str, str] = {}
+    for header, field_name in (mapping or {}).items():
+        if field_name not in MAPPABLE:
+            raise ValidationError(f"列“{header}”不能对应到“{field_name}”", "mapping")
+        clean[header_key(header)] = field_name
+    token = _CHOSEN.set(clean)
+    try:
+        yield
+    finally:
+        _CHOSEN.reset(token)
 
 
 @dataclass
@@ -190,7 +220,10 @@ def _map_headers(headers: list[object]) -> tuple[dict[int, str], list[str]]:
     missing = [c for c in REQUIRED_COLUMNS if c not in mapping.values()]
     if missing:
         labels = "、".join(FIELD_LABELS[c] for c in missing)
-        raise ValidationError(f"缺少必需的列：{labels}", "file", missing_columns=missing)
+        columns = [(str(h).strip(), header_field(h)) for h in headers if h not in (None, "")]
+        raise ValidationError(
+            f"缺少必需的列：{labels}", "file", missing_columns=missing, columns=columns
+        )
     return mapping, warnings
 
 
@@ -388,11 +421,12 @@ def import_sites(
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
     synonyms: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> ImportReport:
     """Check a whole ledger file and write it in one transaction, or raise ImportRejected.
 
     `synonyms`: the district's own words for the kinds (word -> kind code), beside
-    KIND_SYNONYMS."""
+    KIND_SYNONYMS; `headers`: the user's mapping of headers not recognised (header -> field)."""
     say = progress or (lambda _m: None)
     if not actor.is_district and actor.role != "street_officer":
         raise Forbidden("台账导入须由区领导小组办公室或街道办事处办理", "role")
@@ -402,7 +436,8 @@ def import_sites(
     if not data:
         raise ValidationError("文件是空的", "file")
     fmt = detect_format(filename)
-    rows, warnings = READERS[fmt](data)
+    with chosen_headers(headers):
+        rows, warnings = READERS[fmt](data)
     if not rows:
         raise ValidationError("文件中没有数据行", "file")
     say(f"读入 {len(rows)} 行，逐行检查…")
@@ -518,6 +553,41 @@ def remove_synonym(session: Session, synonym_id: int) -> None:
     if synonym is None:
         raise NotFound(f"没有编号为 {synonym_id} 的同义词", "id")
     session.delete(synonym)
+    session.flush()
+
+
+def mapping_scope(actor: Actor) -> str:
+    """Whose remembered header mapping: the street's, or the district office's."""
+    return actor.street_code if not actor.is_district and actor.street_code else "district"
+
+
+def remembered_headers(session: Session, actor: Actor) -> dict[str, str]:
+    """The header mapping confirmed at `actor`'s street's last import (header -> field)."""
+    rows = session.execute(
+        select(ImportHeaderMapping.header, ImportHeaderMapping.field).where(
+            ImportHeaderMapping.scope == mapping_scope(actor)
+        )
+    ).all()
+    return {header: name for header, name in rows if name in MAPPABLE}
+
+
+def remember_headers(session: Session, actor: Actor, mapping: Mapping[str, str]) -> None:
+    """Keep a confirmed mapping of headers for the street's next import."""
+    scope = mapping_scope(actor)
+    for header, name in mapping.items():
+        if name not in MAPPABLE:
+            continue
+        found = session.scalar(
+            select(ImportHeaderMapping).where(
+                ImportHeaderMapping.scope == scope, ImportHeaderMapping.header == header
+            )
+        )
+        if found is None:
+            session.add(
+                ImportHeaderMapping(scope=scope, header=header, field=name, updated_by=actor.name)
+            )
+        elif found.field != name:
+            found.field, found.updated_by = name, actor.name
     session.flush()
 
 
@@ -831,11 +901,12 @@ def insert_sites(session: Session, values: list[dict[str, Any]], chunk: int = 20
 # ---------------------------------------------------------------- the refused file, annotated
 
 
-def read_ledger(data: bytes, filename: str) -> RawRows:
+def read_ledger(data: bytes, filename: str, headers: Mapping[str, str] | None = None) -> RawRows:
     """The rows of a ledger file as the import reads them (for a preview)."""
     if not data:
         raise ValidationError("文件是空的", "file")
-    rows, _ = READERS[detect_format(filename)](data)
+    with chosen_headers(headers):
+        rows, _ = READERS[detect_format(filename)](data)
     return rows
 
 

@@ -336,3 +336,39 @@ def test_the_office_edits_the_kind_synonyms_on_a_page(office, client, auth, db_s
     # the streets do not edit them
     auth.login(client, "街道办", "street_officer", "120102002")
     assert client.get("/ledger/kind-synonyms").status_code == 403
+
+
+def test_a_column_not_recognised_is_mapped_by_hand_and_remembered(client, auth, connection) -> None:
+    from tests.support.accounts import csrf_of
+
+    auth.login(client, "大直沽街道办", "street_officer", "120102002")
+    lines = ["编号,地址,东经,北纬,治理方式", f"M-1,大直沽中路1号,{P1[0]},{P1[1]},拆除"]
+    data = ("\n".join(lines) + "\n").encode()
+    first = _upload(client, data, "ledger.csv")
+    assert first.status_code == 422 and "缺少必需的列：经度、纬度" in first.text
+    page = first.text
+    assert 'name="header" value="东经"' in page and 'name="header" value="北纬"' in page
+    action = page.split('id="mapping"')[0].rsplit('action="', 1)[1].split('"')[0]
+    assert action.endswith("/mapping")
+    mapped = client.post(
+        action,
+        data={"csrf_token": csrf_of(page), "header": ["东经", "北纬"], "field": ["lon", "lat"]},
+    )
+    assert mapped.status_code == 200, mapped.text[:3000]
+    assert 'id="confirm"' in mapped.text and "M-1" in mapped.text
+    commit = mapped.text.split('id="confirm"')[0].rsplit('action="', 1)[1].split('"')[0]
+    done = client.post(commit, data={"csrf_token": csrf_of(mapped.text)})
+    assert "已导入 1 个点位" in done.text
+    # the street's next ledger with the same headers is read with the mapping remembered
+    again = ["编号,地址,东经,北纬,治理方式", f"M-2,大直沽中路3号,{P1[0]},{P1[1]},拆除"]
+    second = _upload(client, ("\n".join(again) + "\n").encode(), "next.csv")
+    assert second.status_code == 200 and 'id="confirm"' in second.text
+    # another street's office does not get it
+    auth.login(client, "中山门街道办", "street_officer", "120102003")
+    other = _upload(client, ("\n".join(again) + "\n").encode(), "next.csv")
+    assert other.status_code == 422 and "缺少必需的列" in other.text
+    bad = client.post(
+        other.text.split('id="mapping"')[0].rsplit('action="', 1)[1].split('"')[0],
+        data={"csrf_token": csrf_of(other.text), "header": ["东经"], "field": ["password"]},
+    )
+    assert bad.status_code == 422 and 'data-field="mapping"' in bad.text
