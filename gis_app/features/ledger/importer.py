@@ -935,6 +935,9 @@ def annotated_workbook(rows: RawRows, errors: list[dict[str, Any]]) -> bytes:
         values.append("；".join(p["message"] for p in problems))
         sheet.append(values)
         line = sheet.max_row
+        for cell in sheet[line]:
+            if cell.data_type == "f":  # a ledger's "=…" is text here, never a formula
+                cell.data_type = "s"
         for problem in problems:
             column = _error_column(problem.get("field"), fields)
             if column is None:

@@ -262,6 +262,7 @@ def test_a_refused_file_lists_every_error_and_comes_back_marked(office, connecti
         ["R-1", "好地址", *P1, "拆除", "", "2022.6.30"],
         ["R-2", "", 116.40, 39.90, "推倒", "", ""],  # address, point, disposition
         ["R-1", "某地", *P1, "拆除", "", "明年"],  # repeated code, bad date
+        ["R-3", '=HYPERLINK("http://x")', 116.40, 39.90, "拆除", "", ""],  # echoed as text
     ]
     refused = _upload(office, _csv(rows), "bad.csv")
     assert refused.status_code == 422
@@ -290,6 +291,8 @@ def test_a_refused_file_lists_every_error_and_comes_back_marked(office, connecti
     assert "重复" in cells[(4, "编号")].comment.text
     assert cells[(2, "地址")].comment is None and not cells[(2, "错误说明")].value
     assert "推倒" in cells[(3, "错误说明")].value
+    echoed = cells[(5, "地址")]
+    assert echoed.data_type == "s" and echoed.value.startswith("=HYPERLINK")
     assert connection.execute(select(func.count()).select_from(Site)).scalar() == 0
 
 
