@@ -9,7 +9,7 @@ PORT    ?= 5000
 HOST    ?= 127.0.0.1
 # OS packages (Debian 12): the database server with PostGIS, venv, and the test clients
 OS_RUN  := python3 python3-venv ca-certificates postgresql-15 postgresql-15-postgis-3
-OS_TEST := chromium gdal-bin nginx openssl pgbackrest
+OS_TEST := chromium gdal-bin nginx openssl pgbackrest qgis python3-qgis
 PYTEST_ARGS ?=
 # pytest-xdist workers: one per core, at most 4 (each has a database of its own)
 WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n > 4 ? 4 : n )))

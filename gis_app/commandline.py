@@ -67,6 +67,8 @@ def fail(exc: AppError) -> None:
         for err in exc.errors:
             field = f"[{err['field']}] " if err.get("field") else ""
             click.echo(f"  {field}{err['message']}", err=True)
+        for warning in exc.details.get("warnings") or ():
+            click.echo(f"  提示：{warning}", err=True)
         click.echo(f"共 {len(exc.errors)} 处错误；未写入任何数据。", err=True)
     elif exc.field:
         click.echo(f"  相关字段：{exc.field}", err=True)

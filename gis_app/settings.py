@@ -119,6 +119,29 @@ def _strip(value: str) -> str:
     return value.strip()
 
 
+def parse_kind_synonyms(value: str) -> dict[str, str]:
+    """`彩钢房=steel_shed;加层=屋顶违建` -> {word: kind code}; a kind as code or Chinese label."""
+    from gis_app.core import codes
+
+    out: dict[str, str] = {}
+    for part in re.split(r"[;；\n]", value):
+        if not part.strip():
+            continue
+        word, eq, kind = part.replace("＝", "=").partition("=")
+        code = codes.lookup(codes.KINDS, kind) if kind.strip() else None
+        if not eq or not word.strip() or code is None:
+            raise ValueError(
+                f"“{part.strip()}”应为“词=违建类型”（类型用代码或中文名：{'、'.join(codes.KINDS.values())}）"
+            )
+        out[word.strip()] = code
+    return out
+
+
+def _kind_synonyms(value: str) -> str:
+    parse_kind_synonyms(value)
+    return value.strip()
+
+
 PostgresUrl = Annotated[str, AfterValidator(_postgres_url)]
 Text = Annotated[str, AfterValidator(_strip)]
 
@@ -228,6 +251,15 @@ class DistrictSettings(Group):
     )
     name: Text = setting(
         "GIS_APP_DISTRICT_NAME", "the district's name in page titles and exports", "河东区"
+    )
+    kind_synonyms: Annotated[str, AfterValidator(_kind_synonyms)] = setting(
+        "GIS_APP_KIND_SYNONYMS",
+        "the district's own words for the kinds of illegal construction in the streets' "
+        "ledgers, beside the built-in ones: a ledger's 违建类型 containing the word is "
+        "recorded as that kind (the word is kept); an unknown word is recorded as 其他 "
+        "with a warning",
+        "",
+        kind="`词=类型;…`, e.g. `阳光房=屋顶违建;铁皮屋=steel_shed`",
     )
     campaign_file: Path | None = setting(
         "GIS_APP_CAMPAIGN_FILE",
@@ -494,6 +526,7 @@ class Settings(BaseModel):
             "DISTRICT_CODE": district.code,
             "DISTRICT_NAME": district.name,
             "CAMPAIGN_FILE": str(district.campaign_file or ""),
+            "KIND_SYNONYMS": parse_kind_synonyms(district.kind_synonyms),
             "BASEMAP": self.maps.basemap,
             "TIANDITU_KEY": self.maps.tianditu_key.get_secret_value(),
             "SESSION_COOKIE_SECURE": accounts.cookie_secure,

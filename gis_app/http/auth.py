@@ -4,12 +4,14 @@ machines, then the access policy of the endpoint and the CSRF check.
 Order of a request:
 1. `DbSessionInterface.open_session` reads the session cookie (a random value; the accounts
    feature keeps its SHA-256) in the database's `auth` scope.
-2. `authenticate` (the first before_request): an `Authorization: Bearer` token, else the
-   session, gives the Actor; the database scope becomes that actor (app.role, app.street,
-   app.user, so row-level security and the audit trail see who acts); the endpoint's declared
-   policy admits the role or the request ends (401 / redirect to the login page, 403);
-   read-only roles may not use unsafe methods; a cookie-authenticated unsafe request must
-   carry the session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`).
+2. `authenticate` (the first before_request): an `Authorization: Bearer` token, or HTTP
+   Basic with an account's name and one of its API tokens as the password (for desktop
+   GIS clients; reads only), else the session, gives the Actor; the database scope
+   becomes that actor (app.role, app.street, app.user, so row-level security and the
+   audit trail see who acts); the endpoint's declared policy admits the role or the
+   request ends (401 / redirect to the login page, 403); read-only roles may not use
+   unsafe methods; a cookie-authenticated unsafe request must carry the session's CSRF
+   token (form field `csrf_token` or header `X-CSRF-Token`).
 3. After the view: session data (flash messages) is saved.
 
 Who the cookie or token belongs to is the accounts feature's business: it hands an
@@ -18,8 +20,11 @@ Who the cookie or token belongs to is the accounts feature's business: it hands 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask import Flask, Request, Response, current_app, g, redirect, request, url_for
@@ -148,21 +153,54 @@ def _client_ip() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
-def _bearer() -> str | None:
+@dataclass(frozen=True)
+class Credentials:
+    """What an `Authorization` header carries: a bearer token, or HTTP Basic with the
+    account's name and one of its API tokens as the password (what QGIS, ArcGIS Pro and
+    other desktop clients can send from their dialogs)."""
+
+    scheme: str  # "bearer" or "basic"
+    secret: str
+    username: str | None = None
+
+
+BAD_BASIC = "Authorization 头的 Basic 凭据无法解析：应为 base64 编码的“账户名:接口令牌”"
+
+
+def _credentials() -> Credentials | None:
     header = request.headers.get("Authorization")
     if header is None:
         return None
-    kind, _, value = header.partition(" ")
-    if kind.lower() != "bearer" or not value.strip():
-        raise Unauthorized("Authorization 头须为 Bearer <令牌>", "Authorization")
-    return value.strip()
+    kind, _, value = header.strip().partition(" ")
+    kind, value = kind.lower(), value.strip()
+    if kind == "bearer" and value:
+        return Credentials("bearer", value)
+    if kind == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized(BAD_BASIC, "Authorization") from None
+        username, colon, secret = decoded.partition(":")
+        if not colon or not username.strip() or not secret:
+            raise Unauthorized(BAD_BASIC, "Authorization")
+        return Credentials("basic", secret, username.strip())
+    raise Unauthorized(
+        "Authorization 头须为 Bearer <令牌>，或 Basic（账户名和接口令牌）", "Authorization"
+    )
 
 
 def _identify() -> tuple[Actor | None, str | None, Any]:
-    secret = _bearer()
-    if secret is not None:
+    credentials = _credentials()
+    if credentials is not None:
         with auth_scope() as session:
-            user = identities().find_token_user(session, secret)
+            user = identities().find_token_user(session, credentials.secret)
+        if credentials.scheme == "basic":
+            # the name must be the token's own account: a token never acts for another name
+            if user is None or user.username != credentials.username:
+                raise Unauthorized(
+                    "账户名或接口令牌无效（令牌可能已过期或已吊销）", "Authorization"
+                )
+            return identities().actor_of(user), "basic", user
         if user is None:
             raise Unauthorized("接口令牌无效、已过期或已吊销", "Authorization")
         return identities().actor_of(user), "token", user
@@ -196,7 +234,9 @@ def authenticate() -> Response | None:
         return None
     if actor is None:
         if wants_json():
-            raise Unauthorized("请先登录或提供接口令牌（Authorization: Bearer …）", None)
+            raise Unauthorized(
+                "请先登录或提供接口令牌（Authorization: Bearer …，或 Basic：账户名和令牌）", None
+            )
         return _login_redirect()
     if not policy.admits(actor.role):
         raise Forbidden(f"无权访问（当前身份：{ROLES.get(actor.role, actor.role)}）", "role")
@@ -205,6 +245,12 @@ def authenticate() -> Response | None:
             raise Forbidden(f"只读账户不能修改数据（{ROLES[actor.role]}）", "role")
         if via == "session":
             check_csrf()
+        elif via == "basic":
+            # a browser that was once given Basic credentials sends them with any request,
+            # a forged cross-site one too: Basic reads only, changes need a bearer token
+            raise Forbidden(
+                "Basic 认证只能读取数据；修改请用 Authorization: Bearer <令牌>", "Authorization"
+            )
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from markupsafe import Markup
@@ -82,8 +83,12 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if current_app.config["HSTS"]:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if response.status_code == 401 and wants_json():
-        headers.setdefault("WWW-Authenticate", 'Bearer realm="gis-app"')
+    if (
+        response.status_code == 401
+        and "WWW-Authenticate" not in headers
+        and (wants_json() or "Authorization" in request.headers)
+    ):
+        _challenge(headers)
     if g.get("actor") is not None and "Cache-Control" not in headers:
         headers["Cache-Control"] = "private, no-store"
     if "login_csrf" in g and not request.cookies.get(LOGIN_CSRF_COOKIE):
@@ -96,6 +101,21 @@ def security_headers(response: Response) -> Response:
             samesite="Strict",
         )
     return response
+
+
+#: the realm of the authentication challenges (ASCII: clients show it in their dialogs)
+REALM = "gis-app"
+
+
+def _challenge(headers: Any) -> None:
+    """Ask for credentials: Basic (account name and API token) first, so that desktop
+    clients (QGIS, ArcGIS Pro, curl -u) prompt for them, then Bearer. A script of the app's
+    own pages (fetch, `Sec-Fetch-Dest: empty`) gets Bearer only: a browser would open a
+    password dialog for Basic, and a password is not what it asks for."""
+    scripted = request.headers.get("Sec-Fetch-Dest") == "empty"
+    if not scripted:
+        headers.add("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"')
+    headers.add("WWW-Authenticate", f'Bearer realm="{REALM}"')
 
 
 def init_app(app: Flask) -> None:

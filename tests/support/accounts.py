@@ -7,6 +7,7 @@ on an owner connection, then `headers(...)` for a bearer token.
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from datetime import UTC, datetime
@@ -80,6 +81,10 @@ class Accounts:
         """`Authorization: Bearer …` for a (new) user of that role."""
         return {"Authorization": f"Bearer {self.token(username, role, street)}"}
 
+    def basic_headers(self, username: str, role: str, street: str | None = None) -> dict[str, str]:
+        """`Authorization: Basic …`: the account's name and a (new) API token as password."""
+        return {"Authorization": basic(username, self.token(username, role, street))}
+
     def login(self, client: Any, username: str, role: str, street: str | None = None) -> Any:
         """Log `client` in through the login form (the user is made if needed)."""
         self.user(username, role, street)
@@ -91,6 +96,11 @@ class Accounts:
         )
         assert response.status_code == 302, response.text[:500]
         return client
+
+
+def basic(username: str, secret: str) -> str:
+    """An `Authorization` header value for HTTP Basic (UTF-8 name and password)."""
+    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()
 
 
 def csrf(client: Any, url: str = "/account/password") -> str:

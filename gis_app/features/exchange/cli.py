@@ -54,6 +54,7 @@ def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="full export with the person concerned (district office only)",
         ),
         click.option(
+            "-o",
             "--out",
             "out",
             type=click.Path(path_type=Path),
@@ -102,8 +103,13 @@ def run_export(fmt: str, params: dict[str, Any]) -> None:
 
     out: Path | None = params.get("out")
     spec = ExportSpec(params["layer"], fmt, params["lang"], params["personal"])
-    if str(out) == "-" and not FORMATS[fmt].streamed:
-        click.secho(f"错误：{fmt} 文件不能写到标准输出，请用 --out 指定文件", fg="red", err=True)
+    if str(out) == "-" and not FORMATS[fmt].streamed and sys.stdout.isatty():
+        # a binary file (GeoPackage, zipped Shapefile, .xlsx) goes to a pipe, not a terminal
+        click.secho(
+            f"错误：{fmt} 是二进制文件，不能输出到终端；请重定向（-o - > 文件）或用 -o 文件",
+            fg="red",
+            err=True,
+        )
         sys.exit(1)
     progress = _Progress()
     try:
@@ -159,17 +165,18 @@ def register(cli: click.Group) -> None:
 
     @cli.command("data-dictionary")
     @click.option(
+        "-o",
         "--out",
         type=click.Path(path_type=Path),
         default=None,
-        help="file to write (default: standard output)",
+        help="file to write ('-' or nothing: standard output)",
     )
     def data_dictionary(out: Path | None) -> None:
         """Write the data dictionary of the exports (docs/data-dictionary.md)."""
         from gis_app.features.exchange.export.dictionary import render
 
         text = render()
-        if out is None:
+        if out is None or str(out) == "-":
             click.echo(text, nl=False)
         else:
             out.write_text(text, encoding="utf-8")

@@ -192,32 +192,39 @@ def read_item(
     return text
 
 
-def extent(session: Session, collection: Collection, actor: Actor | None = None) -> dict[str, Any]:
-    """Spatial extent (the streets' bounding box) and temporal extent of the last changes, of
-    what `actor` may see (a street role: its own street and its sites)."""
-    mine = own_street(actor) if actor is not None else None
-    streets = [Street.code == mine] if mine is not None else []
-    box = session.execute(
+def _bbox(session: Session, geom: Any, *where: Any) -> list[float] | None:
+    found = session.execute(
         select(
-            func.ST_XMin(func.ST_Extent(Street.geom)),
-            func.ST_YMin(func.ST_Extent(Street.geom)),
-            func.ST_XMax(func.ST_Extent(Street.geom)),
-            func.ST_YMax(func.ST_Extent(Street.geom)),
-        ).where(*streets)
+            func.ST_XMin(func.ST_Extent(geom)),
+            func.ST_YMin(func.ST_Extent(geom)),
+            func.ST_XMax(func.ST_Extent(geom)),
+            func.ST_YMax(func.ST_Extent(geom)),
+        ).where(*where)
     ).one()
+    return None if found[0] is None else [round(v, 7) for v in found]
+
+
+def extent(session: Session, collection: Collection, actor: Actor | None = None) -> dict[str, Any]:
+    """The data's own extent, of what `actor` may see (a street role: its own street and its
+    sites): the bounding box of the live sites' points (of the street boundaries), and the
+    interval of their last changes (`updated_at`, what `datetime` filters). A collection
+    without features has no spatial extent and an open interval."""
     if collection.id == "sites":
+        where = [Site.deleted_at.is_(None), *(site_scope(actor) if actor is not None else [])]
+        box = _bbox(session, Site.geom, *where)
         times = session.execute(
-            select(func.min(Site.updated_at), func.max(Site.updated_at)).where(
-                Site.deleted_at.is_(None), *(site_scope(actor) if actor is not None else [])
-            )
+            select(func.min(Site.updated_at), func.max(Site.updated_at)).where(*where)
         ).one()
     else:
+        mine = own_street(actor) if actor is not None else None
+        streets = [Street.code == mine] if mine is not None else []
+        box = _bbox(session, Street.geom, *streets)
         times = session.execute(
             select(func.min(Street.updated_at), func.max(Street.updated_at)).where(*streets)
         ).one()
     out: dict[str, Any] = {}
-    if box[0] is not None:
-        out["spatial"] = {"bbox": [[round(v, 7) for v in box]], "crs": CRS84}
+    if box is not None:
+        out["spatial"] = {"bbox": [box], "crs": CRS84}
     out["temporal"] = {
         "interval": [[_iso(times[0]), _iso(times[1])]],
         "trs": TRS,

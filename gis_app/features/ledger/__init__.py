@@ -7,7 +7,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from gis_app.features.ledger import api, pages
+    from gis_app.features.ledger import api, import_pages, pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(import_pages.bp)

@@ -297,5 +297,6 @@ def import_sites(form: ImportForm) -> Response:
         current_actor(),
         crs=crs,
         dry_run=dry_run,
+        synonyms=current_app.config.get("KIND_SYNONYMS"),
     )
     return jsonify(report.to_dict()), (200 if dry_run else 201)

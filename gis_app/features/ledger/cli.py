@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask import current_app
 
 from gis_app.commandline import cli_actor, db_session, fail, say, with_app
 from gis_app.core.errors import AppError
@@ -39,8 +40,13 @@ def register(cli: click.Group) -> None:
                 crs=crs,
                 dry_run=dry_run,
                 progress=say,
+                synonyms=current_app.config.get("KIND_SYNONYMS"),
             )
         except AppError as exc:
             fail(exc)
             return
+        for warning in report.warnings:
+            click.echo(f"  提示：{warning}", err=True)
+        if dry_run:
+            click.echo(f"检查通过（--dry-run）：{report.rows} 行均可导入，未写入任何数据", err=True)
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))

@@ -11,10 +11,15 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from itertools import chain
 from pathlib import PurePath
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -22,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from gis_app.core import clock, codes
 from gis_app.core.actor import Actor
-from gis_app.core.errors import Forbidden, ImportRejected, ValidationError
+from gis_app.core.errors import Conflict, Forbidden, ImportRejected, NotFound, ValidationError
 from gis_app.core.geo.gcj02 import gcj02_to_wgs84
-from gis_app.features.ledger.models import ImportBatch, Site
+from gis_app.features.ledger.models import ImportBatch, ImportHeaderMapping, KindSynonym, Site
 from gis_app.features.ledger.schemas import FIELD_LABELS, FieldError, clean_site_fields, parse_date
 from gis_app.features.streets.models import Street
 from gis_app.features.streets.service import street_ids_for_points
@@ -97,13 +102,40 @@ _UNIT_SUFFIX = re.compile(r"[（(][^）)]*[）)]$")
 REQUIRED_COLUMNS = ("code", "address", "lon", "lat", "disposition")
 
 
+def header_key(header: object) -> str:
+    """A header as it is matched: full-width narrowed, spaces and a unit in brackets dropped."""
+    text_value = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(header))).lstrip("\ufeff")
+    return _UNIT_SUFFIX.sub("", text_value)
+
+
+#: the mapping a user chose for headers not recognised (header_key -> field), while reading
+_CHOSEN: ContextVar[Mapping[str, str]] = ContextVar("chosen_headers", default=MappingProxyType({}))
+#: the fields a user may map a column to
+MAPPABLE = tuple(HEADER_ALIASES)
+
+
 def header_field(header: object) -> str | None:
-    """The field a column header means, or None; '面积（㎡）' and ' 经度 ' are understood."""
+    """The field a column header means, or None; '面积（㎡）' and ' 经度 ' are understood, and
+    so are the headers the user mapped (see `chosen_headers`)."""
     if header is None:
         return None
-    text_value = re.sub(r"\s+", "", str(header)).lstrip("\ufeff")
-    text_value = _UNIT_SUFFIX.sub("", text_value)
-    return _HEADER_INDEX.get(text_value.lower())
+    key = header_key(header)
+    return _HEADER_INDEX.get(key.lower()) or _CHOSEN.get().get(key)
+
+
+@contextmanager
+def chosen_headers(mapping: Mapping[str, str] | None) -> Iterator[None]:
+    """Read files with the user's own mapping of headers (header -> field) as well."""
+    clean: dict[str, str] = {}
+    for header, field_name in (mapping or {}).items():
+        if field_name not in MAPPABLE:
+            raise ValidationError(f"列“{header}”不能对应到“{field_name}”", "mapping")
+        clean[header_key(header)] = field_name
+    token = _CHOSEN.set(clean)
+    try:
+        yield
+    finally:
+        _CHOSEN.reset(token)
 
 
 @dataclass
@@ -114,6 +146,7 @@ class ImportReport:
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
     by_street: dict[str, int] = field(default_factory=dict)
+    columns: list[tuple[str, str | None]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +156,7 @@ class ImportReport:
             "dry_run": self.dry_run,
             "warnings": self.warnings,
             "by_street": self.by_street,
+            "columns": [{"header": h, "field": f} for h, f in self.columns],
         }
 
 
@@ -130,6 +164,18 @@ class ImportReport:
 class RawRow:
     number: int  # row number as the user sees it (spreadsheet row, or feature number)
     values: dict[str, Any]
+
+
+class RawRows(list[RawRow]):
+    """The data rows of a file, and its columns as read: (header, field or None)."""
+
+    columns: list[tuple[str, str | None]]
+
+    def __init__(
+        self, rows: Iterable[RawRow] = (), columns: Iterable[tuple[str, str | None]] = ()
+    ) -> None:
+        super().__init__(rows)
+        self.columns = list(columns)
 
 
 # ---------------------------------------------------------------- reading files
@@ -174,11 +220,14 @@ def _map_headers(headers: list[object]) -> tuple[dict[int, str], list[str]]:
     missing = [c for c in REQUIRED_COLUMNS if c not in mapping.values()]
     if missing:
         labels = "、".join(FIELD_LABELS[c] for c in missing)
-        raise ValidationError(f"缺少必需的列：{labels}", "file", missing_columns=missing)
+        columns = [(str(h).strip(), header_field(h)) for h in headers if h not in (None, "")]
+        raise ValidationError(
+            f"缺少必需的列：{labels}", "file", missing_columns=missing, columns=columns
+        )
     return mapping, warnings
 
 
-def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[list[RawRow], list[str]]:
+def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[RawRows, list[str]]:
     """Find the header row (title rows above it are skipped), then read the data rows."""
     iterator = iter(rows)
     header: list[object] | None = None
@@ -196,8 +245,13 @@ def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[list[RawRow],
         if first_nonempty is None:
             raise ValidationError("文件是空的：没有表头和数据行", "file")
         header = first_nonempty  # reports which columns are missing
+    header, iterator = _merge_header_rows(header, iterator)
     mapping, warnings = _map_headers(header)
-    out: list[RawRow] = []
+    out = RawRows(
+        columns=[
+            (str(h).strip(), mapping.get(i)) for i, h in enumerate(header) if h not in (None, "")
+        ]
+    )
     for number, values in iterator:
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
@@ -212,7 +266,27 @@ def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[list[RawRow],
     return out, warnings
 
 
-def read_csv(data: bytes) -> tuple[list[RawRow], list[str]]:
+def _merge_header_rows(
+    header: list[object], rows: Iterable[tuple[int, list[object]]]
+) -> tuple[list[object], Iterable[tuple[int, list[object]]]]:
+    """A header of two rows, as merged cells make it (坐标 over 经度 and 纬度): where the
+    row below the header names a field and the header cell does not, the lower name counts."""
+    iterator = iter(rows)
+    following = next(iterator, None)
+    if following is None:
+        return header, iterator
+    _, below = following
+    width = max(len(header), len(below))
+    upper = [*header, *([None] * (width - len(header)))]
+    lower = [*below, *([None] * (width - len(below)))]
+    fills = [i for i in range(width) if header_field(upper[i]) is None and header_field(lower[i])]
+    if not fills:
+        return header, chain([following], iterator)
+    merged = [lower[i] if i in fills else upper[i] for i in range(width)]
+    return merged, iterator
+
+
+def read_csv(data: bytes) -> tuple[RawRows, list[str]]:
     content = decode_csv(data)
     sample = content[:4096]
     try:
@@ -226,7 +300,7 @@ def read_csv(data: bytes) -> tuple[list[RawRow], list[str]]:
         raise ValidationError(f"CSV 格式错误：{exc}", "file") from exc
 
 
-def read_xlsx(data: bytes) -> tuple[list[RawRow], list[str]]:
+def read_xlsx(data: bytes) -> tuple[RawRows, list[str]]:
     import zipfile
 
     from openpyxl import load_workbook
@@ -275,7 +349,7 @@ def check_zip_expansion(data: bytes, limit: int = MAX_XLSX_EXPANDED) -> None:
         )
 
 
-def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
+def read_geojson(data: bytes) -> tuple[RawRows, list[str]]:
     try:
         doc = json.loads(decode_csv(data))
     except json.JSONDecodeError as exc:
@@ -288,8 +362,9 @@ def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
         or not isinstance(doc.get("features"), list)
     ):
         raise ValidationError("GeoJSON 必须是 FeatureCollection", "file")
-    rows: list[RawRow] = []
+    rows = RawRows()
     warnings: set[str] = set()
+    seen: dict[str, str | None] = {}
     for number, feature in enumerate(doc["features"], start=1):
         values: dict[str, Any] = {}
         if not isinstance(feature, dict):
@@ -300,6 +375,7 @@ def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
             props = {}
         for key, value in props.items():
             name = header_field(key)
+            seen.setdefault(str(key), name)
             if name is None:
                 if key.strip().lower() not in DERIVED_HEADERS:
                     warnings.add(f"未识别的属性“{key}”已忽略")
@@ -316,10 +392,11 @@ def read_geojson(data: bytes) -> tuple[list[RawRow], list[str]]:
         rows.append(RawRow(number, values))
         if len(rows) > MAX_ROWS:
             raise ValidationError(f"要素数超过上限 {MAX_ROWS:,}：请分批导入", "file")
+    rows.columns = [*seen.items(), ("geometry", "lon"), ("geometry", "lat")]
     return rows, sorted(warnings)
 
 
-READERS: dict[str, Callable[[bytes], tuple[list[RawRow], list[str]]]] = {
+READERS: dict[str, Callable[[bytes], tuple[RawRows, list[str]]]] = {
     "csv": read_csv,
     "xlsx": read_xlsx,
     "geojson": read_geojson,
@@ -343,8 +420,13 @@ def import_sites(
     crs: str = "wgs84",
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
+    synonyms: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> ImportReport:
-    """Check a whole ledger file and write it in one transaction, or raise ImportRejected."""
+    """Check a whole ledger file and write it in one transaction, or raise ImportRejected.
+
+    `synonyms`: the district's own words for the kinds (word -> kind code), beside
+    KIND_SYNONYMS; `headers`: the user's mapping of headers not recognised (header -> field)."""
     say = progress or (lambda _m: None)
     if not actor.is_district and actor.role != "street_officer":
         raise Forbidden("台账导入须由区领导小组办公室或街道办事处办理", "role")
@@ -354,21 +436,26 @@ def import_sites(
     if not data:
         raise ValidationError("文件是空的", "file")
     fmt = detect_format(filename)
-    rows, warnings = READERS[fmt](data)
+    with chosen_headers(headers):
+        rows, warnings = READERS[fmt](data)
     if not rows:
         raise ValidationError("文件中没有数据行", "file")
     say(f"读入 {len(rows)} 行，逐行检查…")
 
-    checked = _check_rows(rows, fmt, crs)
+    kinds = {**KIND_SYNONYMS, **(synonyms or {}), **office_synonyms(session)}
+    checked = _check_rows(rows, fmt, crs, kinds, clock.today().year)
     placed = _place_rows(session, checked, fmt, own)
+    warnings += checked.notes.warnings(clock.today().year)
     if checked.unknown_sources:
         warnings.append(f"{checked.unknown_sources} 行的来源无法识别，按“台账导入”记录")
     if placed.mismatched_street_text:
         warnings.append(
             f"{placed.mismatched_street_text} 行填写的街道与坐标所在街道不一致：街道按坐标确定"
         )
-    _refuse(placed.foreign, checked.errors, len(rows))
-    report = ImportReport(rows=len(rows), dry_run=dry_run, warnings=warnings)
+    _refuse(placed.foreign, checked.errors, len(rows), warnings)
+    report = ImportReport(
+        rows=len(rows), dry_run=dry_run, warnings=warnings, columns=list(rows.columns)
+    )
     for _, _, street in placed.accepted:
         report.by_street[street.code] = report.by_street.get(street.code, 0) + 1
     if dry_run:  # nothing was written: the checks only read
@@ -382,24 +469,226 @@ def import_sites(
     return report
 
 
+#: the streets' own words for the kinds of illegal construction, matched as parts of the
+#: label (the longest first); the office adds its own in GIS_APP_KIND_SYNONYMS
+KIND_SYNONYMS: dict[str, str] = {
+    "彩钢": "steel_shed",
+    "铁皮": "steel_shed",
+    "棚厦": "steel_shed",
+    "简易棚": "steel_shed",
+    "屋顶": "rooftop",
+    "楼顶": "rooftop",
+    "房顶": "rooftop",
+    "顶层加建": "rooftop",
+    "加层": "rooftop",
+    "院内": "courtyard",
+    "私搭乱建": "courtyard",
+    "私搭": "courtyard",
+    "接建": "extension",
+    "扩建": "extension",
+    "接出": "extension",
+    "外接": "extension",
+    "底商": "storefront",
+    "门脸": "storefront",
+    "商铺外扩": "storefront",
+    "外扩": "storefront",
+    "圈占": "enclosure",
+    "圈地": "enclosure",
+    "占用公共": "enclosure",
+    "占道": "enclosure",
+}
+#: fields whose digits and spaces may be full-width in a street's ledger (Ｈ２０２２，　３５．５)
+NARROWED_FIELDS = (
+    "code",
+    "lon",
+    "lat",
+    "area_m2",
+    "committed_deadline",
+    "current_deadline",
+    "disposition",
+    "status",
+    "kind",
+    "source",
+)
+_YEARLESS = re.compile(r"^(\d{1,2})月(?:(\d{1,2})[日号]|底|末)?(?:前|之前)?$")
+
+
+def office_synonyms(session: Session) -> dict[str, str]:
+    """The words the office added on the page 违建类型同义词 (word -> kind)."""
+    rows = session.execute(select(KindSynonym.word, KindSynonym.kind)).all()
+    return {word: kind for word, kind in rows if kind in codes.KINDS}
+
+
+def list_synonyms(session: Session) -> list[KindSynonym]:
+    return list(session.scalars(select(KindSynonym).order_by(KindSynonym.word)))
+
+
+def add_synonym(session: Session, actor: Actor, district: str, word: Any, kind: Any) -> KindSynonym:
+    """A word of the office's for a kind; the kind as code or Chinese label."""
+    text_word = narrow(word) if isinstance(word, str) else ""
+    if not text_word:
+        raise ValidationError("请填写街道台账中的用词", "word")
+    if len(text_word) > 64:
+        raise ValidationError("用词最多 64 个字", "word")
+    code = codes.lookup(codes.KINDS, kind) if isinstance(kind, str) else None
+    if code is None:
+        raise ValidationError(f"违建类型只能是：{'、'.join(codes.KINDS.values())}", "kind")
+    taken = session.scalar(
+        select(KindSynonym).where(
+            KindSynonym.district_code == district, KindSynonym.word == text_word
+        )
+    )
+    if taken is not None:
+        raise Conflict(
+            f"“{text_word}”已对应“{codes.KINDS.get(taken.kind, taken.kind)}”：请先删除", "word"
+        )
+    synonym = KindSynonym(district_code=district, word=text_word, kind=code, created_by=actor.name)
+    session.add(synonym)
+    session.flush()
+    return synonym
+
+
+def remove_synonym(session: Session, synonym_id: int) -> None:
+    synonym = session.get(KindSynonym, synonym_id) if 0 < synonym_id < 2**31 else None
+    if synonym is None:
+        raise NotFound(f"没有编号为 {synonym_id} 的同义词", "id")
+    session.delete(synonym)
+    session.flush()
+
+
+def mapping_scope(actor: Actor) -> str:
+    """Whose remembered header mapping: the street's, or the district office's."""
+    return actor.street_code if not actor.is_district and actor.street_code else "district"
+
+
+def remembered_headers(session: Session, actor: Actor) -> dict[str, str]:
+    """The header mapping confirmed at `actor`'s street's last import (header -> field)."""
+    rows = session.execute(
+        select(ImportHeaderMapping.header, ImportHeaderMapping.field).where(
+            ImportHeaderMapping.scope == mapping_scope(actor)
+        )
+    ).all()
+    return {header: name for header, name in rows if name in MAPPABLE}
+
+
+def remember_headers(session: Session, actor: Actor, mapping: Mapping[str, str]) -> None:
+    """Keep a confirmed mapping of headers for the street's next import."""
+    scope = mapping_scope(actor)
+    for header, name in mapping.items():
+        if name not in MAPPABLE:
+            continue
+        found = session.scalar(
+            select(ImportHeaderMapping).where(
+                ImportHeaderMapping.scope == scope, ImportHeaderMapping.header == header
+            )
+        )
+        if found is None:
+            session.add(
+                ImportHeaderMapping(scope=scope, header=header, field=name, updated_by=actor.name)
+            )
+        elif found.field != name:
+            found.field, found.updated_by = name, actor.name
+    session.flush()
+
+
+def narrow(value: Any) -> Any:
+    """Full-width letters, digits, punctuation and spaces as their ASCII forms (NFKC)."""
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def kind_of(label: str, synonyms: Mapping[str, str]) -> str | None:
+    """The kind a street's own word means (a code, a label, or a synonym contained in it)."""
+    found = codes.lookup(codes.KINDS, label)
+    if found:
+        return found
+    for word in sorted(synonyms, key=len, reverse=True):
+        if word and word in label:
+            return synonyms[word]
+    return None
+
+
+@dataclass
+class _Notes:
+    """What the import changed of a row's words, for the warnings (label -> its rows)."""
+
+    mapped: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    unknown: dict[str, list[int]] = field(default_factory=dict)
+    yearless: list[int] = field(default_factory=list)
+
+    def warnings(self, year: int) -> list[str]:
+        out = []
+        for (label, kind), rows in self.mapped.items():
+            out.append(f"违建类型“{label}”按“{codes.KINDS[kind]}”记录（{_rows(rows)}），原文保留")
+        for label, rows in self.unknown.items():
+            out.append(
+                f"违建类型“{label}”无法对应到类型表，按“其他”记录（{_rows(rows)}），原文保留；"
+                "区办可在“违建类型同义词”中补充"
+            )
+        if self.yearless:
+            out.append(f"期限未写年份（如“6月底”），按 {year} 年计（{_rows(self.yearless)}）")
+        return out
+
+
+def _rows(numbers: list[int]) -> str:
+    shown = "、".join(str(n) for n in numbers[:10])
+    more = f" 等 {len(numbers)} 行" if len(numbers) > 10 else ""
+    return f"第 {shown} 行{more}"
+
+
+def _narrow_row(row: RawRow, synonyms: Mapping[str, str], notes: _Notes, year: int) -> None:
+    """A street's ledger as this system reads it: full-width characters narrowed, its own
+    words for the kind mapped (the word kept), a deadline without a year in this year."""
+    for name in NARROWED_FIELDS:
+        if name in row.values:
+            row.values[name] = narrow(row.values[name])
+    label = row.values.get("kind")
+    if isinstance(label, str) and label:
+        exact = codes.lookup(codes.KINDS, label)
+        kind = exact or kind_of(label, synonyms)
+        if exact is None:
+            row.values["kind_label"] = label[:64]
+            if kind is None:
+                notes.unknown.setdefault(label, []).append(row.number)
+                kind = "other"
+            else:
+                notes.mapped.setdefault((label, kind), []).append(row.number)
+        row.values["kind"] = kind
+    for name in ("committed_deadline", "current_deadline"):
+        value = row.values.get(name)
+        m = _YEARLESS.match(value) if isinstance(value, str) else None
+        if m:
+            day = f"{m[2]}日" if m[2] else "底"
+            row.values[name] = f"{year}年{m[1]}月{day}"
+            if row.number not in notes.yearless:
+                notes.yearless.append(row.number)
+
+
 @dataclass
 class _CheckedRows:
-    """The rows whose fields passed (with their cleaned values), and every error so far."""
+    """Every row with what of it could be cleaned, whether it is sound, and every error."""
 
-    cleaned: list[tuple[RawRow, dict[str, Any]]] = field(default_factory=list)
+    cleaned: list[tuple[RawRow, dict[str, Any], bool]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     first_seen: dict[str, int] = field(default_factory=dict)  # code -> its row
     unknown_sources: int = 0
+    notes: _Notes = field(default_factory=_Notes)
 
 
-def _check_rows(rows: list[RawRow], fmt: str, crs: str) -> _CheckedRows:
-    """Each row's fields on their own (no database): values, coordinates, duplicate codes."""
+def _check_rows(
+    rows: list[RawRow], fmt: str, crs: str, synonyms: Mapping[str, str], year: int
+) -> _CheckedRows:
+    """Each row's fields on their own (no database): values, coordinates, duplicate codes.
+    Every check runs on every row: a row with a bad field is still checked for its code and
+    (in `_place_rows`) its point, so one answer names all of a file's problems."""
     checked = _CheckedRows()
     for row in rows:
         if "__error__" in row.values:
             checked.errors.append(_row_error(row, fmt, "geometry", row.values["__error__"]))
-            continue
+        _narrow_row(row, synonyms, checked.notes, year)
         street_text = row.values.pop("street", None)
+        kind_label = row.values.pop("kind_label", "")
         source = row.values.get("source")
         if source is not None and not (
             isinstance(source, str) and codes.lookup(codes.SOURCES, source)
@@ -407,26 +696,30 @@ def _check_rows(rows: list[RawRow], fmt: str, crs: str) -> _CheckedRows:
             row.values.pop("source")  # a ledger's own 来源 column: kept as a ledger import
             checked.unknown_sources += bool(str(source).strip())
         current_deadline = row.values.pop("current_deadline", None)
+        error = row.values.pop("__error__", None)
         clean, field_errors = clean_site_fields(row.values, require_code=True)
+        if error is not None:  # a GeoJSON feature without a point: no coordinates to check
+            field_errors = [e for e in field_errors if e.field not in ("lon", "lat")]
         try:
             clean["current_deadline"] = parse_date(current_deadline, "current_deadline")
         except ValidationError as exc:
             field_errors.append(FieldError("current_deadline", exc.message))
         for fe in field_errors:
             checked.errors.append(_row_error(row, fmt, fe.field, fe.message))
-        if field_errors:
-            continue
-        if crs == "gcj02":
+        sound = not field_errors and error is None
+        if crs == "gcj02" and "lon" in clean:
             clean["lon"], clean["lat"] = gcj02_to_wgs84(clean["lon"], clean["lat"])
-        code = clean["code"]
+        code = clean.get("code")
         if code in checked.first_seen:
             checked.errors.append(
                 _row_error(row, fmt, "code", f"编号 {code} 与第 {checked.first_seen[code]} 行重复")
             )
-            continue
-        checked.first_seen[code] = row.number
+            sound = False
+        elif code:
+            checked.first_seen[code] = row.number
         clean["_street_text"] = street_text
-        checked.cleaned.append((row, clean))
+        clean["kind_label"] = kind_label
+        checked.cleaned.append((row, clean, sound))
     return checked
 
 
@@ -440,10 +733,10 @@ class _PlacedRows:
 
 
 def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | None) -> _PlacedRows:
-    """The checks against the database: codes already in the ledger, the street of every point
-    (in one query), a street role's own street. Errors go to `checked.errors`."""
+    """The checks against the database, on every row that has a code or a point: codes already
+    in the ledger, the street of every point (in one query), a street role's own street.
+    Errors go to `checked.errors`; only sound rows are accepted."""
     errors = checked.errors
-    cleaned = checked.cleaned
     existing = set(
         session.scalars(
             select(Site.code).where(
@@ -451,14 +744,22 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
             )
         )
     )
-    street_ids = street_ids_for_points(session, [(c["lon"], c["lat"]) for _, c in cleaned])
-    swapped = street_ids_for_points(session, [(c["lat"], c["lon"]) for _, c in cleaned])
+    located = [(row, c, ok) for row, c, ok in checked.cleaned if "lon" in c and "lat" in c]
+    street_ids = street_ids_for_points(session, [(c["lon"], c["lat"]) for _, c, _ in located])
+    swapped = street_ids_for_points(session, [(c["lat"], c["lon"]) for _, c, _ in located])
+    street_of = {
+        id(c): (street_id, swapped_id)
+        for (_, c, _), street_id, swapped_id in zip(located, street_ids, swapped, strict=True)
+    }
     streets = {s.id: s for s in session.scalars(select(Street))}
     placed = _PlacedRows()
-    for (row, clean), street_id, swapped_id in zip(cleaned, street_ids, swapped, strict=True):
-        if clean["code"] in existing:
+    for row, clean, sound in checked.cleaned:
+        if clean.get("code") in existing and checked.first_seen.get(clean["code"]) == row.number:
             errors.append(_row_error(row, fmt, "code", f"编号 {clean['code']} 已在台账中"))
+            sound = False
+        if id(clean) not in street_of:
             continue
+        street_id, swapped_id = street_of[id(clean)]
         if street_id is None:
             hint = "；经纬度是否填反了？" if swapped_id is not None else ""
             errors.append(
@@ -477,6 +778,8 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
                 _row_error(row, fmt, "lon", f"坐标位于{street.name}，不属于本街道")
             )
             continue
+        if not sound:
+            continue
         stated = clean.pop("_street_text")
         if stated and str(stated).strip() not in (street.name, street.name.removesuffix("街道")):
             placed.mismatched_street_text += 1
@@ -484,7 +787,9 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
     return placed
 
 
-def _refuse(foreign: list[dict[str, Any]], errors: list[dict[str, Any]], rows: int) -> None:
+def _refuse(
+    foreign: list[dict[str, Any]], errors: list[dict[str, Any]], rows: int, warnings: list[str]
+) -> None:
     """All or nothing: one row of another street, or one bad row, and nothing is written."""
     if foreign:
         raise Forbidden(
@@ -498,6 +803,7 @@ def _refuse(foreign: list[dict[str, Any]], errors: list[dict[str, Any]], rows: i
             f"{len({e['row'] for e in errors})} 行有错误，未导入任何数据：请改正后重新导入",
             errors,
             rows=rows,
+            warnings=warnings,
         )
 
 
@@ -559,6 +865,7 @@ def _site_row(
         "address": clean["address"],
         "community": clean.get("community", ""),
         "kind": clean.get("kind", "other"),
+        "kind_label": clean.get("kind_label", ""),
         "area_m2": clean.get("area_m2"),
         "person_name": clean.get("person_name", ""),
         "person_contact": clean.get("person_contact", ""),
@@ -589,3 +896,76 @@ def insert_sites(session: Session, values: list[dict[str, Any]], chunk: int = 20
         geoms = [v.pop("geom") for v in part]
         stmt = insert(Site).values([{**v, "geom": g} for v, g in zip(part, geoms, strict=True)])
         session.execute(stmt)
+
+
+# ---------------------------------------------------------------- the refused file, annotated
+
+
+def read_ledger(data: bytes, filename: str, headers: Mapping[str, str] | None = None) -> RawRows:
+    """The rows of a ledger file as the import reads them (for a preview)."""
+    if not data:
+        raise ValidationError("文件是空的", "file")
+    with chosen_headers(headers):
+        rows, _ = READERS[detect_format(filename)](data)
+    return rows
+
+
+def annotated_workbook(rows: RawRows, errors: list[dict[str, Any]]) -> bytes:
+    """The file's rows back as .xlsx, the way an office fixes a sheet: each bad cell filled
+    red with its reason as a comment, and a last column 错误说明 with all of the row's."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+
+    fields = [f for _, f in rows.columns if f is not None]
+    fields = list(dict.fromkeys(fields))
+    by_row: dict[int, list[dict[str, Any]]] = {}
+    for error in errors:
+        by_row.setdefault(error["row"], []).append(error)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "台账（待改正）"
+    sheet.append(["行号", *(FIELD_LABELS.get(f, f) for f in fields), "错误说明"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    red = PatternFill("solid", fgColor="FFC7CE")
+    for row in rows:
+        problems = by_row.get(row.number, [])
+        values = [row.number, *(_cell_value(row.values.get(f)) for f in fields)]
+        values.append("；".join(p["message"] for p in problems))
+        sheet.append(values)
+        line = sheet.max_row
+        for cell in sheet[line]:
+            if cell.data_type == "f":  # a ledger's "=…" is text here, never a formula
+                cell.data_type = "s"
+        for problem in problems:
+            column = _error_column(problem.get("field"), fields)
+            if column is None:
+                continue
+            cell = sheet.cell(line, column + 2)
+            cell.fill = red
+            note = (
+                problem["message"]
+                if cell.comment is None
+                else (f"{cell.comment.text}\n{problem['message']}")
+            )
+            cell.comment = Comment(note, "违建治理一张图")
+        if problems:
+            sheet.cell(line, len(fields) + 2).fill = red
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _error_column(field_name: str | None, fields: list[str]) -> int | None:
+    if field_name in fields:
+        return fields.index(field_name)
+    if field_name == "geometry" and "lon" in fields:
+        return fields.index("lon")
+    return None
+
+
+def _cell_value(value: Any) -> Any:
+    if value is None or isinstance(value, (int, float, str, date, datetime)):
+        return value
+    return str(value)

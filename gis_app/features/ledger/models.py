@@ -37,6 +37,10 @@ class Site(Timestamps, Base):
     address: Mapped[str] = mapped_column(Text, nullable=False)
     community: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     kind: Mapped[str] = mapped_column(String(32), nullable=False, default="other")
+    # the street's own word for the kind, as its ledger wrote it ("" when it was a listed kind)
+    kind_label: Mapped[str] = mapped_column(
+        String(64), nullable=False, default="", server_default=""
+    )
     area_m2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     person_name: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     person_contact: Mapped[str] = mapped_column(String(64), nullable=False, default="")
@@ -92,5 +96,35 @@ class ImportBatch(Base):
     rows: Mapped[int] = mapped_column(Integer, nullable=False)
     actor: Mapped[str] = mapped_column(String(64), nullable=False)
     at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class KindSynonym(Base):
+    """The office's own word for a kind (违建类型同义词), used by the ledger import."""
+
+    __tablename__ = "kind_synonyms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    word: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class ImportHeaderMapping(Base):
+    """A header a street (or the district office) mapped on the import page, remembered."""
+
+    __tablename__ = "import_header_mappings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(12), nullable=False)  # street code or "district"
+    header: Mapped[str] = mapped_column(String(200), nullable=False)
+    field: Mapped[str] = mapped_column(String(64), nullable=False)
+    updated_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

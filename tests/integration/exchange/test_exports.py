@@ -476,6 +476,42 @@ def test_cli_exports_with_filters_and_progress(app_ctx, db_session, tmp_path) ->
     assert dictionary.exit_code == 0 and "| `status` |" in dictionary.output
 
 
+def test_cli_short_option_o_on_every_export_command(app_ctx, db_session, tmp_path) -> None:
+    """`-o FILE` and `-o -` (standard output) on export-geojson, export and data-dictionary."""
+    from gis_app.cli import cli
+
+    load_sites(db_session)
+    runner = CliRunner()
+    live = db_session.scalar(
+        select(func.count()).select_from(Site).where(Site.deleted_at.is_(None))
+    )
+    out = tmp_path / "sites.geojson"
+    result = runner.invoke(cli, ["export-geojson", "-o", str(out)], obj={"app": app_ctx})
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(out.read_text(encoding="utf-8"))["features"]) == live > 0
+    piped = runner.invoke(cli, ["export-geojson", "-o", "-"], obj={"app": app_ctx})
+    assert piped.exit_code == 0, piped.stderr
+    assert len(json.loads(piped.stdout_bytes)["features"]) == live
+    for fmt, reader in (("csv", None), ("gpkg", "gpkg"), ("kml", "kml")):
+        target = tmp_path / f"sites.{fmt}"
+        result = runner.invoke(
+            cli, ["export", "--format", fmt, "-o", str(target)], obj={"app": app_ctx}
+        )
+        assert result.exit_code == 0, result.output
+        streamed = runner.invoke(cli, ["export", "--format", fmt, "-o", "-"], obj={"app": app_ctx})
+        assert streamed.exit_code == 0, streamed.stderr
+        if reader is None:
+            assert streamed.stdout_bytes == target.read_bytes()
+        else:  # a binary file piped to standard output is the whole file
+            copy = tmp_path / f"piped.{fmt}"
+            copy.write_bytes(streamed.stdout_bytes)
+            assert len(ogr_read(copy)) == len(ogr_read(target)) == live
+    dictionary = tmp_path / "dictionary.md"
+    result = runner.invoke(cli, ["data-dictionary", "-o", str(dictionary)])
+    assert result.exit_code == 0 and "| `status` |" in dictionary.read_text(encoding="utf-8")
+    assert "| `status` |" in runner.invoke(cli, ["data-dictionary", "-o", "-"]).stdout
+
+
 def test_all_site_fields_documented_are_exported(client, sites) -> None:
     """The GeoJSON export has exactly the documented agency fields."""
     props = _geojson(client)["features"][0]["properties"]

@@ -103,6 +103,59 @@ def test_collections_with_extent_and_item_links(client, sites) -> None:
     assert missing.status_code == 404 and missing.get_json()["field"] == "collectionId"
 
 
+def _data_extent(db_session, table, *where) -> list[float]:
+    box = db_session.execute(
+        select(
+            func.ST_XMin(func.ST_Extent(table.geom)),
+            func.ST_YMin(func.ST_Extent(table.geom)),
+            func.ST_XMax(func.ST_Extent(table.geom)),
+            func.ST_YMax(func.ST_Extent(table.geom)),
+        ).where(*where)
+    ).one()
+    return [round(v, 7) for v in box]
+
+
+def test_each_collection_extent_is_its_datas(client, sites, db_session, auth) -> None:
+    """Not the district outline: the sites' points, the streets' boundaries, the last changes."""
+    from gis_app.features.streets.models import Street
+
+    live = [Site.deleted_at.is_(None)]
+    doc = _json(client, "/ogc/collections")
+    by_id = {c["id"]: c["extent"] for c in doc["collections"]}
+    assert by_id["sites"]["spatial"]["bbox"] == [_data_extent(db_session, Site, *live)]
+    assert by_id["streets"]["spatial"]["bbox"] == [_data_extent(db_session, Street)]
+    assert by_id["sites"]["spatial"]["bbox"] != by_id["streets"]["spatial"]["bbox"]
+    first, last = db_session.execute(
+        select(func.min(Site.updated_at), func.max(Site.updated_at)).where(*live)
+    ).one()
+    start, end = by_id["sites"]["temporal"]["interval"][0]
+    assert _instant(start) == first.replace(microsecond=0)
+    assert _instant(end) == last.replace(microsecond=0)
+    one = _json(client, "/ogc/collections/sites")["extent"]
+    assert one == by_id["sites"]
+    # a street role sees its own street's sites and boundary only
+    street_id, street = db_session.execute(
+        select(Street.id, Street.code).join(Site, Site.street_id == Street.id).limit(1)
+    ).one()
+    auth.login(client, "街道甲", "street_officer", street)
+    mine = _json(client, "/ogc/collections/sites")["extent"]["spatial"]["bbox"]
+    assert mine == [_data_extent(db_session, Site, *live, Site.street_id == street_id)]
+    boundary = _json(client, "/ogc/collections/streets")["extent"]["spatial"]["bbox"]
+    assert boundary == [_data_extent(db_session, Street, Street.code == street)]
+    # no sites at all: no spatial extent, an open interval
+    db_session.execute(
+        text("UPDATE sites SET deleted_at = now(), deleted_by = 'test', deleted_reason = '测试'")
+    )
+    empty = _json(client, "/ogc/collections/sites")["extent"]
+    assert "spatial" not in empty and empty["temporal"]["interval"] == [[None, None]]
+
+
+def _instant(value: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def test_openapi_lists_each_collection_and_its_queryables(client) -> None:
     doc = _json(client, "/ogc/api", OPENAPI)
     params = doc["paths"]["/collections/sites/items"]["get"]["parameters"]
@@ -334,7 +387,8 @@ def test_agencies_read_with_a_token_bureaus_and_nobody_do_not(client, auth, site
         assert response.status_code == 403, role
     client.delete_cookie("gis_session")  # nobody logged in
     response = client.get("/ogc/collections/sites/items")
-    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.status_code == 401
+    assert response.headers.getlist("WWW-Authenticate")[0].startswith("Basic realm=")
     assert response.get_json()["error"] == "unauthorized"
     assert "features" not in response.get_json()
     page = client.get("/ogc/collections/sites/items?f=html")
@@ -412,7 +466,7 @@ def test_gdal_without_a_token_is_refused(live_url) -> None:
         urlopen(f"{live_url}/collections/sites/items?f=json", timeout=60)
     refused.value.close()
     assert refused.value.code == 401
-    assert refused.value.headers["WWW-Authenticate"].startswith("Bearer")
+    assert refused.value.headers.get_all("WWW-Authenticate")[0].startswith("Basic realm=")
 
 
 def test_gdal_lists_both_collections(live_url, token) -> None:

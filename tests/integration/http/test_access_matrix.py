@@ -225,6 +225,8 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "patrol_id": w.patrol[tag],
         "stop_id": w.stop[tag],
         "finding_id": w.finding[tag],
+        "token": "x" * 43,  # a ledger import's stash: nobody's
+        "synonym_id": 999_999,  # a kind synonym: none (district data, no street's)
         **_tile_of(*(A_POINT if tag == "A" else B_POINT), 17),  # the vector tile of the site
     }
     return {name: values[name] for name in rule.arguments}
@@ -269,6 +271,7 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
     image = image_bytes((5, 5, 5))
     forms: dict[str, dict[str, Any]] = {
         "api.import_sites": {"file": (io.BytesIO(_csv_with_point(*B_POINT)), "b.csv")},
+        "ledger_import.check": {"file": (io.BytesIO(_csv_with_point(*B_POINT)), "b.csv")},
         "photos_api.post_photo": {"kind": "after", "file": (io.BytesIO(image), "x.jpg")},
         "photos.upload_photo": {"kind": "after", "file": (io.BytesIO(image), "x.jpg")},
         "workflow.transition": {"to": "awaiting_acceptance"},
