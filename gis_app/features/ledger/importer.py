@@ -26,6 +26,12 @@ from gis_app.core.errors import Forbidden, ImportRejected, ValidationError
 from gis_app.core.geo.gcj02 import gcj02_to_wgs84
 from gis_app.features.ledger.models import ImportBatch, Site
 from gis_app.features.ledger.schemas import FIELD_LABELS, FieldError, clean_site_fields, parse_date
+from gis_app.features.ledger.service import (
+    CREATE_STATUSES,
+    HISTORICAL_ROLE,
+    clean_historical,
+    status_past_registered_message,
+)
 from gis_app.features.streets.models import Street
 from gis_app.features.streets.service import street_ids_for_points
 
@@ -84,6 +90,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     # written by this system's own exports (a re-import keeps them)
     "current_deadline": ("当前期限", "current_deadline"),
     "source": ("来源", "source"),
+    # a site closed before the system existed (区级管理员 only): where and when
+    "historical_source": ("历史来源", "历史销账来源", "historical_source"),
+    "historical_closed_on": ("销账日期", "历史销账日期", "historical_closed_on"),
 }
 # columns of this system's exports that the system computes itself: read silently, not used
 DERIVED_HEADERS = frozenset(
@@ -359,7 +368,7 @@ def import_sites(
         raise ValidationError("文件中没有数据行", "file")
     say(f"读入 {len(rows)} 行，逐行检查…")
 
-    checked = _check_rows(rows, fmt, crs)
+    checked = _check_rows(rows, fmt, crs, historical_ok=actor.role == HISTORICAL_ROLE)
     placed = _place_rows(session, checked, fmt, own)
     if checked.unknown_sources:
         warnings.append(f"{checked.unknown_sources} 行的来源无法识别，按“台账导入”记录")
@@ -392,7 +401,35 @@ class _CheckedRows:
     unknown_sources: int = 0
 
 
-def _check_rows(rows: list[RawRow], fmt: str, crs: str) -> _CheckedRows:
+def _row_status_errors(
+    clean: dict[str, Any], historical: tuple[object, object], historical_ok: bool
+) -> list[FieldError]:
+    """A row's 状态 past 已建档 is refused (the workflow's states are reached through it); a
+    district administrator's row of 已销账 with its 历史来源 is a historical closure."""
+    status = clean.get("status")
+    source, closed_on = historical
+    given = any(v not in (None, "") for v in historical)
+    if status is None or status in CREATE_STATUSES:
+        if given:
+            return [FieldError("historical_source", "历史来源只用于系统启用前已销账的点位")]
+        return []
+    if status != "closed" or not historical_ok:
+        message = status_past_registered_message(status)
+        if status == "closed":
+            message += "（系统启用前已销账的点位由区级管理员按历史销账导入，须填历史来源）"
+        return [FieldError("status", message)]
+    try:
+        clean["historical_source"], clean["historical_closed_on"] = clean_historical(
+            source, closed_on, clock.today()
+        )
+    except ValidationError as exc:
+        return [FieldError(exc.field or "historical_source", exc.message)]
+    return []
+
+
+def _check_rows(
+    rows: list[RawRow], fmt: str, crs: str, historical_ok: bool = False
+) -> _CheckedRows:
     """Each row's fields on their own (no database): values, coordinates, duplicate codes."""
     checked = _CheckedRows()
     for row in rows:
@@ -407,7 +444,13 @@ def _check_rows(rows: list[RawRow], fmt: str, crs: str) -> _CheckedRows:
             row.values.pop("source")  # a ledger's own 来源 column: kept as a ledger import
             checked.unknown_sources += bool(str(source).strip())
         current_deadline = row.values.pop("current_deadline", None)
+        historical = (
+            row.values.pop("historical_source", None),
+            row.values.pop("historical_closed_on", None),
+        )
         clean, field_errors = clean_site_fields(row.values, require_code=True)
+        if not any(e.field == "status" for e in field_errors):
+            field_errors += _row_status_errors(clean, historical, historical_ok)
         try:
             clean["current_deadline"] = parse_date(current_deadline, "current_deadline")
         except ValidationError as exc:
@@ -533,6 +576,10 @@ def _write_batch(
                    jsonb_build_object('code', jsonb_build_array(NULL, s.code),
                                       'status', jsonb_build_array(NULL, s.status),
                                       'import_batch', jsonb_build_array(NULL, s.import_batch_id))
+                   || CASE WHEN s.historical_source IS NULL THEN '{}'::jsonb
+                      ELSE jsonb_build_object(
+                        'historical_source', jsonb_build_array(NULL, s.historical_source))
+                      END
             FROM sites s WHERE s.import_batch_id = :batch
             """
         ),
@@ -572,6 +619,8 @@ def _site_row(
         "status": clean.get("status", "registered"),
         "source": clean.get("source", "ledger"),
         "note": clean.get("note", ""),
+        "historical_source": clean.get("historical_source"),
+        "historical_closed_on": clean.get("historical_closed_on"),
         "geom": func.ST_SetSRID(func.ST_MakePoint(clean["lon"], clean["lat"]), 4326),
         "import_batch_id": batch_id,
         "version": 1,

@@ -60,6 +60,12 @@ class Site(Timestamps, Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_by: Mapped[str | None] = mapped_column(String(64))
     deleted_reason: Mapped[str | None] = mapped_column(Text)
+    # a closure from before the system (historical): where it is recorded, when, and whether
+    # the office accepted a photo pair for it (only then it counts as 销账 with evidence)
+    historical_source: Mapped[str | None] = mapped_column(Text)
+    historical_closed_on: Mapped[date | None] = mapped_column(Date)
+    historical_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    historical_accepted_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class SiteEvent(Base):

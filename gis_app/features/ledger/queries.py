@@ -343,6 +343,24 @@ def overdue_expr(today: date) -> ColumnElement[bool]:
     )
 
 
+def closed_with_evidence() -> ColumnElement[bool]:
+    """销账 with evidence: closed through the workflow, or a historical closure whose photo
+    pair the office has accepted (a historical closure alone is not)."""
+    return and_(
+        Site.status == "closed",
+        or_(Site.historical_source.is_(None), Site.historical_accepted_at.is_not(None)),
+    )
+
+
+def historical_pending() -> ColumnElement[bool]:
+    """A historical closure still waiting for its photo pair and the office's acceptance."""
+    return and_(
+        Site.status == "closed",
+        Site.historical_source.is_not(None),
+        Site.historical_accepted_at.is_(None),
+    )
+
+
 def feature_expr(today: date, personal: bool = False) -> ColumnElement[Any]:
     """A site as an RFC 7946 Feature, built by PostgreSQL (needs Street joined)."""
     pairs = _feature_properties(today, personal)

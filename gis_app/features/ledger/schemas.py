@@ -39,6 +39,8 @@ FIELD_LABELS: dict[str, str] = {
     "status": "状态",
     "source": "来源",
     "note": "备注",
+    "historical_source": "历史来源",
+    "historical_closed_on": "销账日期",
     "lon": "经度",
     "lat": "纬度",
 }
@@ -371,6 +373,21 @@ class SiteUpdate(SiteFields):
     ] = None
     reason: Annotated[
         Any, WithJsonSchema({"type": "string", "maxLength": 500, "description": "修改原因"})
+    ] = None
+
+
+class HistoricalSiteCreate(SiteCreate):
+    """A site closed before the system existed (区级管理员 only): its fields, and where and
+    when its closure is recorded."""
+
+    historical_source: Annotated[
+        Any,
+        WithJsonSchema(
+            {"type": "string", "minLength": 1, "maxLength": 200, "description": "历史来源"}
+        ),
+    ] = None
+    historical_closed_on: Annotated[
+        Any, WithJsonSchema({"type": "string", "format": "date", "description": "销账日期"})
     ] = None
 
 

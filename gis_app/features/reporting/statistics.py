@@ -19,7 +19,7 @@ from gis_app.core.actor import Actor
 from gis_app.core.errors import NotFound
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import own_street
-from gis_app.features.ledger.queries import overdue_expr
+from gis_app.features.ledger.queries import closed_with_evidence, historical_pending, overdue_expr
 from gis_app.features.plans.models import SiteStep
 from gis_app.features.reporting import service as reports
 from gis_app.features.reporting.schemas import parse_month
@@ -61,8 +61,9 @@ def street_stats(session: Session, today: date, street_code: str | None = None) 
                 "by_status": {s: r[s] for s in codes.STATUSES},
                 "by_disposition": {d: r[f"disp_{d}"] for d in codes.DISPOSITIONS},
                 "closed_by_disposition": {d: r[f"closed_{d}"] for d in codes.DISPOSITIONS},
-                "closed": r["closed"],
-                "completion": r["closed"] / total if total else None,
+                "closed": r["closed_evidence"],
+                "historical_pending": r["historical_pending"],
+                "completion": r["closed_evidence"] / total if total else None,
                 "overdue": r["overdue"],
                 "overdue_share": r["overdue"] / total if total else None,
                 "area_demolished": round(_num(r["area_demolished"]), 2),
@@ -83,7 +84,7 @@ def _street_counts(session: Session, today: date, street_code: str | None) -> Se
     and closed by disposition, overdue on `today`, and the areas demolished, rectified and
     in all."""
     live = and_(Site.street_id == Street.id, Site.deleted_at.is_(None))
-    closed = Site.status == "closed"
+    closed = closed_with_evidence()  # a historical closure counts once its pair is accepted
     columns = [
         Street.id,
         Street.code,
@@ -98,6 +99,8 @@ def _street_counts(session: Session, today: date, street_code: str | None) -> Se
             func.count(Site.id).filter(closed, Site.disposition == d).label(f"closed_{d}")
             for d in codes.DISPOSITIONS
         ],
+        func.count(Site.id).filter(closed).label("closed_evidence"),
+        func.count(Site.id).filter(historical_pending()).label("historical_pending"),
         func.count(Site.id).filter(overdue_expr(today)).label("overdue"),
         func.coalesce(
             func.sum(Site.area_m2).filter(closed, Site.disposition == "demolish"), 0

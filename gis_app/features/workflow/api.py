@@ -119,6 +119,25 @@ def get_acceptance(site_id: int) -> Response:
     )
 
 
+@bp.post("/sites/<int:site_id>/historical-acceptance")
+@allow(*SITE_STAFF)
+@operation(
+    "验收历史销账点位的整改前后照片（区办），此后计入有据销账",
+    "acceptHistoricalClosure",
+    tags=TAGS,
+    body=CloseBody,
+    body_required=False,
+    errors=[409],
+    replies=[NEW_STATE],
+)
+def post_historical_acceptance(site_id: int, body: CloseBody | None) -> Response:
+    body = body or CloseBody()
+    site = workflow.accept_historical_closure(
+        session(), site_id, current_actor(), body.comment, body.version
+    )
+    return jsonify(site_state(site))
+
+
 @bp.post("/sites/<int:site_id>/close")
 @allow(*SITE_STAFF)
 @operation(

@@ -350,3 +350,55 @@ def moves_table() -> list[dict[str, Any]]:
         }
     )
     return rows
+
+
+# ---------------------------------------------------------------- historical closures
+
+HISTORICAL_ACCEPT_ACTION = "historical_accept"
+
+
+def accept_historical_closure(
+    session: Session, site_id: int, actor: Actor, comment: str = "", version: Any = None
+) -> Site:
+    """The office accepts the before/after pair of a site closed before the system existed:
+    from now on it counts as 销账 with evidence."""
+    comment = clean_reason(comment, False, "")
+    site = _lock(session, site_id, version, actor)
+    require_district(actor, "验收历史销账点位")
+    if site.historical_source is None:
+        raise Conflict(
+            f"点位 {site.code} 不是历史销账点位：其销账须经提请验收和验收", "historical_source"
+        )
+    if site.historical_accepted_at is not None:
+        raise Conflict(
+            f"点位 {site.code} 的历史销账已于 {clock.fmt_local(site.historical_accepted_at)} "
+            f"由 {site.historical_accepted_by} 验收",
+            "historical_source",
+        )
+    before, after = newest_pair(session, site.id)
+    if before is None or after is None:
+        missing = "整改前" if before is None else "整改后"
+        raise Conflict(
+            f"历史销账点位 {site.code} 缺少{missing}照片：须上传整改前、整改后照片各一张后才能验收",
+            "photos",
+        )
+    now = clock.now()
+    site.historical_accepted_at = now
+    site.historical_accepted_by = actor.name
+    site.version += 1
+    site.updated_by = actor.name
+    site.updated_at = now
+    record_event(
+        session,
+        site,
+        actor,
+        HISTORICAL_ACCEPT_ACTION,
+        {
+            "historical_accepted": (False, True),
+            "before_photo": (None, before.id),
+            "after_photo": (None, after.id),
+        },
+        comment,
+    )
+    session.flush()
+    return site

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
 from gis_app.core import clock, codes
-from gis_app.core.errors import Forbidden
+from gis_app.core.errors import Forbidden, ImportRejected
 from gis_app.demo.loader import load_demo
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.queries import SiteFilter, counts_by_status
@@ -132,8 +132,17 @@ def test_exported_ledger_imports_again(demo) -> None:
 
     data, _ = exports.ledger_xlsx(demo, OFFICE)
     demo.execute(update(Site).values(deleted_at=clock.now(), deleted_by="t", deleted_reason="t"))
-    report = import_sites(demo, data, "台账.xlsx", OFFICE, dry_run=True)
-    assert report.to_dict()["rows"] == 300
+    past = demo.scalar(
+        select(func.count()).select_from(Site).where(Site.status.not_in(["new", "registered"]))
+    )
+    assert past > 0
+    # the sites the workflow moved past 已建档 are not registered again in their state: each
+    # such row is refused by name (状态), the others pass
+    with pytest.raises(ImportRejected) as refused:
+        import_sites(demo, data, "台账.xlsx", OFFICE, dry_run=True)
+    assert refused.value.details["rows"] == 300
+    assert len(refused.value.errors) == past
+    assert {e["field"] for e in refused.value.errors} == {"status"}
 
 
 def test_monthly_summary_xlsx(db_session) -> None:

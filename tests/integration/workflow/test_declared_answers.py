@@ -119,6 +119,8 @@ def test_every_answer_conforms_to_its_declaration(client, photo_dir) -> None:
     pair = api("get", "/sites/{site_id}/acceptance", OFFICE, 200, path=site)
     assert pair["view_recorded"] and pair["viewed_at"]
     api("post", "/sites/{site_id}/close", OFFICE, 200, path=site, json={"comment": "同意"})
+    # not a historical closure (closed before the system): its acceptance is refused
+    api("post", "/sites/{site_id}/historical-acceptance", OFFICE, 409, path=site, json={})
     closed = api("get", "/sites/{site_id}/workflow", STREET, 200, path=site)
     assert [m["reopen"] for m in closed["moves"]] == [True]
     reopen = {"cause": "rebound", "reason": "回潮"}
