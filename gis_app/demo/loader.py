@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ OUTLINE_FILE = DATA_DIR / "hedong-district.geojson"
 STREETS_FILE = DATA_DIR / "hedong-streets-approx.geojson"
 DEMO_ACTOR = "demo"
 MAX_DEMO_SITES = 1_000_000
+#: the demo campaign's survey phase (排查、建档) began this many days before the load day: its
+#: implementation phase (实施) is under way, with about half a year left
+DEMO_CAMPAIGN_DAYS_BEFORE = 400
 
 
 def ensure_district_outline(session: Session, path: Path = OUTLINE_FILE) -> District:
@@ -70,6 +73,8 @@ def load_demo(
     ensure_district_outline(session)
     say("载入 12 个街道的示意边界…")
     import_streets(session, STREETS_FILE, approximate=True)
+    campaign = store_demo_campaign(session, today)
+    say(f"示例专项行动：{campaign}")
     streets_gdf = gpd.read_file(STREETS_FILE)
     say(f"生成 {n_sites:,} 个示例点位（seed={seed}，基准日 {today}）…")
     rows = generate_sites(streets_gdf, n=n_sites, seed=seed, today=today)
@@ -90,7 +95,26 @@ def load_demo(
         "sites": len(rows),
         "seed": seed,
         "today": today.isoformat(),
+        "campaign": campaign,
     }
+
+
+def store_demo_campaign(session: Session, today: date) -> str:
+    """Hedong's plan (the reference configuration) moved as a whole so that its survey phase
+    began DEMO_CAMPAIGN_DAYS_BEFORE days before `today`: the demo reads as one live campaign.
+    Stored in the database, it is the campaign the demo district runs. Returns its source."""
+    from gis_app.features.campaign.service import load_campaigns, plan_document, store_plan
+
+    reference = load_campaigns()  # Hedong's 2021 plan
+    first = min(reference.day(p.start, today) for p in reference.phases)
+    shift = (today - timedelta(days=DEMO_CAMPAIGN_DAYS_BEFORE) - first).days
+    doc = plan_document(reference, shift)
+    for campaign in doc["campaigns"]:
+        campaign["name"] += "（演示）"
+    source = f"演示：河东区 2021 年方案整体平移 {shift} 天（载入日 {today.isoformat()}）"
+    district = session.scalar(select(District.code).limit(1))
+    store_plan(session, district or "", doc, source, DEMO_ACTOR)
+    return source
 
 
 def _empty_ledger(session: Session, replace: bool, say: Callable[[str], None]) -> None:
@@ -105,6 +129,9 @@ def _empty_ledger(session: Session, replace: bool, say: Callable[[str], None]) -
         say(f"清空现有 {existing} 个点位…")
         session.execute(
             text("TRUNCATE site_events, sites, import_batches RESTART IDENTITY CASCADE")
+        )
+        session.execute(
+            text("DELETE FROM campaign_plans WHERE created_by = :demo"), {"demo": DEMO_ACTOR}
         )
 
 
