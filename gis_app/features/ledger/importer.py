@@ -27,8 +27,10 @@ from gis_app.core.geo.gcj02 import gcj02_to_wgs84
 from gis_app.features.ledger.models import ImportBatch, Site
 from gis_app.features.ledger.schemas import FIELD_LABELS, FieldError, clean_site_fields, parse_date
 from gis_app.features.ledger.service import (
+    CENTRAL_FLAG,
     CREATE_STATUSES,
     HISTORICAL_ROLE,
+    central_rule_message,
     clean_historical,
     status_past_registered_message,
 )
@@ -69,6 +71,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "person_contact": ("联系电话", "联系方式", "电话", "person_contact", "contact", "phone"),
     "status": ("状态", "治理状态", "进度", "status"),
     "flag_central_inspection": (
+        "中央第二次环保督查",
         "中央环保督查",
         "是否中央环保督查",
         "中央环保督查点位",
@@ -451,6 +454,8 @@ def _check_rows(
         clean, field_errors = clean_site_fields(row.values, require_code=True)
         if not any(e.field == "status" for e in field_errors):
             field_errors += _row_status_errors(clean, historical, historical_ok)
+        if clean.get(CENTRAL_FLAG) and clean.get("disposition", "demolish") != "demolish":
+            field_errors.append(FieldError("disposition", central_rule_message()))
         try:
             clean["current_deadline"] = parse_date(current_deadline, "current_deadline")
         except ValidationError as exc:

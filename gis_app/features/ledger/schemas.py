@@ -30,7 +30,7 @@ FIELD_LABELS: dict[str, str] = {
     "person_name": "相对人",
     "person_contact": "联系电话",
     "disposition": "治理方式",
-    "flag_central_inspection": "中央环保督查",
+    "flag_central_inspection": "中央第二次环保督查",
     "flag_hardship": "困难户",
     "flag_renovation": "旧楼区改造",
     "flag_obstruction": "阻挠执法",

@@ -65,6 +65,24 @@ def status_past_registered_message(status: str) -> str:
     )
 
 
+#: 应拆尽拆: a site flagged 中央第二次环保督查 is demolished
+CENTRAL_FLAG = "flag_central_inspection"
+
+
+def central_rule_message(code: str = "") -> str:
+    what = f"点位 {code} " if code else ""
+    return (
+        f"{what}标记为中央第二次环保督查的点位应拆尽拆：治理方式须为「拆除」"
+        "（改为规范治理或取消标记须提出申请，由区领导小组办公室审批）"
+    )
+
+
+def refuse_central_not_demolished(clean: dict[str, Any]) -> None:
+    """A new site flagged 中央第二次环保督查 must be 拆除."""
+    if clean.get(CENTRAL_FLAG) and clean.get("disposition") != "demolish":
+        raise ValidationError(central_rule_message(), "disposition")
+
+
 def refuse_status_past_registered(status: str | None) -> None:
     if status is not None and status not in CREATE_STATUSES:
         raise ValidationError(status_past_registered_message(status), "status")
@@ -140,6 +158,7 @@ def create_site(
     clean, errors = clean_site_fields(raw)
     raise_first(errors)
     refuse_status_past_registered(clean.get("status"))
+    refuse_central_not_demolished(clean)
     street = street_or_refuse(session, clean["lon"], clean["lat"])
     require_street_actor(actor, street.code, "登记点位", roles=("street_officer", "inspector"))
     code = clean.get("code") or next_site_code(session, street)
@@ -248,6 +267,7 @@ def update_site(
         raise Forbidden("承诺期限须由区领导小组办公室修改（街道请申请延期）", "committed_deadline")
     check_version(site, raw.get("version"))
     action = "update"
+    reason = _central_inspection_edit(site, clean, actor, reason)
     if site.status == "closed":
         reason = _closed_site_correction(site, clean, actor, reason)
         action = CORRECT_ACTION
@@ -269,6 +289,34 @@ def update_site(
     except IntegrityError as exc:  # the code was taken meanwhile
         raise Conflict("编号已被使用", "code") from exc
     return site
+
+
+def _central_inspection_edit(site: Site, clean: dict[str, Any], actor: Actor, reason: str) -> str:
+    """应拆尽拆: a flagged site stays 拆除. A street asks (a request the office decides); the
+    office's own edit needs a reason. Flagging a 规范治理 site needs 拆除 in the same edit."""
+    flagged = clean.get(CENTRAL_FLAG, site.flag_central_inspection)
+    disposition = clean.get("disposition", site.disposition)
+    if not site.flag_central_inspection:
+        if flagged and disposition != "demolish":
+            raise ValidationError(central_rule_message(site.code), "disposition")
+        return reason
+    if flagged and disposition == "demolish":
+        return reason
+    field = "disposition" if flagged else CENTRAL_FLAG
+    what = "治理方式改为「规范治理」" if flagged else "取消中央第二次环保督查标记"
+    if not actor.is_district:
+        raise Forbidden(
+            f"点位 {site.code} 为中央第二次环保督查点位，应拆尽拆：街道不能直接{what}；"
+            f"确需变更的，请提出变更申请（POST /api/v1/sites/{site.id}/central-requests），"
+            "由区领导小组办公室审批",
+            field,
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            f"点位 {site.code} 为中央第二次环保督查点位：区办{what}须说明原因（修改原因）", "reason"
+        )
+    return reason
 
 
 def _closed_site_correction(site: Site, clean: dict[str, Any], actor: Actor, reason: str) -> str:
