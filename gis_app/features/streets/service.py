@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from shapely.geometry import MultiPolygon
     from shapely.geometry.base import BaseGeometry
 
+from gis_app.core import deadlines
 from gis_app.core.errors import ImportRejected, NotFound, ValidationError
 from gis_app.features.streets.models import District, Street
 
@@ -393,11 +394,14 @@ def streets_feature_collection(
                           count(*) FILTER (WHERE s.status = 'awaiting_acceptance'),
                       'closed', count(*) FILTER (WHERE s.status = 'closed'),
                       'overdue', count(*) FILTER (
-                          WHERE s.status <> 'closed' AND (
+                          WHERE (s.status NOT IN ('closed', 'awaiting_acceptance') AND (
                             s.current_deadline < CAST(:today AS date)
                             OR EXISTS (SELECT 1 FROM site_steps st WHERE st.site_id = s.id
                                        AND st.done_at IS NULL
-                                       AND st.due_date < CAST(:today AS date)))))
+                                       AND st.due_date < CAST(:today AS date))))
+                          OR (s.status = 'new'
+                              AND (s.created_at AT TIME ZONE 'Asia/Shanghai')::date
+                                  < CAST(:today AS date) - :registration_days)))
                     FROM sites s WHERE s.street_id = t.id AND s.deleted_at IS NULL)
                 )
               ) AS f
@@ -406,7 +410,11 @@ def streets_feature_collection(
             ) q
             """
         ),
-        {"today": today_iso, "codes": street_codes},
+        {
+            "today": today_iso,
+            "codes": street_codes,
+            "registration_days": deadlines.registration_days(),
+        },
     ).scalar_one()
     return row
 
