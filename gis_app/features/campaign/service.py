@@ -259,3 +259,43 @@ def campaign_end(plan: CampaignPlan, today: date) -> date | None:
     """The last day of the campaign (the end of its last phase)."""
     ends = [plan.day(p.end, today) for p in plan.phases]
     return max(ends) if ends else None
+
+
+def baseline_due(plan: CampaignPlan, today: date) -> date | None:
+    """When the streets' lists are due (the plan's 五(一): 2021-03-15 for Hedong): the first
+    milestone of the first phase, else that phase's end."""
+    if not plan.phases:
+        return None
+    first = min(plan.phases, key=lambda p: plan.day(p.start, today))
+    if first.milestones:
+        return plan.day(first.milestones[0].when, today)
+    return plan.day(first.end, today)
+
+
+#: the configured campaign (the file's), set when the app starts (campaign.register)
+_CONFIGURED: list[CampaignPlan] = []
+
+
+def configure(plan: CampaignPlan) -> None:
+    _CONFIGURED[:] = [plan]
+
+
+def current_end(session: Session) -> date | None:
+    """The last day of the campaign under way (stored, else configured): dates past it are the
+    office's decision, not a street's. None when no campaign runs today (before its start, or
+    after its end: then no campaign governs the dates and daily work goes on)."""
+    configured = _CONFIGURED[0] if _CONFIGURED else load_campaigns()
+    plan = effective_plan(session, configured)
+    today = clock.today()
+    starts = [plan.day(p.start, today) for p in plan.phases]
+    end = campaign_end(plan, today)
+    if end is None or today > end or today < min(starts):
+        return None
+    return end
+
+
+def beyond_end_message(what: str, day: date, end: date) -> str:
+    return (
+        f"{what} {day} 晚于专项行动结束日 {end}：超出专项行动的期限须由区领导小组办公室决定"
+        "（说明理由）"
+    )

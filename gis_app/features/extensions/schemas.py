@@ -154,6 +154,7 @@ class ExtensionRecord(Schema):
     decided_at: datetime | None = Field(description="审批时间")
     decided_at_local: str = Field(description="审批时间（北京时间，未审批时为空）")
     decision_comment: str = Field(description="审批意见")
+    asked_late: bool = Field(description="是否在当前期限已过之后才申请（逾期申请）")
 
 
 class ListedExtension(ExtensionRecord):

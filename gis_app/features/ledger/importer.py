@@ -30,6 +30,7 @@ from gis_app.features.ledger.service import (
     CENTRAL_FLAG,
     CREATE_STATUSES,
     HISTORICAL_ROLE,
+    baseline_frozen,
     central_rule_message,
     clean_historical,
     status_past_registered_message,
@@ -386,6 +387,9 @@ def import_sites(
     if dry_run:  # nothing was written: the checks only read
         return report
 
+    if baseline_frozen(session):  # after the baseline: additions, registered late
+        for _, clean, _ in placed.accepted:
+            clean.setdefault("addition_reason", f"台账导入补录：{PurePath(filename).name}")
     say(f"检查通过，写入 {len(placed.accepted)} 个点位…")
     batch = _write_batch(session, data, filename, fmt, placed.accepted, actor)
     report.imported = len(placed.accepted)
@@ -624,6 +628,7 @@ def _site_row(
         "status": clean.get("status", "registered"),
         "source": clean.get("source", "ledger"),
         "note": clean.get("note", ""),
+        "addition_reason": clean.get("addition_reason", ""),
         "historical_source": clean.get("historical_source"),
         "historical_closed_on": clean.get("historical_closed_on"),
         "geom": func.ST_SetSRID(func.ST_MakePoint(clean["lon"], clean["lat"]), 4326),

@@ -66,6 +66,10 @@ class Site(Timestamps, Base):
     historical_closed_on: Mapped[date | None] = mapped_column(Date)
     historical_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     historical_accepted_by: Mapped[str | None] = mapped_column(String(64))
+    # the frozen baseline (总体目标) holds the site; a site registered after it is an addition
+    # (新发现 on patrol, or a late registration with its reason)
+    in_baseline: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    addition_reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
 class SiteEvent(Base):

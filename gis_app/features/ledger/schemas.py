@@ -39,6 +39,7 @@ FIELD_LABELS: dict[str, str] = {
     "status": "状态",
     "source": "来源",
     "note": "备注",
+    "addition_reason": "补录原因",
     "historical_source": "历史来源",
     "historical_closed_on": "销账日期",
     "lon": "经度",
@@ -52,6 +53,7 @@ TEXT_LIMITS = {
     "person_name": 64,
     "person_contact": 64,
     "note": 2000,
+    "addition_reason": 500,
 }
 MAX_AREA_M2 = 1_000_000
 
@@ -192,6 +194,7 @@ _PARSERS: dict[str, Parser] = {
     "person_name": parse_text,
     "person_contact": parse_text,
     "note": parse_text,
+    "addition_reason": parse_text,
     "kind": lambda v, f: parse_choice(v, f, codes.KINDS),
     "disposition": lambda v, f: parse_choice(v, f, codes.DISPOSITIONS),
     "status": lambda v, f: parse_choice(v, f, codes.STATUSES),

@@ -14,6 +14,7 @@ from gis_app.core import clock, codes
 from gis_app.core.actor import ROLES as ROLE_LABELS
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from gis_app.features.campaign.service import beyond_end_message, current_end
 from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import (
     require_district,
@@ -81,6 +82,11 @@ def refuse_central_not_demolished(clean: dict[str, Any]) -> None:
     """A new site flagged 中央第二次环保督查 must be 拆除."""
     if clean.get(CENTRAL_FLAG) and clean.get("disposition") != "demolish":
         raise ValidationError(central_rule_message(), "disposition")
+
+
+def baseline_frozen(session: Session) -> bool:
+    """Whether the district baseline (总体目标) is frozen: sites registered now are additions."""
+    return bool(session.execute(text("SELECT EXISTS (SELECT 1 FROM baselines)")).scalar())
 
 
 def refuse_status_past_registered(status: str | None) -> None:
@@ -159,8 +165,18 @@ def create_site(
     raise_first(errors)
     refuse_status_past_registered(clean.get("status"))
     refuse_central_not_demolished(clean)
+    late = clean.get("source", source) != "patrol" and not clean.get("addition_reason")
+    if late and baseline_frozen(session):
+        raise ValidationError(
+            "全区基数台帐已冻结：此后登记的点位按新增统计，补录须说明原因（补录原因）",
+            "addition_reason",
+        )
     street = street_or_refuse(session, clean["lon"], clean["lat"])
     require_street_actor(actor, street.code, "登记点位", roles=("street_officer", "inspector"))
+    deadline = clean.get("committed_deadline")
+    end = current_end(session) if deadline and not actor.is_district else None
+    if end is not None and deadline > end:
+        raise ValidationError(beyond_end_message("承诺期限", deadline, end), "committed_deadline")
     code = clean.get("code") or next_site_code(session, street)
     _check_code_free(session, street.district_code, code, None)
     deadline = clean.get("committed_deadline")
@@ -182,6 +198,7 @@ def create_site(
         status=status,
         source=clean.get("source", source),
         note=clean.get("note", ""),
+        addition_reason=clean.get("addition_reason", ""),
         geom=_point(clean["lon"], clean["lat"]),
         created_by=actor.name,
         updated_by=actor.name,

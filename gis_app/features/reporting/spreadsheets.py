@@ -189,7 +189,8 @@ def monthly_summary_xlsx(session: Session, month: date, district_name: str = "")
         wb,
         "月报汇总",
         f"{district_name}违法建设治理月报汇总 {reports.month_label(month)}"
-        f"（统计周期 {start} 至 {end}，报送截止 {reports.month_label(month)}25日17:00）",
+        f"（统计周期 {start} 17:00 至 {end} 17:00，"
+        f"报送截止 {reports.month_label(month)}25日17:00）",
         headers,
     )
     totals = dict.fromkeys(SUMMARY_FIGURES, 0)
@@ -233,6 +234,12 @@ RANKING_HEADERS = [
     "近6个月按时报送月报",
     "列入通报",
     "通报原因",
+    "基数点位",
+    "基数已销账",
+    "基数完成率（%）",
+    "新增点位（巡查发现）",
+    "新增点位（补录）",
+    "新增已销账",
 ]
 
 
@@ -263,6 +270,14 @@ def ranking_xlsx(session: Session, district_name: str = "") -> bytes:
                 f"{s['reports_on_time']}/{s['reports_due']}",
                 _yes(s["code"] in lag),
                 "；".join(lag.get(s["code"], [])),
+                s["baseline"]["total"],
+                s["baseline"]["closed"],
+                round((s["baseline"]["progress"] or 0) * 100, 1),
+                s["additions"]["patrol"],
+                s["additions"]["late"],
+                s["additions"]["closed"],
             ]
         )
+    ws.append([])
+    ws.append([f"排名怎么算：{statistics.RANKING_MEASURE}"])
     return _bytes(wb)

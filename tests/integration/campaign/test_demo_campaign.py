@@ -68,3 +68,24 @@ def test_the_api_and_home_page_show_the_demo_campaign_live(client, connection, a
     assert body["current"][0]["days_left"] > 0
     html = client.get("/").get_data(as_text=True)
     assert "当前阶段：<strong>实施阶段</strong>" in html and "结束；暂无后续阶段" not in html
+
+
+def test_the_demo_has_a_confirmed_frozen_baseline_and_additions(db_session: Session) -> None:
+    from gis_app.features.baseline.service import overview
+    from gis_app.features.reporting import statistics
+
+    result = load_demo(db_session, n_sites=300, seed=5, today=LOAD_DAY)
+    view = overview(db_session, None)
+    assert view["frozen"] and view["baseline_sites"] == result["baseline_sites"] > 0
+    assert {s["status"] for s in view["streets"]} == {"confirmed"}
+    stats = statistics.street_stats(db_session, LOAD_DAY)
+    totals = statistics.district_totals(stats)
+    assert totals["baseline"]["total"] == result["baseline_sites"]
+    assert totals["additions"]["patrol"] > 0 and totals["additions"]["late"] > 0
+    assert totals["baseline"]["total"] + totals["additions"]["total"] == totals["total"]
+    # every street has its first responsible person (one changed, the earlier one kept)
+    assert all(s["first_responsible"] for s in stats)
+    from gis_app.features.streets.service import leader_history
+
+    changed = [s for s in stats if len(leader_history(db_session, s["code"])) == 2]
+    assert len(changed) == 1 and changed[0]["first_responsible"]["name"] == "孙某某"
