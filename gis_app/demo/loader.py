@@ -93,6 +93,7 @@ def load_demo(
     say("示例基数台帐：各街道清单已确认，全区基数已冻结…")
     baseline_sites = freeze_demo_baseline(session, today)
     add_demo_leaders(session, today)
+    set_demo_targets(session, today)
     session.flush()
     say("完成")
     return {
@@ -103,6 +104,37 @@ def load_demo(
         "campaign": campaign,
         "baseline_sites": baseline_sites,
     }
+
+
+def set_demo_targets(session: Session, today: date) -> None:
+    """The office's stage targets (阶段工作目标) for the demo: the proposal (every baseline 拆除
+    site by the end of the 实施 phase, every baseline site by the campaign's end) and an
+    interim 拆除 target a month from now that it chose per street: for half the streets all
+    their baseline 拆除 sites (behind that pace), for the others what they have closed already
+    (ahead of it). The dashboard shows both kinds."""
+    from gis_app.core.actor import Actor
+    from gis_app.features.baseline.service import propose_targets, set_targets
+
+    first = today - timedelta(days=DEMO_CAMPAIGN_DAYS_BEFORE)
+    implementation_end = first + timedelta(days=585)  # 2021-02-22 → 2022-09-30
+    campaign_end = first + timedelta(days=677)  # → 2022-12-31
+    closed = dict(
+        session.execute(
+            text(
+                "SELECT t.code, count(s.id) FROM streets t LEFT JOIN sites s ON s.street_id = t.id"
+                " AND s.in_baseline AND s.status = 'closed' AND s.disposition = 'demolish'"
+                " GROUP BY t.code"
+            )
+        ).all()
+    )
+    rows = propose_targets(session, implementation_end, campaign_end)
+    interim = (today + timedelta(days=30)).isoformat()
+    for i, row in enumerate([r for r in rows if r["scope"] == "demolish"]):
+        chosen = row["target"] if i % 2 else closed.get(row["street"], 0)
+        rows.append(
+            {"street": row["street"], "due": interim, "scope": "demolish", "target": chosen}
+        )
+    set_targets(session, Actor(DEMO_ACTOR, "district_admin"), rows)
 
 
 DEMO_SURNAMES = "王李张刘陈杨赵黄周吴徐孙"
@@ -244,6 +276,7 @@ def _empty_ledger(session: Session, replace: bool, say: Callable[[str], None]) -
             text("DELETE FROM campaign_plans WHERE created_by = :demo"), {"demo": DEMO_ACTOR}
         )
         session.execute(text("DELETE FROM baselines"))
+        session.execute(text("DELETE FROM stage_targets"))
         session.execute(
             text("DELETE FROM street_leaders WHERE recorded_by = :demo"), {"demo": DEMO_ACTOR}
         )

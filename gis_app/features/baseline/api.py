@@ -10,7 +10,7 @@ from pydantic import WithJsonSchema
 from gis_app.core import clock
 from gis_app.core.schemas import CheckedBody
 from gis_app.features.baseline import service as baseline
-from gis_app.features.campaign.service import baseline_due, effective_plan
+from gis_app.features.campaign.service import baseline_due, campaign_end, effective_plan
 from gis_app.features.ledger.permissions import require_site_reader
 from gis_app.http.access import DISTRICT, SITE_STAFF, allow
 from gis_app.http.actor import current_actor
@@ -113,3 +113,60 @@ def post_freeze() -> Response:
             "baseline_sites": record.site_count,
         }
     )
+
+
+class TargetsBody(CheckedBody):
+    """Stage targets the office sets: per street, a date, a scope and a count."""
+
+    absent: ClassVar[dict[str, Any]] = {"targets": None}
+
+    targets: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": "array",
+                "maxItems": baseline.MAX_TARGETS,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "street": {"type": "string", "description": "街道代码"},
+                        "due": {"type": "string", "format": "date"},
+                        "scope": {"type": "string", "enum": list(baseline.SCOPES)},
+                        "target": {"type": "integer", "minimum": 0},
+                    },
+                },
+                "description": "阶段工作目标",
+            }
+        ),
+    ]
+
+
+def _phase_ends() -> tuple[Any, Any]:
+    plan = effective_plan(session(), current_app.extensions["campaign"])
+    today = clock.today()
+    implementation = next((p for p in plan.phases if p.key == "implementation"), None)
+    end = campaign_end(plan, today)
+    return (plan.day(implementation.end, today) if implementation else None), end
+
+
+@bp.get("/targets")
+@allow(*SITE_STAFF)
+@operation("阶段工作目标：建议值（按基数与专项行动阶段）与各街道进度", "stageTargets", tags=TAGS)
+def get_targets() -> Response:
+    require_site_reader(current_actor())
+    progress = baseline.target_progress(session(), clock.today())
+    codes = baseline.street_codes(session())
+    return jsonify(
+        {
+            "proposed": baseline.propose_targets(session(), *_phase_ends()),
+            "progress": {codes[sid]: p for sid, p in progress.items()},
+        }
+    )
+
+
+@bp.post("/targets")
+@allow(*DISTRICT)
+@operation("设定阶段工作目标（区办）", "setStageTargets", tags=TAGS, body=TargetsBody)
+def post_targets(body: TargetsBody) -> Response:
+    records = baseline.set_targets(session(), current_actor(), body.targets)
+    return jsonify({"set": len(records)})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,3 +38,19 @@ class Baseline(Base):
     frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     frozen_by: Mapped[str] = mapped_column(String(64), nullable=False)
     site_count: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class StageTarget(Base):
+    """阶段工作目标: by `due`, this many of the street's baseline sites closed (all of them,
+    or its 拆除 ones); the newest setting for a street, date and scope applies."""
+
+    __tablename__ = "stage_targets"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
+    due: Mapped[date] = mapped_column(Date, nullable=False)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False)
+    target: Mapped[int] = mapped_column(Integer, nullable=False)
+    set_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

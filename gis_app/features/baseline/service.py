@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, NotFound, ValidationError
-from gis_app.features.baseline.models import Baseline, BaselineList
+from gis_app.features.baseline.models import Baseline, BaselineList, StageTarget
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import require_district, require_street_actor
+from gis_app.features.ledger.queries import closed_with_evidence
 from gis_app.features.streets.models import Street
 
 STATUSES = {"submitted": "待审核", "returned": "已退回", "confirmed": "已确认", "none": "未报送"}
@@ -197,3 +198,156 @@ def additions_count(session: Session) -> int:
         )
         or 0
     )
+
+
+# ---------------------------------------------------------------- stage targets (阶段工作目标)
+
+SCOPES = {"demolish": "基数拆除点位", "all": "基数全部点位"}
+MAX_TARGETS = 500
+
+
+def propose_targets(
+    session: Session, implementation_end: date | None, campaign_end: date | None
+) -> list[dict[str, Any]]:
+    """Targets proposed from the baseline and the campaign phases: every 拆除 site of a
+    street's baseline by the end of the 实施 phase, every baseline site by the campaign's end."""
+    base = baseline_condition(session)
+    rows = session.execute(
+        select(
+            Street.code,
+            func.count(Site.id).filter(base, Site.disposition == "demolish"),
+            func.count(Site.id).filter(base),
+        )
+        .select_from(Street)
+        .outerjoin(Site, (Site.street_id == Street.id) & Site.deleted_at.is_(None))
+        .group_by(Street.code)
+        .order_by(Street.code)
+    ).all()
+    out = []
+    for code, demolish, total in rows:
+        if implementation_end is not None:
+            out.append(
+                {
+                    "street": code,
+                    "due": implementation_end.isoformat(),
+                    "scope": "demolish",
+                    "target": demolish,
+                }
+            )
+        if campaign_end is not None:
+            out.append(
+                {"street": code, "due": campaign_end.isoformat(), "scope": "all", "target": total}
+            )
+    return out
+
+
+def set_targets(session: Session, actor: Actor, rows: Any) -> list[StageTarget]:
+    """The office sets targets: [{street, due, scope, target}, …]; each is checked by name."""
+    require_district(actor, "设定阶段工作目标")
+    if not isinstance(rows, list) or not rows:
+        raise ValidationError("缺少目标列表 targets", "targets")
+    if len(rows) > MAX_TARGETS:
+        raise ValidationError(f"一次最多设定 {MAX_TARGETS} 个目标", "targets")
+    streets = {s.code: s for s in session.scalars(select(Street))}
+    now = clock.now()
+    out = []
+    for i, row in enumerate(rows, start=1):
+        where = f"targets[{i}]"
+        if not isinstance(row, dict):
+            raise ValidationError(f"第 {i} 个目标须是对象", where)
+        street = streets.get(str(row.get("street") or ""))
+        if street is None:
+            raise ValidationError(
+                f"第 {i} 个目标的街道不存在：{row.get('street')!r}", f"{where}.street"
+            )
+        scope = row.get("scope")
+        if scope not in SCOPES:
+            raise ValidationError(
+                f"第 {i} 个目标的范围须是 demolish（基数拆除点位）或 all（基数全部点位）",
+                f"{where}.scope",
+            )
+        try:
+            due = date.fromisoformat(str(row.get("due") or ""))
+        except ValueError:
+            raise ValidationError(
+                f"第 {i} 个目标的日期无法识别：{row.get('due')!r}", f"{where}.due"
+            ) from None
+        target = row.get("target")
+        if isinstance(target, bool) or not isinstance(target, int) or target < 0:
+            raise ValidationError(f"第 {i} 个目标的数量须是非负整数", f"{where}.target")
+        record = StageTarget(
+            district_code=street.district_code,
+            street_id=street.id,
+            due=due,
+            scope=scope,
+            target=target,
+            set_by=actor.name,
+            set_at=now,
+        )
+        session.add(record)
+        out.append(record)
+    session.flush()
+    return out
+
+
+def _current_targets(session: Session) -> dict[int, list[StageTarget]]:
+    """Per street, its targets (the newest setting per date and scope), by date."""
+    latest: dict[tuple[int, date, str], StageTarget] = {}
+    for t in session.scalars(select(StageTarget).order_by(StageTarget.set_at, StageTarget.id)):
+        latest[(t.street_id, t.due, t.scope)] = t
+    out: dict[int, list[StageTarget]] = {}
+    for t in sorted(latest.values(), key=lambda t: (t.due, t.scope)):
+        out.setdefault(t.street_id, []).append(t)
+    return out
+
+
+def target_progress(session: Session, today: date) -> dict[int, dict[str, Any]]:
+    """Per street, its current target (the next one due, else the last one) and how far it
+    is: the sites of that scope closed with evidence, against what the target asks by today
+    (all of it once the date has passed; before, in proportion to the time elapsed since the
+    baseline was frozen). A street short of that is behind its target."""
+    targets = _current_targets(session)
+    if not targets:
+        return {}
+    done = frozen(session)
+    base = baseline_condition(session)
+    closed = closed_with_evidence()
+    counts = {
+        sid: (demolish, total)
+        for sid, demolish, total in session.execute(
+            select(
+                Site.street_id,
+                func.count().filter(base, closed, Site.disposition == "demolish"),
+                func.count().filter(base, closed),
+            )
+            .where(Site.deleted_at.is_(None))
+            .group_by(Site.street_id)
+        )
+    }
+    start = done.frozen_at.astimezone(clock.LOCAL_TZ).date() if done else None
+    out: dict[int, dict[str, Any]] = {}
+    for sid, items in targets.items():
+        upcoming = [t for t in items if t.due >= today]
+        t = upcoming[0] if upcoming else items[-1]
+        demolish, total = counts.get(sid, (0, 0))
+        achieved = demolish if t.scope == "demolish" else total
+        if t.due < today or start is None or start >= t.due:
+            expected = t.target
+        else:
+            share = max(0, (today - start).days) / (t.due - start).days
+            expected = int(t.target * min(1.0, share))
+        out[sid] = {
+            "due": t.due.isoformat(),
+            "scope": t.scope,
+            "scope_label": SCOPES[t.scope],
+            "target": t.target,
+            "achieved": achieved,
+            "expected_by_today": expected,
+            "progress": achieved / t.target if t.target else None,
+            "behind": achieved < expected,
+        }
+    return out
+
+
+def street_codes(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Street.id, Street.code)).all())

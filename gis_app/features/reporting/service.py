@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, NotFound
+from gis_app.features.baseline.service import target_progress
 from gis_app.features.extensions.models import ExtensionRequest
 from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import own_street, require_street_actor, sees_street
@@ -250,6 +251,7 @@ def report_view(
         "street_code": street.code,
         "street": street.name,
         "first_responsible": leader_dict(leader),
+        "target": target_progress(session, clock.today()).get(street.id),
         "month": f"{month.year:04d}-{month.month:02d}",
         "month_label": month_label(month),
         "period_start": start.isoformat(),

@@ -177,14 +177,36 @@ SUMMARY_FIGURES = [
 ]
 
 
+#: progress against the baseline and the additions, apart (as of the export)
+BASELINE_HEADERS = [
+    "基数点位",
+    "基数已销账",
+    "基数完成率（%）",
+    "新增（巡查发现）",
+    "新增（补录）",
+    "新增已销账",
+]
+
+
+def _baseline_cells(s: dict[str, Any] | None) -> list[Any]:
+    if s is None:
+        return ["", "", "", "", "", ""]
+    base, add = s["baseline"], s["additions"]
+    rate = round((base["progress"] or 0) * 100, 1)
+    return [base["total"], base["closed"], rate, add["patrol"], add["late"], add["closed"]]
+
+
 def monthly_summary_xlsx(session: Session, month: date, district_name: str = "") -> bytes:
     """Every street's report of `month` (submitted figures, else the system's count), with
     whether it came on time. No personal data."""
     start, end = reports.period(month)
     wb = Workbook()
-    headers = ["街道", "街道代码", "报送情况", "报送时间", "报送人"] + [
-        reports.FIGURE_LABELS[k] for k in SUMMARY_FIGURES
-    ]
+    headers = (
+        ["街道", "街道代码", "报送情况", "报送时间", "报送人"]
+        + [reports.FIGURE_LABELS[k] for k in SUMMARY_FIGURES]
+        + BASELINE_HEADERS
+    )
+    progress = {s["code"]: s for s in statistics.street_stats(session, clock.today())}
     ws = _sheet(
         wb,
         "月报汇总",
@@ -212,6 +234,7 @@ def monthly_summary_xlsx(session: Session, month: date, district_name: str = "")
                 row["submitted_at_local"],
                 row["submitted_by"] or "",
                 *values,
+                *_baseline_cells(progress.get(row["street_code"])),
             ]
         )
     ws.append(["合计", "", "", "", "", *(totals[k] for k in SUMMARY_FIGURES)])

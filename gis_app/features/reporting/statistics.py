@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import NotFound
-from gis_app.features.baseline.service import baseline_condition
+from gis_app.features.baseline.service import baseline_condition, target_progress
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import own_street
 from gis_app.features.ledger.queries import closed_with_evidence, historical_pending, overdue_expr
@@ -50,6 +50,7 @@ def street_stats(session: Session, today: date, street_code: str | None = None) 
     months = reports.months_back(last_due, REPORT_MONTHS)
     history = reports.street_history(session, [r["id"] for r in rows], months)
     leaders = leaders_on(session, today)
+    targets = target_progress(session, today)
     out = []
     for r in rows:
         total = r["total"]
@@ -67,6 +68,7 @@ def street_stats(session: Session, today: date, street_code: str | None = None) 
                 "closed": r["closed_evidence"],
                 "historical_pending": r["historical_pending"],
                 "first_responsible": leader_dict(leaders.get(r["id"])),
+                "target": targets.get(r["id"]),
                 "baseline": _baseline_figures(r),
                 "additions": {
                     "total": r["additions"],
@@ -221,6 +223,13 @@ def lagging(stats: list[dict]) -> list[dict]:
             reasons.append(
                 f"基数点位逾期 {base['overdue']} 个（占 {(base['overdue_share'] or 0) * 100:.1f}%，"
                 f"全区 {avg_overdue * 100:.1f}%）"
+            )
+        target = s.get("target")
+        if target and target["behind"]:
+            reasons.append(
+                f"落后于阶段目标（{target['due']} 前完成{target['scope_label']} "
+                f"{target['target']} 个）：截至今天应完成 {target['expected_by_today']} 个，"
+                f"实际 {target['achieved']} 个"
             )
         if n > LAG_BOTTOM and s["rank"] > n - LAG_BOTTOM:
             reasons.append(f"排名第 {s['rank']} / {n}")

@@ -89,3 +89,9 @@ def test_the_demo_has_a_confirmed_frozen_baseline_and_additions(db_session: Sess
 
     changed = [s for s in stats if len(leader_history(db_session, s["code"])) == 2]
     assert len(changed) == 1 and changed[0]["first_responsible"]["name"] == "孙某某"
+    # stage targets: some streets ahead of their pace, some behind (and named for it)
+    behind = {s["code"] for s in stats if s["target"] and s["target"]["behind"]}
+    ahead = {s["code"] for s in stats if s["target"] and not s["target"]["behind"]}
+    assert behind and ahead
+    lagging = {s["code"]: s["reasons"] for s in statistics.lagging(stats)}
+    assert all(any("阶段目标" in r for r in lagging[code]) for code in behind)

@@ -162,6 +162,7 @@ def test_monthly_summary_xlsx(db_session) -> None:
     by_code = {r[1]: dict(zip(headers, r, strict=True)) for r in rows if r[1]}
     assert by_code[DZG]["报送情况"] == "按时报送"
     assert by_code[DZG]["本期开始治理"] == 1 and by_code[DZG]["点位总数"] == 1
+    assert by_code[DZG]["基数点位"] == 1 and by_code[DZG]["新增（巡查发现）"] == 0
     assert by_code[ZSM]["报送情况"] == "逾期报送"
     assert by_code["120102001"]["报送情况"].startswith("未报送")
     total_row = rows[-1]
