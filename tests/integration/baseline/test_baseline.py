@@ -4,37 +4,21 @@ progress against the baseline and never ranks a street down for finding more."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from sqlalchemy import select, update
 
-from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, Forbidden, ValidationError
 from gis_app.features.baseline import service as baseline
 from gis_app.features.ledger.models import Site
 from gis_app.features.reporting import statistics
 from gis_app.features.streets.models import Street
-from tests.support.workflow import DZG, OFFICE, ZSM, make_site
-
-ZSM_POINT = {"lon": 117.2560, "lat": 39.1050}
-_n = itertools.count(1)
-
-
-def _officer(code: str) -> Actor:
-    return Actor(f"街道{code}", "street_officer", code)
-
-
-def _site(session, street: str, **fields):
-    where = ZSM_POINT if street == ZSM else {}
-    dx = next(_n) * 0.00001
-    point = {"lon": (where.get("lon") or 117.2381) + dx, "lat": where.get("lat") or 39.1100}
-    return make_site(session, _officer(street), code=f"B-{next(_n):04d}", **point, **fields)
+from tests.support.baseline import officer, street_site
+from tests.support.workflow import DZG, OFFICE, ZSM
 
 
 def _confirm_all(session) -> None:
     for code in session.scalars(select(Street.code).order_by(Street.code)):
-        baseline.submit_list(session, code, _officer(code))
+        baseline.submit_list(session, code, officer(code))
         baseline.review_list(session, code, OFFICE, "confirm", "")
 
 
@@ -45,27 +29,27 @@ def _close(session, sites) -> None:
 
 
 def test_lists_are_submitted_returned_confirmed_then_frozen(db_session) -> None:
-    kept = _site(db_session, DZG)
+    kept = street_site(db_session, DZG)
     with pytest.raises(Forbidden):
-        baseline.submit_list(db_session, DZG, _officer(ZSM))  # another street's list
+        baseline.submit_list(db_session, DZG, officer(ZSM))  # another street's list
     with pytest.raises(Forbidden):
         baseline.submit_list(db_session, DZG, OFFICE)  # the street itself submits
-    first = baseline.submit_list(db_session, DZG, _officer(DZG))
+    first = baseline.submit_list(db_session, DZG, officer(DZG))
     assert first.site_ids == [kept.id]
     with pytest.raises(Conflict, match="待审核"):
-        baseline.submit_list(db_session, DZG, _officer(DZG))
+        baseline.submit_list(db_session, DZG, officer(DZG))
     with pytest.raises(ValidationError) as no_comment:
         baseline.review_list(db_session, DZG, OFFICE, "return", " ")
     assert no_comment.value.field == "comment"
     with pytest.raises(Forbidden):
-        baseline.review_list(db_session, DZG, _officer(DZG), "confirm", "")
+        baseline.review_list(db_session, DZG, officer(DZG), "confirm", "")
     baseline.review_list(db_session, DZG, OFFICE, "return", "漏报大直沽中路两处")
     view = baseline.overview(db_session, None)
     dzg = next(s for s in view["streets"] if s["code"] == DZG)
     assert dzg["status_label"] == "已退回" and dzg["review_comment"] == "漏报大直沽中路两处"
 
-    second = _site(db_session, DZG)
-    again = baseline.submit_list(db_session, DZG, _officer(DZG))
+    second = street_site(db_session, DZG)
+    again = baseline.submit_list(db_session, DZG, officer(DZG))
     assert again.site_ids == [kept.id, second.id]
     baseline.review_list(db_session, DZG, OFFICE, "confirm", "")
     with pytest.raises(Conflict) as not_yet:
@@ -74,19 +58,19 @@ def test_lists_are_submitted_returned_confirmed_then_frozen(db_session) -> None:
     assert "大直沽街道" not in not_yet.value.details["streets"]
 
     for code in db_session.scalars(select(Street.code).where(Street.code != DZG)):
-        baseline.submit_list(db_session, code, _officer(code))
+        baseline.submit_list(db_session, code, officer(code))
         baseline.review_list(db_session, code, OFFICE, "confirm", "")
     done = baseline.freeze(db_session, OFFICE, "120102")
     assert done.site_count == 2
     with pytest.raises(Conflict, match="已于"):
         baseline.freeze(db_session, OFFICE, "120102")
     with pytest.raises(Conflict, match="冻结"):
-        baseline.submit_list(db_session, DZG, _officer(DZG))
-    found = _site(db_session, DZG, source="patrol", status="new")
+        baseline.submit_list(db_session, DZG, officer(DZG))
+    found = street_site(db_session, DZG, source="patrol", status="new")
     with pytest.raises(ValidationError) as why:  # a late registration says why
-        _site(db_session, DZG)
+        street_site(db_session, DZG)
     assert why.value.field == "addition_reason" and "补录原因" in why.value.message
-    late = _site(db_session, DZG, addition_reason="产权人补充申报")
+    late = street_site(db_session, DZG, addition_reason="产权人补充申报")
     assert late.addition_reason == "产权人补充申报" and not late.in_baseline
     rows = dict(db_session.execute(select(Site.id, Site.in_baseline)).all())
     assert rows[kept.id] and rows[second.id] and not rows[found.id]
@@ -106,11 +90,11 @@ def test_finding_more_never_ranks_a_street_down(db_session) -> None:
     closes two of them at once. It is not ranked below the street that found none (under the
     old measure, 销账 over all sites, it was)."""
     for street in (DZG, ZSM):
-        base = [_site(db_session, street) for _ in range(4)]
+        base = [street_site(db_session, street) for _ in range(4)]
         _close(db_session, base[:2])
     _confirm_all(db_session)
     baseline.freeze(db_session, OFFICE, "120102")
-    found = [_site(db_session, DZG, source="patrol", status="new") for _ in range(6)]
+    found = [street_site(db_session, DZG, source="patrol", status="new") for _ in range(6)]
     _close(db_session, found[:2])
 
     stats = statistics.street_stats(db_session, _today())

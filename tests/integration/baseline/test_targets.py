@@ -15,16 +15,16 @@ from gis_app.features.baseline import service as baseline
 from gis_app.features.ledger.models import Site
 from gis_app.features.reporting import statistics
 from gis_app.features.streets.models import Street
-from tests.integration.baseline.test_baseline import _officer, _site
+from tests.support.baseline import officer, street_site
 from tests.support.workflow import DZG, OFFICE, ZSM
 
 
 def _frozen_district(session):
-    ahead = [_site(session, DZG) for _ in range(4)]
-    behind = [_site(session, ZSM) for _ in range(4)]
-    rectify = _site(session, ZSM, disposition="rectify")
+    ahead = [street_site(session, DZG) for _ in range(4)]
+    behind = [street_site(session, ZSM) for _ in range(4)]
+    rectify = street_site(session, ZSM, disposition="rectify")
     for code in session.scalars(select(Street.code)):
-        baseline.submit_list(session, code, _officer(code))
+        baseline.submit_list(session, code, officer(code))
         baseline.review_list(session, code, OFFICE, "confirm", "")
     baseline.freeze(session, OFFICE, "120102")
     return ahead, behind, rectify
@@ -39,7 +39,7 @@ def test_targets_proposed_set_and_followed(db_session) -> None:
         {"street": ZSM, "due": "2026-12-31", "scope": "all", "target": 5},
     ]
     with pytest.raises(Forbidden):
-        baseline.set_targets(db_session, _officer(DZG), proposed)
+        baseline.set_targets(db_session, officer(DZG), proposed)
     with pytest.raises(ValidationError) as bad:
         baseline.set_targets(db_session, OFFICE, [{**proposed[0], "scope": "some"}])
     assert bad.value.field == "targets[1].scope"
