@@ -266,6 +266,14 @@ class DistrictSettings(Group):
         "the campaign's phases and milestones (YAML); a bad file stops start-up",
         shown="Hedong's plan, `gis_app/features/campaign/campaigns/hedong-2021.yaml`",
     )
+    registration_days: int = setting(
+        "GIS_APP_REGISTRATION_DAYS",
+        "days within which a site found on patrol (新发现) must be registered (建档: "
+        "disposition, deadline, plan); after them it is overdue for its street",
+        3,
+        ge=0,
+        le=365,
+    )
 
 
 class MapSettings(Group):
@@ -527,6 +535,7 @@ class Settings(BaseModel):
             "DISTRICT_NAME": district.name,
             "CAMPAIGN_FILE": str(district.campaign_file or ""),
             "KIND_SYNONYMS": parse_kind_synonyms(district.kind_synonyms),
+            "REGISTRATION_DAYS": district.registration_days,
             "BASEMAP": self.maps.basemap,
             "TIANDITU_KEY": self.maps.tianditu_key.get_secret_value(),
             "SESSION_COOKIE_SECURE": accounts.cookie_secure,

@@ -40,7 +40,8 @@ SOURCES: Final[Mapping[str, str]] = {
 }
 
 FLAGS: Final[Mapping[str, str]] = {
-    "central_inspection": "中央环保督查",
+    # the plan's words (应拆尽拆 for these sites)
+    "central_inspection": "中央第二次环保督查",
     "hardship": "困难户",
     "renovation": "旧楼区改造",
     "obstruction": "阻挠执法",

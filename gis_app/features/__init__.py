@@ -22,6 +22,7 @@ FEATURES = (
     "photos",
     "extensions",
     "workflow",
+    "baseline",
     "bureaus",
     "reporting",
     "maps",

@@ -8,7 +8,9 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from gis_app.core import clock
 from gis_app.features.campaign.schemas import CampaignStatus
+from gis_app.features.campaign.service import CampaignPlan, effective_plan
 from gis_app.http.access import API_READERS, allow
+from gis_app.http.database import session
 from gis_app.http.schemas import Reply, operation
 
 bp = Blueprint("campaign_api", __name__, url_prefix="/api/v1", template_folder="templates")
@@ -28,4 +30,10 @@ def campaign() -> Response:
 
 def campaign_status() -> dict[str, Any]:
     """Where the campaign stands today (the API's answer; the pages show it too)."""
-    return current_app.extensions["campaign"].status(clock.today())
+    return current_plan().status(clock.today())
+
+
+def current_plan() -> CampaignPlan:
+    """The campaign the district runs: the one stored in the database (the demo's), else the
+    configured file's."""
+    return effective_plan(session(), current_app.extensions["campaign"])

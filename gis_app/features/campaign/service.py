@@ -15,6 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gis_app.core import clock
+from gis_app.features.campaign.models import CampaignPlanRecord
 
 DEFAULT_FILE = Path(__file__).with_name("campaigns") / "hedong-2021.yaml"
 
@@ -45,6 +50,10 @@ class CampaignPlan:
     relative: bool
     campaigns: list[tuple[str, str]] = field(default_factory=list)  # (key, name)
     phases: list[Phase] = field(default_factory=list)
+
+    def day(self, value: date | int, today: date) -> date:
+        """A phase's date (a relative one counted from `today`)."""
+        return self._day(value, today)
 
     def _day(self, value: date | int, today: date) -> date:
         return today + timedelta(days=value) if isinstance(value, int) else value
@@ -131,6 +140,11 @@ def load_campaigns(path: str | Path | None = None) -> CampaignPlan:
         raise CampaignConfigError(f"专项行动配置文件不存在：{file}") from None
     except yaml.YAMLError as exc:
         raise CampaignConfigError(f"专项行动配置文件 {file} 不是有效的 YAML：{exc}") from None
+    return parse_plan(doc, str(file))
+
+
+def parse_plan(doc: Any, file: str) -> CampaignPlan:
+    """A campaign document (the YAML's structure) checked; `file` names it in messages."""
     if not isinstance(doc, dict) or not isinstance(doc.get("campaigns"), list):
         raise CampaignConfigError(f"{file}：须有 campaigns 列表")
     anchor = doc.get("anchor")
@@ -178,4 +192,110 @@ def _phase(item: Any, campaign: str, relative: bool, where: str) -> Phase:
         end,
         campaign,
         tuple(milestones),
+    )
+
+
+# ---------------------------------------------------------------- a campaign stored in the database
+
+
+def plan_document(plan: CampaignPlan, shift_days: int = 0) -> dict[str, Any]:
+    """`plan` as a document of the file's structure with concrete dates, every date moved by
+    `shift_days` (a plan relative to today cannot be stored)."""
+    if plan.relative:
+        raise CampaignConfigError("相对今天的专项行动配置（anchor: today）不能保存")
+    move = timedelta(days=shift_days)
+
+    def day(value: date | int) -> str:
+        assert isinstance(value, date)
+        return (value + move).isoformat()
+
+    campaigns = []
+    for key, name in plan.campaigns:
+        phases = [
+            {
+                "key": p.key,
+                "name": p.name,
+                "start": day(p.start),
+                "end": day(p.end),
+                "milestones": [{"date": day(m.when), "name": m.name} for m in p.milestones],
+            }
+            for p in plan.phases
+            if p.campaign == key
+        ]
+        campaigns.append({"key": key, "name": name, "phases": phases})
+    return {"campaigns": campaigns}
+
+
+def store_plan(
+    session: Session, district_code: str, doc: dict[str, Any], source: str, actor: str
+) -> CampaignPlanRecord:
+    """Keep `doc` as the district's campaign (checked first); the newest stored one applies."""
+    parse_plan(doc, source)
+    record = CampaignPlanRecord(
+        district_code=district_code,
+        source=source,
+        plan=doc,
+        created_at=clock.now(),
+        created_by=actor,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def effective_plan(session: Session, configured: CampaignPlan) -> CampaignPlan:
+    """The campaign the district runs: the newest stored one, else the configured file's."""
+    record = session.scalar(
+        select(CampaignPlanRecord)
+        .order_by(CampaignPlanRecord.created_at.desc(), CampaignPlanRecord.id.desc())
+        .limit(1)
+    )
+    if record is None:
+        return configured
+    return parse_plan(record.plan, record.source)
+
+
+def campaign_end(plan: CampaignPlan, today: date) -> date | None:
+    """The last day of the campaign (the end of its last phase)."""
+    ends = [plan.day(p.end, today) for p in plan.phases]
+    return max(ends) if ends else None
+
+
+def baseline_due(plan: CampaignPlan, today: date) -> date | None:
+    """When the streets' lists are due (the plan's 五(一): 2021-03-15 for Hedong): the first
+    milestone of the first phase, else that phase's end."""
+    if not plan.phases:
+        return None
+    first = min(plan.phases, key=lambda p: plan.day(p.start, today))
+    if first.milestones:
+        return plan.day(first.milestones[0].when, today)
+    return plan.day(first.end, today)
+
+
+#: the configured campaign (the file's), set when the app starts (campaign.register)
+_CONFIGURED: list[CampaignPlan] = []
+
+
+def configure(plan: CampaignPlan) -> None:
+    _CONFIGURED[:] = [plan]
+
+
+def current_end(session: Session) -> date | None:
+    """The last day of the campaign under way (stored, else configured): dates past it are the
+    office's decision, not a street's. None when no campaign runs today (before its start, or
+    after its end: then no campaign governs the dates and daily work goes on)."""
+    configured = _CONFIGURED[0] if _CONFIGURED else load_campaigns()
+    plan = effective_plan(session, configured)
+    today = clock.today()
+    starts = [plan.day(p.start, today) for p in plan.phases]
+    end = campaign_end(plan, today)
+    if end is None or today > end or today < min(starts):
+        return None
+    return end
+
+
+def beyond_end_message(what: str, day: date, end: date) -> str:
+    return (
+        f"{what} {day} 晚于专项行动结束日 {end}：超出专项行动的期限须由区领导小组办公室决定"
+        "（说明理由）"
     )

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from gis_app.features.extensions import central
 from gis_app.features.extensions import service as extensions
 from gis_app.features.extensions.schemas import (
+    CentralAsk,
+    CentralDecision,
+    CentralFilter,
     ExtensionAsk,
     ExtensionDecision,
     ExtensionFilter,
@@ -85,3 +89,47 @@ def list_extensions(query: ExtensionFilter) -> Response:
 def post_decision(request_id: int, body: ExtensionDecision) -> Response:
     req = extensions.decide(session(), request_id, current_actor(), body.decision, body.comment)
     return jsonify(extensions.request_dict(req))
+
+
+@bp.post("/sites/<int:site_id>/central-requests")
+@allow(*SITE_STAFF)
+@operation(
+    "应拆尽拆变更申请（街道：中央第二次环保督查点位改为规范治理或取消标记）",
+    "requestCentralChange",
+    tags=TAGS,
+    body=CentralAsk,
+    errors=[409],
+    replies=[Reply(201, "已提交，待区办审批")],
+)
+def post_central_request(site_id: int, body: CentralAsk) -> Response:
+    req = central.request_change(session(), site_id, current_actor(), body.change, body.reason)
+    response = jsonify(central.request_dict(req))
+    response.status_code = 201
+    return response
+
+
+@bp.get("/central-requests")
+@allow(*SITE_STAFF)
+@operation(
+    "应拆尽拆变更申请列表（区办审批队列）",
+    "listCentralRequests",
+    tags=TAGS,
+    query=CentralFilter,
+)
+def list_central_requests(query: CentralFilter) -> Response:
+    require_site_reader(current_actor())
+    return jsonify({"requests": central.list_requests(session(), current_actor(), query.status)})
+
+
+@bp.post("/central-requests/<int:request_id>/decision")
+@allow(*SITE_STAFF)
+@operation(
+    "审批应拆尽拆变更申请（区办；批准或驳回均须说明理由）",
+    "decideCentralRequest",
+    tags=TAGS,
+    body=CentralDecision,
+    errors=[409],
+)
+def post_central_decision(request_id: int, body: CentralDecision) -> Response:
+    req = central.decide(session(), request_id, current_actor(), body.decision, body.comment)
+    return jsonify(central.request_dict(req))

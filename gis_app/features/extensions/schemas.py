@@ -4,7 +4,7 @@ shares, the declared bodies, the list's filter and the answers."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
@@ -154,6 +154,7 @@ class ExtensionRecord(Schema):
     decided_at: datetime | None = Field(description="审批时间")
     decided_at_local: str = Field(description="审批时间（北京时间，未审批时为空）")
     decision_comment: str = Field(description="审批意见")
+    asked_late: bool = Field(description="是否在当前期限已过之后才申请（逾期申请）")
 
 
 class ListedExtension(ExtensionRecord):
@@ -171,3 +172,63 @@ class SiteExtensions(Schema):
 
 class ExtensionList(Schema):
     extensions: list[ListedExtension] = Field(description="延期申请，最新的在前")
+
+
+# ---------------------------------------------------------------- 应拆尽拆 change requests
+
+
+class CentralAsk(CheckedBody):
+    """A street asks to change a site flagged 中央第二次环保督查: to 规范治理, or unflagged."""
+
+    absent: ClassVar[dict[str, Any]] = {"change": "", "reason": ""}
+
+    change: Annotated[
+        str,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "enum": ["rectify", "unflag"],
+                "description": "rectify 改为规范治理／unflag 取消中央第二次环保督查标记",
+            }
+        ),
+    ]
+    reason: Annotated[
+        str,
+        BeforeValidator(lambda v: clean_text(v, "reason", "申请理由", True)),
+        WithJsonSchema(
+            {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "description": "申请理由"}
+        ),
+    ]
+
+
+class CentralDecision(CheckedBody):
+    """The office's decision on a 应拆尽拆 change request, with its reason (always)."""
+
+    absent: ClassVar[dict[str, Any]] = {"comment": ""}
+
+    decision: Annotated[
+        str,
+        BeforeValidator(parse_decision),
+        WithJsonSchema(
+            {"type": "string", "enum": list(DECISIONS), "description": "批准 approve／驳回 reject"}
+        ),
+    ]
+    comment: Annotated[
+        str,
+        BeforeValidator(lambda v: clean_text(v, "comment", "审批意见（理由）", True)),
+        WithJsonSchema(
+            {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "description": "审批理由"}
+        ),
+    ]
+
+
+class CentralFilter(Schema):
+    """Which 应拆尽拆 change requests to list."""
+
+    status: Annotated[
+        str | None,
+        BeforeValidator(_blank_as_none),
+        WithJsonSchema(
+            {"type": "string", "enum": ["pending", "approved", "rejected"], "description": "状态"}
+        ),
+    ] = None

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock, codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, NotFound, ValidationError
+from gis_app.features.campaign.service import current_end
 from gis_app.features.extensions.models import ExtensionRequest
 from gis_app.features.extensions.schemas import (
     clean_text,
@@ -115,6 +116,12 @@ def decide(
     note = clean_text(comment, "comment", "审批意见", decision == "reject")
     require_district(actor, "审批延期申请")
     request = _pending_request(session, request_id)
+    end = current_end(session)
+    if decision == "approve" and end is not None and request.new_deadline > end and not note:
+        raise ValidationError(
+            f"申请的新期限 {request.new_deadline} 晚于专项行动结束日 {end}：批准须说明理由",
+            "comment",
+        )
     site = get_site(session, request.site_id, for_update=True, actor=actor)
     request.decided_by = actor.name
     request.decided_at = clock.now()
@@ -248,6 +255,10 @@ def request_dict(req: ExtensionRequest) -> dict[str, Any]:
         "decided_at": req.decided_at.isoformat() if req.decided_at else None,
         "decided_at_local": clock.fmt_local(req.decided_at),
         "decision_comment": req.decision_comment,
+        # asked after the deadline it would move had passed (Asia/Shanghai calendar)
+        "asked_late": bool(
+            req.old_deadline and clock.to_local(req.requested_at).date() > req.old_deadline
+        ),
     }
 
 

@@ -7,8 +7,10 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from gis_app.core import deadlines
     from gis_app.features.ledger import api, import_pages, pages
 
+    deadlines.configure(int(app.config.get("REGISTRATION_DAYS", 3)))
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(import_pages.bp)

@@ -15,7 +15,12 @@ from gis_app.features.ledger import importer as site_import
 from gis_app.features.ledger import service as sites
 from gis_app.features.ledger.permissions import own_street, sees_personal_data, street_code_of
 from gis_app.features.ledger.queries import SiteFilter, counts_by_status, list_features
-from gis_app.features.ledger.schemas import SiteCreate, SiteDelete, SiteUpdate
+from gis_app.features.ledger.schemas import (
+    HistoricalSiteCreate,
+    SiteCreate,
+    SiteDelete,
+    SiteUpdate,
+)
 from gis_app.features.streets import service as streets
 from gis_app.http.access import API_READERS, DISTRICT, SITE_STAFF, allow
 from gis_app.http.actor import current_actor
@@ -191,6 +196,41 @@ def create_site(body: SiteCreate) -> Response:
         feature,
         201,
         {"Location": url_for("api.get_site", site_id=site.id), "ETag": f'"{site.version}"'},
+    )
+
+
+@bp.post("/sites/historical")
+@allow(*DISTRICT)
+@operation(
+    "登记系统启用前已销账的历史点位（区级管理员；须填历史来源）",
+    "createHistoricalClosure",
+    tags=TAGS,
+    body=HistoricalSiteCreate,
+    errors=[409],
+    replies=[Reply(201, "created", Feature, GEOJSON)],
+)
+def create_historical_closure(body: HistoricalSiteCreate) -> Response:
+    actor = current_actor()
+    site = sites.create_historical_closure(session(), body.given(), actor)
+    feature = sites.site_feature(session(), site.id, clock.today(), True, actor)
+    return _geojson(
+        feature,
+        201,
+        {"Location": url_for("api.get_site", site_id=site.id), "ETag": f'"{site.version}"'},
+    )
+
+
+@bp.get("/sites/historical")
+@allow(*SITE_STAFF)
+@operation("历史销账点位（单列；未验收照片的不计入有据销账）", "listHistoricalClosures", tags=TAGS)
+def list_historical_closures() -> Response:
+    rows = sites.historical_closures(session(), current_actor())
+    return jsonify(
+        {
+            "sites": rows,
+            "total": len(rows),
+            "pending": sum(1 for r in rows if not r["accepted"]),
+        }
     )
 
 

@@ -31,6 +31,15 @@ from gis_app.core.errors import Conflict, Forbidden, ImportRejected, NotFound, V
 from gis_app.core.geo.gcj02 import gcj02_to_wgs84
 from gis_app.features.ledger.models import ImportBatch, ImportHeaderMapping, KindSynonym, Site
 from gis_app.features.ledger.schemas import FIELD_LABELS, FieldError, clean_site_fields, parse_date
+from gis_app.features.ledger.service import (
+    CENTRAL_FLAG,
+    CREATE_STATUSES,
+    HISTORICAL_ROLE,
+    baseline_frozen,
+    central_rule_message,
+    clean_historical,
+    status_past_registered_message,
+)
 from gis_app.features.streets.models import Street
 from gis_app.features.streets.service import street_ids_for_points
 
@@ -68,6 +77,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "person_contact": ("联系电话", "联系方式", "电话", "person_contact", "contact", "phone"),
     "status": ("状态", "治理状态", "进度", "status"),
     "flag_central_inspection": (
+        "中央第二次环保督查",
         "中央环保督查",
         "是否中央环保督查",
         "中央环保督查点位",
@@ -89,6 +99,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     # written by this system's own exports (a re-import keeps them)
     "current_deadline": ("当前期限", "current_deadline"),
     "source": ("来源", "source"),
+    # a site closed before the system existed (区级管理员 only): where and when
+    "historical_source": ("历史来源", "历史销账来源", "historical_source"),
+    "historical_closed_on": ("销账日期", "历史销账日期", "historical_closed_on"),
 }
 # columns of this system's exports that the system computes itself: read silently, not used
 DERIVED_HEADERS = frozenset(
@@ -443,7 +456,9 @@ def import_sites(
     say(f"读入 {len(rows)} 行，逐行检查…")
 
     kinds = {**KIND_SYNONYMS, **(synonyms or {}), **office_synonyms(session)}
-    checked = _check_rows(rows, fmt, crs, kinds, clock.today().year)
+    checked = _check_rows(
+        rows, fmt, crs, kinds, clock.today().year, historical_ok=actor.role == HISTORICAL_ROLE
+    )
     placed = _place_rows(session, checked, fmt, own)
     warnings += checked.notes.warnings(clock.today().year)
     if checked.unknown_sources:
@@ -461,6 +476,9 @@ def import_sites(
     if dry_run:  # nothing was written: the checks only read
         return report
 
+    if baseline_frozen(session):  # after the baseline: additions, registered late
+        for _, clean, _ in placed.accepted:
+            clean.setdefault("addition_reason", f"台账导入补录：{PurePath(filename).name}")
     say(f"检查通过，写入 {len(placed.accepted)} 个点位…")
     batch = _write_batch(session, data, filename, fmt, placed.accepted, actor)
     report.imported = len(placed.accepted)
@@ -676,8 +694,39 @@ class _CheckedRows:
     notes: _Notes = field(default_factory=_Notes)
 
 
+def _row_status_errors(
+    clean: dict[str, Any], historical: tuple[object, object], historical_ok: bool
+) -> list[FieldError]:
+    """A row's 状态 past 已建档 is refused (the workflow's states are reached through it); a
+    district administrator's row of 已销账 with its 历史来源 is a historical closure."""
+    status = clean.get("status")
+    source, closed_on = historical
+    given = any(v not in (None, "") for v in historical)
+    if status is None or status in CREATE_STATUSES:
+        if given:
+            return [FieldError("historical_source", "历史来源只用于系统启用前已销账的点位")]
+        return []
+    if status != "closed" or not historical_ok:
+        message = status_past_registered_message(status)
+        if status == "closed":
+            message += "（系统启用前已销账的点位由区级管理员按历史销账导入，须填历史来源）"
+        return [FieldError("status", message)]
+    try:
+        clean["historical_source"], clean["historical_closed_on"] = clean_historical(
+            source, closed_on, clock.today()
+        )
+    except ValidationError as exc:
+        return [FieldError(exc.field or "historical_source", exc.message)]
+    return []
+
+
 def _check_rows(
-    rows: list[RawRow], fmt: str, crs: str, synonyms: Mapping[str, str], year: int
+    rows: list[RawRow],
+    fmt: str,
+    crs: str,
+    synonyms: Mapping[str, str],
+    year: int,
+    historical_ok: bool = False,
 ) -> _CheckedRows:
     """Each row's fields on their own (no database): values, coordinates, duplicate codes.
     Every check runs on every row: a row with a bad field is still checked for its code and
@@ -697,9 +746,17 @@ def _check_rows(
             checked.unknown_sources += bool(str(source).strip())
         current_deadline = row.values.pop("current_deadline", None)
         error = row.values.pop("__error__", None)
+        historical = (
+            row.values.pop("historical_source", None),
+            row.values.pop("historical_closed_on", None),
+        )
         clean, field_errors = clean_site_fields(row.values, require_code=True)
         if error is not None:  # a GeoJSON feature without a point: no coordinates to check
             field_errors = [e for e in field_errors if e.field not in ("lon", "lat")]
+        if not any(e.field == "status" for e in field_errors):
+            field_errors += _row_status_errors(clean, historical, historical_ok)
+        if clean.get(CENTRAL_FLAG) and clean.get("disposition", "demolish") != "demolish":
+            field_errors.append(FieldError("disposition", central_rule_message()))
         try:
             clean["current_deadline"] = parse_date(current_deadline, "current_deadline")
         except ValidationError as exc:
@@ -839,6 +896,10 @@ def _write_batch(
                    jsonb_build_object('code', jsonb_build_array(NULL, s.code),
                                       'status', jsonb_build_array(NULL, s.status),
                                       'import_batch', jsonb_build_array(NULL, s.import_batch_id))
+                   || CASE WHEN s.historical_source IS NULL THEN '{}'::jsonb
+                      ELSE jsonb_build_object(
+                        'historical_source', jsonb_build_array(NULL, s.historical_source))
+                      END
             FROM sites s WHERE s.import_batch_id = :batch
             """
         ),
@@ -879,6 +940,9 @@ def _site_row(
         "status": clean.get("status", "registered"),
         "source": clean.get("source", "ledger"),
         "note": clean.get("note", ""),
+        "addition_reason": clean.get("addition_reason", ""),
+        "historical_source": clean.get("historical_source"),
+        "historical_closed_on": clean.get("historical_closed_on"),
         "geom": func.ST_SetSRID(func.ST_MakePoint(clean["lon"], clean["lat"]), 4326),
         "import_batch_id": batch_id,
         "version": 1,

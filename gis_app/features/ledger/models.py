@@ -64,6 +64,16 @@ class Site(Timestamps, Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_by: Mapped[str | None] = mapped_column(String(64))
     deleted_reason: Mapped[str | None] = mapped_column(Text)
+    # a closure from before the system (historical): where it is recorded, when, and whether
+    # the office accepted a photo pair for it (only then it counts as 销账 with evidence)
+    historical_source: Mapped[str | None] = mapped_column(Text)
+    historical_closed_on: Mapped[date | None] = mapped_column(Date)
+    historical_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    historical_accepted_by: Mapped[str | None] = mapped_column(String(64))
+    # the frozen baseline (总体目标) holds the site; a site registered after it is an addition
+    # (新发现 on patrol, or a late registration with its reason)
+    in_baseline: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    addition_reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
 class SiteEvent(Base):

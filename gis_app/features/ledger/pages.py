@@ -29,6 +29,12 @@ ACTION_LABELS = {
     "import": "台账导入",
     "update": "修改",
     "delete": "删除",
+    "correct": "区办更正（已销账）",
+    "historical_closure": "历史销账登记",
+    "historical_accept": "历史销账验收",
+    "central_request": "应拆尽拆变更申请",
+    "central_approved": "应拆尽拆变更批准",
+    "central_rejected": "应拆尽拆变更驳回",
 }
 EVENT_FIELD_LABELS = {
     **FIELD_LABELS,
@@ -38,6 +44,8 @@ EVENT_FIELD_LABELS = {
     "location": "位置",
     "import_batch": "导入批次",
     "deleted": "已删除",
+    "historical_accepted": "历史销账已验收",
+    "clock_stopped_days": "待验收停表天数",
 }
 CODE_LISTS = {
     "status": codes.STATUSES,

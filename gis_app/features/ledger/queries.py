@@ -9,16 +9,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from geoalchemy2 import Geography
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
-from sqlalchemy import ColumnElement, Select, and_, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, Date, Select, and_, cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session
 
-from gis_app.core import codes
+from gis_app.core import codes, deadlines
 from gis_app.core.actor import Actor
 from gis_app.core.errors import ValidationError
 from gis_app.core.schemas import ArgSource, Schema, from_args
@@ -334,12 +334,46 @@ def overdue_expr(today: date) -> ColumnElement[bool]:
             SiteStep.done_at.is_(None), SiteStep.due_date < literal(today)
         )
     )
-    return and_(
-        Site.status != "closed",
-        or_(
-            and_(Site.current_deadline.is_not(None), Site.current_deadline < literal(today)),
-            late_step,
+    return or_(
+        # the clock is stopped while the office has the site (待验收), and after 销账
+        and_(
+            Site.status.not_in(STOPPED_CLOCK),
+            or_(
+                and_(Site.current_deadline.is_not(None), Site.current_deadline < literal(today)),
+                late_step,
+            ),
         ),
+        registration_late(today),
+    )
+
+
+LOCAL_TZ_NAME = "Asia/Shanghai"
+#: statuses whose deadline clock does not run against the street
+STOPPED_CLOCK = ("closed", "awaiting_acceptance")
+
+
+def registration_late(today: date, days: int | None = None) -> ColumnElement[bool]:
+    """A site found on patrol (新发现) not registered within the configured days."""
+    days = deadlines.registration_days() if days is None else days
+    found_on = cast(func.timezone(LOCAL_TZ_NAME, Site.created_at), Date)
+    return and_(Site.status == "new", found_on < literal(today - timedelta(days=days)))
+
+
+def closed_with_evidence() -> ColumnElement[bool]:
+    """销账 with evidence: closed through the workflow, or a historical closure whose photo
+    pair the office has accepted (a historical closure alone is not)."""
+    return and_(
+        Site.status == "closed",
+        or_(Site.historical_source.is_(None), Site.historical_accepted_at.is_not(None)),
+    )
+
+
+def historical_pending() -> ColumnElement[bool]:
+    """A historical closure still waiting for its photo pair and the office's acceptance."""
+    return and_(
+        Site.status == "closed",
+        Site.historical_source.is_not(None),
+        Site.historical_accepted_at.is_(None),
     )
 
 

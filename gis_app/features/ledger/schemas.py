@@ -30,7 +30,7 @@ FIELD_LABELS: dict[str, str] = {
     "person_name": "相对人",
     "person_contact": "联系电话",
     "disposition": "治理方式",
-    "flag_central_inspection": "中央环保督查",
+    "flag_central_inspection": "中央第二次环保督查",
     "flag_hardship": "困难户",
     "flag_renovation": "旧楼区改造",
     "flag_obstruction": "阻挠执法",
@@ -39,6 +39,9 @@ FIELD_LABELS: dict[str, str] = {
     "status": "状态",
     "source": "来源",
     "note": "备注",
+    "addition_reason": "补录原因",
+    "historical_source": "历史来源",
+    "historical_closed_on": "销账日期",
     "lon": "经度",
     "lat": "纬度",
 }
@@ -50,6 +53,7 @@ TEXT_LIMITS = {
     "person_name": 64,
     "person_contact": 64,
     "note": 2000,
+    "addition_reason": 500,
 }
 MAX_AREA_M2 = 1_000_000
 
@@ -190,6 +194,7 @@ _PARSERS: dict[str, Parser] = {
     "person_name": parse_text,
     "person_contact": parse_text,
     "note": parse_text,
+    "addition_reason": parse_text,
     "kind": lambda v, f: parse_choice(v, f, codes.KINDS),
     "disposition": lambda v, f: parse_choice(v, f, codes.DISPOSITIONS),
     "status": lambda v, f: parse_choice(v, f, codes.STATUSES),
@@ -371,6 +376,21 @@ class SiteUpdate(SiteFields):
     ] = None
     reason: Annotated[
         Any, WithJsonSchema({"type": "string", "maxLength": 500, "description": "修改原因"})
+    ] = None
+
+
+class HistoricalSiteCreate(SiteCreate):
+    """A site closed before the system existed (区级管理员 only): its fields, and where and
+    when its closure is recorded."""
+
+    historical_source: Annotated[
+        Any,
+        WithJsonSchema(
+            {"type": "string", "minLength": 1, "maxLength": 200, "description": "历史来源"}
+        ),
+    ] = None
+    historical_closed_on: Annotated[
+        Any, WithJsonSchema({"type": "string", "format": "date", "description": "销账日期"})
     ] = None
 
 

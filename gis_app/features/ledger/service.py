@@ -10,18 +10,27 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gis_app.core import clock
+from gis_app.core import clock, codes
+from gis_app.core.actor import ROLES as ROLE_LABELS
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from gis_app.features.campaign.service import beyond_end_message, current_end
 from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import (
     require_district,
     require_street_actor,
     sees_site,
+    site_scope,
     street_code_of,
 )
 from gis_app.features.ledger.queries import base_select, feature_expr
-from gis_app.features.ledger.schemas import EDITABLE_FIELDS, clean_site_fields, raise_first
+from gis_app.features.ledger.schemas import (
+    EDITABLE_FIELDS,
+    FIELD_LABELS,
+    clean_site_fields,
+    parse_date,
+    raise_first,
+)
 from gis_app.features.streets.models import Street
 from gis_app.features.streets.service import street_ids_for_points
 
@@ -42,6 +51,47 @@ READ_ONLY_FIELDS = {
     "source",
 }
 OUTSIDE_MESSAGE = "该位置不在本区任何街道范围内（经度 {lon}，纬度 {lat}）"
+#: the states a site may be registered in; every later one is reached through the workflow
+CREATE_STATUSES = ("new", "registered")
+#: a correction of a closed site by the office (区领导小组办公室) is recorded as this action
+CORRECT_ACTION = "correct"
+
+
+def status_past_registered_message(status: str) -> str:
+    """Why a site cannot be registered (created, imported) in `status`."""
+    label = codes.label(codes.STATUSES, status)
+    return (
+        f"状态不能登记为「{label}」：新点位的状态只能是「新发现」或「已建档」，"
+        "此后须经开始治理、提请验收（整改前后照片）和区领导小组办公室验收才能变更"
+    )
+
+
+#: 应拆尽拆: a site flagged 中央第二次环保督查 is demolished
+CENTRAL_FLAG = "flag_central_inspection"
+
+
+def central_rule_message(code: str = "") -> str:
+    what = f"点位 {code} " if code else ""
+    return (
+        f"{what}标记为中央第二次环保督查的点位应拆尽拆：治理方式须为「拆除」"
+        "（改为规范治理或取消标记须提出申请，由区领导小组办公室审批）"
+    )
+
+
+def refuse_central_not_demolished(clean: dict[str, Any]) -> None:
+    """A new site flagged 中央第二次环保督查 must be 拆除."""
+    if clean.get(CENTRAL_FLAG) and clean.get("disposition") != "demolish":
+        raise ValidationError(central_rule_message(), "disposition")
+
+
+def baseline_frozen(session: Session) -> bool:
+    """Whether the district baseline (总体目标) is frozen: sites registered now are additions."""
+    return bool(session.execute(text("SELECT EXISTS (SELECT 1 FROM baselines)")).scalar())
+
+
+def refuse_status_past_registered(status: str | None) -> None:
+    if status is not None and status not in CREATE_STATUSES:
+        raise ValidationError(status_past_registered_message(status), "status")
 
 
 def _jsonable(value: Any) -> Any:
@@ -113,8 +163,20 @@ def create_site(
         raise ValidationError(f"未知字段：{', '.join(sorted(unknown))}", sorted(unknown)[0])
     clean, errors = clean_site_fields(raw)
     raise_first(errors)
+    refuse_status_past_registered(clean.get("status"))
+    refuse_central_not_demolished(clean)
+    late = clean.get("source", source) != "patrol" and not clean.get("addition_reason")
+    if late and baseline_frozen(session):
+        raise ValidationError(
+            "全区基数台帐已冻结：此后登记的点位按新增统计，补录须说明原因（补录原因）",
+            "addition_reason",
+        )
     street = street_or_refuse(session, clean["lon"], clean["lat"])
     require_street_actor(actor, street.code, "登记点位", roles=("street_officer", "inspector"))
+    deadline = clean.get("committed_deadline")
+    end = current_end(session) if deadline and not actor.is_district else None
+    if end is not None and deadline > end:
+        raise ValidationError(beyond_end_message("承诺期限", deadline, end), "committed_deadline")
     code = clean.get("code") or next_site_code(session, street)
     _check_code_free(session, street.district_code, code, None)
     deadline = clean.get("committed_deadline")
@@ -136,6 +198,7 @@ def create_site(
         status=status,
         source=clean.get("source", source),
         note=clean.get("note", ""),
+        addition_reason=clean.get("addition_reason", ""),
         geom=_point(clean["lon"], clean["lat"]),
         created_by=actor.name,
         updated_by=actor.name,
@@ -220,6 +283,11 @@ def update_site(
     if not actor.is_district and "committed_deadline" in clean:
         raise Forbidden("承诺期限须由区领导小组办公室修改（街道请申请延期）", "committed_deadline")
     check_version(site, raw.get("version"))
+    action = "update"
+    reason = _central_inspection_edit(site, clean, actor, reason)
+    if site.status == "closed":
+        reason = _closed_site_correction(site, clean, actor, reason)
+        action = CORRECT_ACTION
 
     changes: dict[str, tuple[Any, Any]] = {}
     if "lon" in clean:
@@ -234,10 +302,58 @@ def update_site(
     site.updated_at = clock.now()
     try:
         with session.begin_nested():  # a savepoint: a refusal leaves the transaction usable
-            record_event(session, site, actor, "update", changes, reason)
+            record_event(session, site, actor, action, changes, reason)
     except IntegrityError as exc:  # the code was taken meanwhile
         raise Conflict("编号已被使用", "code") from exc
     return site
+
+
+def _central_inspection_edit(site: Site, clean: dict[str, Any], actor: Actor, reason: str) -> str:
+    """应拆尽拆: a flagged site stays 拆除. A street asks (a request the office decides); the
+    office's own edit needs a reason. Flagging a 规范治理 site needs 拆除 in the same edit."""
+    flagged = clean.get(CENTRAL_FLAG, site.flag_central_inspection)
+    disposition = clean.get("disposition", site.disposition)
+    if not site.flag_central_inspection:
+        if flagged and disposition != "demolish":
+            raise ValidationError(central_rule_message(site.code), "disposition")
+        return reason
+    if flagged and disposition == "demolish":
+        return reason
+    field = "disposition" if flagged else CENTRAL_FLAG
+    what = "治理方式改为「规范治理」" if flagged else "取消中央第二次环保督查标记"
+    if not actor.is_district:
+        raise Forbidden(
+            f"点位 {site.code} 为中央第二次环保督查点位，应拆尽拆：街道不能直接{what}；"
+            f"确需变更的，请提出变更申请（POST /api/v1/sites/{site.id}/central-requests），"
+            "由区领导小组办公室审批",
+            field,
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            f"点位 {site.code} 为中央第二次环保督查点位：区办{what}须说明原因（修改原因）", "reason"
+        )
+    return reason
+
+
+def _closed_site_correction(site: Site, clean: dict[str, Any], actor: Actor, reason: str) -> str:
+    """A 已销账 site is frozen for its street; the office corrects it, with a reason."""
+    fields = [name for name in clean if name != "lat"]
+    labels = "、".join(FIELD_LABELS.get(n, n) for n in fields)
+    if not actor.is_district:
+        raise Forbidden(
+            f"点位 {site.code} 已销账，街道不能再修改{labels}："
+            "已销账点位只能由区领导小组办公室更正（须说明原因）",
+            fields[0],
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            f"更正已销账点位 {site.code} 的{labels}须说明原因（修改原因）", "reason"
+        )
+    if len(reason) > 500:
+        raise ValidationError("修改原因过长（最多 500 个字）", "reason")
+    return reason
 
 
 def _edited_fields(raw: dict[str, Any]) -> dict[str, Any]:
@@ -380,3 +496,115 @@ def site_state(site: Site) -> dict[str, Any]:
         else None,
         "current_deadline": site.current_deadline.isoformat() if site.current_deadline else None,
     }
+
+
+# ---------------------------------------------------------------- historical closures
+
+#: only this role brings in sites closed before the system existed
+HISTORICAL_ROLE = "district_admin"
+HISTORICAL_ACTION = "historical_closure"
+MAX_HISTORICAL_SOURCE = 200
+
+
+def require_historical_registrar(actor: Actor) -> None:
+    if actor.role != HISTORICAL_ROLE:
+        raise Forbidden(
+            "登记系统启用前已销账的历史点位须由区级管理员办理"
+            f"（当前身份：{codes.label(ROLE_LABELS, actor.role)}）",
+            "role",
+        )
+
+
+def clean_historical(source: object, closed_on: object, today: date) -> tuple[str, date | None]:
+    """The source (历史来源: where the closure is recorded) and date of a historical closure."""
+    if source is None or (isinstance(source, str) and not source.strip()):
+        raise ValidationError(
+            "历史销账点位须填写历史来源（销账记录所在的文件、台账或文号）", "historical_source"
+        )
+    if not isinstance(source, str):
+        raise ValidationError("历史来源必须是文字", "historical_source")
+    source = source.strip()
+    if len(source) > MAX_HISTORICAL_SOURCE:
+        raise ValidationError(
+            f"历史来源过长（最多 {MAX_HISTORICAL_SOURCE} 个字）", "historical_source"
+        )
+    day = parse_date(closed_on, "historical_closed_on")
+    if day is not None and day > today:
+        raise ValidationError(
+            f"销账日期 {day} 晚于今天：历史销账须已经发生", "historical_closed_on"
+        )
+    return source, day
+
+
+def create_historical_closure(session: Session, raw: dict[str, Any], actor: Actor) -> Site:
+    """A site closed before the system existed: registered, then marked closed with its
+    source. It is listed apart and does not count as 销账 with evidence until the office
+    accepts a before/after photo pair for it (workflow.accept_historical_closure)."""
+    require_historical_registrar(actor)
+    raw = dict(raw)
+    source, closed_on = clean_historical(
+        raw.pop("historical_source", None), raw.pop("historical_closed_on", None), clock.today()
+    )
+    status = raw.pop("status", None)
+    if status not in (None, "", "closed", codes.STATUSES["closed"]):
+        raise ValidationError("历史点位只能以「已销账」登记", "status")
+    site = create_site(session, raw, actor)
+    site.status = "closed"
+    site.historical_source = source
+    site.historical_closed_on = closed_on
+    site.version += 1
+    record_event(
+        session,
+        site,
+        actor,
+        HISTORICAL_ACTION,
+        {
+            "status": ("registered", "closed"),
+            "historical_source": (None, source),
+            "historical_closed_on": (None, closed_on),
+        },
+        f"历史销账（系统启用前）：{source}",
+    )
+    session.flush()
+    return site
+
+
+def historical_closures(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The historical closures the actor may see, apart from the workflow's: pending ones
+    (not yet counted as 销账 with evidence) first."""
+    rows = session.execute(
+        select(
+            Site.id,
+            Site.code,
+            Street.code,
+            Street.name,
+            Site.address,
+            Site.disposition,
+            Site.area_m2,
+            Site.historical_source,
+            Site.historical_closed_on,
+            Site.historical_accepted_at,
+            Site.historical_accepted_by,
+        )
+        .join(Street, Street.id == Site.street_id)
+        .where(Site.historical_source.is_not(None), Site.deleted_at.is_(None), *site_scope(actor))
+        .order_by(Site.historical_accepted_at.is_not(None), Street.code, Site.code)
+    ).all()
+    return [
+        {
+            "id": r[0],
+            "code": r[1],
+            "street_code": r[2],
+            "street_name": r[3],
+            "address": r[4],
+            "disposition": r[5],
+            "area_m2": _jsonable(r[6]),
+            "historical_source": r[7],
+            "historical_closed_on": _jsonable(r[8]),
+            "accepted": r[9] is not None,
+            "accepted_at": _jsonable(r[9]),
+            "accepted_by": r[10],
+            "counts_as_closed": r[9] is not None,
+        }
+        for r in rows
+    ]

@@ -40,6 +40,16 @@ KIND_STATUSES: dict[str, tuple[str, ...]] = {
 MAX_NAME = 255
 
 
+def _historical_pair_pending(site: Site, kind: str) -> bool:
+    """A historical closure (closed before the system) receives its before/after pair until
+    the office accepts it."""
+    return (
+        kind in ("before", "after")
+        and site.historical_source is not None
+        and site.historical_accepted_at is None
+    )
+
+
 @dataclass(frozen=True)
 class PhotoLimits:
     max_bytes: int
@@ -98,7 +108,7 @@ def add_photo(
     site = get_site(session, site_id, actor=actor)
     street_code = street_code_of(session, site)
     require_street_actor(actor, street_code, "上传照片", roles=STREET_ROLES)
-    if site.status not in KIND_STATUSES[kind]:
+    if site.status not in KIND_STATUSES[kind] and not _historical_pair_pending(site, kind):
         allowed = "、".join(codes.STATUSES[s] for s in KIND_STATUSES[kind])
         raise Conflict(
             f"点位状态为「{codes.STATUSES[site.status]}」，不能上传{codes.PHOTO_KINDS[kind]}照片"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock, codes
 from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.core.errors import Conflict, NotFound, ValidationError
+from gis_app.features.campaign.service import beyond_end_message, current_end
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import require_street_actor, street_code_of
 from gis_app.features.ledger.service import get_site, record_event
@@ -86,6 +87,7 @@ def set_plan(session: Session, site_id: int, actor: Actor, raw: Any, reason: str
             "推迟期限须提出延期申请",
             "steps",
         )
+    _refuse_beyond_campaign(session, plan, actor, reason)
     old, new = replace_open_steps(session, site, plan, actor)
     changes: dict[str, tuple[Any, Any]] = {"plan": (old, new)}
     if site.current_deadline != last:
@@ -100,6 +102,23 @@ def set_plan(session: Session, site_id: int, actor: Actor, raw: Any, reason: str
     record_event(session, site, actor, "plan", changes, (reason or "").strip()[:500])
     session.flush()
     return site
+
+
+def _refuse_beyond_campaign(session: Session, plan: list[dict], actor: Actor, reason: str) -> None:
+    """A step past the campaign's end: refused for a street; the office decides, with a reason."""
+    end = current_end(session)
+    late = next((i for i, s in enumerate(plan, start=1) if end and s["due_date"] > end), None)
+    if late is None or end is None:
+        return
+    if not actor.is_district:
+        raise ValidationError(
+            beyond_end_message(f"第 {late} 步的日期", plan[late - 1]["due_date"], end),
+            f"steps[{late}].due_date",
+        )
+    if not (reason or "").strip():
+        raise ValidationError(
+            f"第 {late} 步的日期晚于专项行动结束日 {end}：区办决定须说明理由", "reason"
+        )
 
 
 def _status(site: Site) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 from flask import Blueprint, Response, jsonify
+from pydantic import WithJsonSchema
 
 from gis_app.core import clock
-from gis_app.features.ledger.permissions import require_site_reader
+from gis_app.core.schemas import CheckedBody
+from gis_app.features.campaign.service import current_end
+from gis_app.features.ledger.permissions import own_street, require_site_reader
 from gis_app.features.reporting import service as reports
 from gis_app.features.reporting import statistics
 from gis_app.features.reporting.schemas import (
@@ -25,7 +28,8 @@ from gis_app.features.reporting.schemas import (
     TrendQuery,
     parse_month,
 )
-from gis_app.http.access import OPEN_DATA, SITE_STAFF, allow
+from gis_app.features.streets.service import leader_dict, leader_history, record_leader
+from gis_app.http.access import DISTRICT, OPEN_DATA, SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
 from gis_app.http.schemas import Reply, operation
@@ -162,3 +166,58 @@ def get_trend(query: TrendQuery) -> Response:
     street = statistics.street_for(current_actor(), query.street)
     rows = statistics.monthly_trend(session(), clock.today().replace(day=1), query.months, street)
     return jsonify({"months": rows})
+
+
+@bp.get("/statistics/beyond-campaign")
+@allow(*SITE_STAFF)
+@operation("期限晚于专项行动结束日的点位", "beyondCampaign", tags=("campaign-dates",))
+def get_beyond_campaign() -> Response:
+    """Only the district sees every street's; a street its own."""
+    end = current_end(session())
+    rows = statistics.beyond_campaign(session(), end)
+    own = own_street(current_actor())
+    if own:
+        rows = [r for r in rows if r["street_code"] == own]
+    return jsonify({"campaign_end": end.isoformat() if end else None, "sites": rows})
+
+
+class LeaderBody(CheckedBody):
+    """A street's first responsible person (第一责任人) from a date on."""
+
+    absent: ClassVar[dict[str, Any]] = {"name": "", "title": "", "since": ""}
+
+    name: Annotated[Any, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 64})]
+    title: Annotated[Any, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 64})]
+    since: Annotated[Any, WithJsonSchema({"type": "string", "format": "date"})]
+
+
+@bp.get("/streets/<code>/first-responsible")
+@allow(*SITE_STAFF)
+@operation(
+    "街道第一责任人（现任与历任）",
+    "streetLeaders",
+    tags=("leaders",),
+    path={"code": {"schema": {"type": "string", "maxLength": 12}, "description": "街道代码"}},
+    errors=[404],
+)
+def get_leaders(code: str) -> Response:
+    street = statistics.street_for(current_actor(), code)
+    return jsonify({"street_code": street, "leaders": leader_history(session(), street or code)})
+
+
+@bp.post("/streets/<code>/first-responsible")
+@allow(*DISTRICT)
+@operation(
+    "登记街道第一责任人（区办；变更保留历史）",
+    "recordStreetLeader",
+    tags=("leaders",),
+    path={"code": {"schema": {"type": "string", "maxLength": 12}, "description": "街道代码"}},
+    body=LeaderBody,
+    errors=[404],
+    replies=[Reply(201, "已登记")],
+)
+def post_leader(code: str, body: LeaderBody) -> Response:
+    leader = record_leader(session(), code, body.name, body.title, body.since, current_actor().name)
+    response = jsonify(leader_dict(leader))
+    response.status_code = 201
+    return response

@@ -49,6 +49,8 @@ def register(cli: click.Group) -> None:
     def campaign() -> None:
         """Show the campaign phase of today and the days left."""
         from gis_app.core import clock
+        from gis_app.features.campaign.service import effective_plan
 
-        status = current_app.extensions["campaign"].status(clock.today())
+        plan = effective_plan(db_session(), current_app.extensions["campaign"])
+        status = plan.status(clock.today())
         click.echo(json.dumps(status, ensure_ascii=False, indent=1, default=str))

@@ -19,6 +19,7 @@ from flask import (
 from gis_app.core import clock
 from gis_app.core.actor import Actor
 from gis_app.core.errors import AppError, Forbidden, NotFound
+from gis_app.features.campaign.service import current_end
 from gis_app.features.ledger.permissions import (
     can_see_sites,
     own_street,
@@ -95,6 +96,8 @@ def index() -> Any:
         stats=stats,
         totals=statistics.district_totals(stats),
         ranking=statistics.ranking(stats),
+        ranking_measure=statistics.RANKING_MEASURE,
+        beyond=statistics.beyond_campaign(session(), current_end(session())),
         lagging=statistics.lagging(stats),
         trend=trend,
         chart=trend_chart(trend, f"近{TREND_MONTHS}个月各月进展（按自然月）"),

@@ -139,8 +139,8 @@ class TrendQuery(Schema):
 class ReportFigures(Schema):
     """A report's figures over its statistical period (frozen at submission)."""
 
-    period_start: date = Field(description="统计周期开始（上月26日）")
-    period_end: date = Field(description="统计周期结束（本月25日）")
+    period_start: date = Field(description="统计周期开始（上月25日17:00）")
+    period_end: date = Field(description="统计周期结束（本月25日17:00）")
     counted_until: datetime = Field(description="统计截至")
     registered: int = Field(description="本期新建档点位")
     started: int = Field(description="本期开始治理")
@@ -172,7 +172,9 @@ class StreetReport(Schema):
     state_label: str = Field(description="报送情况的中文说明")
     submitted_at_local: str = Field(description="报送时间（北京时间，未报送时为空）")
     submitted_by: str | None = Field(description="报送人")
-    figures: ReportFigures | None = Field(description="报送时的数字（未报送时为空）")
+    figures: ReportFigures | None = Field(
+        description="已报送月报的数字（过截止时间后为完整统计周期；未报送时为空）"
+    )
     past_due: bool = Field(description="是否已过报送截止时间")
 
 
@@ -207,7 +209,9 @@ class ReportView(Schema):
         ),
     ]
     narrative: str = Field(description="本月工作情况说明")
-    figures: ReportFigures = Field(description="数字（报送后冻结）")
+    figures: ReportFigures = Field(description="统计周期的数字（截至报送截止时间，此前截至现在）")
+    figures_at_submission: ReportFigures | None = Field(description="报送时的数字（未报送时为空）")
+    completed_after_submission: bool = Field(description="提前报送：截止时间后已按完整统计周期补全")
     saved_by: str | None = Field(description="保存人")
     saved_at_local: str = Field(description="保存时间（北京时间）")
     submitted_by: str | None = Field(description="报送人")

@@ -1,10 +1,12 @@
 """Monthly progress reports (月报): per street per month, due the 25th at 17:00 Asia/Shanghai.
 
-The report of month M covers the statistical period from the 26th of the month before to the
-25th of M (上月26日至本月25日), so that no day falls between two reports; it is due on M-25 at
-17:00:00 local time: a report submitted at 17:00:00 is on time, at 17:00:01 late (the time is
-taken to the second, as a person reads it on a clock). The system drafts the figures from the
-data; the street adds a narrative and submits; the figures are frozen at submission.
+The report of month M covers the statistical period from the due time of the month before to
+the due time of M (上月25日17:00至本月25日17:00, Asia/Shanghai), whenever it is submitted, so that
+no moment falls between two reports; it is due on M-25 at 17:00:00 local time: a report
+submitted at 17:00:00 is on time, at 17:00:01 late (the time is taken to the second, as a person
+reads it on a clock). The system drafts the figures from the data; the street adds a narrative
+and submits; the figures as submitted are kept, and a report submitted early is completed by
+the figures up to the due time once it has passed (both are shown).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, NotFound
+from gis_app.features.baseline.service import target_progress
 from gis_app.features.extensions.models import ExtensionRequest
 from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import own_street, require_street_actor, sees_street
@@ -25,7 +28,7 @@ from gis_app.features.ledger.queries import overdue_expr
 from gis_app.features.reporting.models import MonthlyReport
 from gis_app.features.reporting.schemas import clean_narrative
 from gis_app.features.streets.models import Street
-from gis_app.features.streets.service import get_street
+from gis_app.features.streets.service import get_street, leader_dict, leaders_on
 
 DUE_DAY = 25
 DUE_TIME = time(17, 0, 0)
@@ -57,8 +60,15 @@ def next_month(month: date) -> date:
 
 
 def period(month: date) -> tuple[date, date]:
-    """The statistical period of the report of `month`: 26th of the month before to the 25th."""
-    return previous_month(month).replace(day=DUE_DAY + 1), month.replace(day=DUE_DAY)
+    """The days the statistical period of `month` runs between: from the 25th of the month
+    before at 17:00 to the 25th at 17:00 (period_bounds gives the instants)."""
+    return previous_month(month).replace(day=DUE_DAY), month.replace(day=DUE_DAY)
+
+
+def period_bounds(month: date) -> tuple[datetime, datetime]:
+    """The statistical period of the report of `month` as instants [start, end): the due time
+    of the month before to the due time of `month`."""
+    return due_at(previous_month(month)), due_at(month)
 
 
 def due_at(month: date) -> datetime:
@@ -86,9 +96,7 @@ def last_due_month(now: datetime | None = None) -> date:
 
 
 def _window(month: date, now: datetime) -> tuple[datetime, datetime]:
-    start, end = period(month)
-    lo = datetime.combine(start, time(0), clock.LOCAL_TZ)
-    hi = datetime.combine(end + timedelta(days=1), time(0), clock.LOCAL_TZ)
+    lo, hi = period_bounds(month)
     return lo, min(hi, now)
 
 
@@ -229,12 +237,21 @@ def report_view(
         raise NotFound(f"没有代码为 {street_code} 的街道", "code")
     report = get_report(session, street, month)
     submitted = report is not None and report.status == "submitted"
-    figures = report.figures if submitted and report else draft_figures(session, street, month)
-    start, end = period(month)
     deadline = due_at(month)
+    # the period's figures up to the due time (up to now before it); the figures as submitted
+    # are kept beside them: an early report is completed by what happened until the due time
+    figures = draft_figures(session, street, month)
+    at_submission = report.figures if submitted and report else None
+    if submitted and report and clock.now() < deadline:
+        figures = report.figures
+    early = bool(submitted and report and report.submitted_at and report.submitted_at < deadline)
+    start, end = period(month)
+    leader = leaders_on(session, min(end, clock.today())).get(street.id)
     return {
         "street_code": street.code,
         "street": street.name,
+        "first_responsible": leader_dict(leader),
+        "target": target_progress(session, clock.today()).get(street.id),
         "month": f"{month.year:04d}-{month.month:02d}",
         "month_label": month_label(month),
         "period_start": start.isoformat(),
@@ -244,6 +261,8 @@ def report_view(
         "status": report.status if report else "missing",
         "narrative": report.narrative if report else "",
         "figures": figures,
+        "figures_at_submission": at_submission,
+        "completed_after_submission": early and clock.now() >= deadline,
         "saved_by": report.saved_by if report else None,
         "saved_at_local": clock.fmt_local(report.saved_at) if report else "",
         "submitted_by": report.submitted_by if report else None,
@@ -269,9 +288,12 @@ def save_report(
     street = get_street(session, street_code)
     require_street_actor(actor, street.code, "填报月报", district_allowed=False)
     now = clock.now()
-    start, _end = period(month)
-    if clock.to_local(now).date() < start:
-        raise Conflict(f"{month_label(month)}月报的统计周期从 {start} 开始，尚不能填报", "month")
+    start, _end = period_bounds(month)
+    if now < start:
+        raise Conflict(
+            f"{month_label(month)}月报的统计周期从 {clock.fmt_local(start)} 开始，尚不能填报",
+            "month",
+        )
     report = session.scalar(
         select(MonthlyReport)
         .where(MonthlyReport.street_id == street.id, MonthlyReport.month == month)
@@ -336,11 +358,24 @@ def overview(session: Session, month: date, actor: Actor | None = None) -> list[
                 if report and report.submitted_at
                 else "",
                 "submitted_by": report.submitted_by if report else None,
-                "figures": report.figures if report and report.status == "submitted" else None,
+                "figures": (
+                    _complete(session, street, month, report.figures)
+                    if report and report.status == "submitted"
+                    else None
+                ),
                 "past_due": past_due,
             }
         )
     return out
+
+
+def _complete(
+    session: Session, street: Street, month: date, submitted: dict[str, Any]
+) -> dict[str, Any]:
+    """A submitted report's figures: once the due time has passed, those of the whole period."""
+    if clock.now() < due_at(month):
+        return submitted
+    return draft_figures(session, street, month)
 
 
 REPORT_STATE_LABELS = {

@@ -74,7 +74,7 @@ LEDGER_HEADERS = [
     "逾期",
     "承诺期限",
     "当前期限",
-    "中央环保督查",
+    "中央第二次环保督查",
     "困难户",
     "旧楼区改造",
     "阻挠执法",
@@ -177,19 +177,42 @@ SUMMARY_FIGURES = [
 ]
 
 
+#: progress against the baseline and the additions, apart (as of the export)
+BASELINE_HEADERS = [
+    "基数点位",
+    "基数已销账",
+    "基数完成率（%）",
+    "新增（巡查发现）",
+    "新增（补录）",
+    "新增已销账",
+]
+
+
+def _baseline_cells(s: dict[str, Any] | None) -> list[Any]:
+    if s is None:
+        return ["", "", "", "", "", ""]
+    base, add = s["baseline"], s["additions"]
+    rate = round((base["progress"] or 0) * 100, 1)
+    return [base["total"], base["closed"], rate, add["patrol"], add["late"], add["closed"]]
+
+
 def monthly_summary_xlsx(session: Session, month: date, district_name: str = "") -> bytes:
     """Every street's report of `month` (submitted figures, else the system's count), with
     whether it came on time. No personal data."""
     start, end = reports.period(month)
     wb = Workbook()
-    headers = ["街道", "街道代码", "报送情况", "报送时间", "报送人"] + [
-        reports.FIGURE_LABELS[k] for k in SUMMARY_FIGURES
-    ]
+    headers = (
+        ["街道", "街道代码", "报送情况", "报送时间", "报送人"]
+        + [reports.FIGURE_LABELS[k] for k in SUMMARY_FIGURES]
+        + BASELINE_HEADERS
+    )
+    progress = {s["code"]: s for s in statistics.street_stats(session, clock.today())}
     ws = _sheet(
         wb,
         "月报汇总",
         f"{district_name}违法建设治理月报汇总 {reports.month_label(month)}"
-        f"（统计周期 {start} 至 {end}，报送截止 {reports.month_label(month)}25日17:00）",
+        f"（统计周期 {start} 17:00 至 {end} 17:00，"
+        f"报送截止 {reports.month_label(month)}25日17:00）",
         headers,
     )
     totals = dict.fromkeys(SUMMARY_FIGURES, 0)
@@ -211,6 +234,7 @@ def monthly_summary_xlsx(session: Session, month: date, district_name: str = "")
                 row["submitted_at_local"],
                 row["submitted_by"] or "",
                 *values,
+                *_baseline_cells(progress.get(row["street_code"])),
             ]
         )
     ws.append(["合计", "", "", "", "", *(totals[k] for k in SUMMARY_FIGURES)])
@@ -233,6 +257,12 @@ RANKING_HEADERS = [
     "近6个月按时报送月报",
     "列入通报",
     "通报原因",
+    "基数点位",
+    "基数已销账",
+    "基数完成率（%）",
+    "新增点位（巡查发现）",
+    "新增点位（补录）",
+    "新增已销账",
 ]
 
 
@@ -263,6 +293,14 @@ def ranking_xlsx(session: Session, district_name: str = "") -> bytes:
                 f"{s['reports_on_time']}/{s['reports_due']}",
                 _yes(s["code"] in lag),
                 "；".join(lag.get(s["code"], [])),
+                s["baseline"]["total"],
+                s["baseline"]["closed"],
+                round((s["baseline"]["progress"] or 0) * 100, 1),
+                s["additions"]["patrol"],
+                s["additions"]["late"],
+                s["additions"]["closed"],
             ]
         )
+    ws.append([])
+    ws.append([f"排名怎么算：{statistics.RANKING_MEASURE}"])
     return _bytes(wb)

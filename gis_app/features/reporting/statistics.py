@@ -11,19 +11,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, not_, select, text
 from sqlalchemy.orm import Session
 
 from gis_app.core import codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import NotFound
+from gis_app.features.baseline.service import baseline_condition, target_progress
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import own_street
-from gis_app.features.ledger.queries import overdue_expr
+from gis_app.features.ledger.queries import closed_with_evidence, historical_pending, overdue_expr
 from gis_app.features.plans.models import SiteStep
 from gis_app.features.reporting import service as reports
 from gis_app.features.reporting.schemas import parse_month
 from gis_app.features.streets.models import Street
+from gis_app.features.streets.service import leader_dict, leaders_on
 
 #: how many past report months the "reports on time" figure looks at
 REPORT_MONTHS = 6
@@ -47,6 +49,8 @@ def street_stats(session: Session, today: date, street_code: str | None = None) 
     last_due = reports.last_due_month()
     months = reports.months_back(last_due, REPORT_MONTHS)
     history = reports.street_history(session, [r["id"] for r in rows], months)
+    leaders = leaders_on(session, today)
+    targets = target_progress(session, today)
     out = []
     for r in rows:
         total = r["total"]
@@ -61,8 +65,18 @@ def street_stats(session: Session, today: date, street_code: str | None = None) 
                 "by_status": {s: r[s] for s in codes.STATUSES},
                 "by_disposition": {d: r[f"disp_{d}"] for d in codes.DISPOSITIONS},
                 "closed_by_disposition": {d: r[f"closed_{d}"] for d in codes.DISPOSITIONS},
-                "closed": r["closed"],
-                "completion": r["closed"] / total if total else None,
+                "closed": r["closed_evidence"],
+                "historical_pending": r["historical_pending"],
+                "first_responsible": leader_dict(leaders.get(r["id"])),
+                "target": targets.get(r["id"]),
+                "baseline": _baseline_figures(r),
+                "additions": {
+                    "total": r["additions"],
+                    "closed": r["additions_closed"],
+                    "patrol": r["additions_patrol"],
+                    "late": r["additions"] - r["additions_patrol"],
+                },
+                "completion": r["closed_evidence"] / total if total else None,
                 "overdue": r["overdue"],
                 "overdue_share": r["overdue"] / total if total else None,
                 "area_demolished": round(_num(r["area_demolished"]), 2),
@@ -83,7 +97,8 @@ def _street_counts(session: Session, today: date, street_code: str | None) -> Se
     and closed by disposition, overdue on `today`, and the areas demolished, rectified and
     in all."""
     live = and_(Site.street_id == Street.id, Site.deleted_at.is_(None))
-    closed = Site.status == "closed"
+    closed = closed_with_evidence()  # a historical closure counts once its pair is accepted
+    base = baseline_condition(session)
     columns = [
         Street.id,
         Street.code,
@@ -98,6 +113,14 @@ def _street_counts(session: Session, today: date, street_code: str | None) -> Se
             func.count(Site.id).filter(closed, Site.disposition == d).label(f"closed_{d}")
             for d in codes.DISPOSITIONS
         ],
+        func.count(Site.id).filter(closed).label("closed_evidence"),
+        func.count(Site.id).filter(base).label("baseline_total"),
+        func.count(Site.id).filter(base, closed).label("baseline_closed"),
+        func.count(Site.id).filter(base, overdue_expr(today)).label("baseline_overdue"),
+        func.count(Site.id).filter(not_(base)).label("additions"),
+        func.count(Site.id).filter(not_(base), closed).label("additions_closed"),
+        func.count(Site.id).filter(not_(base), Site.source == "patrol").label("additions_patrol"),
+        func.count(Site.id).filter(historical_pending()).label("historical_pending"),
         func.count(Site.id).filter(overdue_expr(today)).label("overdue"),
         func.coalesce(
             func.sum(Site.area_m2).filter(closed, Site.disposition == "demolish"), 0
@@ -111,6 +134,17 @@ def _street_counts(session: Session, today: date, street_code: str | None) -> Se
     if street_code:
         query = query.where(Street.code == street_code)
     return session.execute(query.order_by(Street.code)).mappings().all()
+
+
+def _baseline_figures(r: Any) -> dict[str, Any]:
+    total = r["baseline_total"]
+    return {
+        "total": total,
+        "closed": r["baseline_closed"],
+        "progress": r["baseline_closed"] / total if total else None,
+        "overdue": r["baseline_overdue"],
+        "overdue_share": r["baseline_overdue"] / total if total else None,
+    }
 
 
 def district_totals(stats: list[dict]) -> dict[str, Any]:
@@ -129,16 +163,41 @@ def district_totals(stats: list[dict]) -> dict[str, Any]:
         "overdue_share": overdue / total if total else None,
         "area_demolished": round(sum(s["area_demolished"] for s in stats), 2),
         "area_rectified": round(sum(s["area_rectified"] for s in stats), 2),
+        "baseline": _baseline_figures(
+            {
+                "baseline_total": sum(s["baseline"]["total"] for s in stats),
+                "baseline_closed": sum(s["baseline"]["closed"] for s in stats),
+                "baseline_overdue": sum(s["baseline"]["overdue"] for s in stats),
+            }
+        ),
+        "additions": {
+            k: sum(s["additions"][k] for s in stats) for k in ("total", "closed", "patrol", "late")
+        },
         "reports_on_time": sum(s["reports_on_time"] for s in stats),
         "reports_due": sum(s["reports_due"] for s in stats),
     }
 
 
+#: the ranking's measure in plain words (shown on the ranking page and in its export)
+RANKING_MEASURE = (
+    "排名按基数台帐的完成率（基数点位中已销账的比例）从高到低；完成率相同时，"
+    "基数点位逾期比例低者在前；再相同时，新增点位（巡查发现、补录）销账多者在前。"
+    "新增点位不计入完成率的分母：多发现、早处置只会让街道排名靠前，不会靠后。"
+)
+
+
 def ranking(stats: list[dict]) -> list[dict]:
-    """Streets with sites, best first: completion rate, then fewer overdue, then code."""
+    """Streets with sites, best first: progress against the baseline, then fewer overdue
+    among the baseline's sites, then more additions closed (finding more never ranks a street
+    down), then code."""
     ranked = sorted(
         (s for s in stats if s["total"]),
-        key=lambda s: (-(s["completion"] or 0), s["overdue_share"] or 0, s["code"]),
+        key=lambda s: (
+            -(s["baseline"]["progress"] or 0),
+            s["baseline"]["overdue_share"] or 0,
+            -s["additions"]["closed"],
+            s["code"],
+        ),
     )
     return [{**s, "rank": i} for i, s in enumerate(ranked, start=1)]
 
@@ -147,22 +206,30 @@ def lagging(stats: list[dict]) -> list[dict]:
     """The streets to name at the leadership meeting (通报), each with its reasons."""
     ranked = ranking(stats)
     totals = district_totals(stats)
-    avg_completion = (totals["completion"] or 0) * 100
-    avg_overdue = totals["overdue_share"] or 0
+    avg_completion = (totals["baseline"]["progress"] or 0) * 100
+    avg_overdue = totals["baseline"]["overdue_share"] or 0
     n = len(ranked)
     out = []
     for s in ranked:
         reasons = []
-        completion = (s["completion"] or 0) * 100
+        base = s["baseline"]
+        completion = (base["progress"] or 0) * 100
         if completion < avg_completion - LAG_COMPLETION_POINTS:
-            reasons.append(f"销账率 {completion:.1f}%，低于全区 {avg_completion:.1f}%")
+            reasons.append(f"基数完成率 {completion:.1f}%，低于全区 {avg_completion:.1f}%")
         if (
-            s["overdue"] >= LAG_MIN_OVERDUE
-            and (s["overdue_share"] or 0) >= avg_overdue * LAG_OVERDUE_FACTOR
+            base["overdue"] >= LAG_MIN_OVERDUE
+            and (base["overdue_share"] or 0) >= avg_overdue * LAG_OVERDUE_FACTOR
         ):
             reasons.append(
-                f"逾期 {s['overdue']} 个（占 {(s['overdue_share'] or 0) * 100:.1f}%，"
+                f"基数点位逾期 {base['overdue']} 个（占 {(base['overdue_share'] or 0) * 100:.1f}%，"
                 f"全区 {avg_overdue * 100:.1f}%）"
+            )
+        target = s.get("target")
+        if target and target["behind"]:
+            reasons.append(
+                f"落后于阶段目标（{target['due']} 前完成{target['scope_label']} "
+                f"{target['target']} 个）：截至今天应完成 {target['expected_by_today']} 个，"
+                f"实际 {target['achieved']} 个"
             )
         if n > LAG_BOTTOM and s["rank"] > n - LAG_BOTTOM:
             reasons.append(f"排名第 {s['rank']} / {n}")
@@ -274,3 +341,28 @@ def street_plan(session: Session, street_id: int, today: date) -> list[dict[str,
         entry["late"] = entry["late"] or late
         entry["steps"].append({"step": step, "late": late})
     return list(sites.values())
+
+
+def beyond_campaign(session: Session, end: date | None) -> list[dict[str, Any]]:
+    """Open sites whose current deadline lies beyond the campaign's end (none when no campaign
+    runs), latest deadline first."""
+    if end is None:
+        return []
+    rows = session.execute(
+        select(Site.id, Site.code, Site.address, Street.code, Street.name, Site.current_deadline)
+        .join(Street, Street.id == Site.street_id)
+        .where(Site.deleted_at.is_(None), Site.status != "closed", Site.current_deadline > end)
+        .order_by(Site.current_deadline.desc(), Site.code)
+    ).all()
+    return [
+        {
+            "id": r[0],
+            "code": r[1],
+            "address": r[2],
+            "street_code": r[3],
+            "street_name": r[4],
+            "current_deadline": r[5].isoformat(),
+            "days_beyond": (r[5] - end).days,
+        }
+        for r in rows
+    ]

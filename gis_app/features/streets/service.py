@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
     from shapely.geometry import MultiPolygon
     from shapely.geometry.base import BaseGeometry
 
+from gis_app.core import clock, deadlines
 from gis_app.core.errors import ImportRejected, NotFound, ValidationError
-from gis_app.features.streets.models import District, Street
+from gis_app.features.streets.models import District, Street, StreetLeader
 
 # a street may overlap a neighbour by at most this share of the smaller one's area (a sliver)
 SLIVER_SHARE = 0.005
@@ -393,11 +395,14 @@ def streets_feature_collection(
                           count(*) FILTER (WHERE s.status = 'awaiting_acceptance'),
                       'closed', count(*) FILTER (WHERE s.status = 'closed'),
                       'overdue', count(*) FILTER (
-                          WHERE s.status <> 'closed' AND (
+                          WHERE (s.status NOT IN ('closed', 'awaiting_acceptance') AND (
                             s.current_deadline < CAST(:today AS date)
                             OR EXISTS (SELECT 1 FROM site_steps st WHERE st.site_id = s.id
                                        AND st.done_at IS NULL
-                                       AND st.due_date < CAST(:today AS date)))))
+                                       AND st.due_date < CAST(:today AS date))))
+                          OR (s.status = 'new'
+                              AND (s.created_at AT TIME ZONE 'Asia/Shanghai')::date
+                                  < CAST(:today AS date) - :registration_days)))
                     FROM sites s WHERE s.street_id = t.id AND s.deleted_at IS NULL)
                 )
               ) AS f
@@ -406,7 +411,11 @@ def streets_feature_collection(
             ) q
             """
         ),
-        {"today": today_iso, "codes": street_codes},
+        {
+            "today": today_iso,
+            "codes": street_codes,
+            "registration_days": deadlines.registration_days(),
+        },
     ).scalar_one()
     return row
 
@@ -424,3 +433,82 @@ def street_name(session: Session, code: str | None) -> str:
     if not code:
         return ""
     return session.scalar(select(Street.name).where(Street.code == code)) or code
+
+
+# ---------------------------------------------------------------- 第一责任人
+
+MAX_LEADER_TEXT = 64
+
+
+def _leader_text(value: Any, field: str, label: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"缺少{label}", field)
+    value = value.strip()
+    if len(value) > MAX_LEADER_TEXT:
+        raise ValidationError(f"{label}过长（最多 {MAX_LEADER_TEXT} 个字）", field)
+    return value
+
+
+def record_leader(
+    session: Session, street_code: str, name: Any, title: Any, since: Any, actor_name: str
+) -> StreetLeader:
+    """The office records a street's first responsible person from `since` on; the earlier
+    ones stay (the history of who held it when)."""
+    street = get_street(session, street_code)
+    name = _leader_text(name, "name", "第一责任人姓名")
+    title = _leader_text(title, "title", "职务")
+    if not isinstance(since, str) or not since.strip():
+        raise ValidationError("缺少任职起始日期（since）", "since")
+    try:
+        day = date.fromisoformat(since.strip())
+    except ValueError:
+        raise ValidationError(
+            f"任职起始日期无法识别：{since!r}（格式 2026-01-01）", "since"
+        ) from None
+    leader = StreetLeader(
+        district_code=street.district_code,
+        street_id=street.id,
+        name=name,
+        title=title,
+        since=day,
+        recorded_by=actor_name,
+        recorded_at=clock.now(),
+    )
+    session.add(leader)
+    session.flush()
+    return leader
+
+
+def leader_dict(leader: StreetLeader | None) -> dict[str, Any] | None:
+    if leader is None:
+        return None
+    return {
+        "name": leader.name,
+        "title": leader.title,
+        "since": leader.since.isoformat(),
+        "recorded_by": leader.recorded_by,
+        "recorded_at": leader.recorded_at.isoformat(),
+    }
+
+
+def leaders_on(session: Session, day: date) -> dict[int, StreetLeader]:
+    """Each street's first responsible person on `day` (the newest record since then)."""
+    rows = session.scalars(
+        select(StreetLeader)
+        .where(StreetLeader.since <= day)
+        .order_by(StreetLeader.street_id, StreetLeader.since, StreetLeader.id)
+    )
+    out: dict[int, StreetLeader] = {}
+    for leader in rows:
+        out[leader.street_id] = leader
+    return out
+
+
+def leader_history(session: Session, street_code: str) -> list[dict[str, Any]]:
+    street = get_street(session, street_code)
+    rows = session.scalars(
+        select(StreetLeader)
+        .where(StreetLeader.street_id == street.id)
+        .order_by(StreetLeader.since.desc(), StreetLeader.id.desc())
+    )
+    return [d for d in (leader_dict(r) for r in rows) if d is not None]

@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from pydantic import Field
 
 from gis_app.core import clock
+from gis_app.core.schemas import Schema
 from gis_app.features.ledger.permissions import require_site_reader
 from gis_app.features.ledger.service import site_state
 from gis_app.features.plans.schemas import SiteState
+from gis_app.features.workflow import acceptance
 from gis_app.features.workflow import service as workflow
 from gis_app.features.workflow.schemas import (
     AcceptancePair,
@@ -119,6 +122,25 @@ def get_acceptance(site_id: int) -> Response:
     )
 
 
+@bp.post("/sites/<int:site_id>/historical-acceptance")
+@allow(*SITE_STAFF)
+@operation(
+    "验收历史销账点位的整改前后照片（区办），此后计入有据销账",
+    "acceptHistoricalClosure",
+    tags=TAGS,
+    body=CloseBody,
+    body_required=False,
+    errors=[409],
+    replies=[NEW_STATE],
+)
+def post_historical_acceptance(site_id: int, body: CloseBody | None) -> Response:
+    body = body or CloseBody()
+    site = workflow.accept_historical_closure(
+        session(), site_id, current_actor(), body.comment, body.version
+    )
+    return jsonify(site_state(site))
+
+
 @bp.post("/sites/<int:site_id>/close")
 @allow(*SITE_STAFF)
 @operation(
@@ -134,3 +156,35 @@ def post_close(site_id: int, body: CloseBody | None) -> Response:
     body = body or CloseBody()
     site = workflow.close(session(), site_id, current_actor(), body.comment, body.version)
     return jsonify(site_state(site))
+
+
+class AcceptanceTimesQuery(Schema):
+    """How many months (ending with the current one) the figures cover."""
+
+    months: int = Field(6, ge=1, le=acceptance.MAX_MONTHS, description="月数（含本月）")
+
+
+@bp.get("/acceptance/queue")
+@allow(*SITE_STAFF)
+@operation(
+    "待验收队列（等待天数；等待期间街道的期限停止计算）",
+    "acceptanceQueue",
+    tags=("acceptance",),
+)
+def get_acceptance_queue() -> Response:
+    require_site_reader(current_actor())
+    rows = acceptance.acceptance_queue(session(), current_actor(), clock.today())
+    return jsonify({"today": clock.today().isoformat(), "sites": rows})
+
+
+@bp.get("/statistics/acceptance-times")
+@allow(*SITE_STAFF)
+@operation(
+    "区办验收用时（按月：验收、退回件数与等待天数）",
+    "acceptanceTimes",
+    tags=("acceptance",),
+    query=AcceptanceTimesQuery,
+)
+def get_acceptance_times(query: AcceptanceTimesQuery) -> Response:
+    require_site_reader(current_actor())
+    return jsonify({"months": acceptance.acceptance_times(session(), clock.today(), query.months)})

@@ -9,7 +9,7 @@ A move not in the table is a 409 naming both statuses; a role that may not make 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -129,7 +129,35 @@ def transition(
         problem = viewed_pair_problem(session, site, actor)
         if problem:
             raise Conflict(problem, "acceptance")
+    if (move.source, move.target) == ("awaiting_acceptance", "in_progress"):
+        return _return_with_stopped_clock(session, site, actor, reason)
     return _apply(session, site, actor, target, "transition", reason)
+
+
+def waiting_days(session: Session, site: Site) -> int:
+    """Whole days a site has waited for the office's 验收 since its submission."""
+    since = last_event_at(session, site.id, "transition", "awaiting_acceptance")
+    if since is None:
+        return 0
+    return max(0, (clock.today() - since.astimezone(clock.LOCAL_TZ).date()).days)
+
+
+def _return_with_stopped_clock(session: Session, site: Site, actor: Actor, reason: str) -> Site:
+    """退回整改: the days the site waited for the office do not count against its street; its
+    current deadline moves on by them (recorded in the event)."""
+    waited = waiting_days(session, site)
+    changes: dict[str, tuple[Any, Any]] = {"status": (site.status, REOPEN_TARGET)}
+    if waited and site.current_deadline is not None:
+        moved = site.current_deadline + timedelta(days=waited)
+        changes["current_deadline"] = (site.current_deadline, moved)
+        changes["clock_stopped_days"] = (None, waited)
+        site.current_deadline = moved
+    site.status = REOPEN_TARGET
+    site.version += 1
+    site.updated_by = actor.name
+    site.updated_at = clock.now()
+    record_event(session, site, actor, "transition", changes, reason)
+    return site
 
 
 def close(
@@ -350,3 +378,55 @@ def moves_table() -> list[dict[str, Any]]:
         }
     )
     return rows
+
+
+# ---------------------------------------------------------------- historical closures
+
+HISTORICAL_ACCEPT_ACTION = "historical_accept"
+
+
+def accept_historical_closure(
+    session: Session, site_id: int, actor: Actor, comment: str = "", version: Any = None
+) -> Site:
+    """The office accepts the before/after pair of a site closed before the system existed:
+    from now on it counts as 销账 with evidence."""
+    comment = clean_reason(comment, False, "")
+    site = _lock(session, site_id, version, actor)
+    require_district(actor, "验收历史销账点位")
+    if site.historical_source is None:
+        raise Conflict(
+            f"点位 {site.code} 不是历史销账点位：其销账须经提请验收和验收", "historical_source"
+        )
+    if site.historical_accepted_at is not None:
+        raise Conflict(
+            f"点位 {site.code} 的历史销账已于 {clock.fmt_local(site.historical_accepted_at)} "
+            f"由 {site.historical_accepted_by} 验收",
+            "historical_source",
+        )
+    before, after = newest_pair(session, site.id)
+    if before is None or after is None:
+        missing = "整改前" if before is None else "整改后"
+        raise Conflict(
+            f"历史销账点位 {site.code} 缺少{missing}照片：须上传整改前、整改后照片各一张后才能验收",
+            "photos",
+        )
+    now = clock.now()
+    site.historical_accepted_at = now
+    site.historical_accepted_by = actor.name
+    site.version += 1
+    site.updated_by = actor.name
+    site.updated_at = now
+    record_event(
+        session,
+        site,
+        actor,
+        HISTORICAL_ACCEPT_ACTION,
+        {
+            "historical_accepted": (False, True),
+            "before_photo": (None, before.id),
+            "after_photo": (None, after.id),
+        },
+        comment,
+    )
+    session.flush()
+    return site

@@ -27,7 +27,10 @@ def _fingerprint(session) -> list[tuple]:
 @pytest.mark.slow
 def test_load_demo_builds_a_plausible_district(db_session) -> None:
     result = load_demo(db_session, n_sites=600, seed=7, today=TODAY)
+    campaign = result.pop("campaign")
+    assert 0 < result.pop("baseline_sites") < 600
     assert result == {"streets": 12, "sites": 600, "seed": 7, "today": "2026-06-15"}
+    assert campaign.startswith("演示：河东区 2021 年方案整体平移")
     total, outside, streets_used = db_session.execute(
         text(
             """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from gis_app.features.ledger.models import Site, SiteEvent
 from tests.support.sites import site_payload
@@ -220,7 +220,7 @@ def test_soft_delete_needs_a_reason(client, connection) -> None:
 
 
 @pytest.fixture()
-def listed(client) -> dict[str, int]:
+def listed(client, connection) -> dict[str, int]:
     """Five sites with known attributes (frozen today is 2026-06-15)."""
     made = {
         "a": _create(
@@ -241,9 +241,8 @@ def listed(client) -> dict[str, int]:
             client,
             code="L-C",
             disposition="rectify",
-            status="closed",
             committed_deadline="2026-01-01",
-        ),  # closed: not overdue
+        ),  # closed (below): not overdue
         "d": _create(
             client,
             code="L-D",
@@ -256,10 +255,12 @@ def listed(client) -> dict[str, int]:
             client,
             code="L-E",
             disposition="demolish",
-            status="in_progress",
             committed_deadline="2026-06-15",
         ),  # due today: not overdue yet
     }
+    # states the workflow would have reached (no one may register a site in them)
+    for key, status in (("c", "closed"), ("e", "in_progress")):
+        connection.execute(update(Site).where(Site.id == made[key]["id"]).values(status=status))
     return {k: v["id"] for k, v in made.items()}
 
 

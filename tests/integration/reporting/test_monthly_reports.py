@@ -22,8 +22,13 @@ JAN = date(2026, 1, 1)
 def test_due_at_is_the_25th_at_17_local() -> None:
     assert reports.due_at(JAN) == datetime(2026, 1, 25, 9, 0, 0, tzinfo=UTC)
     assert reports.due_at(date(2025, 12, 1)) == datetime(2025, 12, 25, 9, 0, tzinfo=UTC)
-    assert reports.period(JAN) == (date(2025, 12, 26), date(2026, 1, 25))
-    assert reports.period(date(2026, 3, 1)) == (date(2026, 2, 26), date(2026, 3, 25))
+    # from the due time of the month before to the due time (25th 17:00 to 25th 17:00)
+    assert reports.period(JAN) == (date(2025, 12, 25), date(2026, 1, 25))
+    assert reports.period(date(2026, 3, 1)) == (date(2026, 2, 25), date(2026, 3, 25))
+    assert reports.period_bounds(JAN) == (
+        datetime(2025, 12, 25, 9, 0, 0, tzinfo=UTC),
+        datetime(2026, 1, 25, 9, 0, 0, tzinfo=UTC),
+    )
 
 
 @pytest.mark.parametrize(
@@ -125,7 +130,7 @@ def test_figures_are_drafted_from_the_data(db_session, tmp_path) -> None:
     assert figures["extensions_requested"] == 1 and figures["extensions_granted"] == 0
     assert figures["overdue"] == 1
     assert figures["total"] == 2 and figures["closed_total"] == 0
-    assert (figures["period_start"], figures["period_end"]) == ("2025-12-26", "2026-01-25")
+    assert (figures["period_start"], figures["period_end"]) == ("2025-12-25", "2026-01-25")
     # the February report starts from zero
     clock.freeze("2026-01-27T10:00:00+08:00")
     feb = reports.draft_figures(db_session, reports.get_street(db_session, DZG), date(2026, 2, 1))

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
 from gis_app.core import clock, codes
-from gis_app.core.errors import Forbidden
+from gis_app.core.errors import Forbidden, ImportRejected
 from gis_app.demo.loader import load_demo
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.queries import SiteFilter, counts_by_status
@@ -65,7 +65,8 @@ def test_street_stats_match_the_ledger(demo) -> None:
 def test_ranking_and_lagging(demo) -> None:
     stats = statistics.street_stats(demo, TODAY)
     ranked = statistics.ranking(stats)
-    rates = [r["completion"] for r in ranked]
+    # progress against the baseline decides (sites found on patrol are additions, apart)
+    rates = [r["baseline"]["progress"] or 0 for r in ranked]
     assert rates == sorted(rates, reverse=True)
     assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
     lag = statistics.lagging(stats)
@@ -132,8 +133,17 @@ def test_exported_ledger_imports_again(demo) -> None:
 
     data, _ = exports.ledger_xlsx(demo, OFFICE)
     demo.execute(update(Site).values(deleted_at=clock.now(), deleted_by="t", deleted_reason="t"))
-    report = import_sites(demo, data, "台账.xlsx", OFFICE, dry_run=True)
-    assert report.to_dict()["rows"] == 300
+    past = demo.scalar(
+        select(func.count()).select_from(Site).where(Site.status.not_in(["new", "registered"]))
+    )
+    assert past > 0
+    # the sites the workflow moved past 已建档 are not registered again in their state: each
+    # such row is refused by name (状态), the others pass
+    with pytest.raises(ImportRejected) as refused:
+        import_sites(demo, data, "台账.xlsx", OFFICE, dry_run=True)
+    assert refused.value.details["rows"] == 300
+    assert len(refused.value.errors) == past
+    assert {e["field"] for e in refused.value.errors} == {"status"}
 
 
 def test_monthly_summary_xlsx(db_session) -> None:
@@ -146,12 +156,13 @@ def test_monthly_summary_xlsx(db_session) -> None:
     reports.save_report(db_session, ZSM, date(2026, 5, 1), ZSM_OFFICER, "五月补报", True)
     clock.freeze("2026-06-15T10:00:00+08:00")
     title, headers, rows = _rows(exports.monthly_summary_xlsx(db_session, date(2026, 5, 1)))
-    assert "2026年5月" in title and "2026-04-26 至 2026-05-25" in title
+    assert "2026年5月" in title and "2026-04-25 17:00 至 2026-05-25 17:00" in title
     assert headers[:3] == ["街道", "街道代码", "报送情况"]
     assert "相对人" not in headers
     by_code = {r[1]: dict(zip(headers, r, strict=True)) for r in rows if r[1]}
     assert by_code[DZG]["报送情况"] == "按时报送"
     assert by_code[DZG]["本期开始治理"] == 1 and by_code[DZG]["点位总数"] == 1
+    assert by_code[DZG]["基数点位"] == 1 and by_code[DZG]["新增（巡查发现）"] == 0
     assert by_code[ZSM]["报送情况"] == "逾期报送"
     assert by_code["120102001"]["报送情况"].startswith("未报送")
     total_row = rows[-1]
@@ -163,13 +174,18 @@ def test_ranking_xlsx(demo) -> None:
     title, headers, rows = _rows(exports.ranking_xlsx(demo, "河东区"))
     assert "排名" in title and headers[0] == "排名"
     stats = {s["code"]: s for s in statistics.street_stats(demo, TODAY)}
+    note = rows[-1][0]
+    rows = [r for r in rows if isinstance(r[0], int)]
     assert [r[0] for r in rows] == list(range(1, 13))
+    assert note == f"排名怎么算：{statistics.RANKING_MEASURE}"  # the measure in plain words
     for r in rows:
         row = dict(zip(headers, r, strict=True))
         s = stats[row["街道代码"]]
         assert row["点位总数"] == s["total"] and row["已销账"] == s["closed"]
         assert row["销账率（%）"] == pytest.approx(round(s["completion"] * 100, 1))
         assert row["逾期"] == s["overdue"]
+        assert row["基数点位"] == s["baseline"]["total"]
+        assert row["新增点位（巡查发现）"] == s["additions"]["patrol"]
     assert not any("相对人" in h for h in headers)
 
 

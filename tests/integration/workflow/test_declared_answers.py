@@ -113,12 +113,32 @@ def test_every_answer_conforms_to_its_declaration(client, photo_dir) -> None:
     api("post", "/extensions/{request_id}/decision", OFFICE, 200, path=second_id, json=reject)
     api("get", "/extensions", OFFICE, 200)
     api("get", "/sites/{site_id}/extensions", STREET, 200, path=site)
+    flagged = client.post(
+        "/api/v1/sites",
+        json=site_payload(code="C-1", flag_central_inspection=True),
+        headers=OFFICE,
+    ).get_json()["id"]
+    ask = {"change": "rectify", "reason": "房屋安全鉴定不宜拆除"}
+    central = api(
+        "post",
+        "/sites/{site_id}/central-requests",
+        STREET,
+        201,
+        path={"site_id": flagged},
+        json=ask,
+    )
+    api("get", "/central-requests", OFFICE, 200, query_string={"status": "pending"})
+    refuse = {"decision": "reject", "comment": "须按方案拆除"}
+    decided = {"request_id": central["id"]}
+    api("post", "/central-requests/{request_id}/decision", OFFICE, 200, path=decided, json=refuse)
 
     to_acceptance = {"to": "awaiting_acceptance"}
     api("post", "/sites/{site_id}/transitions", STREET, 200, path=site, json=to_acceptance)
     pair = api("get", "/sites/{site_id}/acceptance", OFFICE, 200, path=site)
     assert pair["view_recorded"] and pair["viewed_at"]
     api("post", "/sites/{site_id}/close", OFFICE, 200, path=site, json={"comment": "同意"})
+    # not a historical closure (closed before the system): its acceptance is refused
+    api("post", "/sites/{site_id}/historical-acceptance", OFFICE, 409, path=site, json={})
     closed = api("get", "/sites/{site_id}/workflow", STREET, 200, path=site)
     assert [m["reopen"] for m in closed["moves"]] == [True]
     reopen = {"cause": "rebound", "reason": "回潮"}

@@ -49,6 +49,7 @@ VALID: dict[str, tuple[str, Any]] = {
         "阳光房=屋顶违建；铁皮屋=steel_shed",
     ),
     "GIS_APP_CAMPAIGN_FILE": ("/etc/gis/campaign.yaml", Path("/etc/gis/campaign.yaml")),
+    "GIS_APP_REGISTRATION_DAYS": ("5", 5),
     "GIS_APP_BASEMAP": ("tianditu", "tianditu"),
     "GIS_APP_TIANDITU_KEY": ("k3y", "k3y"),
     "GIS_APP_SECRET_KEY": ("s3cret", "s3cret"),
