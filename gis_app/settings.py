@@ -252,6 +252,14 @@ class MapSettings(Group):
         SecretStr(""),
         secret=True,
     )
+    tile_cache_mb: float = setting(
+        "GIS_APP_TILE_CACHE_MB",
+        "memory each app process may keep vector tiles of the sites in, in MB, keyed by their "
+        "ETag (an edited site changes the ETag of its tiles, so nothing stale is served); 0 "
+        "turns the cache off",
+        64.0,
+        ge=0,
+    )
 
 
 class AccountSettings(Group):
@@ -414,6 +422,7 @@ class Settings(BaseModel):
             "CAMPAIGN_FILE": str(district.campaign_file or ""),
             "BASEMAP": self.maps.basemap,
             "TIANDITU_KEY": self.maps.tianditu_key.get_secret_value(),
+            "TILE_CACHE_MB": self.maps.tile_cache_mb,
             "SESSION_COOKIE_SECURE": accounts.cookie_secure,
             "SESSION_LIFETIME_HOURS": accounts.session_hours,
             "SESSION_IDLE_MINUTES": accounts.session_idle_minutes,
