@@ -102,6 +102,11 @@ def test_below_point_zoom_sites_are_counted_on_a_grid(client, db_session) -> Non
         assert cx % tiles.CELL == tiles.CELL // 2 and cy % tiles.CELL == tiles.CELL // 2
         assert f["properties"]["k"] in {"new", "registered", "in_progress", "overdue",
                                         "awaiting_acceptance", "closed"}  # fmt: skip
+        # every key and disposition with its count: they add up to the cell's sites
+        parts = [part.split(":") for part in f["properties"]["c"].split(",")]
+        assert sum(int(n) for _, _, n in parts) == f["properties"]["n"]
+        assert sum(int(n) for k, _, n in parts if k == "overdue") == f["properties"]["overdue"]
+        assert {d for _, d, _ in parts} <= {"demolish", "rectify"}
 
 
 def test_the_filter_parameters_apply(client) -> None:
