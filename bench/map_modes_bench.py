@@ -164,7 +164,7 @@ def district_bounds(url: str) -> tuple[float, float, float, float]:
             text(
                 "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM"
                 " (SELECT ST_Extent(geom) AS e FROM sites) s"
-            )  # fmt: skip
+            )
         ).one()
     engine.dispose()
     return tuple(float(v) for v in row)  # type: ignore[return-value]
