@@ -256,8 +256,9 @@ class MapSettings(Group):
         "GIS_APP_MAP_TILE_THRESHOLD",
         "the district and street maps draw every site (with its popup) while at most this many "
         "sites of the filter are in view, and counts by status per grid cell from vector tiles "
-        "above it",
-        20_000,
+        "above it (the default keeps a district of 100,000 sites on the array page, whose first "
+        "draw is faster: docs/operations/performance.md, Map modes)",
+        150_000,
         ge=0,
     )
     tile_cache_mb: float = setting(
