@@ -9,7 +9,8 @@ in Tianjin) that ever held a site, the number of the last statement that changed
 Statement-level triggers (one upsert per statement, so a bulk load pays once) bump the squares
 of the sites inserted, updated or deleted (both their old and new place), and of the sites
 whose plan steps changed (a late step makes a site overdue); a change to the streets bumps the
-row (-1, -1), which every tile includes. A tile's ETag is derived from the greatest version of
+row (-1, -1), which every tile includes (a freshly migrated database has no row: a backup
+restores into it). A tile's ETag is derived from the greatest version of
 the squares it covers (gis_app/features/maps/tile_cache.py), so it changes exactly when a site
 it may show changes. The app's role reads the table; only the triggers (SECURITY DEFINER)
 write it.
@@ -56,7 +57,6 @@ def upgrade() -> None:
             version bigint NOT NULL,
             PRIMARY KEY (x, y)
         );
-        INSERT INTO tile_versions VALUES (-1, -1, nextval('tile_version_seq'));
         """
     )
     op.execute(
@@ -88,8 +88,9 @@ def upgrade() -> None:
         CREATE FUNCTION public.bump_tile_versions_all() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
         BEGIN
-            UPDATE public.tile_versions SET version = nextval('tile_version_seq')
-             WHERE x = -1 AND y = -1;
+            INSERT INTO public.tile_versions AS t (x, y, version)
+            VALUES (-1, -1, nextval('tile_version_seq'))
+            ON CONFLICT (x, y) DO UPDATE SET version = EXCLUDED.version;
             RETURN NULL;
         END $$;
         REVOKE ALL ON FUNCTION public.bump_tile_versions_sites() FROM PUBLIC;
