@@ -141,6 +141,7 @@ def bench_token(url: str, username: str = "bench.office") -> str:
             password = secrets.token_urlsafe(24)
             accounts.create_user(s, admin, username, "基准测试", "district_officer", None, password)
         _token, secret = accounts.create_token(s, admin, username, "bench", expires_days=1)
+        s.commit()  # services only flush: outside a request nothing commits for them
     app.extensions["gis_db"].engine.dispose()
     return secret
 

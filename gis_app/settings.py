@@ -292,6 +292,23 @@ class MapSettings(Group):
         SecretStr(""),
         secret=True,
     )
+    map_tile_threshold: int = setting(
+        "GIS_APP_MAP_TILE_THRESHOLD",
+        "the district and street maps draw every site (with its popup) while at most this many "
+        "sites of the filter are in view, and counts by status per grid cell from vector tiles "
+        "above it (the default keeps a district of 100,000 sites on the array page, whose first "
+        "draw is faster: docs/operations/performance.md, Map modes)",
+        150_000,
+        ge=0,
+    )
+    tile_cache_mb: float = setting(
+        "GIS_APP_TILE_CACHE_MB",
+        "memory each app process may keep vector tiles of the sites in, in MB, keyed by their "
+        "ETag (an edited site changes the ETag of its tiles, so nothing stale is served); 0 "
+        "turns the cache off",
+        64.0,
+        ge=0,
+    )
 
 
 class AccountSettings(Group):
@@ -538,6 +555,8 @@ class Settings(BaseModel):
             "REGISTRATION_DAYS": district.registration_days,
             "BASEMAP": self.maps.basemap,
             "TIANDITU_KEY": self.maps.tianditu_key.get_secret_value(),
+            "TILE_CACHE_MB": self.maps.tile_cache_mb,
+            "MAP_TILE_THRESHOLD": self.maps.map_tile_threshold,
             "SESSION_COOKIE_SECURE": accounts.cookie_secure,
             "SESSION_LIFETIME_HOURS": accounts.session_hours,
             "SESSION_IDLE_MINUTES": accounts.session_idle_minutes,

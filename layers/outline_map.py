@@ -12,6 +12,7 @@ from typing import Any
 import folium
 
 from layers.palette import palette
+from layers.site_map import MetricScale
 
 
 def tooltip_text(text: str) -> str:
@@ -25,7 +26,8 @@ def outline_map(
 ) -> folium.Map:
     """A map with no tiles, the given Leaflet files and the street outlines (if any)."""
     style = palette()["streets"]
-    fmap = folium.Map(tiles=None, control_scale=True, max_zoom=max_zoom)
+    fmap = folium.Map(tiles=None, control_scale=False, max_zoom=max_zoom)
+    MetricScale().add_to(fmap)  # metres and kilometres only (folium's own shows miles too)
     fmap.default_js = [("leaflet", leaflet_js)]
     fmap.default_css = [("leaflet_css", leaflet_css)]
     if streets.get("features"):

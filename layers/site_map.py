@@ -38,6 +38,7 @@ class MapAssets:
     leaflet_js: str
     leaflet_css: str
     site_layer_js: str
+    site_tiles_js: str = ""  # the tile mode of the site layer (static/js/site-tiles.js)
 
 
 @dataclass
@@ -59,6 +60,9 @@ class MapSpec:
     zoom: int | None = None  # a fixed zoom (site page) instead of framing to the bounds
     center: tuple[float, float] | None = None  # (lon, lat) with zoom
     focus: tuple[float, float] | None = None  # (lon, lat) ringed: the site of a site page
+    # drawn from vector tiles (more sites than the threshold): tileUrl, sitesUrl, threshold,
+    # pointZoom for static/js/site-tiles.js; None: every site is in sites_payload
+    tiles: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class SiteLayer(JSCSSMixin):
         self.payload = payload
         self.options = options
         self.default_js = [("gis_site_layer", assets.site_layer_js)]
+        if options.get("tiles") and assets.site_tiles_js:
+            self.default_js.append(("gis_site_tiles", assets.site_tiles_js))
 
 
 class SiteToggle(Layer):
@@ -338,6 +344,7 @@ def build_map(spec: MapSpec, assets: MapAssets) -> folium.Map:
             "siteUrl": spec.site_url,
             "background": spec.basemap.background,
             "interactive": not spec.printable,
+            "tiles": spec.tiles,
         },
     )
     site_layer.add_to(m)

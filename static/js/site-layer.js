@@ -88,12 +88,30 @@
       this.stats = {total: this._sites.n, drawn: 0, draws: 0, firstDrawnAt: null};
     },
 
+    /* draw these sites instead (the same payload as the page's); the tile mode fetches the
+       sites of a view with few enough in it */
+    setData: function (data) {
+      this._sites = decode(data);
+      this._groups = groupSites(this._sites, this.options.palette);
+      this._px = new Float32Array(this._sites.n);
+      this._py = new Float32Array(this._sites.n);
+      this._drawnMask = new Uint8Array(this._sites.n);
+      this.stats.total = this._sites.n;
+      if (this._map) this._draw();
+      return this;
+    },
+
     onAdd: function (map) {
       this._canvas = L.DomUtil.create('canvas', 'gis-site-canvas leaflet-zoom-animated');
       this._ctx = this._canvas.getContext('2d');
       this.getPane().appendChild(this._canvas);
       window.gisMap = map;
       window.gisSites = this;
+      // more sites than the page's threshold: drawn from vector tiles (static/js/site-tiles.js)
+      if (this.options.tiles && L.gisSiteTiles) {
+        this._tiles = L.gisSiteTiles(this, this.options.tiles).addTo(map);
+        window.gisTiles = this._tiles;
+      }
       this._reset();
     },
 
@@ -118,6 +136,7 @@
       if (this._shown[dimension][index] === !!shown) return this;
       this._shown[dimension][index] = !!shown;
       if (this._map) this._draw();
+      if (this._tiles) this._tiles.redrawAll();
       return this;
     },
 
@@ -185,7 +204,8 @@
       L.DomUtil.setTransform(this._canvas, this._topLeft, 1);
       this.stats.drawn = drawn;
       this.stats.draws += 1;
-      if (this.stats.firstDrawnAt === null) this.stats.firstDrawnAt = performance.now();
+      // drawn from tiles, the tile layer says when the first view is complete
+      if (this.stats.firstDrawnAt === null && !this._tiles) this.stats.firstDrawnAt = performance.now();
       var box = map.getContainer();
       box.setAttribute('data-sites-total', String(s.n));
       box.setAttribute('data-sites-drawn', String(drawn));
@@ -241,12 +261,17 @@
     },
 
     openPopupFor: function (index) {
-      var id = this.idOf(index), map = this._map, opts = this.options;
+      return this.openPopupAt(this.idOf(index), this.latLngOf(index));
+    },
+
+    /* the popup of site `id` at `latLng` (also for a site drawn from a tile) */
+    openPopupAt: function (id, latLng) {
+      var map = this._map, opts = this.options;
       var box = el('div', 'gis-popup');
       box.setAttribute('data-site-id', String(id));
       box.appendChild(el('div', 'gis-popup-loading', '正在读取点位 ' + id + '…'));
       var popup = L.popup({maxWidth: 320, autoPanPadding: [20, 20]})
-        .setLatLng(this.latLngOf(index)).setContent(box).openOn(map);
+        .setLatLng(latLng).setContent(box).openOn(map);
       fetch(opts.popupUrl.replace('{id}', id), {headers: {Accept: 'application/json'}})
         .then(function (res) {
           return res.json().then(function (body) { return {ok: res.ok, body: body}; });

@@ -12,7 +12,7 @@ from gis_app.core import clock, codes
 from gis_app.core.errors import ValidationError
 from gis_app.features.ledger.permissions import can_see_sites
 from gis_app.features.ledger.queries import SiteFilter
-from gis_app.features.maps import current_basemap, map_assets, shift_for, url_templates
+from gis_app.features.maps import current_basemap, map_assets, shift_for, tiles, url_templates
 from gis_app.features.maps import service as map_data
 from gis_app.features.streets.models import Street
 from gis_app.http.access import MAP_VIEWERS, allow
@@ -115,25 +115,35 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
     if street is not None:
         flt.streets = [street.code]
     today = clock.today()
-    points = map_data.site_points(session(), flt, today, shift=shift, actor=actor)
+    threshold = int(current_app.config["MAP_TILE_THRESHOLD"])
+    counts = map_data.site_counts(session(), flt, today, actor)
+    # more sites than the threshold: the page carries none; the browser draws tiles and, where
+    # few enough are in view, fetches those (sites.json); the printout always draws them all
+    tiled = counts["total"] > threshold and not printable
+    if tiled:
+        payload = map_data.empty_payload()
+    else:
+        points = map_data.site_points(session(), flt, today, shift=shift, actor=actor)
+        payload, counts = points.payload, points.counts
     shapes = map_data.outlines(
         session(),
         current_app.config["DISTRICT_CODE"],
         frame_street=street.code if street else None,
         shift=shift,
     )
+    params = flt.to_params()
     spec = MapSpec(
-        sites_payload=points.payload,
-        counts=points.counts,
+        sites_payload=payload,
+        counts=counts,
         streets=shapes.streets,
         district=shapes.district,
         bounds=shapes.bounds,
         basemap=basemap,
         highlight_street=street.code if street else None,
         printable=printable,
+        tiles=_tile_options(params, threshold, tiled),
         **url_templates(),
     )
-    params = flt.to_params()
     if street is not None:
         params.pop("street", None)  # the page's own street, not a filter to carry elsewhere
     context.update(
@@ -142,10 +152,26 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
         params=params,
         summary=filter_summary(flt, names, skip_street=street is not None),
         parts=render_map(build_map(spec, map_assets()), csp_nonce()),
-        counts=points.counts,
+        counts=counts,
+        map_mode="tiles" if tiled else "sites",
         any_approximate=shapes.any_approximate,
     )
     return render_template(_template(street, printable), **context), 200
+
+
+def _tile_options(params: dict[str, str], threshold: int, tiled: bool) -> dict[str, Any] | None:
+    """What the browser needs to draw from tiles: their URL with the filter, the URL of the
+    sites of a view, the threshold between the two."""
+    if not tiled:
+        return None
+    marker = "/0/0/0.mvt"
+    tile_url = url_for("tiles.site_tile", z=0, x=0, y=0, **params)
+    return {
+        "tileUrl": tile_url.replace(marker, "/{z}/{x}/{y}.mvt"),
+        "sitesUrl": url_for("maps.view_sites", **params),
+        "threshold": threshold,
+        "pointZoom": tiles.POINT_ZOOM,
+    }
 
 
 def _template(street: Street | None, printable: bool) -> str:
@@ -174,6 +200,19 @@ def street_map(code: str) -> tuple[str, int]:
 @allow(*MAP_VIEWERS)
 def street_print(code: str) -> tuple[str, int]:
     return _map_page(map_data.map_street(session(), code, current_actor()), printable=True)
+
+
+@bp.get("/map/sites.json")
+@allow(*MAP_VIEWERS)
+def view_sites() -> Response:
+    """The sites of one view (bbox= required) as the map page's compact payload: a map drawn
+    from tiles fetches them once few enough are in view."""
+    flt = validate_query(SiteFilter)
+    if flt.bbox is None:
+        raise ValidationError("须给出视图范围 bbox", "bbox")
+    shift = shift_for(current_basemap())
+    points = map_data.site_points(session(), flt, clock.today(), shift=shift, actor=current_actor())
+    return Response(points.payload, mimetype="application/json")
 
 
 @bp.get("/map/sites/<int:site_id>/popup")

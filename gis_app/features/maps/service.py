@@ -132,6 +132,31 @@ def site_points(
     return SitePoints(payload, result)
 
 
+def site_counts(
+    session: Session, flt: SiteFilter, today: date, actor: Actor | None = None
+) -> dict[str, int]:
+    """The counts by display key (legend order) plus "total" of the filtered sites, without
+    their points: the side panel and legend of a map drawn from tiles."""
+    keys = palette.legend_keys()
+    k = (
+        base_select([display_key_expr(today).label("k")])
+        .where(*scoped(flt, today, actor))
+        .subquery("k")
+    )
+    rows = dict(session.execute(select(k.c.k, func.count()).group_by(k.c.k)).all())
+    result = {key: int(rows.get(index, 0)) for index, key in enumerate(keys)}
+    result["total"] = sum(result.values())
+    return result
+
+
+def empty_payload() -> str:
+    """The payload of no site (a map drawn from tiles starts with it)."""
+    return (
+        f'{{"n":0,"origin":[0,0],"scale":{COORD_SCALE},"stride":{STRIDE},'
+        f'"span":{KEY_SPAN},"rows":[]}}'
+    )
+
+
 def _shifted(rows: list[int], x0: float, y0: float, shift: Shift) -> tuple[str, list[float]]:
     """Decode, shift every point, and encode again from a new origin."""
     points = [

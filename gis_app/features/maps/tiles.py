@@ -8,9 +8,10 @@ to build), so tiles carry only what one square of the map shows, and each tile i
 * from POINT_ZOOM on, one point per site with its id, the legend key it is drawn with
   (overdue wins over the status, as on the maps) and its disposition;
 * below it, sites are counted on a grid of CELL tile units (16 cells across a tile): one point
-  per occupied cell, at the cell's centre, with the number of sites, how many are overdue and
-  the most frequent legend key. A zoom-11 tile of the city centre then holds a few hundred
-  features instead of seventy thousand, and each site is counted in exactly one tile.
+  per occupied cell, at the cell's centre, with the number of sites, how many are overdue,
+  the most frequent legend key and the count of every legend key and disposition (`c`, so that
+  the map's layer toggles apply to cells too). A zoom-11 tile of the city centre then holds a
+  few hundred features instead of seventy thousand, and each site is counted in exactly one tile.
 
 Both ask the GiST index on sites.geom for the tile's bounds in degrees (`geom && box`; Web
 Mercator keeps a tile a longitude/latitude rectangle); only the points found are transformed
@@ -139,6 +140,7 @@ def _grid_tile(
                 func.floor(fx).cast(Integer).label("cx"),
                 func.floor(fy).cast(Integer).label("cy"),
                 _legend_key_expr(today).label("k"),
+                Site.disposition.label("d"),
             ]
         )
         .where(
@@ -148,11 +150,25 @@ def _grid_tile(
         .subquery("p")
     )
     on_tile = [points.c.cx.between(0, cells_across - 1), points.c.cy.between(0, cells_across - 1)]
-    # count by cell and key first (a hash aggregate), then per cell: no sort of the sites
-    by_key = (
-        select(points.c.cx, points.c.cy, points.c.k, func.count().label("n"))
+    # count by cell, key and disposition first (a hash aggregate), then per cell and key, then
+    # per cell: no sort of the sites
+    by_kd = (
+        select(points.c.cx, points.c.cy, points.c.k, points.c.d, func.count().label("n"))
         .where(*on_tile)
-        .group_by(points.c.cx, points.c.cy, points.c.k)
+        .group_by(points.c.cx, points.c.cy, points.c.k, points.c.d)
+        .subquery("kd")
+    )
+    by_key = (
+        select(
+            by_kd.c.cx,
+            by_kd.c.cy,
+            by_kd.c.k,
+            func.sum(by_kd.c.n).label("n"),
+            func.string_agg(
+                func.concat_ws(":", by_kd.c.k, by_kd.c.d, by_kd.c.n), literal(",")
+            ).label("c"),
+        )
+        .group_by(by_kd.c.cx, by_kd.c.cy, by_kd.c.k)
         .subquery("b")
     )
     cells = (
@@ -165,9 +181,12 @@ def _grid_tile(
             func.array_agg(aggregate_order_by(by_key.c.k, by_key.c.n.desc(), by_key.c.k))[1].label(
                 "k"
             ),
+            # every key and disposition with its count ("overdue:demolish:3,…"): the map
+            # sums what its layer toggles show
+            func.string_agg(by_key.c.c, aggregate_order_by(literal(","), by_key.c.k)).label("c"),
         )
         .group_by(by_key.c.cx, by_key.c.cy)
-        .subquery("c")
+        .subquery("cells")
     )
     return select(func.ST_AsMVT(cells.table_valued(), LAYER, EXTENT, "geom"))
 

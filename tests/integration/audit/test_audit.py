@@ -180,7 +180,7 @@ def test_every_app_table_is_audited(connection) -> None:
         connection.execute(
             text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         ).scalars()
-    ) - {"spatial_ref_sys", "alembic_version", "user_sessions", "login_attempts"}
+    ) - {"spatial_ref_sys", "alembic_version", "user_sessions", "login_attempts", "tile_versions"}
     audited = set(
         connection.execute(
             text(

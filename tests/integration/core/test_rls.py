@@ -20,7 +20,8 @@ from tests.support.workflow import DZG, ZSM
 
 A, B = DZG, ZSM
 #: reference data every role reads (street polygons, the district outline): not street-owned
-REFERENCE = {"streets", "districts", "spatial_ref_sys", "alembic_version"}
+# tile_versions: statement numbers per map square (migration 0080), no street data
+REFERENCE = {"streets", "districts", "spatial_ref_sys", "alembic_version", "tile_versions"}
 #: tables holding street A's rows once seeded (each must show A's rows to street A)
 A_HAS_ROWS = {"sites", "site_events", "site_steps", "photos", "extension_requests",
               "monthly_reports", "users", "patrols", "patrol_stops",

@@ -286,3 +286,30 @@ def test_map_scripts_carry_the_response_nonce(demo) -> None:
     assert len(inline) - len(data_blocks) >= 2  # folium's L_NO_TOUCH and the map's script
     assert all(f'nonce="{nonce}"' in a for a in inline if a not in data_blocks), inline
     assert "onclick=" not in demo.get("/map/print", headers=HTML).get_data(as_text=True)
+
+
+def test_above_the_threshold_the_page_carries_no_site_but_the_same_counts(demo, app) -> None:
+    below = _page(demo, "/map?status=in_progress,closed")
+    total = json.loads(_payload(below))["n"]
+    assert total > 0 and "site-tiles.js" not in below
+    app.config["MAP_TILE_THRESHOLD"] = total - 1
+    above = _page(demo, "/map?status=in_progress,closed")
+    assert json.loads(_payload(above))["n"] == 0
+    assert "site-tiles.js" in above
+    assert _counts_table(above) == _counts_table(below)
+    # the tiles and the sites of a view carry the page's filter
+    assert "/tiles/sites/{z}/{x}/{y}.mvt?status=in_progress,closed" in above
+    assert "/map/sites.json?status=in_progress,closed" in above
+    # the printout still draws every site
+    printed = _page(demo, "/map/print?status=in_progress,closed")
+    assert json.loads(_payload(printed))["n"] == total
+
+
+def test_the_sites_of_a_view_need_its_bbox(demo) -> None:
+    response = demo.get("/map/sites.json?status=closed", headers={"Accept": "application/json"})
+    assert response.status_code == 422
+    assert response.get_json()["field"] == "bbox"
+    response = demo.get("/map/sites.json?status=closed&bbox=117.1,39.0,117.4,39.2")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["n"] == demo.get("/api/v1/sites/counts?status=closed").get_json()["total"]

@@ -40,20 +40,20 @@ def decode(body: bytes) -> list[dict]:
     return layers["sites"]["features"]
 
 
-def _create(client, **overrides) -> dict:
+def create(client, **overrides) -> dict:
     response = client.post("/api/v1/sites", json=site_payload(**overrides))
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
 
 def test_a_site_is_one_point_at_its_place_from_point_zoom(client) -> None:
-    site = _create(client, code="TILE-1", lon=117.2381, lat=39.11, disposition="rectify")
-    _create(client, code="TILE-2", lon=117.2700, lat=39.0950)  # another tile at z17
+    site = create(client, code="TILE-1", lon=117.2381, lat=39.11, disposition="rectify")
+    create(client, code="TILE-2", lon=117.2700, lat=39.0950)  # another tile at z17
     x, y, px, py = tile_of(117.2381, 39.11, 17)
     response = client.get(f"/tiles/sites/17/{x}/{y}.mvt")
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.mapbox-vector-tile"
-    assert response.headers["Cache-Control"] == "private, max-age=60"
+    assert response.headers["Cache-Control"] == "private, no-cache"
     features = decode(response.data)
     assert len(features) == 1
     feature = features[0]
@@ -65,7 +65,7 @@ def test_a_site_is_one_point_at_its_place_from_point_zoom(client) -> None:
 
 
 def test_an_overdue_site_is_drawn_as_overdue(client, connection) -> None:
-    site = _create(client, code="TILE-OD", committed_deadline="2026-01-31")
+    site = create(client, code="TILE-OD", committed_deadline="2026-01-31")
     x, y, _, _ = tile_of(117.2381, 39.11, 16)
     features = decode(client.get(f"/tiles/sites/16/{x}/{y}.mvt").data)
     assert [(f["id"], f["properties"]["k"]) for f in features] == [(site["id"], "overdue")]
@@ -102,10 +102,15 @@ def test_below_point_zoom_sites_are_counted_on_a_grid(client, db_session) -> Non
         assert cx % tiles.CELL == tiles.CELL // 2 and cy % tiles.CELL == tiles.CELL // 2
         assert f["properties"]["k"] in {"new", "registered", "in_progress", "overdue",
                                         "awaiting_acceptance", "closed"}  # fmt: skip
+        # every key and disposition with its count: they add up to the cell's sites
+        parts = [part.split(":") for part in f["properties"]["c"].split(",")]
+        assert sum(int(n) for _, _, n in parts) == f["properties"]["n"]
+        assert sum(int(n) for k, _, n in parts if k == "overdue") == f["properties"]["overdue"]
+        assert {d for _, d, _ in parts} <= {"demolish", "rectify"}
 
 
 def test_the_filter_parameters_apply(client) -> None:
-    _create(client, code="TILE-D", disposition="demolish")
+    create(client, code="TILE-D", disposition="demolish")
     x, y, _, _ = tile_of(117.2381, 39.11, 15)
     assert len(decode(client.get(f"/tiles/sites/15/{x}/{y}.mvt?disposition=demolish").data)) == 1
     response = client.get(f"/tiles/sites/15/{x}/{y}.mvt?disposition=rectify")
@@ -141,8 +146,8 @@ def test_tile_bounds_match_web_mercator() -> None:
 
 
 def test_a_street_officer_gets_only_the_sites_of_the_street(client, auth) -> None:
-    own = _create(client, code="TILE-OWN", lon=117.2381, lat=39.11)  # 大直沽 (120102002)
-    _create(client, code="TILE-OTHER", lon=117.2560, lat=39.1050)  # 中山门 (120102003)
+    own = create(client, code="TILE-OWN", lon=117.2381, lat=39.11)  # 大直沽 (120102002)
+    create(client, code="TILE-OTHER", lon=117.2560, lat=39.1050)  # 中山门 (120102003)
     x, y, _, _ = tile_of(117.2381, 39.11, 10)  # one tile holds both at z10
     assert tile_of(117.2560, 39.1050, 10)[:2] == (x, y)
     office = decode(client.get(f"/tiles/sites/10/{x}/{y}.mvt?q=TILE-").data)

@@ -39,3 +39,10 @@ def test_template_syntax_in_ledger_text_is_not_evaluated() -> None:
     streets = {**STREETS, "features": [street]}
     page = outline_map(streets, "/l.js", "/l.css").get_root().render()
     assert '"name": "{{7*7}}"' in page and '"name": "49"' not in page
+
+
+def test_outline_and_patrol_maps_show_a_metric_scale_only() -> None:
+    for fmap in (outline_map(STREETS, "/l.js", "/l.css"), base_map(STREETS, "/l.js", "/l.css")):
+        page = fmap.get_root().render()
+        assert "L.control.scale({imperial: false" in page
+        assert page.count("L.control.scale(") == 1  # not folium's own (miles and feet too)

@@ -1,0 +1,255 @@
+"""The map's two modes against each other: every site in the page (the array mode, the baseline:
+today's page) and vector tiles above a threshold (GIS_APP_MAP_TILE_THRESHOLD).
+
+    python -m bench.map_modes_bench [--sizes 1500,20000] [--threshold 1000] [--views 30]
+
+For each size N the demo district with N sites (bench database `<app db>_bench_<N>`, shared with
+bench/map_bench.py), the app served from a process of its own, and in the same run, each mode in
+a fresh headless Chromium context (empty cache, 1400 × 900):
+
+* first draw: ms from navigation start until the first view is complete (array: the canvas
+  holds every site; tiles: every tile of the view is drawn, or the view's sites fetched);
+* bytes: everything transferred for the first view (document, scripts, data, tiles);
+* tour: a scripted tour of --views views (pans and zooms between zoom 12 and 16 over the
+  district, the same for both modes); each view timed from setView until it is complete;
+  median and p95;
+* memory: the tab's JS heap after the tour (Chrome DevTools Performance.getMetrics);
+* tiles (tile mode): server time per tile at z14 and z11 over the district, built (first
+  request) and revalidated (If-None-Match, 304), p50 and p95.
+
+The machine may be shared: compare the modes' ratios, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import statistics
+import sys
+import time
+import urllib.request
+from typing import Any
+
+from bench.map_bench import bench_url, ensure_sites, say
+
+VIEWPORT = {"width": 1400, "height": 900}
+
+
+def bench_wsgi(url: str, threshold: int) -> Any:
+    from bench.browser import bench_app
+
+    return bench_app(url, MAP_TILE_THRESHOLD=threshold)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def tour_views(bounds: tuple[float, float, float, float], n: int) -> list[list[float]]:
+    """n views [lat, lon, zoom]: zooms 12-16, centres inside the district's bounds."""
+    west, south, east, north = bounds
+    rnd = random.Random(20)
+    return [
+        [rnd.uniform(south, north), rnd.uniform(west, east), rnd.choice([12, 13, 14, 15, 16])]
+        for _ in range(n)
+    ]
+
+
+TOUR_JS = """async ([views, tiled]) => {
+  const map = window.gisMap, times = [];
+  for (const [lat, lon, zoom] of views) {
+    const t0 = performance.now();
+    const done = new Promise(resolve => {
+      if (tiled) window.gisTiles.once('settled', () => resolve());
+      else map.once('moveend', () => requestAnimationFrame(() => resolve()));
+    });
+    map.setView([lat, lon], zoom, {animate: false});
+    await Promise.race([done, new Promise(r => setTimeout(r, 20000))]);
+    times.push(performance.now() - t0);
+  }
+  return times;
+}"""
+
+READY_JS = """() => window.gisSites && window.gisSites.stats.firstDrawnAt !== null
+  && (!window.gisTiles || window.gisTiles.stats.settledAt !== null)
+  && window.gisSites.stats.firstDrawnAt"""
+
+
+def measure_mode(browser: Any, base: str, login: dict[str, str], views: list, tiled: bool) -> dict:
+    from bench.browser import offline_context
+
+    blocked: list[str] = []
+    context = offline_context(browser, blocked, viewport=VIEWPORT)
+    context.set_extra_http_headers(login)
+    page = context.new_page()
+    transferred = [0]
+    page.on("requestfinished", lambda r: transferred.__setitem__(0, transferred[0] + _size(r)))
+    page.goto(base + "/map", wait_until="commit")
+    first = float(page.wait_for_function(READY_JS, timeout=120_000).json_value())
+    page.wait_for_timeout(200)
+    first_bytes = transferred[0]
+    mode = page.evaluate("() => window.gisTiles ? 'tiles' : 'sites'")
+    assert mode == ("tiles" if tiled else "sites"), mode
+    times = page.evaluate(TOUR_JS, [views, tiled])
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    context.close()
+    return {
+        "first_ms": first,
+        "bytes": first_bytes,
+        "tour_p50": statistics.median(times),
+        "tour_p95": p95(times),
+        "heap_mb": metrics.get("JSHeapUsedSize", 0) / 2**20,
+        "blocked": blocked,
+    }
+
+
+def _size(request: Any) -> int:
+    try:
+        sizes = request.sizes()
+        return int(sizes["responseBodySize"] + sizes["responseHeadersSize"])
+    except Exception:  # a request the browser cancelled
+        return 0
+
+
+def tile_times(base: str, login: dict[str, str], bounds: tuple, z: int) -> dict[str, float]:
+    """Server time per tile at zoom z over the district: built, then revalidated (304)."""
+    from gis_app.features.maps.tiles_api import MVT  # noqa: F401 (the app's module loads)
+
+    west, south, east, north = bounds
+    n = 2**z
+
+    def tx(lon: float) -> int:
+        return int((lon + 180) / 360 * n)
+
+    def ty(lat: float) -> int:
+        return int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+    built, again, sizes = [], [], []
+    for x in range(tx(west), tx(east) + 1):
+        for y in range(ty(north), ty(south) + 1):
+            url = f"{base}/tiles/sites/{z}/{x}/{y}.mvt"
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(urllib.request.Request(url, headers=login)) as r:
+                body, etag = r.read(), r.headers["ETag"]
+            built.append(time.perf_counter() - t0)
+            sizes.append(len(body))
+            t0 = time.perf_counter()
+            request = urllib.request.Request(url, headers={**login, "If-None-Match": etag})
+            try:
+                urllib.request.urlopen(request).read()
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 304, exc.code
+            again.append(time.perf_counter() - t0)
+    return {
+        "tiles": len(built),
+        "built_p50": statistics.median(built) * 1000,
+        "built_p95": p95(built) * 1000,
+        "again_p95": p95(again) * 1000,
+        "kb_max": max(sizes) / 1024,
+    }
+
+
+def district_bounds(url: str) -> tuple[float, float, float, float]:
+    from sqlalchemy import create_engine, text
+
+    from gis_app.core.database import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(url))
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM"
+                " (SELECT ST_Extent(geom) AS e FROM sites) s"
+            )
+        ).one()
+    engine.dispose()
+    return tuple(float(v) for v in row)  # type: ignore[return-value]
+
+
+def run(
+    sizes: list[int], threshold: int, n_views: int, dbname: str | None = None
+) -> list[dict[str, Any]]:
+    from bench.browser import auth_headers, bench_token, chromium, serve_in_process
+
+    results = []
+    with chromium() as browser:
+        for n in sizes:
+            url = bench_url(n) if dbname is None else _named(dbname)
+            ensure_sites(url, n, False)
+            login = auth_headers(bench_token(url))
+            bounds = district_bounds(url)
+            views = tour_views(bounds, n_views)
+            row: dict[str, Any] = {"n": n}
+            for label, limit in (("array", 10**9), ("tiles", threshold)):
+                with serve_in_process(
+                    "bench.map_modes_bench:bench_wsgi", url=url, threshold=limit
+                ) as base:
+                    with urllib.request.urlopen(
+                        urllib.request.Request(base + "/map", headers=login), timeout=600
+                    ) as warm:
+                        warm.read()  # imports, connections
+                    row[label] = measure_mode(browser, base, login, views, label == "tiles")
+                    say(f"{n:,} {label}: {row[label]}")
+                    if label == "tiles":
+                        row["z14"] = tile_times(base, login, bounds, 14)
+                        row["z11"] = tile_times(base, login, bounds, 11)
+                        say(f"{n:,} tiles z14 {row['z14']} z11 {row['z11']}")
+            results.append(row)
+    return results
+
+
+def _named(dbname: str) -> str:
+    """A database already holding the demo district (e.g. the export bench's)."""
+    from gis_app.core.localdb import resolve_url, with_dbname
+
+    return with_dbname(resolve_url(), dbname)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| sites | mode | first draw ms | bytes first view | tour p50 ms | tour p95 ms "
+        "| JS heap MiB | first draw vs array |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        for label in ("array", "tiles"):
+            m = r[label]
+            ratio = m["first_ms"] / r["array"]["first_ms"]
+            lines.append(
+                f"| {r['n']:,} | {label} | {m['first_ms']:.0f} | {m['bytes'] / 1024:,.0f} KB "
+                f"| {m['tour_p50']:.0f} | {m['tour_p95']:.0f} | {m['heap_mb']:.1f} | {ratio:.2f}× |"
+            )
+    lines += [
+        "",
+        "| sites | zoom | tiles | built p50 ms | built p95 ms | 304 p95 ms | largest KB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        for z in ("z14", "z11"):
+            t = r[z]
+            lines.append(
+                f"| {r['n']:,} | {z[1:]} | {t['tiles']} | {t['built_p50']:.0f} "
+                f"| {t['built_p95']:.0f} | {t['again_p95']:.0f} | {t['kb_max']:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1500,20000")
+    parser.add_argument("--threshold", type=int, default=1000, help="the tile mode's threshold")
+    parser.add_argument("--views", type=int, default=30)
+    parser.add_argument("--database", help="use this database (one size) instead of loading one")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    results = run(sizes, args.threshold, args.views, args.database)
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,392 @@
+/* 违建治理一张图 — the sites of a map with more sites than its threshold, from vector tiles.
+ *
+ * The page then carries no site (gis_app/features/maps/pages.py); this layer loads the tiles
+ * of the view (/tiles/sites/{z}/{x}/{y}.mvt with the page's filter) and draws them on one
+ * canvas per tile: below the point zoom one circle per grid cell, sized by its number of
+ * sites and coloured by its most frequent status, with the count; from the point zoom one
+ * point per site, styled as on the site layer. The layer toggles of the site layer apply to
+ * both (a cell counts only the statuses and dispositions shown).
+ *
+ * After every change of view, once its tiles are there, it counts the sites shown in view;
+ * when they are no more than the threshold it fetches those sites (/map/sites.json with the
+ * view's bbox) into the site layer, which draws each with its popup, and hides the tiles;
+ * above it the tiles show and the site layer is empty. `stats` records the mode, the count in
+ * view and when the view was last complete (bench/map_bench.py reads them).
+ */
+(function () {
+  'use strict';
+
+  var TWO_PI = Math.PI * 2;
+  var EMPTY = {n: 0, origin: [0, 0], scale: 1, stride: 4, span: 8, rows: []};
+
+  /* ---- a Mapbox vector tile (points only), read straight from its protobuf bytes ---- */
+  function Reader(buffer) { this.b = new Uint8Array(buffer); this.p = 0; this.view = new DataView(buffer); }
+  Reader.prototype.varint = function () {
+    var result = 0, shift = 1, byte;
+    do {
+      byte = this.b[this.p++];
+      result += (byte & 0x7f) * shift;
+      shift *= 128;
+    } while (byte & 0x80);
+    return result;
+  };
+  Reader.prototype.skip = function (wire) {
+    if (wire === 0) this.varint();
+    else if (wire === 1) this.p += 8;
+    else if (wire === 2) { var len = this.varint(); this.p += len; }
+    else if (wire === 5) this.p += 4;
+    else throw new Error('vector tile: wire type ' + wire);
+  };
+  Reader.prototype.string = function () {
+    var len = this.varint(), text = new TextDecoder().decode(this.b.subarray(this.p, this.p + len));
+    this.p += len;
+    return text;
+  };
+  function zigzag(n) { return n % 2 ? -(n + 1) / 2 : n / 2; }
+
+  function readValue(r) {
+    var len = r.varint(), end = r.p + len, value = null;
+    while (r.p < end) {
+      var tag = r.varint(), field = Math.floor(tag / 8), wire = tag % 8;
+      if (field === 1) value = r.string();
+      else if (field === 2) { value = r.view.getFloat32(r.p, true); r.p += 4; }
+      else if (field === 3) { value = r.view.getFloat64(r.p, true); r.p += 8; }
+      else if (field === 4 || field === 5) value = r.varint();
+      else if (field === 6) value = zigzag(r.varint());
+      else if (field === 7) value = r.varint() !== 0;
+      else r.skip(wire);
+    }
+    return value;
+  }
+
+  function readFeature(r, end, keys, values, extent) {
+    var feature = {id: null, props: {}, x: 0, y: 0};
+    while (r.p < end) {
+      var tag = r.varint(), field = Math.floor(tag / 8), wire = tag % 8, stop;
+      if (field === 1) feature.id = r.varint();
+      else if (field === 2) {
+        stop = r.varint();
+        stop += r.p;
+        while (r.p < stop) { var k = r.varint(); feature.props[keys[k]] = values[r.varint()]; }
+      } else if (field === 4) {
+        stop = r.varint();
+        stop += r.p;
+        var x = 0, y = 0;
+        while (r.p < stop) {
+          var command = r.varint(), count = command >> 3;
+          for (var i = 0; i < count; i++) { x += zigzag(r.varint()); y += zigzag(r.varint()); }
+        }
+        feature.x = x / extent;  // share of the tile (0..1; beyond it: the buffer)
+        feature.y = y / extent;
+      } else r.skip(wire);
+    }
+    return feature;
+  }
+
+  function decodeTile(buffer) {
+    var r = new Reader(buffer), out = [];
+    while (r.p < r.b.length) {
+      var tag = r.varint();
+      if (Math.floor(tag / 8) !== 3 || tag % 8 !== 2) { r.skip(tag % 8); continue; }
+      var size = r.varint(), end = r.p + size, keys = [], values = [], spans = [], extent = 4096;
+      while (r.p < end) {
+        var t = r.varint(), field = Math.floor(t / 8), wire = t % 8;
+        if (field === 2) { var len = r.varint(); spans.push([r.p, r.p + len]); r.p += len; }
+        else if (field === 3) keys.push(r.string());
+        else if (field === 4) values.push(readValue(r));
+        else if (field === 5) extent = r.varint();
+        else r.skip(wire);
+      }
+      for (var i = 0; i < spans.length; i++) {
+        r.p = spans[i][0];
+        out.push(readFeature(r, spans[i][1], keys, values, extent));
+      }
+      r.p = end;
+    }
+    return out;
+  }
+
+  /* ---- the layer ---- */
+  L.GisSiteTiles = L.GridLayer.extend({
+    options: {tileSize: 256, updateWhenZooming: false, keepBuffer: 1, pane: 'overlayPane',
+              hitTolerance: 3},
+
+    initialize: function (siteLayer, opts) {
+      L.GridLayer.prototype.initialize.call(this, {});
+      this._siteLayer = siteLayer;
+      this._opts = opts;  // tileUrl, sitesUrl, threshold, pointZoom
+      this._palette = siteLayer.options.palette;
+      var keyIndex = {}, dispIndex = {};
+      this._palette.statuses.forEach(function (s, i) { keyIndex[s.key] = i; });
+      this._palette.dispositions.forEach(function (d, i) { dispIndex[d.key] = i; });
+      this._keyIndex = keyIndex;
+      this._dispIndex = dispIndex;
+      this._seq = 0;
+      this.stats = {mode: null, inView: null, settles: 0, settledAt: null, tilesLoaded: 0};
+    },
+
+    onAdd: function (map) {
+      L.GridLayer.prototype.onAdd.call(this, map);
+      this.on('load', this._settle, this);
+      map.on('moveend', this._maybeSettle, this);
+      map.on('click', this._onClick, this);
+    },
+
+    onRemove: function (map) {
+      map.off('moveend', this._maybeSettle, this);
+      map.off('click', this._onClick, this);
+      this.off('load', this._settle, this);
+      L.GridLayer.prototype.onRemove.call(this, map);
+    },
+
+    createTile: function (coords, done) {
+      var tile = L.DomUtil.create('canvas', 'gis-site-tile');
+      var size = this.getTileSize(), ratio = window.devicePixelRatio || 1, self = this;
+      tile.width = size.x * ratio;
+      tile.height = size.y * ratio;
+      tile._ratio = ratio;
+      tile._features = null;
+      fetch(L.Util.template(this._opts.tileUrl, coords), {credentials: 'same-origin'})
+        .then(function (res) {
+          if (res.status === 204) return null;
+          if (!res.ok) throw new Error('瓦片读取失败 ' + res.status);
+          return res.arrayBuffer();
+        })
+        .then(function (buffer) {
+          tile._features = buffer ? self._prepare(decodeTile(buffer)) : [];
+          self.stats.tilesLoaded += 1;
+          self._drawTile(tile);
+          done(null, tile);
+        })
+        .catch(function (err) { tile._features = []; done(err, tile); });
+      return tile;
+    },
+
+    /* cells get their counts by status and disposition ([key, disposition, n], …) */
+    _prepare: function (features) {
+      var keyIndex = this._keyIndex, dispIndex = this._dispIndex;
+      features.forEach(function (f) {
+        if (f.props.n === undefined) {
+          f.key = keyIndex[f.props.k] || 0;
+          f.disp = dispIndex[f.props.d] || 0;
+          return;
+        }
+        f.parts = String(f.props.c || '').split(',').filter(Boolean).map(function (part) {
+          var bits = part.split(':');
+          return [keyIndex[bits[0]] || 0, dispIndex[bits[1]] || 0, Number(bits[2])];
+        });
+      });
+      return features;
+    },
+
+    /* how many of a feature's sites the layer toggles show, and the key most of them have */
+    _shownOf: function (f) {
+      var shown = this._siteLayer._shown;
+      if (!f.parts) {
+        return {n: shown.status[f.key] && shown.disposition[f.disp] ? 1 : 0, key: f.key};
+      }
+      var byKey = {}, n = 0, best = -1, bestN = 0;
+      for (var i = 0; i < f.parts.length; i++) {
+        var p = f.parts[i];
+        if (!shown.status[p[0]] || !shown.disposition[p[1]]) continue;
+        byKey[p[0]] = (byKey[p[0]] || 0) + p[2];
+        n += p[2];
+      }
+      for (var k in byKey) {
+        if (byKey[k] > bestN || (byKey[k] === bestN && Number(k) < best)) { best = Number(k); bestN = byKey[k]; }
+      }
+      return {n: n, key: best, byKey: byKey};
+    },
+
+    _drawTile: function (tile) {
+      var ctx = tile.getContext('2d'), size = this.getTileSize(), pal = this._palette;
+      ctx.setTransform(tile._ratio, 0, 0, tile._ratio, 0, 0);
+      ctx.clearRect(0, 0, size.x, size.y);
+      var features = tile._features || [];
+      // points in the palette's z order (overdue and new on top); cells biggest first
+      var order = features.slice().sort(function (a, b) {
+        if (a.parts || b.parts) return (b.props.n || 0) - (a.props.n || 0);
+        return pal.statuses[a.key].z - pal.statuses[b.key].z;
+      });
+      for (var i = 0; i < order.length; i++) {
+        var f = order[i], s = this._shownOf(f);
+        f.px = f.x * size.x;
+        f.py = f.y * size.y;
+        f.r = 0;
+        if (!s.n) continue;
+        var style = pal.statuses[s.key];
+        f.r = f.parts ? Math.min(26, 5 + 4.5 * Math.log10(s.n)) : style.radius;
+        ctx.beginPath();
+        ctx.arc(f.px, f.py, f.r, 0, TWO_PI);
+        ctx.globalAlpha = f.parts ? 0.85 : 0.9;
+        ctx.fillStyle = style.fill;
+        ctx.fill();
+        ctx.globalAlpha = 1;
+        ctx.setLineDash(f.parts ? [] : pal.dispositions[f.disp].dash);
+        ctx.lineWidth = 1.5;
+        ctx.strokeStyle = style.stroke;
+        ctx.stroke();
+        if (f.parts && f.r >= 9) {
+          ctx.fillStyle = '#fff';
+          ctx.font = 'bold 11px sans-serif';
+          ctx.textAlign = 'center';
+          ctx.textBaseline = 'middle';
+          ctx.fillText(s.n >= 10000 ? Math.round(s.n / 1000) + 'k' : String(s.n), f.px, f.py);
+        }
+      }
+      ctx.setLineDash([]);
+    },
+
+    redrawAll: function () {
+      for (var key in this._tiles) {
+        if (this._tiles[key].el._features) this._drawTile(this._tiles[key].el);
+      }
+      this._maybeSettle();
+    },
+
+    /* the tiles of the current zoom, with their pixel origin at that zoom */
+    _currentTiles: function () {
+      var out = [], size = this.getTileSize();
+      for (var key in this._tiles) {
+        var t = this._tiles[key];
+        if (t.coords.z !== this._tileZoom || !t.el._features) continue;
+        out.push({el: t.el, coords: t.coords, ox: t.coords.x * size.x, oy: t.coords.y * size.y});
+      }
+      return out;
+    },
+
+    /* the sites shown in view: cells by their centre, points on their own tile (not in the
+       neighbours' buffers); with `ids`, the ids of the points */
+    countInView: function (ids) {
+      var map = this._map, z = this._tileZoom, bounds = map.getBounds();
+      var nw = map.project(bounds.getNorthWest(), z), se = map.project(bounds.getSouthEast(), z);
+      var size = this.getTileSize(), n = 0, byKey = {};
+      this._currentTiles().forEach(function (t) {
+        t.el._features.forEach(function (f) {
+          if (f.x < 0 || f.x >= 1 || f.y < 0 || f.y >= 1) return;
+          var x = t.ox + f.x * size.x, y = t.oy + f.y * size.y;
+          if (x < nw.x || x > se.x || y < nw.y || y > se.y) return;
+          var s = this._shownOf(f);
+          if (!s.n) return;
+          n += s.n;
+          if (f.parts) {
+            for (var k in s.byKey) byKey[k] = (byKey[k] || 0) + s.byKey[k];
+          } else {
+            byKey[s.key] = (byKey[s.key] || 0) + 1;
+            if (ids) ids.push(f.id);
+          }
+        }, this);
+      }, this);
+      var keys = {};
+      for (var k in byKey) keys[this._palette.statuses[k].key] = byKey[k];
+      return {n: n, byKey: keys};
+    },
+
+    _maybeSettle: function () {
+      if (this._map && this._tileZoom !== undefined) this._settle();
+    },
+
+    /* every tile of the view is there (not merely none asked for yet) */
+    _complete: function () {
+      if (!this._noTilesToLoad()) return false;
+      var range = this._pxBoundsToTileRange(this._getTiledPixelBounds(this._map.getCenter()));
+      for (var x = range.min.x; x <= range.max.x; x++) {
+        for (var y = range.min.y; y <= range.max.y; y++) {
+          var t = this._tiles[x + ':' + y + ':' + this._tileZoom];
+          if (!t || !t.el._features) return false;
+        }
+      }
+      return true;
+    },
+
+    /* the view is complete: sites (few enough in view) or tiles */
+    _settle: function () {
+      var map = this._map;
+      if (!map || !this._complete()) return;
+      var seq = ++this._seq, self = this, count = this.countInView().n;
+      this.stats.inView = count;
+      if (count > this._opts.threshold) {
+        if (this._siteLayer.stats.total) this._siteLayer.setData(EMPTY);
+        this.setOpacity(1);
+        this._done(seq, 'tiles');
+        return;
+      }
+      var b = map.getBounds().pad(0.25);
+      var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
+        return v.toFixed(6);
+      }).join(',');
+      var url = this._opts.sitesUrl + (this._opts.sitesUrl.indexOf('?') < 0 ? '?' : '&') + 'bbox=' + bbox;
+      fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/json'}})
+        .then(function (res) {
+          if (!res.ok) throw new Error('点位读取失败 ' + res.status);
+          return res.json();
+        })
+        .then(function (data) {
+          if (seq !== self._seq || !self._map) return;
+          self._siteLayer.setData(data);
+          self.setOpacity(0);
+          self._done(seq, 'sites');
+        });
+    },
+
+    _done: function (seq, mode) {
+      if (seq !== this._seq) return;
+      this.stats.mode = mode;
+      this.stats.settles += 1;
+      this.stats.settledAt = performance.now();
+      var sites = this._siteLayer.stats;
+      if (sites.firstDrawnAt === null) sites.firstDrawnAt = this.stats.settledAt;
+      this._map.getContainer().setAttribute('data-map-mode', mode);
+      this.fire('settled', {mode: mode, inView: this.stats.inView});
+    },
+
+    /* the feature under a click: a site (its popup) or a cell (its counts by status) */
+    _onClick: function (e) {
+      if (this.stats.mode !== 'tiles') return;
+      var z = this._tileZoom, p = this._map.project(e.latlng, z), size = this.getTileSize();
+      var best = null, bestD = Infinity, tol = this.options.hitTolerance;
+      this._currentTiles().forEach(function (t) {
+        t.el._features.forEach(function (f) {
+          if (!f.r) return;
+          var dx = t.ox + f.px - p.x, dy = t.oy + f.py - p.y, d = dx * dx + dy * dy;
+          var r = f.r + tol;
+          if (d <= r * r && d < bestD) { best = {f: f, t: t}; bestD = d; }
+        });
+      });
+      if (!best) return;
+      var f = best.f;
+      var at = this._map.unproject([best.t.ox + f.x * size.x, best.t.oy + f.y * size.y], z);
+      if (!f.parts) { this._siteLayer.openPopupAt(f.id, at); return; }
+      this._cellPopup(f, at);
+    },
+
+    _cellPopup: function (f, at) {
+      var s = this._shownOf(f), box = document.createElement('div'), pal = this._palette;
+      box.className = 'gis-popup gis-cell-popup';
+      var title = document.createElement('div');
+      title.className = 'gis-popup-title';
+      title.textContent = '此处 ' + s.n + ' 个点位';
+      box.appendChild(title);
+      var table = document.createElement('table');
+      table.className = 'gis-popup-table';
+      pal.statuses.forEach(function (st, i) {
+        if (!s.byKey[i]) return;
+        var tr = document.createElement('tr'), th = document.createElement('th'), td = document.createElement('td');
+        th.textContent = st.label;
+        td.textContent = String(s.byKey[i]);
+        td.setAttribute('data-count', st.key);
+        tr.appendChild(th);
+        tr.appendChild(td);
+        table.appendChild(tr);
+      });
+      box.appendChild(table);
+      var hint = document.createElement('div');
+      hint.className = 'muted small';
+      hint.textContent = '放大地图查看各点位';
+      box.appendChild(hint);
+      L.popup({maxWidth: 260}).setLatLng(at).setContent(box).openOn(this._map);
+    }
+  });
+
+  L.gisSiteTiles = function (siteLayer, opts) { return new L.GisSiteTiles(siteLayer, opts); };
+}());

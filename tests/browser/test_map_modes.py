@@ -1,0 +1,199 @@
+"""The map's two modes on a small database: every site from the page's array, or vector tiles
+(counts per grid cell by status, every site from the point zoom) once more sites than the
+threshold are in view. Both draw the same sites and counts for the same filters and toggles,
+and the switch happens at the configured threshold (GIS_APP_MAP_TILE_THRESHOLD)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.browser.conftest import DEMO_DAY, DEMO_SITES, LiveServer
+from tests.browser.test_map_browser import DRAWN
+from tests.support.browser import OFFICE, Tab, log_in
+from tests.support.live import serve_app
+
+pytestmark = pytest.mark.browser
+
+SETTLED = "() => window.gisTiles && window.gisTiles.stats.settledAt !== null"
+IN_VIEW = (
+    "() => { const ids = []; const c = window.gisTiles.countInView(ids); c.ids = ids; return c; }"
+)
+
+
+@pytest.fixture(scope="module")
+def modes_server(database_url: str, engine, demo_streets) -> Iterator[tuple[LiveServer, Any]]:
+    """A live app whose threshold the tests set (its Flask app is kept for that)."""
+    from gis_app.demo.loader import load_demo
+    from tests.support.accounts import Accounts
+
+    apps: list[Any] = []
+
+    def keep(wsgi_app: Any) -> Any:
+        apps.append(wsgi_app.__self__)
+        return wsgi_app
+
+    with Session(engine) as s, s.begin():
+        load_demo(s, n_sites=DEMO_SITES, seed=7, today=DEMO_DAY)
+    with serve_app(database_url, engine, wrap=keep) as url:
+        with engine.begin() as conn:
+            Accounts(conn).user(OFFICE, "district_officer", display_name="区办（浏览器）")
+        yield LiveServer(url, engine), apps[0]
+
+
+@pytest.fixture()
+def office(tab: Tab, modes_server) -> Tab:
+    log_in(tab, modes_server[0].url, OFFICE)
+    return tab
+
+
+def open_map(tab: Tab, app: Any, url: str, threshold: int) -> str:
+    """Open the map with this threshold; 'sites' (the page's array) or 'tiles'."""
+    app.config["MAP_TILE_THRESHOLD"] = threshold
+    response = tab.page.goto(url)
+    assert response.status == 200, url
+    tab.page.wait_for_function(DRAWN, timeout=30_000)
+    return tab.page.evaluate("() => window.gisTiles ? 'tiles' : 'sites'")
+
+
+def array_view(tab: Tab) -> dict[str, Any]:
+    """What the array mode draws in view: ids and counts by legend key."""
+    return tab.page.evaluate(
+        """() => { const s = window.gisSites, m = window.gisMap, b = m.getSize();
+                   const keys = s.options.palette.statuses.map(k => k.key);
+                   const ids = [], byKey = {};
+                   for (let i = 0; i < s.stats.total; i++) {
+                     if (!s._drawnMask[i]) continue;
+                     const p = s.containerPointOf(i);
+                     if (p.x < 0 || p.y < 0 || p.x > b.x || p.y > b.y) continue;
+                     ids.push(s.idOf(i));
+                     const k = keys[s._sites.key[i]];
+                     byKey[k] = (byKey[k] || 0) + 1;
+                   }
+                   return {ids: ids, byKey: byKey, n: ids.length}; }"""
+    )
+
+
+def settle(tab: Tab, before: int | None = None) -> dict[str, Any]:
+    tab.page.wait_for_function(SETTLED, timeout=30_000)
+    if before is not None:
+        tab.page.wait_for_function(
+            f"() => window.gisTiles.stats.settles > {before}", timeout=30_000
+        )
+    tab.page.wait_for_timeout(300)  # a last moveend's settle
+    tab.page.wait_for_function("() => window.gisTiles._noTilesToLoad()", timeout=30_000)
+    return tab.page.evaluate("() => ({...window.gisTiles.stats})")
+
+
+def set_view(tab: Tab, zoom: float) -> int:
+    before = tab.page.evaluate("() => window.gisTiles ? window.gisTiles.stats.settles : 0")
+    tab.page.evaluate(f"() => window.gisMap.setZoom({zoom}, {{animate: false}})")
+    return before
+
+
+def side_counts(tab: Tab) -> dict[str, int]:
+    return tab.page.evaluate(
+        """() => Object.fromEntries(Array.from(
+               document.querySelectorAll('#map-counts td[data-count]'),
+               td => [td.dataset.count, Number(td.textContent)]))"""
+    )
+
+
+@pytest.mark.parametrize("query", ["", "?status=in_progress,closed", "?overdue=true"])
+def test_both_modes_draw_the_same_sites_and_counts(office, modes_server, query) -> None:
+    live, app = modes_server
+    url = live.url + "/map" + query
+    assert open_map(office, app, url, threshold=10**9) == "sites"
+    total = office.page.evaluate("() => window.gisSites.stats.total")
+    assert total > 0
+    array_counts = side_counts(office)
+    # the same view from tiles: at the district's zoom one point per site
+    assert open_map(office, app, url, threshold=0) == "tiles"
+    stats = settle(office)
+    assert stats["mode"] == "tiles", stats
+    assert office.page.evaluate("() => window.gisSites.stats.total") == 0  # no array sent
+    assert side_counts(office) == array_counts  # the panel: the filter's counts either way
+    # at the point zoom, one point per site from the tiles ...
+    before = set_view(office, 13)
+    settle(office, before)
+    in_view = office.page.evaluate(IN_VIEW)
+    assert in_view["n"] > 0
+    # ... the same as the array mode draws at the same view
+    open_map(office, app, url, threshold=10**9)
+    office.page.evaluate("() => window.gisMap.setZoom(13, {animate: false})")
+    drawn = array_view(office)
+    assert sorted(in_view["ids"]) == sorted(drawn["ids"])
+    assert in_view["byKey"] == drawn["byKey"]
+    # zoomed out: counts per grid cell add up to the filter's counts by status
+    open_map(office, app, url, threshold=0)
+    settle(office)
+    before = set_view(office, 10)
+    settle(office, before)
+    cells = office.page.evaluate(IN_VIEW)
+    assert cells["ids"] == []  # cells, not sites
+    assert cells["n"] == total
+    expected = {k: v for k, v in array_counts.items() if v}
+    assert cells["byKey"] == expected
+    assert office.problems() == []
+
+
+def test_layer_toggles_apply_the_same_in_both_modes(office, modes_server) -> None:
+    live, app = modes_server
+    open_map(office, app, live.url + "/map", threshold=10**9)
+    full = array_view(office)
+    office.page.click(".leaflet-control-layers-overlays [data-key=closed]")
+    office.page.click(".leaflet-control-layers-overlays [data-disposition=rectify]")
+    hidden = array_view(office)
+    assert 0 < hidden["n"] < full["n"] and "closed" not in hidden["byKey"]
+    open_map(office, app, live.url + "/map", threshold=0)
+    settle(office)
+    office.page.click(".leaflet-control-layers-overlays [data-key=closed]")
+    office.page.click(".leaflet-control-layers-overlays [data-disposition=rectify]")
+    tiles = office.page.evaluate(IN_VIEW)
+    assert sorted(tiles["ids"]) == sorted(hidden["ids"])
+    before = set_view(office, 10)
+    settle(office, before)
+    cells = office.page.evaluate(IN_VIEW)
+    visible = live.scalar(
+        "SELECT count(*) FROM sites WHERE deleted_at IS NULL AND status <> 'closed'"
+        " AND disposition <> 'rectify'"
+    )
+    assert cells["n"] == visible
+    assert office.problems() == []
+
+
+def test_the_switch_happens_at_the_threshold(office, modes_server) -> None:
+    live, app = modes_server
+    total = live.scalar("SELECT count(*) FROM sites WHERE deleted_at IS NULL")
+    # the page: all the filter's sites up to the threshold, tiles above it
+    assert open_map(office, app, live.url + "/map", threshold=total) == "sites"
+    assert office.page.evaluate("() => window.gisSites.stats.total") == total
+    assert open_map(office, app, live.url + "/map", threshold=total - 1) == "tiles"
+    # then by the sites in view: zoomed in where fewer are in view, each site from the array
+    stats = settle(office)
+    assert stats["mode"] == "tiles" and stats["inView"] > total - 1 - 50
+    in_view = office.page.evaluate(IN_VIEW)["n"]
+    before = office.page.evaluate("() => window.gisTiles.stats.settles")
+    office.page.evaluate(
+        "() => window.gisMap.setZoom(window.gisMap.getZoom() + 2, {animate: false})"
+    )
+    stats = settle(office, before)
+    closer = office.page.evaluate(IN_VIEW)["n"]
+    assert closer < in_view
+    # with the threshold at the count in view: sites; one less: tiles
+    for threshold, mode in ((closer, "sites"), (closer - 1, "tiles")):
+        office.page.evaluate(f"() => {{ window.gisTiles._opts.threshold = {threshold}; }}")
+        before = office.page.evaluate("() => window.gisTiles.stats.settles")
+        office.page.evaluate("() => window.gisMap.panBy([1, 0], {animate: false})")
+        stats = settle(office, before)
+        assert stats["mode"] == mode, (threshold, stats)
+    # in the sites mode every site in view is drawn from the array, with its popup
+    office.page.evaluate(f"() => {{ window.gisTiles._opts.threshold = {closer}; }}")
+    before = office.page.evaluate("() => window.gisTiles.stats.settles")
+    office.page.evaluate("() => window.gisMap.panBy([-1, 0], {animate: false})")
+    settle(office, before)
+    assert array_view(office)["n"] == office.page.evaluate(IN_VIEW)["n"]
+    assert office.problems() == []
