@@ -11,3 +11,4 @@ def register(app: Flask) -> None:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.jinja_env.globals.update(site_timeline=pages.site_timeline)
