@@ -7,9 +7,10 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from gis_app.features.ledger import api, form_pages, pages
+    from gis_app.features.ledger import api, form_pages, list_pages, pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(form_pages.bp)
+    app.register_blueprint(list_pages.bp)
     app.jinja_env.globals.update(site_timeline=pages.site_timeline)
