@@ -18,7 +18,7 @@ import re
 import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
@@ -229,6 +229,13 @@ class DistrictSettings(Group):
     name: Text = setting(
         "GIS_APP_DISTRICT_NAME", "the district's name in page titles and exports", "河东区"
     )
+    export_lang: Literal["zh", "en"] = setting(
+        "GIS_APP_EXPORT_LANG",
+        "language of the exports' field names, code values and field sheet unless a request "
+        "asks for the other (`lang=en` / `lang=zh`): `zh` for a Chinese office",
+        "zh",
+        kind="zh or en",
+    )
     campaign_file: Path | None = setting(
         "GIS_APP_CAMPAIGN_FILE",
         "the campaign's phases and milestones (YAML); a bad file stops start-up",
@@ -412,6 +419,7 @@ class Settings(BaseModel):
             "DISTRICT_CODE": district.code,
             "DISTRICT_NAME": district.name,
             "CAMPAIGN_FILE": str(district.campaign_file or ""),
+            "EXPORT_LANG": district.export_lang,
             "BASEMAP": self.maps.basemap,
             "TIANDITU_KEY": self.maps.tianditu_key.get_secret_value(),
             "SESSION_COOKIE_SECURE": accounts.cookie_secure,

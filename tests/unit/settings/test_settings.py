@@ -44,6 +44,7 @@ VALID: dict[str, tuple[str, Any]] = {
     "GIS_APP_MAX_UPLOAD_MB": ("64", 64),
     "GIS_APP_DISTRICT_CODE": ("120103", "120103"),
     "GIS_APP_DISTRICT_NAME": ("河西区", "河西区"),
+    "GIS_APP_EXPORT_LANG": ("en", "en"),
     "GIS_APP_CAMPAIGN_FILE": ("/etc/gis/campaign.yaml", Path("/etc/gis/campaign.yaml")),
     "GIS_APP_BASEMAP": ("tianditu", "tianditu"),
     "GIS_APP_TIANDITU_KEY": ("k3y", "k3y"),
