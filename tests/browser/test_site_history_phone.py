@@ -4,9 +4,11 @@ name, no hash, no `{`."""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -87,6 +89,38 @@ def test_history_reads_as_chinese_and_fits_the_screen(walked_site, chromium, wid
             assert latin == [], latin
             for words in ("申请延期", "上传照片", "制定治理方案", "大直沽李主任", "区办王科长"):
                 assert words in text, (path, words)
+            # the workflow panel names people too (the extension's applicant, the uploader)
+            panel = tab.page.locator("#workflow").inner_text()
+            assert "大直沽李主任" in panel and OFFICER not in panel
         assert tab.problems() == []
     finally:
         context.close()
+
+
+@pytest.mark.skipif(not os.environ.get("SCREENSHOTS_DIR"), reason="set SCREENSHOTS_DIR to refresh")
+def test_screenshots(walked_site, chromium) -> None:
+    """`SCREENSHOTS_DIR=docs/screenshots pytest -m browser -k screenshots`: the site page (its
+    history), the site form and the ledger list on a phone and on a desktop."""
+    url, site_id = walked_site
+    out = Path(os.environ["SCREENSHOTS_DIR"])
+    for name, width, height in (("phone", 390, 844), ("desktop", 1400, 900)):
+        context = chromium.new_context(
+            viewport={"width": width, "height": height}, locale="zh-CN", is_mobile=width < 800
+        )
+        tab = Tab(context.new_page())
+        try:
+            log_in(tab, url, OFFICER)
+            for page_name, path in (
+                ("site-history", f"/sites/{site_id}"),
+                ("site-form", f"/sites/{site_id}/edit"),
+                ("site-list", "/sites"),
+            ):
+                tab.page.goto(url + path)
+                tab.page.wait_for_load_state("networkidle")
+                if page_name == "site-history":
+                    tab.page.locator("#site-timeline").scroll_into_view_if_needed()
+                    tab.page.screenshot(path=str(out / f"{page_name}-{name}.png"))
+                else:
+                    tab.page.screenshot(path=str(out / f"{page_name}-{name}.png"))
+        finally:
+            context.close()

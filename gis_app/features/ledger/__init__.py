@@ -13,4 +13,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(form_pages.bp)
     app.register_blueprint(list_pages.bp)
-    app.jinja_env.globals.update(site_timeline=pages.site_timeline)
+    app.jinja_env.globals.update(site_timeline=pages.site_timeline, staff_name=pages.staff_name)

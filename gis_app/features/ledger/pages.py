@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, g, render_template
 
 from gis_app.core import clock, codes
+from gis_app.features.accounts.service import display_names
 from gis_app.features.ledger import history
 from gis_app.features.ledger import service as sites
 from gis_app.features.ledger.models import Site
@@ -24,6 +25,16 @@ from layers.site_map import MapSpec, build_map, render_map
 bp = Blueprint("site_pages", __name__, template_folder="templates")
 
 SITE_MAP_ZOOM = 17
+
+
+def staff_name(username: str | None) -> str:
+    """The name a person goes by, for a username shown on a page (a template global)."""
+    if not username:
+        return ""
+    cache = g.setdefault("staff_names", {})
+    if username not in cache:
+        cache[username] = history.actor_name(username, display_names(session(), [username]))
+    return cache[username]
 
 
 def site_timeline(site_id: int) -> list[dict[str, Any]]:
