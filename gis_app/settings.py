@@ -18,7 +18,7 @@ import re
 import secrets
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
@@ -260,6 +260,13 @@ class DistrictSettings(Group):
         "with a warning",
         "",
         kind="`词=类型;…`, e.g. `阳光房=屋顶违建;铁皮屋=steel_shed`",
+    )
+    export_lang: Literal["zh", "en"] = setting(
+        "GIS_APP_EXPORT_LANG",
+        "language of the exports' field names, code values and field sheet unless a request "
+        "asks for the other (`lang=en` / `lang=zh`): `zh` for a Chinese office",
+        "zh",
+        kind="zh or en",
     )
     campaign_file: Path | None = setting(
         "GIS_APP_CAMPAIGN_FILE",
@@ -553,6 +560,7 @@ class Settings(BaseModel):
             "CAMPAIGN_FILE": str(district.campaign_file or ""),
             "KIND_SYNONYMS": parse_kind_synonyms(district.kind_synonyms),
             "REGISTRATION_DAYS": district.registration_days,
+            "EXPORT_LANG": district.export_lang,
             "BASEMAP": self.maps.basemap,
             "TIANDITU_KEY": self.maps.tianditu_key.get_secret_value(),
             "TILE_CACHE_MB": self.maps.tile_cache_mb,

@@ -31,6 +31,7 @@ def _render_users(error: AppError | None = None, form: dict[str, Any] | None = N
     page = render_template(
         "admin/users.html",
         users=accounts.list_users(session()),
+        least_privileged_role=accounts.LEAST_PRIVILEGED_ROLE,
         roles=ROLES,
         street_roles=STREET_ROLES,
         streets=_streets(),

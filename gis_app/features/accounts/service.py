@@ -47,6 +47,8 @@ from gis_app.features.streets.models import Street
 USERNAME = re.compile(r"^[\w.@-]{2,64}$")
 TOKEN_PREFIX = "gis_"
 #: roles that only read (no password login needed for agency machines, but allowed)
+#: what a new account is unless the administrator chooses otherwise: open data only
+LEAST_PRIVILEGED_ROLE = "bureau_media"
 READ_ONLY_ROLES = ("bureau_civil", "bureau_police", "bureau_media", "agency")
 
 _hasher = PasswordHasher()
@@ -197,6 +199,18 @@ def get_user(session: Session, username: str) -> User:
     if user is None:
         raise NotFound(f"没有用户 {username}", "username")
     return user
+
+
+def display_names(session: Session, usernames: list[str]) -> dict[str, str]:
+    """The names people go by (display_name) of the given usernames, for any role: only the
+    name is read (the database function access.staff_names, migration 0030)."""
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        text("SELECT username, display_name FROM access.staff_names(:names)"), {"names": wanted}
+    )
+    return {r.username: r.display_name for r in rows if r.display_name}
 
 
 def list_users(session: Session) -> list[User]:

@@ -10,7 +10,15 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from pydantic import BeforeValidator, Field, WithJsonSchema
 from sqlalchemy.orm import Session
 
@@ -46,10 +54,15 @@ FILE_REPLIES = [
 
 
 def _lang(raw: Any) -> str:
-    lang = str(raw).strip().lower() or "en"
+    lang = str(raw).strip().lower() or default_lang()
     if lang not in LANGS:
         raise ValidationError(LANG_MESSAGE, "lang")
     return lang
+
+
+def default_lang() -> str:
+    """The exports' language unless a request asks (GIS_APP_EXPORT_LANG; zh by default)."""
+    return str(current_app.config.get("EXPORT_LANG") or "zh")
 
 
 class ExportQuery(SiteFilter):
@@ -57,7 +70,11 @@ class ExportQuery(SiteFilter):
 
     lang: Annotated[
         str, BeforeValidator(_lang), WithJsonSchema({"type": "string", "enum": list(LANGS)})
-    ] = Field("en", description="字段名与代码值的语言：en 英文字段名和代码，zh 中文名和中文标签")
+    ] = Field(
+        "",
+        description="字段名与代码值的语言：en 英文字段名和代码，zh 中文名和中文标签"
+        "（不填：按本区设置 GIS_APP_EXPORT_LANG，默认 zh）",
+    )
 
 
 def _spec(name: str, fmt: str, lang: str) -> ExportSpec:
@@ -102,7 +119,7 @@ def _closing(db: Session, chunks: Iterable[bytes]) -> Iterator[bytes]:
 )
 def download(name: str, fmt: str, query: ExportQuery) -> Response:
     """One export file; GeoJSON and CSV stream as they are read from the database."""
-    spec = _spec(name, fmt, query.lang)
+    spec = _spec(name, fmt, query.lang or default_lang())
     flt: SiteFilter = query
     actor = current_actor()
     result = export_service.export(session(), spec, flt, actor, clock.today())
@@ -143,8 +160,9 @@ def page() -> str:
     """The 导出 page: filters, then a link per layer and format that carries them (a street
     role chooses within its own street)."""
     flt = validate_query(SiteFilter)
-    lang = "zh" if request.args.get("lang") == "zh" else "en"
-    params = {**flt.to_params(), **({"lang": "zh"} if lang == "zh" else {})}
+    asked = request.args.get("lang")
+    lang = asked if asked in ("zh", "en") else default_lang()
+    params = {**flt.to_params(), "lang": lang}
     mine = own_street(current_actor())
     streets = streets_feature_collection(
         session(), clock.today().isoformat(), [mine] if mine else None

@@ -44,9 +44,9 @@ def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--lang",
             type=click.Choice(["en", "zh"]),
-            default="en",
-            show_default=True,
-            help="field names: English codes or Chinese",
+            default=None,
+            help="field names, code values and field sheet: English codes or Chinese "
+            "(default: GIS_APP_EXPORT_LANG, zh)",
         ),
         click.option(
             "--personal",
@@ -102,7 +102,10 @@ def run_export(fmt: str, params: dict[str, Any]) -> None:
     from gis_app.features.ledger.queries import SiteFilter
 
     out: Path | None = params.get("out")
-    spec = ExportSpec(params["layer"], fmt, params["lang"], params["personal"])
+    from flask import current_app
+
+    lang = params["lang"] or current_app.config.get("EXPORT_LANG") or "zh"
+    spec = ExportSpec(params["layer"], fmt, lang, params["personal"])
     if str(out) == "-" and not FORMATS[fmt].streamed and sys.stdout.isatty():
         # a binary file (GeoPackage, zipped Shapefile, .xlsx) goes to a pipe, not a terminal
         click.secho(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, g, render_template
 
 from gis_app.core import clock, codes
+from gis_app.features.accounts.service import display_names
+from gis_app.features.ledger import history
 from gis_app.features.ledger import service as sites
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import sees_personal_data, street_code_of
 from gis_app.features.ledger.queries import SiteFilter
-from gis_app.features.ledger.schemas import FIELD_LABELS
 from gis_app.features.maps import current_basemap, map_assets, shift_for, url_templates
 from gis_app.features.maps import service as map_data
 from gis_app.http.access import SITE_STAFF, allow
@@ -24,84 +24,25 @@ from layers.site_map import MapSpec, build_map, render_map
 
 bp = Blueprint("site_pages", __name__, template_folder="templates")
 
-ACTION_LABELS = {
-    "create": "登记",
-    "import": "台账导入",
-    "update": "修改",
-    "delete": "删除",
-    "correct": "区办更正（已销账）",
-    "historical_closure": "历史销账登记",
-    "historical_accept": "历史销账验收",
-    "central_request": "应拆尽拆变更申请",
-    "central_approved": "应拆尽拆变更批准",
-    "central_rejected": "应拆尽拆变更驳回",
-}
-EVENT_FIELD_LABELS = {
-    **FIELD_LABELS,
-    "area_m2": "面积（㎡）",
-    "current_deadline": "当前期限",
-    "street": "街道",
-    "location": "位置",
-    "import_batch": "导入批次",
-    "deleted": "已删除",
-    "historical_accepted": "历史销账已验收",
-    "clock_stopped_days": "待验收停表天数",
-}
-CODE_LISTS = {
-    "status": codes.STATUSES,
-    "disposition": codes.DISPOSITIONS,
-    "kind": codes.KINDS,
-    "source": codes.SOURCES,
-}
 SITE_MAP_ZOOM = 17
 
 
-def show_value(field: str, value: Any) -> str:
-    """A stored value as a person reads it."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if field in CODE_LISTS:
-        return codes.label(CODE_LISTS[field], str(value))
-    if field == "location" and isinstance(value, list) and len(value) == 2:
-        return f"{value[0]:.6f}, {value[1]:.6f}"
-    return str(value)
+def staff_name(username: str | None) -> str:
+    """The name a person goes by, for a username shown on a page (a template global)."""
+    if not username:
+        return ""
+    cache = g.setdefault("staff_names", {})
+    if username not in cache:
+        cache[username] = history.actor_name(username, display_names(session(), [username]))
+    return cache[username]
 
 
-#: what the history shows of the persons concerned only to those who may see them
-PERSONAL_CHANGES = frozenset({*codes.PERSONAL_FIELDS, "note"})
-
-
-def timeline(events: list[dict[str, Any]], personal: bool = True) -> list[dict[str, Any]]:
-    """History events, newest first, with Chinese labels and local times; without `personal`
-    the changes of the persons concerned (name, contact, hardship, notes) are left out."""
-    out = []
-    for event in reversed(events):
-        changes = []
-        for field, pair in (event.get("changes") or {}).items():
-            if not personal and field in PERSONAL_CHANGES:
-                continue
-            before, after = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
-            changes.append(
-                {
-                    "field": field,
-                    "label": EVENT_FIELD_LABELS.get(field, field),
-                    "before": show_value(field, before) if before is not None else None,
-                    "after": show_value(field, after),
-                }
-            )
-        out.append(
-            {
-                "at": clock.fmt_local(datetime.fromisoformat(event["at"])),
-                "actor": event["actor"],
-                "action": event["action"],
-                "action_label": ACTION_LABELS.get(event["action"], event["action"]),
-                "reason": event["reason"],
-                "changes": changes,
-            }
-        )
-    return out
+def site_timeline(site_id: int) -> list[dict[str, Any]]:
+    """The site's history as the pages show it (a template global: the workflow page uses it)."""
+    actor = current_actor()
+    site = sites.get_site(session(), site_id, actor=actor)
+    personal = sees_personal_data(actor, street_code_of(session(), site))
+    return history.timeline(session(), sites.site_history(session(), site_id, actor), personal)
 
 
 @bp.get("/sites/<int:site_id>")
@@ -150,7 +91,7 @@ def site_page(site_id: int) -> str:
         display=palette.status_style(key) | {"key": key},
         flags=[label for code, label in codes.FLAGS.items() if props.get(f"flag_{code}")],
         personal=personal,
-        events=timeline(sites.site_history(session(), site_id, actor), personal),
+        events=site_timeline(site_id),
         parts=render_map(build_map(spec, map_assets()), csp_nonce()),
         basemap=basemap,
     )

@@ -281,8 +281,8 @@ def _offer_nearby(near: list[dict[str, Any]], duplicate_metres: float) -> None:
     what = "已销账（如现场复建，请确认为回潮）" if rebound else first["status_label"]
     raise Conflict(
         f"{duplicate_metres:g} 米内已有点位 {first['code']}（{first['address']}，{what}，"
-        f"相距 {first['distance_m']:g} 米）：请确认是否同一处——并入该点位（attach_to），"
-        "或说明理由后另行登记（force_reason）",
+        f"相距 {first['distance_m']:g} 米）：请确认是否同一处——并入该点位，"
+        "或说明理由后另行登记",
         "attach_to",
         candidates=near,
     )

@@ -154,7 +154,14 @@ def post_historical_acceptance(site_id: int, body: CloseBody | None) -> Response
 )
 def post_close(site_id: int, body: CloseBody | None) -> Response:
     body = body or CloseBody()
-    site = workflow.close(session(), site_id, current_actor(), body.comment, body.version)
+    site = workflow.close(
+        session(),
+        site_id,
+        current_actor(),
+        body.comment,
+        body.version,
+        body.open_steps_reason,
+    )
     return jsonify(site_state(site))
 
 

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, get_flashed_messages, render_template, request
+from flask import (
+    Blueprint,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from gis_app.core import clock, codes
+from gis_app.core.errors import AppError
 from gis_app.features.workflow import service as workflow
 from gis_app.features.workflow.summary import workflow_summary
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
-from gis_app.http.database import session
-from gis_app.http.forms import site_form
+from gis_app.http.database import discard, session
+from gis_app.http.forms import SITE_FLASH, local_next, site_form
 
 bp = Blueprint("workflow", __name__, template_folder="templates")
 
@@ -77,17 +86,25 @@ def acceptance(site_id: int) -> str:
 @bp.post("/sites/<int:site_id>/close")
 @allow(*SITE_STAFF)
 def close(site_id: int) -> Any:
-    def run() -> str:
+    """销账 from the acceptance page; refused, the acceptance page again with the reason beside
+    its field and what was typed."""
+    form = {k: request.form.get(k, "") for k in ("comment", "open_steps_reason")}
+    try:
         site = workflow.close(
             session(),
             site_id,
             current_actor(),
-            request.form.get("comment", ""),
+            form["comment"],
             request.form.get("version") or None,
+            form["open_steps_reason"],
         )
-        return f"点位 {site.code} 验收通过，已销账"
-
-    return site_form(site_id, run)
+    except AppError as exc:
+        discard()
+        data = workflow_summary(session(), site_id, current_actor(), clock.today())
+        page = render_template("site/acceptance.html", wf=data, view=None, error=exc, form=form)
+        return page, exc.status
+    flash(f"点位 {site.code} 验收通过，已销账", SITE_FLASH)
+    return redirect(local_next(url_for("workflow.site_page", site_id=site_id)))
 
 
 def site_workflow(site_id: int) -> dict[str, Any]:

@@ -65,6 +65,16 @@ Comment = Annotated[
     Any,
     WithJsonSchema({"type": "string", "maxLength": MAX_REASON, "description": "验收意见"}),
 ]
+OpenStepsReason = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": MAX_REASON,
+            "description": "治理方案尚有未完成步骤时销账的理由（此时必填）",
+        }
+    ),
+]
 ReopenReason = Annotated[
     str,
     BeforeValidator(lambda v: clean_reason(v, True, "重新打开已销账点位")),
@@ -118,6 +128,7 @@ class CloseBody(CheckedBody):
 
     comment: Comment = ""
     version: Version = None
+    open_steps_reason: OpenStepsReason = ""
 
 
 # ---------------------------------------------------------------- answers

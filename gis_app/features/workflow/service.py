@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis_app.core import clock, codes
-from gis_app.core.actor import Actor
+from gis_app.core.actor import ROLES, STREET_ROLES, Actor
 from gis_app.core.errors import Conflict
 from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import (
@@ -28,6 +28,7 @@ from gis_app.features.ledger.permissions import (
 from gis_app.features.ledger.service import check_version, get_site, record_event
 from gis_app.features.photos import service as photo_service
 from gis_app.features.photos.models import Photo
+from gis_app.features.plans import service as plan_service
 from gis_app.features.workflow.models import AcceptanceView
 from gis_app.features.workflow.schemas import MAX_REASON as MAX_REASON  # patrol cuts notes to it
 from gis_app.features.workflow.schemas import clean_reason, parse_cause, parse_target
@@ -42,13 +43,23 @@ class Move:
     reason_required: bool = False
     needs_photos: bool = False  # a before and an after photo (taken since any reopening)
     needs_viewed_pair: bool = False  # the actor opened the acceptance page for the newest pair
+    #: the street's roles that make a "street" move (the district always may)
+    roles: tuple[str, ...] = ("street_officer",)
 
 
 MOVES: tuple[Move, ...] = (
     Move("new", "registered", "登记建档", "street"),
     Move("new", "in_progress", "登记并开始治理", "street"),
     Move("registered", "in_progress", "开始治理", "street"),
-    Move("in_progress", "awaiting_acceptance", "提请验收", "street", needs_photos=True),
+    # the street's inspectors take the after photos: they may ask for acceptance too
+    Move(
+        "in_progress",
+        "awaiting_acceptance",
+        "提请验收",
+        "street",
+        needs_photos=True,
+        roles=("street_officer", "inspector"),
+    ),
     Move("awaiting_acceptance", "in_progress", "验收不通过，退回整改", "district", True),
     Move("awaiting_acceptance", "closed", "验收通过，销账", "district", needs_viewed_pair=True),
 )
@@ -108,8 +119,10 @@ def transition(
     target: str,
     reason: str = "",
     version: Any = None,
+    open_steps_reason: Any = "",
 ) -> Site:
-    """Move a site to `target` along the table; every rule is checked before anything is written."""
+    """Move a site to `target` along the table; every rule is checked before anything is written.
+    销账 with plan steps still open needs `open_steps_reason` (recorded with the event)."""
     target = parse_target(target)
     site = _lock(session, site_id, version, actor)
     move = MOVE_TABLE.get((site.status, target))
@@ -119,7 +132,7 @@ def transition(
     if move.by == "district":
         require_district(actor, move.label)
     else:
-        require_street_actor(actor, street_code, move.label)
+        require_street_actor(actor, street_code, move.label, roles=move.roles)
     reason = clean_reason(reason, move.reason_required, move.label)
     if move.needs_photos:
         problem = acceptance_photo_problem(session, site)
@@ -131,7 +144,25 @@ def transition(
             raise Conflict(problem, "acceptance")
     if (move.source, move.target) == ("awaiting_acceptance", "in_progress"):
         return _return_with_stopped_clock(session, site, actor, reason)
-    return _apply(session, site, actor, target, "transition", reason)
+    extra: dict[str, Any] = {}
+    if target == "closed":
+        why = clean_reason(open_steps_reason, False, "")
+        open_titles = [s.title for s in plan_service.site_steps(session, site.id) if not s.done_at]
+        if open_titles:
+            if not why:
+                raise Conflict(open_steps_message(open_titles), "open_steps_reason")
+            extra["accepted_open_steps"] = open_titles
+            reason = "；".join(p for p in (reason, f"未完成步骤销账理由：{why}") if p)
+    return _apply(session, site, actor, target, "transition", reason, **extra)
+
+
+def open_steps_message(titles: list[str]) -> str:
+    """Why a site with open plan steps is not closed without a word."""
+    named = "".join(f"「{t}」" for t in titles)
+    return (
+        f"治理方案还有 {len(titles)} 个步骤未完成：{named}。请退回街道完成这些步骤，"
+        "或填写未完成步骤的销账理由后再销账"
+    )
 
 
 def waiting_days(session: Session, site: Site) -> int:
@@ -161,10 +192,16 @@ def _return_with_stopped_clock(session: Session, site: Site, actor: Actor, reaso
 
 
 def close(
-    session: Session, site_id: int, actor: Actor, comment: str = "", version: Any = None
+    session: Session,
+    site_id: int,
+    actor: Actor,
+    comment: str = "",
+    version: Any = None,
+    open_steps_reason: Any = "",
 ) -> Site:
-    """销账: the district office, after viewing the newest before/after pair side by side."""
-    return transition(session, site_id, actor, "closed", comment, version)
+    """销账: the district office, after viewing the newest before/after pair side by side; with
+    plan steps still open only with a reason for closing anyway."""
+    return transition(session, site_id, actor, "closed", comment, version, open_steps_reason)
 
 
 def reopen(
@@ -306,6 +343,14 @@ def viewed_pair_problem(session: Session, site: Site, actor: Actor) -> str | Non
 # ---------------------------------------------------------------- what the pages offer
 
 
+def street_move_refusal(actor: Actor, street_code: str, move: Move) -> str:
+    """Why `actor` may not make a street's move, in words that fit who they are."""
+    if actor.role in STREET_ROLES and actor.street_code == street_code:
+        who = "、".join(ROLES[r] for r in move.roles)
+        return f"{move.label}须由本街道的{who}办理（{ROLES[actor.role]}不能办理）"
+    return "须由点位所在街道办理"
+
+
 def available_moves(session: Session, site: Site, actor: Actor) -> list[dict[str, Any]]:
     """The moves from the site's status, each with whether this actor may make it now."""
     street_code = street_code_of(session, site)
@@ -316,8 +361,8 @@ def available_moves(session: Session, site: Site, actor: Actor) -> list[dict[str
         blocked = None
         if move.by == "district" and not actor.is_district:
             blocked = "须由区领导小组办公室办理"
-        elif move.by == "street" and not can_act_in_street(actor, street_code, ("street_officer",)):
-            blocked = "须由点位所在街道办理"
+        elif move.by == "street" and not can_act_in_street(actor, street_code, move.roles):
+            blocked = street_move_refusal(actor, street_code, move)
         elif move.needs_photos:
             blocked = acceptance_photo_problem(session, site)
         elif move.needs_viewed_pair:

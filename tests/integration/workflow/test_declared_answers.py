@@ -136,7 +136,10 @@ def test_every_answer_conforms_to_its_declaration(client, photo_dir) -> None:
     api("post", "/sites/{site_id}/transitions", STREET, 200, path=site, json=to_acceptance)
     pair = api("get", "/sites/{site_id}/acceptance", OFFICE, 200, path=site)
     assert pair["view_recorded"] and pair["viewed_at"]
-    api("post", "/sites/{site_id}/close", OFFICE, 200, path=site, json={"comment": "同意"})
+    # the plan's steps are still open: closing needs a reason for them (issue 15)
+    api("post", "/sites/{site_id}/close", OFFICE, 409, path=site, json={"comment": "同意"})
+    why = {"comment": "同意", "open_steps_reason": "步骤已由业主完成，现场核实"}
+    api("post", "/sites/{site_id}/close", OFFICE, 200, path=site, json=why)
     # not a historical closure (closed before the system): its acceptance is refused
     api("post", "/sites/{site_id}/historical-acceptance", OFFICE, 409, path=site, json={})
     closed = api("get", "/sites/{site_id}/workflow", STREET, 200, path=site)

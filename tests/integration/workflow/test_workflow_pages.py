@@ -215,9 +215,11 @@ def test_other_street_cannot_act_and_sees_why(app, client, connection, photo_dir
     refused = _post(client, f"/sites/{site_id}/transition", {"to": "in_progress"}, status=404)
     assert "没有编号为" in refused.get_data(as_text=True)
     assert _status(connection, site_id) == "registered"
-    # the site's own inspector sees it, and why it may not start it
+    # the site's own inspector sees it, and why it may not start it (in words that fit an
+    # inspector of that street, issue 15)
     _as(client, "inspector", street)
-    assert "须由点位所在街道办理" in _page(client, f"/sites/{site_id}/workflow")
+    html = _page(client, f"/sites/{site_id}/workflow")
+    assert "开始治理须由本街道的街道办事处办理（执法队员不能办理）" in html
 
 
 def test_identity_headers_of_old_are_ignored(client) -> None:

@@ -260,3 +260,20 @@ def test_available_moves_tell_why_not(db_session) -> None:
     assert "整改前照片" in moves[0]["blocked"]
     other = workflow.available_moves(db_session, site, ZSM_OFFICER)
     assert other[0]["blocked"] == "须由点位所在街道办理"
+
+
+def test_the_streets_inspector_asks_for_acceptance(db_session, tmp_path) -> None:
+    """Issue 15: the inspector of the site's street may 提请验收 (as the street's staff); what
+    an inspector may not do is refused in words that fit an inspector of that street."""
+    site = _with_evidence(db_session, tmp_path, "in_progress")
+    moves = {m["to"]: m for m in workflow.available_moves(db_session, site, DZG_INSPECTOR)}
+    assert moves["awaiting_acceptance"]["allowed"] is True
+    done = workflow.transition(db_session, site.id, DZG_INSPECTOR, "awaiting_acceptance")
+    assert done.status == "awaiting_acceptance"
+    fresh = make_site(db_session)
+    moves = {m["to"]: m for m in workflow.available_moves(db_session, fresh, DZG_INSPECTOR)}
+    assert (
+        moves["in_progress"]["blocked"] == "开始治理须由本街道的街道办事处办理（执法队员不能办理）"
+    )
+    with pytest.raises(Forbidden, match="开始治理须由街道办事处或区领导小组办公室办理"):
+        workflow.transition(db_session, fresh.id, DZG_INSPECTOR, "in_progress")

@@ -48,6 +48,7 @@ VALID: dict[str, tuple[str, Any]] = {
         "阳光房=屋顶违建；铁皮屋=steel_shed",
         "阳光房=屋顶违建；铁皮屋=steel_shed",
     ),
+    "GIS_APP_EXPORT_LANG": ("en", "en"),
     "GIS_APP_CAMPAIGN_FILE": ("/etc/gis/campaign.yaml", Path("/etc/gis/campaign.yaml")),
     "GIS_APP_REGISTRATION_DAYS": ("5", 5),
     "GIS_APP_BASEMAP": ("tianditu", "tianditu"),

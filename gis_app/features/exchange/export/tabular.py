@@ -111,13 +111,24 @@ def write_xlsx(
         done += len(batch)
         if progress is not None:
             progress(done)
-    _dictionary_sheet(book, columns, lang)
+    _dictionary_sheet(book, src.layer, columns, lang)
     book.save(path)
 
 
-def _dictionary_sheet(book: Any, columns: Sequence[ExportField], lang: Lang) -> None:
+def _dictionary_sheet(book: Any, layer: str, columns: Sequence[ExportField], lang: Lang) -> None:
+    """The field sheet, in the export's language (labels_zh has the Chinese words)."""
+    from gis_app.features.exchange.export import labels_zh as zh
+
     sheet = book.create_sheet("字段说明" if lang == "zh" else "fields")
-    sheet.append(["字段", "英文名", "中文名", "类型", "说明", "代码"])
+    sheet.append(zh.SHEET_HEADINGS[lang])
     for c in columns:
-        code_list = "; ".join(f"{k} = {v}" for k, v in c.codes.items()) if c.codes else ""
-        sheet.append([c.title(lang), c.name, c.zh, c.type, c.description, code_list])
+        sheet.append(
+            [
+                c.title(lang),
+                c.name,
+                c.zh,
+                zh.type_label(c.type, lang),
+                zh.description(layer, c.name, c.description, lang),
+                zh.code_list(dict(c.codes) if c.codes else None, lang),
+            ]
+        )
