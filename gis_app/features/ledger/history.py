@@ -36,6 +36,12 @@ ACTION_LABELS: dict[str, str] = {
     "renovation_done": "旧楼区改造完工",
     "finding": "巡查发现",
     "spot_check": "抽查核查",
+    "correct": "区办更正（已销账）",
+    "historical_closure": "历史销账登记",
+    "historical_accept": "历史销账验收",
+    "central_request": "申请变更应拆尽拆点位",
+    "central_approved": "批准应拆尽拆变更",
+    "central_rejected": "驳回应拆尽拆变更",
 }
 EVENT_FIELD_LABELS: dict[str, str] = {
     **FIELD_LABELS,
@@ -55,6 +61,12 @@ EVENT_FIELD_LABELS: dict[str, str] = {
     "batch": "抽查批次",
     "cause": "原因类别",
     "accepted_open_steps": "未完成步骤",
+    "current_deadline": "当前期限",
+    "historical_accepted": "历史销账已验收",
+    "historical_source": "历史来源",
+    "historical_closed_on": "历史销账日期",
+    "clock_stopped_days": "停表天数（待验收）",
+    "central_request": "应拆尽拆变更申请",
 }
 CODE_LISTS: dict[str, Any] = {
     "status": codes.STATUSES,
@@ -65,13 +77,25 @@ CODE_LISTS: dict[str, Any] = {
     "spot_check": {"pass": "合格", "fail": "不合格"},
 }
 DATE_FIELDS = frozenset(
-    {"committed_deadline", "current_deadline", "due", "renovation_done_on", "new_deadline"}
+    {
+        "committed_deadline",
+        "current_deadline",
+        "due",
+        "renovation_done_on",
+        "new_deadline",
+        "historical_closed_on",
+    }
 )
 #: what the history shows of the persons concerned only to those who may see them
 PERSONAL_CHANGES = frozenset({*codes.PERSONAL_FIELDS, "note"})
 #: who acts without being a person
 SYSTEM_ACTORS = {"system": "系统", "scheduler": "系统（定时任务）"}
 NOTHING = "—"
+#: the changes of a 中央第二次环保督查 site a street may ask the office for
+CENTRAL_CHANGES = {
+    "rectify": "治理方式改为「规范治理」",
+    "unflag": "取消中央第二次环保督查标记",
+}
 
 
 def show_date(value: Any) -> str:
@@ -106,6 +130,9 @@ def _show_dict(field: str, value: dict[str, Any], streets: dict[str, str]) -> st
     if field == "photo":
         kind = codes.label(codes.PHOTO_KINDS, value.get("kind"))
         return f"{kind}照片（第 {value.get('id')} 号）"
+    if field == "central_request":
+        change = CENTRAL_CHANGES.get(str(value.get("change")), "变更")
+        return f"第 {value.get('id')} 号申请：{change}"
     if field == "extension":
         if value.get("new_deadline"):
             return f"第 {value.get('id')} 号申请，期限延至 {show_date(value['new_deadline'])}"
