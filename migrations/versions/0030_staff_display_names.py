@@ -1,7 +1,7 @@
 """Staff names for the history: who acted on a site, by name, for everyone who sees the site.
 
 Revision ID: 0030_staff_display_names
-Revises: 0015_photo_step_evidence
+Revises: 0026_audit_fair_figures
 Create Date: 2026-12-06
 
 A site's history names who did what. The events keep the username; the pages show the person's
@@ -17,7 +17,7 @@ from alembic import op
 from gis_app.core.db_security import AUTH, app_role
 
 revision: str = "0030_staff_display_names"
-down_revision: str | Sequence[str] | None = "0015_photo_step_evidence"
+down_revision: str | Sequence[str] | None = "0026_audit_fair_figures"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
