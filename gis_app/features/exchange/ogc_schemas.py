@@ -332,6 +332,8 @@ class SiteItemsQuery(ItemsQuery):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         self._filter = validate(SiteFilter, data)
+        # flag_x=false reads flag_x too: checked against what the reader may see like flag=x
+        self._filter.also_filters(f"flag_{flag}" for flag in self.flags_off())
         return self
 
     def flags_off(self) -> list[str]:
