@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from gis_app.core import clock, codes
+from gis_app.core import cells, clock, codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Forbidden, ImportRejected, ValidationError
 from gis_app.core.geo.gcj02 import gcj02_to_wgs84
@@ -204,7 +204,11 @@ def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[list[RawRow],
         out.append(
             RawRow(
                 number,
-                {name: values[i] if i < len(values) else None for i, name in mapping.items()},
+                # an exported cell's apostrophe against formulas (core.cells) goes again
+                {
+                    name: cells.restore(values[i]) if i < len(values) else None
+                    for i, name in mapping.items()
+                },
             )
         )
         if len(out) > MAX_ROWS:
