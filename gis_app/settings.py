@@ -125,8 +125,9 @@ Text = Annotated[str, AfterValidator(_strip)]
 
 def app_database_url(owner_url: str | None, role: str | None = None) -> str | None:
     """The web app's own connection: the owner's URL with the app's database role as user and
-    no password (trust, peer, a client certificate or ~/.pgpass authenticates it); set
-    APP_DATABASE_URL when the app role logs in otherwise."""
+    no password (the project-local cluster's URL names its password file, which holds the app
+    role's too; elsewhere peer, a client certificate or ~/.pgpass); set APP_DATABASE_URL when
+    the app role logs in otherwise."""
     if not owner_url:
         return owner_url
     parts = urlsplit(owner_url)
