@@ -250,11 +250,59 @@ def set_password(
     ):
         raise ValidationError("当前密码不正确", "current_password")
     check_password_rules(new_password, user.username, min_length)
+    if _verify(user.password_hash, new_password):
+        raise ValidationError("新密码不能与当前密码相同", "new_password" if own else "password")
+    now = clock.now()
     user.password_hash = hash_password(new_password)
-    user.password_changed_at = user.updated_at = clock.now()
+    user.password_changed_at = user.updated_at = now
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    if not own:
+        # a reset (the account may be in wrong hands): its machines' tokens stop too; a user
+        # changing their own password keeps them (the form says so)
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
     session.flush()
     return user
+
+
+def check_current_password(
+    session: Session, username: str, password: Any, ip: str, policy: LoginPolicy | None = None
+) -> None:
+    """The current password on the change form, counted like a login (the same limits per
+    user and address; the caller's transaction runs in the `auth` scope and is committed even
+    when this refuses, so the failure counts)."""
+    policy = policy or LoginPolicy()
+    ip = (ip or "unknown")[:64]
+    now = clock.now()
+    _throttle(session, policy, username, ip, now, "current_password")
+    user = session.scalar(select(User).where(User.username == username))
+    ok = isinstance(password, str) and bool(password)
+    ok = _verify(user.password_hash if user else "", password if ok else "") and ok
+    session.add(LoginAttempt(at=now, username=username, ip=ip, success=ok))
+    session.flush()
+    if not ok:
+        raise ValidationError("当前密码不正确", "current_password")
+
+
+def _throttle(
+    session: Session, policy: LoginPolicy, name: str, ip: str, now: datetime, field: str
+) -> None:
+    """Refuse (and record) an attempt beyond the failures allowed to the name or address."""
+    _lock(session, "user", name.lower())
+    _lock(session, "ip", ip)
+    (n_user, first_user), (n_ip, first_ip) = _failures(session, policy, name, ip, now)
+    if n_user >= policy.max_failures_user or n_ip >= policy.max_failures_ip:
+        first = first_user if n_user >= policy.max_failures_user else first_ip
+        wait = first + timedelta(minutes=policy.window_minutes) - now
+        minutes = max(1, int(wait.total_seconds() // 60) + 1)
+        session.add(LoginAttempt(at=now, username=name, ip=ip, success=False))
+        session.flush()
+        raise TooManyAttempts(
+            f"失败次数过多，请 {minutes} 分钟后再试", field, retry_after=minutes * 60
+        )
 
 
 def end_user_sessions(session: Session, user_id: int) -> None:
@@ -329,18 +377,7 @@ def login(
         raise ValidationError("请填写用户名和密码", "username" if not name else "password")
     ip = (ip or "unknown")[:64]
     now = clock.now()
-    _lock(session, "user", name.lower())
-    _lock(session, "ip", ip)
-    (n_user, first_user), (n_ip, first_ip) = _failures(session, policy, name, ip, now)
-    if n_user >= policy.max_failures_user or n_ip >= policy.max_failures_ip:
-        first = first_user if n_user >= policy.max_failures_user else first_ip
-        wait = first + timedelta(minutes=policy.window_minutes) - now
-        minutes = max(1, int(wait.total_seconds() // 60) + 1)
-        session.add(LoginAttempt(at=now, username=name, ip=ip, success=False))
-        session.flush()
-        raise TooManyAttempts(
-            f"登录失败次数过多，请 {minutes} 分钟后再试", "username", retry_after=minutes * 60
-        )
+    _throttle(session, policy, name, ip, now, "username")
     user = session.scalar(select(User).where(User.username == name))
     ok = _verify(user.password_hash if user else "", password) and bool(user and user.active)
     session.add(LoginAttempt(at=now, username=name, ip=ip, success=ok))

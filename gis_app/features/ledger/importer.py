@@ -26,6 +26,7 @@ from gis_app.core.errors import Forbidden, ImportRejected, ValidationError
 from gis_app.core.geo.gcj02 import gcj02_to_wgs84
 from gis_app.features.ledger.models import ImportBatch, Site
 from gis_app.features.ledger.schemas import FIELD_LABELS, FieldError, clean_site_fields, parse_date
+from gis_app.features.ledger.service import codes_in_use
 from gis_app.features.streets.models import Street
 from gis_app.features.streets.service import street_ids_for_points
 
@@ -448,20 +449,18 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
     (in one query), a street role's own street. Errors go to `checked.errors`."""
     errors = checked.errors
     cleaned = checked.cleaned
-    existing = set(
-        session.scalars(
-            select(Site.code).where(
-                Site.code.in_(list(checked.first_seen)), Site.deleted_at.is_(None)
-            )
-        )
-    )
+    # every street's codes (not only those the importing street may see): the same answer
+    # for a code in use wherever it is
+    existing = codes_in_use(session, list(checked.first_seen))
     street_ids = street_ids_for_points(session, [(c["lon"], c["lat"]) for _, c in cleaned])
     swapped = street_ids_for_points(session, [(c["lat"], c["lon"]) for _, c in cleaned])
     streets = {s.id: s for s in session.scalars(select(Street))}
     placed = _PlacedRows()
     for (row, clean), street_id, swapped_id in zip(cleaned, street_ids, swapped, strict=True):
         if clean["code"] in existing:
-            errors.append(_row_error(row, fmt, "code", f"编号 {clean['code']} 已在台账中"))
+            errors.append(
+                _row_error(row, fmt, "code", f"编号 {clean['code']} 已被使用（已在台账中）")
+            )
             continue
         if street_id is None:
             hint = "；经纬度是否填反了？" if swapped_id is not None else ""
