@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gis_app.core import cells, clock, codes
 from gis_app.core.actor import Actor
-from gis_app.core.errors import Forbidden, ImportRejected, ValidationError
+from gis_app.core.errors import Forbidden, ImportRejected, ValidationError, excerpt
 from gis_app.core.geo.gcj02 import gcj02_to_wgs84
 from gis_app.features.ledger.models import ImportBatch, Site
 from gis_app.features.ledger.schemas import FIELD_LABELS, FieldError, clean_site_fields, parse_date
@@ -237,6 +237,7 @@ def read_xlsx(data: bytes) -> tuple[list[RawRow], list[str]]:
     from openpyxl import load_workbook
 
     check_zip_expansion(data)
+    refuse_dtd(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, TypeError) as exc:
@@ -258,6 +259,40 @@ def read_xlsx(data: bytes) -> tuple[list[RawRow], list[str]]:
 
 #: an .xlsx may inflate to this much (a ledger of 200,000 rows is well under it)
 MAX_XLSX_EXPANDED = 256 * 1024 * 1024
+
+
+_DTD_MARKS = tuple(
+    mark.encode(enc)
+    for mark in ("<!DOCTYPE", "<!ENTITY")
+    for enc in ("utf-8", "utf-16-le", "utf-16-be")
+)
+
+
+def refuse_dtd(data: bytes) -> None:
+    """Refuse an .xlsx whose XML declares a DTD or entities (no spreadsheet needs one; nested
+    internal entities expand 5 KB into megabytes). Checked before openpyxl reads anything;
+    defusedxml, which openpyxl then uses, refuses entities as well."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip: the reader says so
+    with archive:
+        for info in archive.infolist():
+            if not info.filename.endswith((".xml", ".rels", ".vml")):
+                continue
+            tail = b""
+            with archive.open(info) as member:
+                while chunk := member.read(1 << 20):
+                    window = tail + chunk
+                    if any(mark in window for mark in _DTD_MARKS):
+                        raise ValidationError(
+                            f".xlsx 文件中的 {excerpt(info.filename)} 含有 DTD 或实体声明"
+                            "（表格文件不需要，拒绝读取）",
+                            "file",
+                        )
+                    tail = window[-32:]
 
 
 def check_zip_expansion(data: bytes, limit: int = MAX_XLSX_EXPANDED) -> None:

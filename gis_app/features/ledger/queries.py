@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gis_app.core import codes
 from gis_app.core.actor import Actor
-from gis_app.core.errors import ValidationError
+from gis_app.core.errors import ValidationError, excerpt
 from gis_app.core.schemas import ArgSource, Schema, from_args
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.schemas import parse_bool, parse_date
@@ -62,7 +62,7 @@ def _streets(raw: Any) -> list[str]:
     for value in _split(raw):
         code = normalise_street_code(value)
         if code is None:
-            raise ValidationError(f"街道代码必须是 9 位或 12 位数字：{value!r}", "street")
+            raise ValidationError(f"街道代码必须是 9 位或 12 位数字：{excerpt(value)!r}", "street")
         out.append(code)
     return out
 
@@ -74,7 +74,8 @@ def _code_list(key: str, mapping: Mapping[str, str]) -> Any:
             code = codes.lookup(mapping, value)
             if code is None:
                 allowed = ", ".join(mapping)
-                raise ValidationError(f"参数 {key} 的值 {value!r} 无效（可选：{allowed}）", key)
+                shown = excerpt(value)
+                raise ValidationError(f"参数 {key} 的值 {shown!r} 无效（可选：{allowed}）", key)
             out.append(code)
         return out
 
@@ -304,7 +305,7 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     try:
         minx, miny, maxx, maxy = (float(p) for p in parts)
     except ValueError:
-        raise ValidationError(f"bbox 含有非数字：{raw!r}", "bbox") from None
+        raise ValidationError(f"bbox 含有非数字：{excerpt(raw)!r}", "bbox") from None
     values = (minx, miny, maxx, maxy)
     if any(v != v or v in (float("inf"), float("-inf")) for v in values):
         raise ValidationError("bbox 含有非有限数", "bbox")
@@ -327,7 +328,7 @@ def parse_near(raw: str) -> tuple[float, float, float]:
     try:
         lon, lat, radius = (float(p) for p in parts)
     except ValueError:
-        raise ValidationError(f"near 含有非数字：{raw!r}", "near") from None
+        raise ValidationError(f"near 含有非数字：{excerpt(raw)!r}", "near") from None
     if not all(math.isfinite(v) for v in (lon, lat, radius)):
         raise ValidationError("near 含有非有限数", "near")
     if not (-180 <= lon <= 180 and -85 <= lat <= 85):

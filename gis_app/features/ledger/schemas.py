@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import ConfigDict, WithJsonSchema, model_validator
 
 from gis_app.core import codes
-from gis_app.core.errors import ValidationError
+from gis_app.core.errors import ValidationError, excerpt
 from gis_app.core.geo.coords import parse_lonlat
 from gis_app.core.schemas import Schema
 
@@ -86,7 +86,7 @@ def parse_date(value: object, field: str = "date") -> date | None:
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise field_error(field, f"{_label(field)}无法识别为日期：{value!r}")
+        raise field_error(field, f"{_label(field)}无法识别为日期：{excerpt(value)!r}")
     text = value.strip()
     if not text:
         return None
@@ -102,7 +102,8 @@ def parse_date(value: object, field: str = "date") -> date | None:
         if m and 1 <= int(m[2]) <= 12:
             year, month = int(m[1]), int(m[2])
             return date(year, month, calendar.monthrange(year, month)[1])
-    raise field_error(field, f"{_label(field)}无法识别为日期：{value!r}（请用 2022-06-30 的格式）")
+    shown = excerpt(value)
+    raise field_error(field, f"{_label(field)}无法识别为日期：{shown!r}（请用 2022-06-30 的格式）")
 
 
 _TRUE = {"1", "true", "yes", "y", "是", "有", "√", "✓", "t", "x"}
@@ -122,7 +123,7 @@ def parse_bool(value: object, field: str) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise field_error(field, f"{_label(field)}应为“是”或“否”：{value!r}")
+    raise field_error(field, f"{_label(field)}应为“是”或“否”：{excerpt(value)!r}")
 
 
 _AREA_UNITS = re.compile(r"\s*(㎡|m²|m2|平方米|平米)\s*$", re.IGNORECASE)
@@ -139,11 +140,11 @@ def parse_area(value: object, field: str = "area_m2") -> Decimal | None:
         else:
             number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise field_error(field, f"面积不是数字：{value!r}") from None
+        raise field_error(field, f"面积不是数字：{excerpt(value)!r}") from None
     if not number.is_finite() or number <= 0:
-        raise field_error(field, f"面积必须大于 0：{value!r}")
+        raise field_error(field, f"面积必须大于 0：{excerpt(value)!r}")
     if number > MAX_AREA_M2:
-        raise field_error(field, f"面积过大（超过 {MAX_AREA_M2:,} m²）：{value!r}")
+        raise field_error(field, f"面积过大（超过 {MAX_AREA_M2:,} m²）：{excerpt(value)!r}")
     return number.quantize(Decimal("0.01"))
 
 
@@ -172,7 +173,7 @@ def parse_choice(value: object, field: str, mapping: Mapping[str, str]) -> str:
     code = codes.lookup(mapping, value)
     if code is None:
         allowed = "、".join(mapping.values())
-        raise field_error(field, f"未知的{_label(field)}：{value!r}（可选：{allowed}）")
+        raise field_error(field, f"未知的{_label(field)}：{excerpt(value)!r}（可选：{allowed}）")
     return code
 
 
