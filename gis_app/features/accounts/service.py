@@ -41,6 +41,7 @@ from gis_app.core.errors import (
     Unauthorized,
     ValidationError,
 )
+from gis_app.core.text import identifier_problem, name_problem, nfkc, only_invisible
 from gis_app.features.accounts.models import ApiToken, LoginAttempt, User, UserSession
 from gis_app.features.streets.models import Street
 
@@ -134,14 +135,22 @@ def check_password_rules(password: Any, username: str, min_length: int = 10) -> 
 def _clean_user_fields(
     session: Session, username: Any, display_name: Any, role: Any, street_code: Any
 ) -> tuple[str, str, str, str | None]:
+    if isinstance(username, str):
+        username = nfkc(username)  # ｏｆｆｉｃｅ is office
     if not isinstance(username, str) or not USERNAME.match(username.strip()):
         raise ValidationError(
             "用户名须为 2–64 个字母、数字、汉字或 . _ @ -（不含空格）", "username"
         )
-    if not isinstance(display_name, str) or not display_name.strip():
+    problem = identifier_problem(username.strip())
+    if problem is not None:  # offіce (a Cyrillic і) beside office
+        raise ValidationError(f"用户名{problem}", "username")
+    if not isinstance(display_name, str) or only_invisible(display_name):
         raise ValidationError("请填写姓名（显示名）", "display_name")
     if len(display_name.strip()) > 64:
         raise ValidationError("姓名过长（最多 64 个字）", "display_name")
+    problem = name_problem(display_name.strip())
+    if problem is not None:
+        raise ValidationError(f"姓名{problem}", "display_name")
     if role not in ROLES:
         raise ValidationError(f"未知角色：{role!r}（可选：{', '.join(ROLES)}）", "role")
     street = (street_code or "").strip() if isinstance(street_code, str | type(None)) else None
@@ -172,7 +181,7 @@ def create_user(
         session, username, display_name, role, street_code
     )
     check_password_rules(password, name, min_length)
-    if session.scalar(select(User.id).where(func.lower(User.username) == name.lower())):
+    if session.scalar(select(User.id).where(func.lower(User.username) == name.casefold())):
         raise Conflict(f"用户名 {name} 已被使用", "username")
     now = clock.now()
     user = User(
@@ -372,7 +381,7 @@ def login(
     transaction must run in the `auth` scope (gis_app.http.auth)."""
     policy = policy or LoginPolicy()
     sessions = sessions or SessionPolicy()
-    name = (username or "").strip()[:64] if isinstance(username, str) else ""
+    name = nfkc(username or "").strip()[:64] if isinstance(username, str) else ""
     if not name or not isinstance(password, str) or not password:
         raise ValidationError("请填写用户名和密码", "username" if not name else "password")
     ip = (ip or "unknown")[:64]

@@ -24,6 +24,7 @@ from gis_app.core import cells, clock, codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Forbidden, ImportRejected, ValidationError, excerpt
 from gis_app.core.geo.gcj02 import gcj02_to_wgs84
+from gis_app.core.text import normal_code
 from gis_app.features.ledger.models import ImportBatch, Site
 from gis_app.features.ledger.schemas import FIELD_LABELS, FieldError, clean_site_fields, parse_date
 from gis_app.features.ledger.service import codes_in_use
@@ -459,12 +460,13 @@ def _check_rows(rows: list[RawRow], fmt: str, crs: str) -> _CheckedRows:
         if crs == "gcj02":
             clean["lon"], clean["lat"] = gcj02_to_wgs84(clean["lon"], clean["lat"])
         code = clean["code"]
-        if code in checked.first_seen:
+        key = normal_code(code)  # DZG-001 and dzg-001 are one code
+        if key in checked.first_seen:
             checked.errors.append(
-                _row_error(row, fmt, "code", f"编号 {code} 与第 {checked.first_seen[code]} 行重复")
+                _row_error(row, fmt, "code", f"编号 {code} 与第 {checked.first_seen[key]} 行重复")
             )
             continue
-        checked.first_seen[code] = row.number
+        checked.first_seen[key] = row.number
         clean["_street_text"] = street_text
         checked.cleaned.append((row, clean))
     return checked
@@ -492,7 +494,7 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
     streets = {s.id: s for s in session.scalars(select(Street))}
     placed = _PlacedRows()
     for (row, clean), street_id, swapped_id in zip(cleaned, street_ids, swapped, strict=True):
-        if clean["code"] in existing:
+        if normal_code(clean["code"]) in existing:
             errors.append(
                 _row_error(row, fmt, "code", f"编号 {clean['code']} 已被使用（已在台账中）")
             )

@@ -20,6 +20,14 @@ from gis_app.core import codes
 from gis_app.core.errors import ValidationError, excerpt
 from gis_app.core.geo.coords import parse_lonlat
 from gis_app.core.schemas import Schema
+from gis_app.core.text import (
+    describe,
+    first_bidi_control,
+    identifier_problem,
+    name_problem,
+    nfkc,
+    only_invisible,
+)
 
 FIELD_LABELS: dict[str, str] = {
     "code": "编号",
@@ -157,6 +165,10 @@ def parse_text(value: object, field: str, required: bool = False) -> str:
         text = str(int(value)) if float(value).is_integer() else str(value)
     else:
         raise field_error(field, f"{_label(field)}必须是文字")
+    if field in IDENTIFIER_FIELDS:
+        text = nfkc(text).strip()  # ＤＺＧ－００１ is DZG-001
+    if only_invisible(text):
+        text = ""  # an address of zero-width spaces is no address
     if required and not text:
         raise field_error(field, f"缺少{_label(field)}")
     limit = TEXT_LIMITS.get(field)
@@ -164,7 +176,25 @@ def parse_text(value: object, field: str, required: bool = False) -> str:
         raise field_error(field, f"{_label(field)}过长（最多 {limit} 个字）")
     if "\x00" in text:
         raise field_error(field, f"{_label(field)}含有不可见的控制字符")
+    problem = (
+        identifier_problem(text)
+        if field in IDENTIFIER_FIELDS
+        else name_problem(text)
+        if field in NAME_FIELDS
+        else None
+    )
+    bidi = first_bidi_control(text)
+    if problem is None and bidi is not None:
+        problem = f"含有改变文字显示顺序的控制字符（{describe(bidi)}）"
+    if problem is not None:
+        raise field_error(field, f"{_label(field)}{problem}")
     return text
+
+
+#: compared by their normal form (core.text.normal_code): no look-alikes, nothing invisible
+IDENTIFIER_FIELDS = frozenset({"code"})
+#: read by people as a name: nothing invisible, no look-alike letters
+NAME_FIELDS = frozenset({"person_name"})
 
 
 def parse_choice(value: object, field: str, mapping: Mapping[str, str]) -> str:
