@@ -115,6 +115,10 @@ def _web_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _base_url(value: str) -> str:
+    return _web_url(value) if value.strip() else ""
+
+
 def _strip(value: str) -> str:
     return value.strip()
 
@@ -349,6 +353,14 @@ class ServingSettings(Group):
     port: int = setting(
         "PORT", "port `gis-app serve` (and `make run`) listens on", 5000, ge=1, le=65535
     )
+    base_url: Annotated[str, AfterValidator(_base_url)] = setting(
+        "GIS_APP_BASE_URL",
+        "the app's public address (e.g. `https://gis.example.org`): absolute links, redirects "
+        "and the API's and OGC links are built from it, never from the request's `Host` header "
+        "(set it on every deployment; unset, the `Host` header is used, for development)",
+        "",
+        kind="URL",
+    )
     npm_registry: Annotated[str, AfterValidator(_web_url)] = setting(
         "NPM_REGISTRY",
         "npm registry (or a mirror) `gis-app assets fetch` downloads the browser assets from",
@@ -424,6 +436,7 @@ class Settings(BaseModel):
             "PASSWORD_MIN_LENGTH": accounts.password_min_length,
             "HSTS": accounts.hsts,
             "TRUSTED_PROXIES": accounts.trusted_proxies,
+            "BASE_URL": self.serving.base_url,
             "PATROL_WALK_KMH": self.patrol.walk_kmh,
             "PATROL_BIKE_KMH": self.patrol.bike_kmh,
             "PATROL_DUPLICATE_METRES": self.patrol.duplicate_metres,

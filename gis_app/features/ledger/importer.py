@@ -514,7 +514,8 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
         street = streets[street_id]
         if own is not None and street.code != own:
             placed.foreign.append(
-                _row_error(row, fmt, "lon", f"坐标位于{street.name}，不属于本街道")
+                # which street it is in is not told: another street's business
+                _row_error(row, fmt, "lon", "坐标不在本街道范围内")
             )
             continue
         stated = clean.pop("_street_text")

@@ -56,9 +56,9 @@ def require_street_actor(
     if not actor.street_code:
         raise Forbidden("街道用户须指定所属街道（X-Street）", "X-Street")
     if actor.street_code != street_code:
+        # the other street is not named: where a point lies is that street's business
         raise Forbidden(
-            f"只能办理本街道的点位：该点位属于街道 {street_code}，当前用户属于 {actor.street_code}",
-            "street",
+            f"只能办理本街道的点位：该点位不在本街道（{actor.street_code}）范围内", "street"
         )
 
 

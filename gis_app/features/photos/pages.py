@@ -62,9 +62,14 @@ def _photo_for_viewer(photo_id: int) -> Photo:
 def _send(path: Any, media_type: str, etag: str) -> Response:
     if not path.exists():
         raise NotFound("照片文件缺失（存储目录中找不到），请联系管理员", "id")
-    response = send_file(path, mimetype=media_type, conditional=True, etag=etag, max_age=86400)
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    response = send_file(path, mimetype=media_type, conditional=True, etag=etag, max_age=0)
+    # a photo of a site (people, addresses) stays in no browser cache after logout
+    response.headers["Cache-Control"] = PHOTO_CACHE
+    response.headers.pop("Expires", None)
     return response
+
+
+PHOTO_CACHE = "private, no-store"
 
 
 @bp.get("/photos/<int:photo_id>/file")

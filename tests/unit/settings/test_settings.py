@@ -62,6 +62,7 @@ VALID: dict[str, tuple[str, Any]] = {
     "GIS_APP_PATROL_DUPLICATE_METRES": ("50", 50.0),
     "HOST": ("0.0.0.0", "0.0.0.0"),
     "PORT": ("8080", 8080),
+    "GIS_APP_BASE_URL": ("https://gis.example.org/", "https://gis.example.org"),
     "NPM_REGISTRY": ("https://registry.npmmirror.com/", "https://registry.npmmirror.com"),
     "GIS_APP_FROZEN_NOW": ("2026-06-15", "2026-06-15"),
     "TEST_DATABASE_URL": ("postgresql://u@h/gis_test", "postgresql://u@h/gis_test"),
