@@ -204,6 +204,16 @@ class DataSettings(Group):
         default_factory=lambda data: Path(data.get("data_dir") or PROJECT_ROOT / "var") / "photos",
         shown="`$GIS_APP_DATA_DIR/photos`",
     )
+    audit_head_file: Path = setting(
+        "GIS_APP_AUDIT_HEAD_FILE",
+        "file (outside the database) each `gis-app daily` appends the audit chain's head to, "
+        "keyed with an HMAC of the secret key; `gis-app audit verify` checks the chain against "
+        "its last line. Keep a copy elsewhere (another machine, syslog)",
+        default_factory=lambda data: (
+            Path(data.get("data_dir") or PROJECT_ROOT / "var") / "audit-heads.log"
+        ),
+        shown="`$GIS_APP_DATA_DIR/audit-heads.log`",
+    )
     photo_max_mb: float = setting(
         "GIS_APP_PHOTO_MAX_MB", "largest photo accepted, in MB (larger gets 413)", 20.0, gt=0
     )
@@ -419,6 +429,7 @@ class Settings(BaseModel):
             "SECRET_KEY": secret_key or _secret_key(data.data_dir),
             "DATA_DIR": str(data.data_dir),
             "PHOTO_DIR": str(data.photo_dir),
+            "AUDIT_HEAD_FILE": str(data.audit_head_file),
             "PHOTO_MAX_MB": data.photo_max_mb,
             "PHOTO_MAX_PIXELS": data.photo_max_pixels,
             "MAX_CONTENT_LENGTH": data.max_upload_mb * 1024 * 1024,

@@ -39,6 +39,7 @@ VALID: dict[str, tuple[str, Any]] = {
     "GIS_APP_SQL_ECHO": ("yes", True),
     "GIS_APP_DATA_DIR": ("/srv/gis/data", Path("/srv/gis/data")),
     "GIS_APP_PHOTO_DIR": ("/mnt/photos", Path("/mnt/photos")),
+    "GIS_APP_AUDIT_HEAD_FILE": ("/srv/audit/heads.log", Path("/srv/audit/heads.log")),
     "GIS_APP_PHOTO_MAX_MB": ("7.5", 7.5),
     "GIS_APP_PHOTO_MAX_PIXELS": ("1000000", 1_000_000),
     "GIS_APP_MAX_UPLOAD_MB": ("64", 64),
