@@ -38,8 +38,13 @@ def register(cli: click.Group) -> None:
         help="a head recorded earlier (HASH or SEQ:HASH); default: the last line of "
         "GIS_APP_AUDIT_HEAD_FILE, if any",
     )
+    @click.option(
+        "--rows",
+        is_flag=True,
+        help="also look for rows whose last change has no audit event (triggers bypassed)",
+    )
     @with_app
-    def audit_verify(head: str | None) -> None:
+    def audit_verify(head: str | None, rows: bool) -> None:
         """Walk the whole chain: every hash recomputed, no event changed, missing or added,
         and the head recorded outside the database still in it."""
         from gis_app.features.audit import service as audit_service
@@ -55,6 +60,8 @@ def register(cli: click.Group) -> None:
         if anchor is not None:
             click.echo(f"  对照链头：第 {anchor.seq} 号 {anchor.hash}", err=True)
         report = audit_service.verify(db_session(), progress=progress, anchor=anchor)
+        if rows and report.ok:
+            report.problems += audit_service.unaudited_rows(db_session())
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         if not report.ok:
             click.secho(f"审计链校验失败：{report.problems[0].message}", fg="red", err=True)

@@ -258,6 +258,45 @@ def _check_anchor(r: Row[Any], anchor: Anchor) -> tuple[Problem | None, bool]:
     return None, True
 
 
+# ---------------------------------------------------------------- rows past the triggers
+
+
+def unaudited_rows(conn: Connection | Session, limit: int = 20) -> list[Problem]:
+    """Rows of the audited tables whose last change has no event: the row's xmin (the
+    transaction that wrote its current version) against the transactions of its events.
+    Finds a row written with the triggers disabled (session_replication_role = replica,
+    DISABLE TRIGGER); an UPDATE that changed nothing also leaves a new version and no event,
+    so a finding is a row to look at, not a proof of tampering."""
+    triggers = conn.execute(
+        text(
+            "SELECT c.relname, t.tgargs FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = 'audit_row' AND NOT t.tgisinternal ORDER BY c.relname"
+        )
+    ).all()
+    problems: list[Problem] = []
+    for table, args in triggers:
+        key = bytes(args).split(b"\x00")[0].decode() or "id"
+        rows = conn.execute(
+            text(
+                f'SELECT t."{key}"::text FROM public."{table}" t WHERE NOT EXISTS ('
+                "SELECT 1 FROM audit.events e WHERE e.table_name = :table "
+                f'AND e.row_id = t."{key}"::text '
+                "AND e.xact % 4294967296 = t.xmin::text::bigint) LIMIT :limit"
+            ),
+            {"table": table, "limit": limit},
+        ).scalars()
+        for row_id in rows:
+            label = TABLE_LABELS.get(table, table)
+            problems.append(
+                Problem(
+                    None,
+                    "unaudited",
+                    f"{label}（{table}）{row_id} 的最后一次改动没有审计事件：绕过触发器写入？",
+                )
+            )
+    return problems
+
+
 # ---------------------------------------------------------------- the anchors outside
 
 

@@ -159,3 +159,23 @@ def test_cli_verify_takes_a_head_and_daily_records_one(scratch_db, tmp_path) -> 
     assert unknown.exit_code == 1 and "已不在链中" in unknown.stderr
     bad = runner.invoke(cli, ["audit", "verify", "--head", "nope"], obj={"app": app})
     assert bad.exit_code == 1
+
+
+def test_a_row_changed_past_the_triggers_is_found(scratch_db) -> None:
+    _url, engine = scratch_db
+    _write(engine, "rows-seed", 2)
+    with engine.connect() as conn:
+        assert audit.unaudited_rows(conn) == []
+        conn.rollback()
+        trans = conn.begin()
+        try:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            batch = conn.execute(text("SELECT max(id) FROM import_batches")).scalar_one()
+            conn.execute(text("UPDATE import_batches SET rows = 99 WHERE id = :i"), {"i": batch})
+            conn.execute(text("SET LOCAL session_replication_role = origin"))
+            found = audit.unaudited_rows(conn)
+            assert audit.verify(conn).ok  # the chain itself is whole
+        finally:
+            trans.rollback()
+    assert [p.kind for p in found] == ["unaudited"]
+    assert f"import_batches）{batch}" in found[0].message
