@@ -115,6 +115,10 @@ def _web_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _base_url(value: str) -> str:
+    return _web_url(value) if value.strip() else ""
+
+
 def _strip(value: str) -> str:
     return value.strip()
 
@@ -148,8 +152,9 @@ Text = Annotated[str, AfterValidator(_strip)]
 
 def app_database_url(owner_url: str | None, role: str | None = None) -> str | None:
     """The web app's own connection: the owner's URL with the app's database role as user and
-    no password (trust, peer, a client certificate or ~/.pgpass authenticates it); set
-    APP_DATABASE_URL when the app role logs in otherwise."""
+    no password (the project-local cluster's URL names its password file, which holds the app
+    role's too; elsewhere peer, a client certificate or ~/.pgpass); set APP_DATABASE_URL when
+    the app role logs in otherwise."""
     if not owner_url:
         return owner_url
     parts = urlsplit(owner_url)
@@ -221,6 +226,16 @@ class DataSettings(Group):
         "where photos and their thumbnails are stored (`gis-app backup` archives it)",
         default_factory=lambda data: Path(data.get("data_dir") or PROJECT_ROOT / "var") / "photos",
         shown="`$GIS_APP_DATA_DIR/photos`",
+    )
+    audit_head_file: Path = setting(
+        "GIS_APP_AUDIT_HEAD_FILE",
+        "file (outside the database) each `gis-app daily` appends the audit chain's head to, "
+        "keyed with an HMAC of the secret key; `gis-app audit verify` checks the chain against "
+        "its last line. Keep a copy elsewhere (another machine, syslog)",
+        default_factory=lambda data: (
+            Path(data.get("data_dir") or PROJECT_ROOT / "var") / "audit-heads.log"
+        ),
+        shown="`$GIS_APP_DATA_DIR/audit-heads.log`",
     )
     photo_max_mb: float = setting(
         "GIS_APP_PHOTO_MAX_MB", "largest photo accepted, in MB (larger gets 413)", 20.0, gt=0
@@ -412,6 +427,14 @@ class ServingSettings(Group):
     port: int = setting(
         "PORT", "port `gis-app serve` (and `make run`) listens on", 5000, ge=1, le=65535
     )
+    base_url: Annotated[str, AfterValidator(_base_url)] = setting(
+        "GIS_APP_BASE_URL",
+        "the app's public address (e.g. `https://gis.example.org`): absolute links, redirects "
+        "and the API's and OGC links are built from it, never from the request's `Host` header "
+        "(set it on every deployment; unset, the `Host` header is used, for development)",
+        "",
+        kind="URL",
+    )
     npm_registry: Annotated[str, AfterValidator(_web_url)] = setting(
         "NPM_REGISTRY",
         "npm registry (or a mirror) `gis-app assets fetch` downloads the browser assets from",
@@ -552,6 +575,7 @@ class Settings(BaseModel):
             "SECRET_KEY": secret_key or _secret_key(data.data_dir),
             "DATA_DIR": str(data.data_dir),
             "PHOTO_DIR": str(data.photo_dir),
+            "AUDIT_HEAD_FILE": str(data.audit_head_file),
             "PHOTO_MAX_MB": data.photo_max_mb,
             "PHOTO_MAX_PIXELS": data.photo_max_pixels,
             "MAX_CONTENT_LENGTH": data.max_upload_mb * 1024 * 1024,
@@ -574,6 +598,7 @@ class Settings(BaseModel):
             "PASSWORD_MIN_LENGTH": accounts.password_min_length,
             "HSTS": accounts.hsts,
             "TRUSTED_PROXIES": accounts.trusted_proxies,
+            "BASE_URL": self.serving.base_url,
             "PATROL_WALK_KMH": self.patrol.walk_kmh,
             "PATROL_BIKE_KMH": self.patrol.bike_kmh,
             "PATROL_DUPLICATE_METRES": self.patrol.duplicate_metres,

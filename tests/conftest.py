@@ -95,7 +95,7 @@ def demo_streets(engine: Engine) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, demo_streets: None):
+def app(database_url: str, demo_streets: None, tmp_path_factory):
     from gis_app import create_app
     from gis_app.core.db_security import app_role
 
@@ -108,6 +108,8 @@ def app(database_url: str, demo_streets: None):
             "DB_SET_ROLE": app_role(),
             "TESTING": True,
             "FROZEN_NOW": FROZEN_NOW,
+            # `gis-app daily` appends the audit chain's head here, not to the project's var/
+            "AUDIT_HEAD_FILE": str(tmp_path_factory.mktemp("audit") / "audit-heads.log"),
         }
     )
     yield application

@@ -8,15 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
+#: the longest message an error carries: a value echoed in it is cut to an excerpt, so that a
+#: huge input (an entity expanded to megabytes, a 10,000-character cell) is not sent back
+MAX_MESSAGE = 300
+#: an import lists at most this many bad rows (and says how many there are)
+MAX_LISTED_ERRORS = 1000
+
+
+def excerpt(value: object, limit: int = 40) -> str:
+    """A short excerpt of an echoed value: its first `limit` characters, then "…"."""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
 
 class AppError(Exception):
     status = 400
     code = "bad_request"
 
     def __init__(self, message: str, field: str | None = None, **details: Any) -> None:
+        message = excerpt(message, MAX_MESSAGE)
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field = excerpt(field, 64) if field is not None else None
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,5 +92,12 @@ class ImportRejected(AppError):
     code = "import_rejected"
 
     def __init__(self, message: str, errors: list[dict[str, Any]], **details: Any) -> None:
-        super().__init__(message, None, errors=errors, **details)
-        self.errors = errors
+        listed = [
+            {**e, "message": excerpt(e.get("message", ""), MAX_MESSAGE)}
+            for e in errors[:MAX_LISTED_ERRORS]
+        ]
+        if len(errors) > MAX_LISTED_ERRORS:
+            details["errors_total"] = len(errors)
+            message += f"（共 {len(errors)} 处错误，只列出前 {MAX_LISTED_ERRORS} 处）"
+        super().__init__(message, None, errors=listed, **details)
+        self.errors = listed

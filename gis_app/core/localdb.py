@@ -10,6 +10,15 @@ PostgreSQL refuses to run as root, so when root runs this the local cluster belo
 unprivileged system user `gisapp` and lives under /var/lib/gis-app (a project path below a
 private temporary folder would not be reachable for that user); `.pgdata` in the project points
 there. A non-root user gets the cluster in `.pgdata` itself.
+
+Nothing logs in by trust: every role authenticates with a password (scram-sha-256), on the
+socket (in the cluster's 0700 folder) and on 127.0.0.1/::1 alike. The passwords are generated
+and kept in the cluster folder's `pgpass` (mode 0600, libpq's password-file format: the
+superuser, the app's role); the URLs this module prints name that file
+(`?passfile=…`), so `make run`, `make test` and every `gis-app` command find them with no step
+of their own, and no password ever appears on a command line or in a URL. A cluster made
+before (initdb --auth=trust) is converted on its next start: passwords set, pg_hba.conf
+rewritten, configuration reloaded.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import hashlib
 import os
 import pwd
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -29,12 +39,26 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SERVICE_USER = "gisapp"
 DB_NAME = "gis_app"
 ROOT_CLUSTERS = Path("/var/lib/gis-app")
+
+
+PASSFILE_NAME = "pgpass"
+PASSFILE_HEADER = "# passwords of the project-local cluster (gis_app.core.localdb); keep private\n"
+#: pg_hba.conf of the local cluster: a password for every role, on the socket and on loopback
+HBA = """# written by gis_app.core.localdb: every role authenticates with its password (no trust)
+# TYPE  DATABASE     USER  ADDRESS        METHOD
+local   all          all                  scram-sha-256
+host    all          all   127.0.0.1/32   scram-sha-256
+host    all          all   ::1/128        scram-sha-256
+local   replication  all                  scram-sha-256
+host    replication  all   127.0.0.1/32   scram-sha-256
+host    replication  all   ::1/128        scram-sha-256
+"""
 
 
 class SetupError(RuntimeError):
@@ -65,11 +89,20 @@ class LocalCluster:
     def port_file(self) -> Path:
         return self.home / "port"
 
+    @property
+    def passfile(self) -> Path:
+        """The roles' passwords (libpq's password-file format, mode 0600)."""
+        return self.home / PASSFILE_NAME
+
     def port(self) -> int:
         return int(self.port_file.read_text().strip())
 
     def url(self, dbname: str = DB_NAME) -> str:
-        return f"postgresql://{self.owner}@127.0.0.1:{self.port()}/{dbname}"
+        """The superuser's URL; it names the password file (once the cluster has one)."""
+        url = f"postgresql://{self.owner}@127.0.0.1:{self.port()}/{dbname}"
+        if self.passfile.exists():
+            url += "?passfile=" + quote(str(self.passfile), safe="/")
+        return url
 
 
 def local_cluster(project_root: Path = PROJECT_ROOT) -> LocalCluster:
@@ -184,22 +217,31 @@ def _initdb(cluster: LocalCluster, bindir: Path) -> None:
     _log(
         f"initialising a PostgreSQL cluster in {cluster.data} (port {port}, owner {cluster.owner})"
     )
-    result = run_as(
-        cluster.owner,
-        [
-            str(bindir / "initdb"),
-            "-D",
-            str(cluster.data),
-            "-U",
+    # the superuser's password, handed to initdb in a file only the owner reads
+    password = role_password(cluster, cluster.owner)
+    pwfile = cluster.home / "initdb-password"
+    _write_private(pwfile, password + "\n", owner=cluster.owner)
+    try:
+        result = run_as(
             cluster.owner,
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        ],
-    )
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(cluster.data),
+                "-U",
+                cluster.owner,
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
     if result.returncode != 0:
         raise SetupError(f"initdb 失败：{result.stderr.strip()}")
+    _write_hba(cluster)
     conf = cluster.data / "postgresql.conf"
     with conf.open("a") as f:
         f.write(
@@ -254,7 +296,128 @@ def ensure_local_cluster() -> LocalCluster:
             tail = cluster.log.read_text(errors="replace")[-1500:] if cluster.log.exists() else ""
             raise SetupError(f"本地数据库启动失败：{result.stderr.strip()}\n{tail}")
     ensure_planner_settings(cluster, bindir)
+    secure_cluster(cluster, bindir)
     return cluster
+
+
+# ---------------------------------------------------------------- passwords (no trust)
+
+
+def _write_private(path: Path, text: str, owner: str | None = None) -> None:
+    """Write `text` to `path` with mode 0600 from the start (replacing it atomically)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    if owner is not None and os.geteuid() == 0:
+        pw = pwd.getpwnam(owner)
+        os.chown(tmp, pw.pw_uid, pw.pw_gid)
+    os.replace(tmp, path)
+
+
+def read_passwords(passfile: Path) -> dict[str, str]:
+    """role -> password, from a password file this module wrote (`*:*:*:role:password`)."""
+    out: dict[str, str] = {}
+    try:
+        lines = passfile.read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        if line.startswith("#") or line.count(":") < 4:
+            continue
+        _host, _port, _db, role, password = line.split(":", 4)
+        out[role] = password
+    return out
+
+
+def role_password(cluster: LocalCluster, role: str) -> str:
+    """The password of `role` in the cluster's password file, generated (and kept) if new."""
+    passwords = read_passwords(cluster.passfile)
+    if role not in passwords:
+        passwords[role] = secrets.token_urlsafe(32)  # [A-Za-z0-9_-]: nothing to escape
+        lines = "".join(f"*:*:*:{r}:{p}\n" for r, p in passwords.items())
+        cluster.home.mkdir(parents=True, exist_ok=True)
+        _write_private(cluster.passfile, PASSFILE_HEADER + lines)
+    return passwords[role]
+
+
+def _write_hba(cluster: LocalCluster) -> None:
+    _write_private(cluster.data / "pg_hba.conf", HBA, owner=cluster.owner)
+
+
+WEAK_METHODS = ("trust", "password", "md5", "ident")
+
+
+def hba_trusts(cluster: LocalCluster) -> bool:
+    """Whether a rule of pg_hba.conf lets someone in without a SCRAM password (trust, above all:
+    what initdb --auth=trust wrote). Rules added since with scram-sha-256 (a replica's) stay."""
+    try:
+        text = (cluster.data / "pg_hba.conf").read_text(errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if words and any(w in WEAK_METHODS for w in words[3:]):
+            return True
+    return False
+
+
+def password_sql(cur: Any, role: str, password: str) -> None:
+    """ALTER ROLE … PASSWORD with the SCRAM verifier computed here: the password itself never
+    reaches the server (nor its log)."""
+    from psycopg2.extensions import encrypt_password
+
+    verifier = encrypt_password(password, role, cur.connection, "scram-sha-256")
+    cur.execute(f'ALTER ROLE "{role}" PASSWORD %s', (verifier,))
+
+
+def secure_cluster(cluster: LocalCluster, bindir: Path) -> None:
+    """A cluster initialised with --auth=trust (before passwords): set a password for the
+    superuser and the app's role (while trust still lets us in), then rewrite pg_hba.conf and
+    reload. A cluster already secured is left as it is."""
+    if not hba_trusts(cluster):
+        return
+    import psycopg2
+
+    from gis_app.core.db_security import app_role
+
+    _log("securing the local cluster: passwords for every role, no trust (pg_hba.conf)")
+    try:
+        # trust still lets the owner in; the password file, once it holds the password, too
+        conn = psycopg2.connect(
+            host="127.0.0.1",
+            port=cluster.port(),
+            user=cluster.owner,
+            dbname="postgres",
+            passfile=str(cluster.passfile),
+        )
+    except psycopg2.OperationalError as exc:
+        raise SetupError(f"无法连接本地数据库以设置口令：{exc}") from exc
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        password_sql(cur, cluster.owner, role_password(cluster, cluster.owner))
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (app_role(),))
+        if cur.fetchone() is not None:
+            password_sql(cur, app_role(), role_password(cluster, app_role()))
+    conn.close()
+    _write_hba(cluster)
+    result = run_as(cluster.owner, [str(bindir / "pg_ctl"), "reload", "-D", str(cluster.data)])
+    if result.returncode != 0:
+        raise SetupError(f"重新加载 pg_hba.conf 失败：{result.stderr.strip()}")
+
+
+def url_password(url: str, role: str) -> str | None:
+    """The password of `role` for the server of `url`, when the URL names a password file this
+    module keeps (the project-local cluster); None otherwise (DATABASE_URL's server is its
+    administrator's: its roles' passwords are not ours to set)."""
+    passfile = dict(parse_qsl(urlsplit(url).query)).get("passfile")
+    if not passfile:
+        return None
+    cluster = local_cluster()
+    if Path(passfile) != cluster.passfile or not cluster.passfile.exists():
+        return None
+    return role_password(cluster, role)
 
 
 def ensure_planner_settings(cluster: LocalCluster, bindir: Path) -> None:
@@ -351,11 +514,17 @@ def ensure_database(url: str) -> None:
                     f"数据库服务器上没有 PostGIS：请在服务器上安装 postgresql-{major}-postgis-3。"
                 )
         cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        ensure_app_role(cur)
+        ensure_app_role(cur, _app_password(url))
     conn.close()
 
 
-def ensure_app_role(cur: Any) -> None:
+def _app_password(url: str) -> str | None:
+    from gis_app.core.db_security import app_role
+
+    return url_password(url, app_role())
+
+
+def ensure_app_role(cur: Any, password: str | None = None) -> None:
     """The web app's own database role (owns nothing, subject to row-level security), made
     able to log in, when the user in DATABASE_URL may create roles; otherwise it is the
     administrator's job (README, database roles) and the migration says so."""
@@ -373,6 +542,8 @@ def ensure_app_role(cur: Any) -> None:
         cur.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
     elif not found[0]:
         cur.execute(f"ALTER ROLE {role} LOGIN")
+    if password is not None:  # the project-local cluster: the app's role logs in by password
+        password_sql(cur, role, password)
 
 
 def resolve_url(test: bool = False) -> str:

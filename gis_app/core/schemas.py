@@ -56,8 +56,38 @@ class ArgSource(Protocol):
     def getlist(self, key: str) -> list[str]: ...
 
 
+def bad_text(data: Any, field: str = "body") -> tuple[str, str] | None:
+    """The first string in `data` (a JSON value, query or form values) that no text column can
+    hold: (field, what is wrong). A lone surrogate (JSON's "\\udc80") cannot be encoded in
+    UTF-8 and NUL cannot be stored by PostgreSQL: either failed as a 500 in the database."""
+    if isinstance(data, str):
+        for ch in data:
+            if "\ud800" <= ch <= "\udfff":
+                return field, f"孤立的代理项字符 U+{ord(ch):04X}"
+            if ch == "\x00":
+                return field, "空字符 U+0000"
+        return None
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            name = str(key) if field == "body" else f"{field}.{key}"
+            found = bad_text(str(key), name) or bad_text(value, name)
+            if found:
+                return found
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            found = bad_text(value, f"{field}[{i}]" if field != "body" else "body")
+            if found:
+                return found
+    return None
+
+
 def validate(model: type[M], data: Any) -> M:
-    """`data` as a `model`, or the app's 422 naming the first bad field."""
+    """`data` as a `model`, or the app's 422 naming the first bad field (a string with a
+    character no text can hold, first of all)."""
+    found = bad_text(data)
+    if found is not None:
+        field, what = found
+        raise ValidationError(f"字段 {field[:64]} 含有无效字符（{what}）", field[:64])
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:

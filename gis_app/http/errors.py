@@ -145,6 +145,9 @@ def _no_nul_in_the_url() -> None:
         refuse_nul(value, name)
     for name, value in (request.view_args or {}).items():
         refuse_nul(value, name)
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, value in request.form.items(multi=True):  # a page's form fields too
+            refuse_nul(value, name)
 
 
 def _database_error(exc: DBAPIError) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 from markupsafe import Markup
@@ -118,7 +119,30 @@ def _challenge(headers: Any) -> None:
     headers.add("WWW-Authenticate", f'Bearer realm="{REALM}"')
 
 
+class BaseUrl:
+    """WSGI middleware: every request is seen at the configured public address (host, scheme,
+    path prefix), whatever its `Host` header says, so that no absolute link or redirect can be
+    pointed elsewhere by a forged header."""
+
+    def __init__(self, app: Any, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.app = app
+        self.scheme = parts.scheme
+        self.host = parts.netloc
+        self.prefix = parts.path.rstrip("/")
+
+    def __call__(self, wsgi_env: dict[str, Any], start_response: Any) -> Any:
+        wsgi_env.update({"wsgi.url_scheme": self.scheme, "HTTP_HOST": self.host})
+        wsgi_env.pop("HTTP_X_FORWARDED_HOST", None)
+        if self.prefix:
+            wsgi_env.update({"SCRIPT_NAME": self.prefix})
+        return self.app(wsgi_env, start_response)
+
+
 def init_app(app: Flask) -> None:
+    if app.config.get("BASE_URL"):
+        app.wsgi_app = BaseUrl(app.wsgi_app, app.config["BASE_URL"])  # type: ignore[method-assign]
+    # X-Forwarded-For / -Proto only from the proxies configured (never X-Forwarded-Host)
     n = int(app.config["TRUSTED_PROXIES"])
     if n:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal, InvalidOperation
 
-from gis_app.core.errors import ValidationError
+from gis_app.core.errors import ValidationError, excerpt
 
 LON_FIELD = "lon"
 LAT_FIELD = "lat"
@@ -24,7 +24,7 @@ def parse_number(value: object, field: str, label: str) -> float:
         try:
             number = float(Decimal(text))
         except (InvalidOperation, ValueError):
-            raise ValidationError(f"{label}不是数字：{value!r}", field) from None
+            raise ValidationError(f"{label}不是数字：{excerpt(value)!r}", field) from None
     else:
         raise ValidationError(f"{label}必须是数字", field)
     if not math.isfinite(number):

@@ -125,7 +125,7 @@ def reset_password(username: str) -> Any:
     except AppError as exc:
         discard()
         return _render_user(username, exc)
-    flash("密码已重置，该用户已在所有设备上退出登录", FLASH)
+    flash("密码已重置，该用户已在所有设备上退出登录，其接口令牌已全部吊销", FLASH)
     return redirect(url_for("admin.user", username=username))
 
 

@@ -114,7 +114,7 @@ def _user_commands(cli: click.Group) -> None:
         except AppError as exc:
             fail(exc)
             return
-        click.echo(f"{username} 的密码已设置", err=True)
+        click.echo(f"{username} 的密码已设置（其会话已结束、接口令牌已吊销）", err=True)
 
     @users.command("activate")
     @click.argument("username")

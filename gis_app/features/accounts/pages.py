@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 
@@ -15,6 +14,7 @@ from gis_app.http.actor import current_actor
 from gis_app.http.auth import auth_scope
 from gis_app.http.database import discard
 from gis_app.http.database import session as db_session
+from gis_app.http.forms import local_path
 from gis_app.http.security import LOGIN_CSRF_COOKIE, check_csrf
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -25,11 +25,7 @@ def _client_ip() -> str:
 
 
 def _local_target(raw: str | None) -> str:
-    target = raw or ""
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("pages.home")
-    return target
+    return local_path(raw, url_for("pages.home"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -43,6 +39,8 @@ def login() -> Any:
         return render_template("auth/login.html", error=None, username="")
     username = request.form.get("username", "")
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE))
+    # where to go, read before the login is recorded (a bad `next` only falls back to home)
+    target = _local_target(request.form.get("next") or request.args.get("next"))
     try:
         with auth_scope() as session:
             opened = accounts.login(
@@ -64,7 +62,7 @@ def login() -> Any:
             response.headers["Retry-After"] = str(exc.details.get("retry_after", 900))
         return response
     web_session.new_cookie = opened.cookie  # type: ignore[attr-defined]
-    return redirect(_local_target(request.form.get("next") or request.args.get("next")))
+    return redirect(target)
 
 
 @bp.post("/logout")
@@ -89,6 +87,15 @@ def change_password() -> Any:
         try:
             if new != request.form.get("new_password2", ""):
                 raise ValidationError("两次输入的新密码不一致", "new_password2")
+            # a wrong current password counts as a failed login (and is refused past the limit)
+            with auth_scope() as auth_session:
+                accounts.check_current_password(
+                    auth_session,
+                    current_actor().name,
+                    request.form.get("current_password", ""),
+                    _client_ip(),
+                    accounts.LoginPolicy.from_config(current_app.config),
+                )
             accounts.set_password(
                 db_session(),
                 current_actor(),

@@ -41,6 +41,7 @@ from gis_app.core.errors import (
     Unauthorized,
     ValidationError,
 )
+from gis_app.core.text import identifier_problem, name_problem, nfkc, only_invisible
 from gis_app.features.accounts.models import ApiToken, LoginAttempt, User, UserSession
 from gis_app.features.streets.models import Street
 
@@ -136,14 +137,22 @@ def check_password_rules(password: Any, username: str, min_length: int = 10) -> 
 def _clean_user_fields(
     session: Session, username: Any, display_name: Any, role: Any, street_code: Any
 ) -> tuple[str, str, str, str | None]:
+    if isinstance(username, str):
+        username = nfkc(username)  # ｏｆｆｉｃｅ is office
     if not isinstance(username, str) or not USERNAME.match(username.strip()):
         raise ValidationError(
             "用户名须为 2–64 个字母、数字、汉字或 . _ @ -（不含空格）", "username"
         )
-    if not isinstance(display_name, str) or not display_name.strip():
+    problem = identifier_problem(username.strip())
+    if problem is not None:  # offіce (a Cyrillic і) beside office
+        raise ValidationError(f"用户名{problem}", "username")
+    if not isinstance(display_name, str) or only_invisible(display_name):
         raise ValidationError("请填写姓名（显示名）", "display_name")
     if len(display_name.strip()) > 64:
         raise ValidationError("姓名过长（最多 64 个字）", "display_name")
+    problem = name_problem(display_name.strip())
+    if problem is not None:
+        raise ValidationError(f"姓名{problem}", "display_name")
     if role not in ROLES:
         raise ValidationError(f"未知角色：{role!r}（可选：{', '.join(ROLES)}）", "role")
     street = (street_code or "").strip() if isinstance(street_code, str | type(None)) else None
@@ -174,7 +183,7 @@ def create_user(
         session, username, display_name, role, street_code
     )
     check_password_rules(password, name, min_length)
-    if session.scalar(select(User.id).where(func.lower(User.username) == name.lower())):
+    if session.scalar(select(User.id).where(func.lower(User.username) == name.casefold())):
         raise Conflict(f"用户名 {name} 已被使用", "username")
     now = clock.now()
     user = User(
@@ -264,11 +273,59 @@ def set_password(
     ):
         raise ValidationError("当前密码不正确", "current_password")
     check_password_rules(new_password, user.username, min_length)
+    if _verify(user.password_hash, new_password):
+        raise ValidationError("新密码不能与当前密码相同", "new_password" if own else "password")
+    now = clock.now()
     user.password_hash = hash_password(new_password)
-    user.password_changed_at = user.updated_at = clock.now()
+    user.password_changed_at = user.updated_at = now
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    if not own:
+        # a reset (the account may be in wrong hands): its machines' tokens stop too; a user
+        # changing their own password keeps them (the form says so)
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
     session.flush()
     return user
+
+
+def check_current_password(
+    session: Session, username: str, password: Any, ip: str, policy: LoginPolicy | None = None
+) -> None:
+    """The current password on the change form, counted like a login (the same limits per
+    user and address; the caller's transaction runs in the `auth` scope and is committed even
+    when this refuses, so the failure counts)."""
+    policy = policy or LoginPolicy()
+    ip = (ip or "unknown")[:64]
+    now = clock.now()
+    _throttle(session, policy, username, ip, now, "current_password")
+    user = session.scalar(select(User).where(User.username == username))
+    ok = isinstance(password, str) and bool(password)
+    ok = _verify(user.password_hash if user else "", password if ok else "") and ok
+    session.add(LoginAttempt(at=now, username=username, ip=ip, success=ok))
+    session.flush()
+    if not ok:
+        raise ValidationError("当前密码不正确", "current_password")
+
+
+def _throttle(
+    session: Session, policy: LoginPolicy, name: str, ip: str, now: datetime, field: str
+) -> None:
+    """Refuse (and record) an attempt beyond the failures allowed to the name or address."""
+    _lock(session, "user", name.lower())
+    _lock(session, "ip", ip)
+    (n_user, first_user), (n_ip, first_ip) = _failures(session, policy, name, ip, now)
+    if n_user >= policy.max_failures_user or n_ip >= policy.max_failures_ip:
+        first = first_user if n_user >= policy.max_failures_user else first_ip
+        wait = first + timedelta(minutes=policy.window_minutes) - now
+        minutes = max(1, int(wait.total_seconds() // 60) + 1)
+        session.add(LoginAttempt(at=now, username=name, ip=ip, success=False))
+        session.flush()
+        raise TooManyAttempts(
+            f"失败次数过多，请 {minutes} 分钟后再试", field, retry_after=minutes * 60
+        )
 
 
 def end_user_sessions(session: Session, user_id: int) -> None:
@@ -338,23 +395,12 @@ def login(
     transaction must run in the `auth` scope (gis_app.http.auth)."""
     policy = policy or LoginPolicy()
     sessions = sessions or SessionPolicy()
-    name = (username or "").strip()[:64] if isinstance(username, str) else ""
+    name = nfkc(username or "").strip()[:64] if isinstance(username, str) else ""
     if not name or not isinstance(password, str) or not password:
         raise ValidationError("请填写用户名和密码", "username" if not name else "password")
     ip = (ip or "unknown")[:64]
     now = clock.now()
-    _lock(session, "user", name.lower())
-    _lock(session, "ip", ip)
-    (n_user, first_user), (n_ip, first_ip) = _failures(session, policy, name, ip, now)
-    if n_user >= policy.max_failures_user or n_ip >= policy.max_failures_ip:
-        first = first_user if n_user >= policy.max_failures_user else first_ip
-        wait = first + timedelta(minutes=policy.window_minutes) - now
-        minutes = max(1, int(wait.total_seconds() // 60) + 1)
-        session.add(LoginAttempt(at=now, username=name, ip=ip, success=False))
-        session.flush()
-        raise TooManyAttempts(
-            f"登录失败次数过多，请 {minutes} 分钟后再试", "username", retry_after=minutes * 60
-        )
+    _throttle(session, policy, name, ip, now, "username")
     user = session.scalar(select(User).where(User.username == name))
     ok = _verify(user.password_hash if user else "", password) and bool(user and user.active)
     session.add(LoginAttempt(at=now, username=name, ip=ip, success=ok))

@@ -3,13 +3,24 @@
 The events are written by the database's triggers (migration 0007_audit), never by the app.
 `verify` recomputes every event's hash in Python from the database's canonical text of its
 values, and names the first event that was changed, removed or slipped in.
+
+The chain alone cannot show what someone with the owner's rights does to its end: deleting
+the last events and moving the head back, or changing an event and recomputing every hash
+after it, leaves a chain that is whole. So its head is anchored outside the database: every
+`gis-app daily` appends the head (position and hash) to a file (GIS_APP_AUDIT_HEAD_FILE), each
+line keyed with an HMAC whose key the database never holds (derived from the app's secret
+key) and linked to the line before; `verify` checks the chain against the last anchor (or a
+head given with `--head`), so that a chain rewritten or cut back behind an anchor is found.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Row, or_, select, text
@@ -165,14 +176,34 @@ _ROWS = text(
 )
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """A head of the chain recorded outside the database: its position and hash."""
+
+    seq: int | None  # None: a hash given alone (`--head HASH`), found wherever it is
+    hash: str
+
+    @classmethod
+    def parse(cls, text_value: str) -> Anchor:
+        """`HASH` or `SEQ:HASH` (as `audit verify` prints the head)."""
+        raw = text_value.strip().lower()
+        seq, _, digest = raw.rpartition(":")
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError("链头应为 64 位十六进制哈希（或 序号:哈希）")
+        return cls(int(seq) if seq.isdigit() else None, digest)
+
+
 def verify(
     conn: Connection | Session,
     batch: int = 5000,
     progress: Callable[[int], None] | None = None,
+    anchor: Anchor | None = None,
 ) -> VerifyReport:
     """Walk the chain from the first event: every hash recomputed, every link checked, no
-    position missing, the head where the last event is. Stops at the first problem."""
+    position missing, the head where the last event is, and the `anchor` (a head recorded
+    outside the database) still in the chain at its place. Stops at the first problem."""
     report = VerifyReport()
+    anchored = anchor is None
     head = conn.execute(text("SELECT seq, hash FROM audit.chain_head")).one()
     problem = _outside_chain(conn)
     if problem is not None:
@@ -185,6 +216,8 @@ def verify(
             break
         for r in rows:
             problem = _check_event(r, expected, prev)
+            if problem is None and anchor is not None and not anchored:
+                problem, anchored = _check_anchor(r, anchor)
             if problem is not None:
                 report.problems.append(problem)
                 return report
@@ -194,9 +227,125 @@ def verify(
             progress(report.checked)
     report.head_seq, report.head_hash = last, prev
     problem = _check_head(head, last, prev)
+    if problem is None and not anchored and anchor is not None:
+        where = f"第 {anchor.seq} 号" if anchor.seq is not None else "哈希为该值的事件"
+        problem = Problem(
+            anchor.seq,
+            "anchor",
+            f"外部记录的链头（{where} {anchor.hash[:16]}…）已不在链中："
+            f"链尾被删除、链头被移回（现在链头是第 {last} 号）",
+        )
     if problem is not None:
         report.problems.append(problem)
     return report
+
+
+def _check_anchor(r: Row[Any], anchor: Anchor) -> tuple[Problem | None, bool]:
+    """One event against the anchor: (a problem, whether the anchor is reached)."""
+    if anchor.seq is None:
+        return None, r.hash == anchor.hash
+    if r.seq != anchor.seq:
+        return None, False
+    if r.hash != anchor.hash:
+        return (
+            Problem(
+                r.seq,
+                "anchor",
+                f"第 {r.seq} 号审计事件与外部记录的链头不符：链被改动后重算了哈希",
+            ),
+            True,
+        )
+    return None, True
+
+
+# ---------------------------------------------------------------- rows past the triggers
+
+
+def unaudited_rows(conn: Connection | Session, limit: int = 20) -> list[Problem]:
+    """Rows of the audited tables whose last change has no event: the row's xmin (the
+    transaction that wrote its current version) against the transactions of its events.
+    Finds a row written with the triggers disabled (session_replication_role = replica,
+    DISABLE TRIGGER); an UPDATE that changed nothing also leaves a new version and no event,
+    so a finding is a row to look at, not a proof of tampering."""
+    triggers = conn.execute(
+        text(
+            "SELECT c.relname, t.tgargs FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = 'audit_row' AND NOT t.tgisinternal ORDER BY c.relname"
+        )
+    ).all()
+    problems: list[Problem] = []
+    for table, args in triggers:
+        key = bytes(args).split(b"\x00")[0].decode() or "id"
+        rows = conn.execute(
+            text(
+                f'SELECT t."{key}"::text FROM public."{table}" t WHERE NOT EXISTS ('
+                "SELECT 1 FROM audit.events e WHERE e.table_name = :table "
+                f'AND e.row_id = t."{key}"::text '
+                "AND e.xact % 4294967296 = t.xmin::text::bigint) LIMIT :limit"
+            ),
+            {"table": table, "limit": limit},
+        ).scalars()
+        for row_id in rows:
+            label = TABLE_LABELS.get(table, table)
+            problems.append(
+                Problem(
+                    None,
+                    "unaudited",
+                    f"{label}（{table}）{row_id} 的最后一次改动没有审计事件：绕过触发器写入？",
+                )
+            )
+    return problems
+
+
+# ---------------------------------------------------------------- the anchors outside
+
+
+def anchor_key(secret_key: str) -> bytes:
+    """The anchors' HMAC key: derived from the app's secret key, which the database never
+    holds (it lives in the environment or GIS_APP_DATA_DIR)."""
+    return hmac.new(secret_key.encode(), b"gis-app audit anchors", hashlib.sha256).digest()
+
+
+def _anchor_mac(key: bytes, previous_mac: str, at: str, seq: int, digest: str) -> str:
+    message = f"{previous_mac}|{at}|{seq}|{digest}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def read_anchors(path: Path, key: bytes) -> list[tuple[str, Anchor]]:
+    """The anchors of the file, oldest first, each MAC checked (and linked to the line
+    before): ValueError naming the first line that was changed, removed or forged."""
+    out: list[tuple[str, Anchor]] = []
+    previous = ""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return out
+    for number, line in enumerate(lines, start=1):
+        parts = line.split()
+        if len(parts) != 4 or not parts[1].isdigit():
+            raise ValueError(f"{path} 第 {number} 行格式不对")
+        at, seq, digest, mac = parts[0], int(parts[1]), parts[2], parts[3]
+        if not hmac.compare_digest(mac, _anchor_mac(key, previous, at, seq, digest)):
+            raise ValueError(f"{path} 第 {number} 行被改动（或其前一行被删除）：校验码不符")
+        out.append((at, Anchor(seq, digest)))
+        previous = mac
+    return out
+
+
+def append_anchor(conn: Connection | Session, path: Path, key: bytes) -> Anchor:
+    """Append the chain's head to the anchors file (mode 0600), keyed and linked."""
+    head = conn.execute(text("SELECT seq, hash FROM audit.chain_head")).one()
+    previous = ""
+    if path.exists():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        previous = lines[-1].split()[-1] if lines else ""
+    at = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    mac = _anchor_mac(key, previous, at, int(head.seq), head.hash)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(f"{at} {int(head.seq)} {head.hash} {mac}\n")
+    return Anchor(int(head.seq), head.hash)
 
 
 def _outside_chain(conn: Connection | Session) -> Problem | None:

@@ -28,7 +28,11 @@ from gis_app.core.schemas import FeatureCollection
 from gis_app.features.exchange import export as export_service
 from gis_app.features.exchange.export import FORMATS, ExportSpec
 from gis_app.features.exchange.export.fields import LANG_MESSAGE, LANGS, LAYER_TITLES
-from gis_app.features.ledger.permissions import own_street
+from gis_app.features.ledger.permissions import (
+    own_street,
+    require_visible_filters,
+    visible_flags,
+)
 from gis_app.features.ledger.queries import SiteFilter
 from gis_app.features.streets.service import streets_feature_collection
 from gis_app.http.access import EXPORT_READERS, allow
@@ -160,6 +164,7 @@ def page() -> str:
     """The 导出 page: filters, then a link per layer and format that carries them (a street
     role chooses within its own street)."""
     flt = validate_query(SiteFilter)
+    require_visible_filters(current_actor(), flt.filtered_fields())
     asked = request.args.get("lang")
     lang = asked if asked in ("zh", "en") else default_lang()
     params = {**flt.to_params(), "lang": lang}
@@ -181,5 +186,6 @@ def page() -> str:
         streets=[f["properties"] for f in streets],
         actor=current_actor(),
         codes=codes,
+        flag_choices=visible_flags(current_actor()),
         ogc_url=url_for("ogc.landing", _external=True),
     )

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from gis_app.core.errors import AppError
 
 if TYPE_CHECKING:
+    from gis_app.core.actor import Actor
     from gis_app.features.exchange.export import ExportResult
 
 FORMAT_CHOICES = ("geojson", "gpkg", "shp", "kml", "csv", "xlsx")
@@ -49,6 +50,13 @@ def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "(default: GIS_APP_EXPORT_LANG, zh)",
         ),
         click.option(
+            "--as-user",
+            "as_user",
+            default=None,
+            help="export what this account may see (e.g. an agency's file): its street scope "
+            "and the fields its role may filter on",
+        ),
+        click.option(
             "--personal",
             is_flag=True,
             help="full export with the person concerned (district office only)",
@@ -78,6 +86,16 @@ def _args(params: dict[str, Any]) -> MultiDict:
         if params.get(name):
             args.add(name, params[name])
     return args
+
+
+def _actor(username: str | None) -> Actor | None:
+    """The account a command acts for (`--as-user`), refused like its requests would be."""
+    if not username:
+        return None
+    from gis_app.commandline import db_session
+    from gis_app.features.accounts.service import actor_of, get_user
+
+    return actor_of(get_user(db_session(), username))
 
 
 class _Progress:
@@ -117,7 +135,8 @@ def run_export(fmt: str, params: dict[str, Any]) -> None:
     progress = _Progress()
     try:
         flt = SiteFilter.from_args(_args(params))
-        result = export(db_session(), spec, flt, cli_actor(), clock.today(), progress=progress)
+        actor = _actor(params.get("as_user")) or cli_actor()
+        result = export(db_session(), spec, flt, actor, clock.today(), progress=progress)
     except AppError as exc:
         fail(exc)
         return

@@ -27,7 +27,7 @@ from pydantic import (
 from werkzeug.datastructures import MultiDict
 
 from gis_app.core import clock, codes
-from gis_app.core.errors import ValidationError
+from gis_app.core.errors import ValidationError, excerpt
 from gis_app.core.schemas import Schema, from_args, validate
 from gis_app.features.exchange.export.fields import ExportField, fields_for
 from gis_app.features.ledger.queries import SiteFilter
@@ -51,7 +51,7 @@ def _format(raw: Any) -> str:
         return "html"
     if value in ("json", "geojson"):
         return "json"
-    raise ValidationError(f"参数 f 只能是 json 或 html：{raw!r}", "f")
+    raise ValidationError(f"参数 f 只能是 json 或 html：{excerpt(raw)!r}", "f")
 
 
 def _count(name: str, default: int, minimum: int, maximum: int) -> BeforeValidator:
@@ -64,7 +64,7 @@ def _count(name: str, default: int, minimum: int, maximum: int) -> BeforeValidat
         try:
             value = int(raw)
         except ValueError:
-            raise ValidationError(f"参数 {name} 必须是整数：{raw!r}", name) from None
+            raise ValidationError(f"参数 {name} 必须是整数：{excerpt(raw)!r}", name) from None
         if value < minimum:
             raise ValidationError(f"参数 {name} 不能小于 {minimum}", name)
         return min(value, maximum)
@@ -83,7 +83,7 @@ def parse_ogc_bbox(raw: str, crs: str | None) -> tuple[float, float, float, floa
     try:
         numbers = [float(p) for p in raw.split(",")]
     except ValueError:
-        raise ValidationError(f"bbox 含有非数字：{raw!r}", "bbox") from None
+        raise ValidationError(f"bbox 含有非数字：{excerpt(raw)!r}", "bbox") from None
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4:
@@ -160,7 +160,8 @@ def _bool_arg(raw: Any, info: ValidationInfo) -> bool | None:
         return False
     if not value:
         return None
-    raise ValidationError(f"参数 {info.field_name} 应为 true 或 false：{raw!r}", info.field_name)
+    name = info.field_name
+    raise ValidationError(f"参数 {name} 应为 true 或 false：{excerpt(raw)!r}", name)
 
 
 #: a true/false property filter
@@ -332,6 +333,8 @@ class SiteItemsQuery(ItemsQuery):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         self._filter = validate(SiteFilter, data)
+        # flag_x=false reads flag_x too: checked against what the reader may see like flag=x
+        self._filter.also_filters(f"flag_{flag}" for flag in self.flags_off())
         return self
 
     def flags_off(self) -> list[str]:

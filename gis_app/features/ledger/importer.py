@@ -25,10 +25,18 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from gis_app.core import clock, codes
+from gis_app.core import cells, clock, codes
 from gis_app.core.actor import Actor
-from gis_app.core.errors import Conflict, Forbidden, ImportRejected, NotFound, ValidationError
+from gis_app.core.errors import (
+    Conflict,
+    Forbidden,
+    ImportRejected,
+    NotFound,
+    ValidationError,
+    excerpt,
+)
 from gis_app.core.geo.gcj02 import gcj02_to_wgs84
+from gis_app.core.text import normal_code
 from gis_app.features.ledger.models import ImportBatch, ImportHeaderMapping, KindSynonym, Site
 from gis_app.features.ledger.schemas import FIELD_LABELS, FieldError, clean_site_fields, parse_date
 from gis_app.features.ledger.service import (
@@ -38,6 +46,7 @@ from gis_app.features.ledger.service import (
     baseline_frozen,
     central_rule_message,
     clean_historical,
+    codes_in_use,
     status_past_registered_message,
 )
 from gis_app.features.streets.models import Street
@@ -271,7 +280,11 @@ def _table_rows(rows: Iterable[tuple[int, list[object]]]) -> tuple[RawRows, list
         out.append(
             RawRow(
                 number,
-                {name: values[i] if i < len(values) else None for i, name in mapping.items()},
+                # an exported cell's apostrophe against formulas (core.cells) goes again
+                {
+                    name: cells.restore(values[i]) if i < len(values) else None
+                    for i, name in mapping.items()
+                },
             )
         )
         if len(out) > MAX_ROWS:
@@ -319,6 +332,7 @@ def read_xlsx(data: bytes) -> tuple[RawRows, list[str]]:
     from openpyxl import load_workbook
 
     check_zip_expansion(data)
+    refuse_dtd(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, TypeError) as exc:
@@ -340,6 +354,40 @@ def read_xlsx(data: bytes) -> tuple[RawRows, list[str]]:
 
 #: an .xlsx may inflate to this much (a ledger of 200,000 rows is well under it)
 MAX_XLSX_EXPANDED = 256 * 1024 * 1024
+
+
+_DTD_MARKS = tuple(
+    mark.encode(enc)
+    for mark in ("<!DOCTYPE", "<!ENTITY")
+    for enc in ("utf-8", "utf-16-le", "utf-16-be")
+)
+
+
+def refuse_dtd(data: bytes) -> None:
+    """Refuse an .xlsx whose XML declares a DTD or entities (no spreadsheet needs one; nested
+    internal entities expand 5 KB into megabytes). Checked before openpyxl reads anything;
+    defusedxml, which openpyxl then uses, refuses entities as well."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip: the reader says so
+    with archive:
+        for info in archive.infolist():
+            if not info.filename.endswith((".xml", ".rels", ".vml")):
+                continue
+            tail = b""
+            with archive.open(info) as member:
+                while chunk := member.read(1 << 20):
+                    window = tail + chunk
+                    if any(mark in window for mark in _DTD_MARKS):
+                        raise ValidationError(
+                            f".xlsx 文件中的 {excerpt(info.filename)} 含有 DTD 或实体声明"
+                            "（表格文件不需要，拒绝读取）",
+                            "file",
+                        )
+                    tail = window[-32:]
 
 
 def check_zip_expansion(data: bytes, limit: int = MAX_XLSX_EXPANDED) -> None:
@@ -767,13 +815,14 @@ def _check_rows(
         if crs == "gcj02" and "lon" in clean:
             clean["lon"], clean["lat"] = gcj02_to_wgs84(clean["lon"], clean["lat"])
         code = clean.get("code")
-        if code in checked.first_seen:
+        key = normal_code(code) if code else None  # DZG-001 and dzg-001 are one code
+        if key is not None and key in checked.first_seen:
             checked.errors.append(
-                _row_error(row, fmt, "code", f"编号 {code} 与第 {checked.first_seen[code]} 行重复")
+                _row_error(row, fmt, "code", f"编号 {code} 与第 {checked.first_seen[key]} 行重复")
             )
             sound = False
-        elif code:
-            checked.first_seen[code] = row.number
+        elif key is not None:
+            checked.first_seen[key] = row.number
         clean["_street_text"] = street_text
         clean["kind_label"] = kind_label
         checked.cleaned.append((row, clean, sound))
@@ -794,13 +843,9 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
     in the ledger, the street of every point (in one query), a street role's own street.
     Errors go to `checked.errors`; only sound rows are accepted."""
     errors = checked.errors
-    existing = set(
-        session.scalars(
-            select(Site.code).where(
-                Site.code.in_(list(checked.first_seen)), Site.deleted_at.is_(None)
-            )
-        )
-    )
+    # every street's codes (not only those the importing street may see): the same answer
+    # for a code in use wherever it is
+    existing = codes_in_use(session, list(checked.first_seen))
     located = [(row, c, ok) for row, c, ok in checked.cleaned if "lon" in c and "lat" in c]
     street_ids = street_ids_for_points(session, [(c["lon"], c["lat"]) for _, c, _ in located])
     swapped = street_ids_for_points(session, [(c["lat"], c["lon"]) for _, c, _ in located])
@@ -811,8 +856,11 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
     streets = {s.id: s for s in session.scalars(select(Street))}
     placed = _PlacedRows()
     for row, clean, sound in checked.cleaned:
-        if clean.get("code") in existing and checked.first_seen.get(clean["code"]) == row.number:
-            errors.append(_row_error(row, fmt, "code", f"编号 {clean['code']} 已在台账中"))
+        key = normal_code(clean["code"]) if clean.get("code") else None
+        if key is not None and key in existing and checked.first_seen.get(key) == row.number:
+            errors.append(
+                _row_error(row, fmt, "code", f"编号 {clean['code']} 已被使用（已在台账中）")
+            )
             sound = False
         if id(clean) not in street_of:
             continue
@@ -832,7 +880,8 @@ def _place_rows(session: Session, checked: _CheckedRows, fmt: str, own: str | No
         street = streets[street_id]
         if own is not None and street.code != own:
             placed.foreign.append(
-                _row_error(row, fmt, "lon", f"坐标位于{street.name}，不属于本街道")
+                # which street it is in is not told: another street's business
+                _row_error(row, fmt, "lon", "坐标不在本街道范围内")
             )
             continue
         if not sound:

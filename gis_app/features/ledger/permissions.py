@@ -6,9 +6,12 @@ message says in Chinese what the role would need.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
+from gis_app.core import codes
 from gis_app.core.actor import ROLES, STREET_ROLES, Actor
 from gis_app.core.errors import Forbidden
 from gis_app.features.ledger.models import Site
@@ -53,9 +56,9 @@ def require_street_actor(
     if not actor.street_code:
         raise Forbidden("街道用户须指定所属街道（X-Street）", "X-Street")
     if actor.street_code != street_code:
+        # the other street is not named: where a point lies is that street's business
         raise Forbidden(
-            f"只能办理本街道的点位：该点位属于街道 {street_code}，当前用户属于 {actor.street_code}",
-            "street",
+            f"只能办理本街道的点位：该点位不在本街道（{actor.street_code}）范围内", "street"
         )
 
 
@@ -118,6 +121,48 @@ def sees_personal_data(actor: Actor, street_code: str) -> bool:
     return actor.is_district or (
         actor.role in STREET_ROLES and bool(actor.street_code) and actor.street_code == street_code
     )
+
+
+# ---------------------------------------------------------------- fields a role may see
+
+#: the site fields that say something about the person concerned (相对人): the district and the
+#: site's own street see them; a bureau only its own flag; media and agencies none
+PERSONAL_SITE_FIELDS: frozenset[str] = frozenset((*codes.PERSONAL_FIELDS, "note"))
+
+
+def hidden_fields(actor: Actor) -> frozenset[str]:
+    """The site fields `actor` is never shown, so may not filter on either: a filter on a field
+    one cannot see tells which sites carry it (flag=hardship: the households in hardship)."""
+    if actor.is_district or actor.role in STREET_ROLES:
+        # a street role's scope is its own street, whose persons concerned it sees
+        return frozenset()
+    return PERSONAL_SITE_FIELDS - {BUREAU_FLAGS.get(actor.role, "")}
+
+
+def field_label(name: str) -> str:
+    if name.startswith("flag_") and name[5:] in codes.FLAGS:
+        return codes.FLAGS[name[5:]]
+    return {"person_name": "相对人", "person_contact": "联系电话", "note": "备注"}.get(name, name)
+
+
+def require_visible_filters(actor: Actor | None, fields: Iterable[str]) -> None:
+    """Refuse (403, naming the field) a filter on a field `actor` may not see; the one check
+    behind the site list, counts, exports, OGC items, tiles and maps (None: a command)."""
+    if actor is None:
+        return
+    hidden = sorted(set(fields) & hidden_fields(actor))
+    if hidden:
+        names = "、".join(f"{field_label(f)}（{f}）" for f in hidden)
+        raise Forbidden(
+            f"无权按 {names} 筛选：该字段不对当前身份公开（当前身份：{role_label(actor)}）",
+            hidden[0],
+        )
+
+
+def visible_flags(actor: Actor) -> dict[str, str]:
+    """The flags `actor` may see and filter on (code -> Chinese label), for the forms."""
+    hidden = hidden_fields(actor)
+    return {code: label for code, label in codes.FLAGS.items() if f"flag_{code}" not in hidden}
 
 
 def require_site_reader(actor: Actor) -> None:

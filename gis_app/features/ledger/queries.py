@@ -7,20 +7,20 @@ parameters mean the same thing everywhere.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
 
 from geoalchemy2 import Geography
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, WithJsonSchema, model_validator
 from sqlalchemy import ColumnElement, Date, Select, and_, cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session
 
 from gis_app.core import codes, deadlines
 from gis_app.core.actor import Actor
-from gis_app.core.errors import ValidationError
+from gis_app.core.errors import ValidationError, excerpt
 from gis_app.core.schemas import ArgSource, Schema, from_args
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.schemas import parse_bool, parse_date
@@ -62,7 +62,7 @@ def _streets(raw: Any) -> list[str]:
     for value in _split(raw):
         code = normalise_street_code(value)
         if code is None:
-            raise ValidationError(f"街道代码必须是 9 位或 12 位数字：{value!r}", "street")
+            raise ValidationError(f"街道代码必须是 9 位或 12 位数字：{excerpt(value)!r}", "street")
         out.append(code)
     return out
 
@@ -74,7 +74,8 @@ def _code_list(key: str, mapping: Mapping[str, str]) -> Any:
             code = codes.lookup(mapping, value)
             if code is None:
                 allowed = ", ".join(mapping)
-                raise ValidationError(f"参数 {key} 的值 {value!r} 无效（可选：{allowed}）", key)
+                shown = excerpt(value)
+                raise ValidationError(f"参数 {key} 的值 {shown!r} 无效（可选：{allowed}）", key)
             out.append(code)
         return out
 
@@ -183,6 +184,9 @@ class SiteFilter(Schema):
         WithJsonSchema({"type": "string", "format": "date"}),
     ] = Field(None, description="当前期限不晚于")
 
+    # fields filtered on by conditions added beside the filter (the OGC API's flag_x=false)
+    _also_filtered: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
     @model_validator(mode="after")
     def _deadlines_in_order(self) -> SiteFilter:
         if self.deadline_from and self.deadline_to and self.deadline_from > self.deadline_to:
@@ -193,6 +197,33 @@ class SiteFilter(Schema):
     def from_args(cls, args: ArgSource) -> SiteFilter:
         """Read the filter from query parameters; every bad value names its parameter."""
         return from_args(cls, args)
+
+    def also_filters(self, fields: Iterable[str]) -> None:
+        """Record that conditions beside the filter read `fields` (checked like its own)."""
+        self._also_filtered = self._also_filtered | frozenset(fields)
+
+    def filtered_fields(self) -> frozenset[str]:
+        """The site fields (export field names) the filter's conditions read: a role may filter
+        only on fields it may see (`permissions.require_visible_filters`)."""
+        fields = set(self._also_filtered)
+        for name, used in (
+            ("district_code", self.districts),
+            ("street_code", self.streets),
+            ("status", self.statuses),
+            ("disposition", self.dispositions),
+            ("kind", self.kinds),
+            ("source", self.sources),
+            ("overdue", self.overdue is not None),
+            ("geometry", self.bbox is not None or self.near is not None),
+            ("community", self.community),
+            ("current_deadline", self.deadline_from or self.deadline_to),
+        ):
+            if used:
+                fields.add(name)
+        if self.q:
+            fields |= {"code", "address"}
+        fields |= {f"flag_{flag}" for flag in self.flags}
+        return frozenset(fields)
 
     def conditions(self, today: date) -> list[ColumnElement[bool]]:
         """WHERE conditions on Site (the street condition is a subquery of its own)."""
@@ -274,7 +305,7 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     try:
         minx, miny, maxx, maxy = (float(p) for p in parts)
     except ValueError:
-        raise ValidationError(f"bbox 含有非数字：{raw!r}", "bbox") from None
+        raise ValidationError(f"bbox 含有非数字：{excerpt(raw)!r}", "bbox") from None
     values = (minx, miny, maxx, maxy)
     if any(v != v or v in (float("inf"), float("-inf")) for v in values):
         raise ValidationError("bbox 含有非有限数", "bbox")
@@ -297,7 +328,7 @@ def parse_near(raw: str) -> tuple[float, float, float]:
     try:
         lon, lat, radius = (float(p) for p in parts)
     except ValueError:
-        raise ValidationError(f"near 含有非数字：{raw!r}", "near") from None
+        raise ValidationError(f"near 含有非数字：{excerpt(raw)!r}", "near") from None
     if not all(math.isfinite(v) for v in (lon, lat, radius)):
         raise ValidationError("near 含有非有限数", "near")
     if not (-180 <= lon <= 180 and -85 <= lat <= 85):
@@ -442,9 +473,11 @@ class Page:
 
 
 def scoped(flt: SiteFilter, today: date, actor: Actor | None) -> list[ColumnElement[bool]]:
-    """The filter's conditions, kept to what `actor` may see (None: a command, everything)."""
-    from gis_app.features.ledger.permissions import site_scope
+    """The filter's conditions, kept to what `actor` may see (None: a command, everything);
+    a filter on a field `actor` may not see is refused here, for every reader of sites."""
+    from gis_app.features.ledger.permissions import require_visible_filters, site_scope
 
+    require_visible_filters(actor, flt.filtered_fields())
     return flt.conditions(today) + (site_scope(actor) if actor is not None else [])
 
 

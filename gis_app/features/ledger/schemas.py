@@ -17,9 +17,17 @@ from typing import Annotated, Any, ClassVar
 from pydantic import ConfigDict, WithJsonSchema, model_validator
 
 from gis_app.core import codes
-from gis_app.core.errors import ValidationError
+from gis_app.core.errors import ValidationError, excerpt
 from gis_app.core.geo.coords import parse_lonlat
 from gis_app.core.schemas import Schema
+from gis_app.core.text import (
+    describe,
+    first_bidi_control,
+    identifier_problem,
+    name_problem,
+    nfkc,
+    only_invisible,
+)
 
 FIELD_LABELS: dict[str, str] = {
     "code": "编号",
@@ -90,7 +98,7 @@ def parse_date(value: object, field: str = "date") -> date | None:
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise field_error(field, f"{_label(field)}无法识别为日期：{value!r}")
+        raise field_error(field, f"{_label(field)}无法识别为日期：{excerpt(value)!r}")
     text = value.strip()
     if not text:
         return None
@@ -106,7 +114,8 @@ def parse_date(value: object, field: str = "date") -> date | None:
         if m and 1 <= int(m[2]) <= 12:
             year, month = int(m[1]), int(m[2])
             return date(year, month, calendar.monthrange(year, month)[1])
-    raise field_error(field, f"{_label(field)}无法识别为日期：{value!r}（请用 2022-06-30 的格式）")
+    shown = excerpt(value)
+    raise field_error(field, f"{_label(field)}无法识别为日期：{shown!r}（请用 2022-06-30 的格式）")
 
 
 _TRUE = {"1", "true", "yes", "y", "是", "有", "√", "✓", "t", "x"}
@@ -126,7 +135,7 @@ def parse_bool(value: object, field: str) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise field_error(field, f"{_label(field)}应为“是”或“否”：{value!r}")
+    raise field_error(field, f"{_label(field)}应为“是”或“否”：{excerpt(value)!r}")
 
 
 _AREA_UNITS = re.compile(r"\s*(㎡|m²|m2|平方米|平米)\s*$", re.IGNORECASE)
@@ -143,11 +152,11 @@ def parse_area(value: object, field: str = "area_m2") -> Decimal | None:
         else:
             number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise field_error(field, f"面积不是数字：{value!r}") from None
+        raise field_error(field, f"面积不是数字：{excerpt(value)!r}") from None
     if not number.is_finite() or number <= 0:
-        raise field_error(field, f"面积必须大于 0：{value!r}")
+        raise field_error(field, f"面积必须大于 0：{excerpt(value)!r}")
     if number > MAX_AREA_M2:
-        raise field_error(field, f"面积过大（超过 {MAX_AREA_M2:,} m²）：{value!r}")
+        raise field_error(field, f"面积过大（超过 {MAX_AREA_M2:,} m²）：{excerpt(value)!r}")
     return number.quantize(Decimal("0.01"))
 
 
@@ -160,6 +169,10 @@ def parse_text(value: object, field: str, required: bool = False) -> str:
         text = str(int(value)) if float(value).is_integer() else str(value)
     else:
         raise field_error(field, f"{_label(field)}必须是文字")
+    if field in IDENTIFIER_FIELDS:
+        text = nfkc(text).strip()  # ＤＺＧ－００１ is DZG-001
+    if only_invisible(text):
+        text = ""  # an address of zero-width spaces is no address
     if required and not text:
         raise field_error(field, f"缺少{_label(field)}")
     limit = TEXT_LIMITS.get(field)
@@ -167,7 +180,25 @@ def parse_text(value: object, field: str, required: bool = False) -> str:
         raise field_error(field, f"{_label(field)}过长（最多 {limit} 个字）")
     if "\x00" in text:
         raise field_error(field, f"{_label(field)}含有不可见的控制字符")
+    problem = (
+        identifier_problem(text)
+        if field in IDENTIFIER_FIELDS
+        else name_problem(text)
+        if field in NAME_FIELDS
+        else None
+    )
+    bidi = first_bidi_control(text)
+    if problem is None and bidi is not None:
+        problem = f"含有改变文字显示顺序的控制字符（{describe(bidi)}）"
+    if problem is not None:
+        raise field_error(field, f"{_label(field)}{problem}")
     return text
+
+
+#: compared by their normal form (core.text.normal_code): no look-alikes, nothing invisible
+IDENTIFIER_FIELDS = frozenset({"code"})
+#: read by people as a name: nothing invisible, no look-alike letters
+NAME_FIELDS = frozenset({"person_name"})
 
 
 def parse_choice(value: object, field: str, mapping: Mapping[str, str]) -> str:
@@ -176,7 +207,7 @@ def parse_choice(value: object, field: str, mapping: Mapping[str, str]) -> str:
     code = codes.lookup(mapping, value)
     if code is None:
         allowed = "、".join(mapping.values())
-        raise field_error(field, f"未知的{_label(field)}：{value!r}（可选：{allowed}）")
+        raise field_error(field, f"未知的{_label(field)}：{excerpt(value)!r}（可选：{allowed}）")
     return code
 
 

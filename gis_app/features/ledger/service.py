@@ -14,6 +14,7 @@ from gis_app.core import clock, codes
 from gis_app.core.actor import ROLES as ROLE_LABELS
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from gis_app.core.text import normal_code
 from gis_app.features.campaign.service import beyond_end_message, current_end
 from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import (
@@ -145,13 +146,29 @@ def next_site_code(session: Session, street: Street) -> str:
     return f"{prefix}{n:04d}"
 
 
-def _check_code_free(session: Session, district_code: str, code: str, own_id: int | None) -> None:
-    query = select(Site.id).where(
-        Site.district_code == district_code, Site.code == code, Site.deleted_at.is_(None)
+def codes_in_use(session: Session, codes: list[str], district_code: str | None = None) -> set[str]:
+    """Which of `codes` a live site has, in whatever street (a street's own transaction sees
+    only its street's sites: the database answers this one question for all of them),
+    compared by their normal form (core.text.normal_code): `dzg-001` is in use if `DZG-001`
+    is."""
+    if not codes:
+        return set()
+    return set(
+        session.scalars(
+            text("SELECT access.site_codes_in_use(:district, :codes)"),
+            {"district": district_code, "codes": list(codes)},
+        )
     )
-    other = session.scalar(query)
-    if other is not None and other != own_id:
-        raise Conflict(f"编号 {code} 已被点位 {other} 使用", "code")
+
+
+def _check_code_free(session: Session, district_code: str, code: str, own_id: int | None) -> None:
+    """The same answer for a code in use in one's own street or another's (naming neither)."""
+    if own_id is not None:
+        own = session.scalar(select(Site.code).where(Site.id == own_id))
+        if own is not None and normal_code(own) == normal_code(code):
+            return  # its own code (perhaps in another case or width)
+    if codes_in_use(session, [code], district_code):
+        raise Conflict(f"编号 {code} 已被使用", "code")
 
 
 def create_site(

@@ -9,8 +9,12 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask.blueprints import BlueprintSetupState
 
 from gis_app.core import clock, codes
-from gis_app.core.errors import ValidationError
-from gis_app.features.ledger.permissions import can_see_sites
+from gis_app.core.errors import Forbidden, ValidationError
+from gis_app.features.ledger.permissions import (
+    can_see_sites,
+    require_visible_filters,
+    visible_flags,
+)
 from gis_app.features.ledger.queries import SiteFilter
 from gis_app.features.maps import current_basemap, map_assets, shift_for, tiles, url_templates
 from gis_app.features.maps import service as map_data
@@ -105,13 +109,16 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
         "now": clock.local_now(),
         "args": request.args,
         "printable": printable,
+        # the hardship flag is offered only to whom may see it (not the media centre)
+        "flag_choices": visible_flags(actor),
     }
     try:
         flt = validate_query(SiteFilter)
-    except ValidationError as exc:
+        require_visible_filters(actor, flt.filtered_fields())
+    except (ValidationError, Forbidden) as exc:
         # the page stays usable: the form shows what to correct, no map is drawn
         context.update(error=exc, flt=SiteFilter(), summary=[], parts=None, counts=None)
-        return render_template(_template(street, printable), **context), 422
+        return render_template(_template(street, printable), **context), exc.status
     if street is not None:
         flt.streets = [street.code]
     today = clock.today()

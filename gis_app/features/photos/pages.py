@@ -67,11 +67,16 @@ def _send(path: Any, media_type: str, etag: str) -> Response:
         relative = path.relative_to(photos.store_for(current_app.config).root).as_posix()
         response = Response(b"", mimetype=media_type)
         response.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + relative
-        response.headers["Cache-Control"] = "private, max-age=86400"
+        response.headers["Cache-Control"] = PHOTO_CACHE
         return response
-    response = send_file(path, mimetype=media_type, conditional=True, etag=etag, max_age=86400)
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    response = send_file(path, mimetype=media_type, conditional=True, etag=etag, max_age=0)
+    # a photo of a site (people, addresses) stays in no browser cache after logout
+    response.headers["Cache-Control"] = PHOTO_CACHE
+    response.headers.pop("Expires", None)
     return response
+
+
+PHOTO_CACHE = "private, no-store"
 
 
 @bp.get("/photos/<int:photo_id>/file")

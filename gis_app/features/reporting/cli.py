@@ -30,6 +30,20 @@ def register(cli: click.Group) -> None:
 
         day = today.date() if today else clock.today()
         actor = cli_actor()
+        # the audit chain's head, anchored outside the database (gis-app audit verify)
+        from pathlib import Path
+
+        from gis_app.features.audit import service as audit_service
+
+        anchor = audit_service.append_anchor(
+            db_session(),
+            Path(current_app.config["AUDIT_HEAD_FILE"]),
+            audit_service.anchor_key(current_app.config["SECRET_KEY"]),
+        )
+        click.echo(
+            f"  审计链头已记入 {current_app.config['AUDIT_HEAD_FILE']}：第 {anchor.seq} 号",
+            err=True,
+        )
         result = run_daily(db_session(), current_app.config["DISTRICT_CODE"], day, actor)
         say = click.echo
         say(

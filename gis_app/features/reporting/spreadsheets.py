@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from gis_app.core import clock, codes
+from gis_app.core import cells, clock, codes
 from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.core.errors import Forbidden
 from gis_app.features.ledger.models import Site
@@ -41,9 +41,9 @@ def _yes(value: bool) -> str:
 def _sheet(wb: Workbook, title: str, heading: str, headers: list[str]) -> Any:
     ws = wb.active
     ws.title = title
-    ws.append([heading])
+    cells.append(ws, [heading])
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append(headers)
+    cells.append(ws, headers)
     for i, _ in enumerate(headers, start=1):
         cell = ws.cell(row=2, column=i)
         cell.font = Font(bold=True)
@@ -104,7 +104,7 @@ def ledger_xlsx(
         for i in range(len(LEDGER_HEADERS) + 1, len(headers) + 1):
             ws.cell(row=2, column=i).fill = _PERSONAL_FILL
     for r in rows:
-        ws.append(_ledger_cells(list(r)))
+        cells.append(ws, _ledger_cells(list(r)))
     return _bytes(wb), personal
 
 
@@ -226,7 +226,8 @@ def monthly_summary_xlsx(session: Session, month: date, district_name: str = "")
         values = [figures.get(k, 0) for k in SUMMARY_FIGURES]
         for k, v in zip(SUMMARY_FIGURES, values, strict=True):
             totals[k] += v
-        ws.append(
+        cells.append(
+            ws,
             [
                 row["street"],
                 row["street_code"],
@@ -235,9 +236,9 @@ def monthly_summary_xlsx(session: Session, month: date, district_name: str = "")
                 row["submitted_by"] or "",
                 *values,
                 *_baseline_cells(progress.get(row["street_code"])),
-            ]
+            ],
         )
-    ws.append(["合计", "", "", "", "", *(totals[k] for k in SUMMARY_FIGURES)])
+    cells.append(ws, ["合计", "", "", "", "", *(totals[k] for k in SUMMARY_FIGURES)])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     return _bytes(wb)
@@ -278,7 +279,8 @@ def ranking_xlsx(session: Session, district_name: str = "") -> bytes:
         RANKING_HEADERS,
     )
     for s in ranked:
-        ws.append(
+        cells.append(
+            ws,
             [
                 s["rank"],
                 s["name"],
@@ -299,7 +301,7 @@ def ranking_xlsx(session: Session, district_name: str = "") -> bytes:
                 s["additions"]["patrol"],
                 s["additions"]["late"],
                 s["additions"]["closed"],
-            ]
+            ],
         )
     ws.append([])
     ws.append([f"排名怎么算：{statistics.RANKING_MEASURE}"])

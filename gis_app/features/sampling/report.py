@@ -15,7 +15,7 @@ from openpyxl.drawing.image import Image as XlImage
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from gis_app.core import clock, codes
+from gis_app.core import cells, clock, codes
 from gis_app.features.sampling.maps import RESULT_LABELS, batch_map_png
 from gis_app.features.sampling.models import SampleBatch
 
@@ -37,11 +37,11 @@ def _pct(value: float | None) -> str:
 
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]]) -> None:
     ws = wb.create_sheet(title)
-    ws.append(header)
+    cells.append(ws, header)
     for cell in ws[1]:
         cell.font = BOLD
     for row in rows:
-        ws.append(row)
+        cells.append(ws, row)
     for i, name in enumerate(header, start=1):
         width = max([len(str(name)) * 2, *(len(str(r[i - 1])) + 2 for r in rows[:200])])
         ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, width))
@@ -64,7 +64,7 @@ def batch_report_xlsx(
     _streets_sheet(wb, estimates["streets"])
     _sites_sheet(wb, sites)
     map_ws = wb.create_sheet("地图")
-    map_ws.append(["图例：绿色 合格；红色 不合格；蓝色 待核查。底图为街道边界。"])
+    cells.append(map_ws, ["图例：绿色 合格；红色 不合格；蓝色 待核查。底图为街道边界。"])
     map_ws.add_image(XlImage(io.BytesIO(batch_map_png(sites, streets))), "A3")
     out = io.BytesIO()
     wb.save(out)
@@ -100,7 +100,7 @@ def _summary_sheet(
         ("报告生成时间", clock.fmt_local(clock.now())),
     ]
     for key, value in info:
-        ws.append([key, value])
+        cells.append(ws, [key, value])
         ws.cell(ws.max_row, 1).font = BOLD
     ws.column_dimensions["A"].width = 36
     ws.column_dimensions["B"].width = 70

@@ -144,6 +144,11 @@ def import_streets(
     return report
 
 
+#: the columns' widths (streets.name, streets.name_en)
+NAME_MAX = 64
+NAME_EN_MAX = 128
+
+
 def _street_rows(
     gdf: gpd.GeoDataFrame, approximate: bool, source: str, report: StreetImportReport
 ) -> list[dict[str, Any]]:
@@ -177,6 +182,21 @@ def _street_rows(
         if not name:
             errors.append({"row": i, "field": "name", "message": "缺少街道名称"})
             continue
+        if len(name) > NAME_MAX:
+            errors.append(
+                {"row": i, "field": "name", "message": f"街道名称过长（最多 {NAME_MAX} 个字）"}
+            )
+            continue
+        name_en = str(rec[name_en_col] or "") if name_en_col else ""
+        if len(name_en) > NAME_EN_MAX:
+            errors.append(
+                {
+                    "row": i,
+                    "field": "name_en",
+                    "message": f"街道英文名称过长（最多 {NAME_EN_MAX} 个字）",
+                }
+            )
+            continue
         if code in seen:
             errors.append(
                 {
@@ -198,7 +218,7 @@ def _street_rows(
                 "row": i,
                 "code": code,
                 "name": name,
-                "name_en": str(rec[name_en_col] or "") if name_en_col else "",
+                "name_en": name_en,
                 "approximate": bool(rec[approx_col]) if approx_col else approximate,
                 "source": str(rec[source_col] or "") if source_col else source,
                 "wkt": geom.wkt,

@@ -9,6 +9,7 @@ Counts (requests sent, failures) are printed at the end: `pytest -s` shows them.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import Counter
@@ -42,6 +43,19 @@ TIMEOUT = 20
 SLOW_PREFIXES = ("/exports/",)
 #: the minimum the run must reach
 MIN_REQUESTS = 3000
+#: the code of a site of another street than the street token's
+OTHER_STREET_CODE = "FZ-ZSM-0"
+#: what every string of a request gets in the hostile run: a lone surrogate (JSON "\\udc80"),
+#: NUL, CR/LF, other control characters, bidi and zero-width characters, a formula
+HOSTILE = (
+    "\udc80",
+    "\ud800x",
+    "\x00",
+    "\r\nX-Injected: 1",
+    "\x01\x1b\x7f\x08",
+    "\u202e\u200b\ufeff",
+    "=HYPERLINK(1)",
+)
 
 
 class Counting:
@@ -83,6 +97,8 @@ def served(database_url, engine, demo_streets):
         office = Actor("fuzz.office", "district_officer")
         for i in range(8):
             create_site(s, site_payload(code=f"FZ-{i:03d}", lon=117.2381 + i * 1e-4), office)
+        # a site of another street (中山门): its code is what the street's requests collide with
+        create_site(s, site_payload(code=OTHER_STREET_CODE, lon=117.2620, lat=39.1010), office)
     with serve_app(database_url, engine, wrap) as url:
         yield url, tokens, counter["c"]
 
@@ -182,6 +198,109 @@ def _fuzz(
 
     run()
     return sent
+
+
+def _hostile(value: Any, extra: str) -> Any:
+    """Every string of a JSON value (keys' values, list items) with `extra` appended; every
+    `code` set to another street's code."""
+    if isinstance(value, dict):
+        return {
+            k: OTHER_STREET_CODE if k == "code" and extra == "collide" else _hostile(v, extra)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_hostile(v, extra) for v in value]
+    if isinstance(value, str) and extra != "collide":
+        return value + extra
+    return value
+
+
+def _has_string(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_string(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_string(v) for v in value)
+    return isinstance(value, str)
+
+
+def test_fuzz_hostile_strings_and_colliding_codes(served):
+    """Valid generated requests of every operation, then each again with every string made
+    hostile (HOSTILE) and every code set to another street's: no server error; a body string
+    no text can hold (a lone surrogate, NUL) is a 422 naming its field."""
+    url, tokens, counter = served
+    doc = requests.get(
+        f"{url}/api/v1/openapi.json",
+        headers={"Authorization": f"Bearer {tokens['district']}"},
+        timeout=TIMEOUT,
+    ).json()
+    schema = schemathesis.openapi.from_dict(doc)
+    before_requests = counter.requests
+    before_errors = sum(counter.server_errors.values())
+    wrong: list[str] = []
+    sent = 0
+    for operation in (result.ok() for result in schema.get_all_operations()):
+        if operation.path.startswith(SLOW_PREFIXES):
+            continue
+        for who in ("district", "street"):
+            headers = {"Authorization": f"Bearer {tokens[who]}"}
+            cases: list[Any] = []
+
+            @settings(
+                max_examples=3,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+            def collect(case: Any) -> None:
+                cases.append(case)  # noqa: B023 (run at once, in this iteration)
+
+            collect()
+            for case in cases:
+                body, query = case.body, case.query
+                path = f"{url}/api/v1{case.formatted_path}"
+                json_body = isinstance(body, dict | list) and "json" in (case.media_type or "")
+                for extra in (*HOSTILE, "collide"):
+                    params = query
+                    if isinstance(query, dict) and extra not in ("\udc80", "\ud800x"):
+                        params = _hostile(query, extra)  # a URL holds no lone surrogate
+                    kwargs: dict[str, Any] = {"params": params, "headers": dict(headers)}
+                    if json_body:
+                        # json.dumps escapes a lone surrogate as \udc80: valid JSON text
+                        kwargs["data"] = json.dumps(_hostile(body, extra)).encode()
+                        kwargs["headers"]["Content-Type"] = case.media_type
+                    elif body is not None:
+                        continue  # multipart bodies: the generated run covers them
+                    try:
+                        response = requests.request(case.method, path, timeout=TIMEOUT, **kwargs)
+                    except requests.Timeout:
+                        wrong.append(f"{operation.label} [{who}] hung on {extra!r}")
+                        continue
+                    sent += 1
+                    surrogate = extra in ("\udc80", "\ud800x", "\x00")
+                    if response.status_code >= 500:
+                        wrong.append(f"{operation.label} [{who}] {extra!r}: {response.status_code}")
+                    elif (
+                        surrogate
+                        and json_body
+                        and isinstance(body, dict)
+                        and _has_string(body)
+                        and response.status_code not in (401, 403, 404, 405, 422)
+                    ):  # refused by access before the body is read, or the 422 naming it
+                        wrong.append(
+                            f"{operation.label} [{who}] {extra!r} in the body: "
+                            f"{response.status_code}, not 422 (nor a refusal by access)"
+                        )
+    errors = sum(counter.server_errors.values()) - before_errors
+    print(
+        f"\nhostile fuzz: {sent} requests ({counter.requests - before_requests} served), "
+        f"server errors {errors} {dict(counter.server_errors)}"
+    )
+    assert not wrong, "\n".join(wrong[:60])
+    assert errors == 0
+    assert sent >= 500
 
 
 def test_the_document_lists_every_route_of_the_api(app):

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gis_app.core import cells
 from gis_app.features.exchange.export.fields import LAT, LON, ExportField, Lang
 from gis_app.features.exchange.export.source import (
     CSV_STYLE,
@@ -51,7 +52,7 @@ def csv_chunks(
     columns = table_columns(src, fields)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.title(lang) for c in columns] + ([WKT] if with_wkt else []))
+    writer.writerow(cells.row([c.title(lang) for c in columns] + ([WKT] if with_wkt else [])))
     yield (BOM + buffer.getvalue()).encode()
     done = 0
     geometry = "lonlat+wkt" if with_wkt else "lonlat"
@@ -59,7 +60,8 @@ def csv_chunks(
     for batch in iter_batches(session, src.rows(fields, lang, CSV_STYLE, geometry)):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(batch)
+        # text that a spreadsheet would run as a formula gets its apostrophe (core.cells)
+        writer.writerows(cells.row(r) for r in batch)
         yield buffer.getvalue().encode()
         done += len(batch)
         if progress is not None:
@@ -91,7 +93,7 @@ def write_xlsx(
     bold = Font(bold=True)
     header = []
     for column in columns:
-        cell = WriteOnlyCell(sheet, column.title(lang))
+        cell = cells.neutralise(WriteOnlyCell(sheet, column.title(lang)))
         cell.font = bold
         header.append(cell)
     sheet.append(header)
@@ -101,7 +103,7 @@ def write_xlsx(
     query = src.rows(fields, lang, xlsx_style(lang), "lonlat")
     for batch in iter_batches(session, query):
         for row in batch:
-            values = list(row)
+            values = cells.row(row)
             for i in times:
                 if values[i] is not None:
                     cell = WriteOnlyCell(sheet, values[i])
@@ -120,9 +122,10 @@ def _dictionary_sheet(book: Any, layer: str, columns: Sequence[ExportField], lan
     from gis_app.features.exchange.export import labels_zh as zh
 
     sheet = book.create_sheet("字段说明" if lang == "zh" else "fields")
-    sheet.append(zh.SHEET_HEADINGS[lang])
+    cells.append(sheet, zh.SHEET_HEADINGS[lang])
     for c in columns:
-        sheet.append(
+        cells.append(
+            sheet,
             [
                 c.title(lang),
                 c.name,
@@ -130,5 +133,5 @@ def _dictionary_sheet(book: Any, layer: str, columns: Sequence[ExportField], lan
                 zh.type_label(c.type, lang),
                 zh.description(layer, c.name, c.description, lang),
                 zh.code_list(dict(c.codes) if c.codes else None, lang),
-            ]
+            ],
         )
