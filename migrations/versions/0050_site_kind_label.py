@@ -1,7 +1,7 @@
 """A site keeps the street's own word for its kind (违建类型) as its ledger wrote it.
 
 Revision ID: 0050_site_kind_label
-Revises: 0030_staff_display_names
+Revises: 0041_site_code_normal_form
 Create Date: 2026-12-06
 
 A ledger import maps a word outside the list of kinds to a kind through the synonym table
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0050_site_kind_label"
-down_revision: str | Sequence[str] | None = "0030_staff_display_names"
+down_revision: str | Sequence[str] | None = "0041_site_code_normal_form"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
