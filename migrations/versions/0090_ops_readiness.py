@@ -1,7 +1,7 @@
 """The app's role may read the schema version, for `/readyz`.
 
 Revision ID: 0090_ops_readiness
-Revises: 0080_tile_versions
+Revises: 0081_tile_versions_append_only
 Create Date: 2026-12-06
 
 `/readyz` connects as the app's own role and compares `alembic_version` with the code's head
@@ -15,7 +15,7 @@ from alembic import op
 from gis_app.core.db_security import app_role
 
 revision: str = "0090_ops_readiness"
-down_revision: str | Sequence[str] | None = "0080_tile_versions"
+down_revision: str | Sequence[str] | None = "0081_tile_versions_append_only"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,12 +1,12 @@
 """Tiles that are cached and still correct: ETags from the versions of the map's squares, and
 a bounded in-process cache of tile bytes keyed by those ETags.
 
-Migration 0080 keeps `tile_versions`: for every zoom-14 square that held a site, the number of
-the last statement that changed a site in it (or a step of a site's plan: a late step makes it
-overdue); the row (-1, -1) changes with the streets. A tile covers a range of squares (those
-under it and its buffer), so the greatest version in that range changes exactly when a site
-the tile may show changes. The ETag hashes that version with everything else the tile's bytes
-depend on: the tile address, the filter, the day (overdue moves with the calendar), the
+Migrations 0080/0081 keep `tile_versions`: for every zoom-14 square, a row with a new number
+for each statement that changed a site in it (or a step of a site's plan: a late step makes it
+overdue), appended without locks; the row (-1, -1) changes with the streets. A tile covers a
+range of squares (those under it and its buffer), so the sum of the versions in that range
+changes exactly when a committed change touches a site the tile may show. The ETag hashes
+that version with everything else the tile's bytes depend on: the tile address, the filter, the day (overdue moves with the calendar), the
 actor's scope (a street role sees its own street) and the tile format. The same ETag then
 always means the same bytes, so
 
@@ -36,7 +36,7 @@ VERSION_ZOOM = 14  # the grid of tile_versions (migration 0080)
 TILE_FORMAT = "sites-mvt-2"
 
 _VERSION_SQL = text(
-    "SELECT coalesce(max(version), 0) FROM tile_versions"
+    "SELECT coalesce(sum(version), 0) FROM tile_versions"
     " WHERE (x BETWEEN :x0 AND :x1 AND y BETWEEN :y0 AND :y1) OR (x = -1 AND y = -1)"
 )
 
@@ -59,7 +59,8 @@ def cell_range(z: int, x: int, y: int) -> tuple[int, int, int, int]:
 
 
 def tile_version(session: Session, z: int, x: int, y: int) -> int:
-    """The greatest version of the squares tile z/x/y covers (and of the streets)."""
+    """The sum of the versions of the squares tile z/x/y covers (and of the streets): any
+    committed change under the tile changes it (migration 0081: versions are appended)."""
     x0, x1, y0, y1 = cell_range(z, x, y)
     return int(session.execute(_VERSION_SQL, {"x0": x0, "x1": x1, "y0": y0, "y1": y1}).scalar())
 

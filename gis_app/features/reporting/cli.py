@@ -45,6 +45,10 @@ def register(cli: click.Group) -> None:
             err=True,
         )
         result = run_daily(db_session(), current_app.config["DISTRICT_CODE"], day, actor)
+        # the map tiles' version log keeps the newest row of each square (migration 0081)
+        from sqlalchemy import text
+
+        db_session().execute(text("SELECT public.compact_tile_versions()"))
         say = click.echo
         say(
             f"{day} 每日检查（{'首次运行' if result['first_run_today'] else '今日已运行过'}）",
