@@ -28,7 +28,9 @@ FEATURES = (
     "exchange",
     "patrol",
     "sampling",
+    "oversight",
     "backup",
+    "todo",
     "home",
 )
 

@@ -96,3 +96,18 @@ def seed_patrol(db_session, store, street: str, tag: str, site):
         [findings.Upload(image_bytes((90, 40 + ord(tag) % 50, 10)), f"{tag}-patrol.jpg")],
     )  # fmt: skip
     return patrol, stop_id, result.finding
+
+
+def seed_notice(db_session, street: str, tag: str) -> int:
+    """A 通报 naming `street` (reason marked with `tag`) and the street's reply (marked too):
+    for the access matrix. Returns the notice's id."""
+    from gis_app.core.actor import Actor
+    from gis_app.features.oversight import service as notices
+
+    notice = notices.issue(
+        db_session, OFFICE, f"矩阵通报{tag}", "2026-06-25",
+        [{"street": street, "reason": f"通报{tag}理由保密"}],
+    )  # fmt: skip
+    officer = Actor(f"seed.{tag}", "street_officer", street)
+    notices.reply(db_session, notice.id, officer, f"整改{tag}措施保密")
+    return notice.id

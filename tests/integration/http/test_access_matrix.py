@@ -34,7 +34,14 @@ from gis_app.features.photos.service import PhotoStore
 from gis_app.features.plans.models import SiteStep
 from gis_app.http.access import policy_of
 from tests.support.accounts import csrf
-from tests.support.scope import A_POINT, B_POINT, MONTH, seed_patrol, seed_street
+from tests.support.scope import (
+    A_POINT,
+    B_POINT,
+    MONTH,
+    seed_notice,
+    seed_patrol,
+    seed_street,
+)
 from tests.support.sites import site_payload
 from tests.support.workflow import DZG, ZSM, image_bytes
 
@@ -72,6 +79,7 @@ class World:
     patrol: dict[str, int] = field(default_factory=dict)  # a patrol per street
     stop: dict[str, int] = field(default_factory=dict)  # its stop at the street's site
     finding: dict[str, int] = field(default_factory=dict)  # a finding attached to that site
+    notice: dict[str, int] = field(default_factory=dict)  # a 通报 naming the street, replied
 
 
 def _seed_spot_check(connection, auth, w: World) -> None:
@@ -143,6 +151,7 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
         w.image[tag] = image
         patrol, stop_id, finding = seed_patrol(db_session, store, street, tag, site)
         w.patrol[tag], w.stop[tag], w.finding[tag] = patrol.id, stop_id, finding.id
+        w.notice[tag] = seed_notice(db_session, street, tag)
         w.markers[tag] = {
             "code": site.code,
             "address": site.address,
@@ -156,6 +165,8 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
             "sample_notes": f"抽查{tag}发现问题",
             "patrol_title": f"巡查{tag}路线",
             "finding_note": f"发现{tag}情况",
+            "notice_reason": f"通报{tag}理由保密",
+            "notice_reply": f"整改{tag}措施保密",
         }
         w.usernames[tag] = f"seedofficer.{tag.lower()}"
         auth.user(w.usernames[tag], "street_officer", street)
@@ -175,6 +186,8 @@ INTERNAL = (
     "sample_notes",
     "patrol_title",
     "finding_note",
+    "notice_reason",
+    "notice_reply",
 )
 
 
@@ -225,6 +238,7 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "patrol_id": w.patrol[tag],
         "stop_id": w.stop[tag],
         "finding_id": w.finding[tag],
+        "notice_id": w.notice[tag],
         **_tile_of(*(A_POINT if tag == "A" else B_POINT), 17),  # the vector tile of the site
     }
     return {name: values[name] for name in rule.arguments}
@@ -253,6 +267,7 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
             "plan": plan,
         },
         "extensions_api.post_decision": {"decision": "approve", "comment": "同意"},
+        "oversight_api.reply_notice": {"measures": "越权回复"},
         "reporting_api.put_report": {"narrative": "改写"},
         "reporting_api.submit_report": {"narrative": "报送"},
         "sampling.api.api_draw": {"frame": {}, "size_mode": "fixed", "n": 1, "seed": "1"},
@@ -283,6 +298,7 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
             "step_date": "2026-12-31",
         },
         "extensions.decide_extension": {"decision": "approve", "comment": "同意"},
+        "oversight.reply_notice": {"measures": "越权回复"},
         "dashboard.report_form": {"narrative": "改写", "action": "submit"},
         "bureau.housing_done": {"done_on": "2026-06-15"},
         "admin.create_user": {
@@ -420,7 +436,7 @@ CROSS_WITHOUT_ARGS = {
 #: entry); the others (an export layer and format, an OGC collection) name no one's data
 TARGETING = {"site_id", "photo_id", "step_id", "request_id", "code", "month_text", "username",
              "token_id", "batch_id", "inspector_id", "feature_id", "patrol_id", "stop_id",
-             "finding_id"}  # fmt: skip
+             "finding_id", "notice_id"}  # fmt: skip
 
 
 def _is_target_outside(role: str, rule: Any) -> bool:

@@ -1,0 +1,63 @@
+"""通报 (notices): the notice, the streets it names with their frozen figures, their replies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gis_app.core.models import Base
+
+
+class Notice(Base):
+    """A numbered, dated 通报 with a reply due date."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    number: Mapped[str] = mapped_column(String(64), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    issued_on: Mapped[date] = mapped_column(Date, nullable=False)
+    reply_due: Mapped[date] = mapped_column(Date, nullable=False)
+    issued_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class NoticeStreet(Base):
+    """A street named in a 通报: the reasons and its figures at issue time."""
+
+    __tablename__ = "notice_streets"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("notices.id"), nullable=False)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
+    ord: Mapped[int] = mapped_column(Integer, nullable=False)
+    reasons: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+
+
+class NoticeReply(Base):
+    """A named street's rectification measures (整改措施); late when after the due date."""
+
+    __tablename__ = "notice_replies"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    notice_street_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("notice_streets.id"), nullable=False
+    )
+    notice_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("notices.id"), nullable=False)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
+    measures: Mapped[str] = mapped_column(Text, nullable=False)
+    replied_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    replied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    late: Mapped[bool] = mapped_column(Boolean, nullable=False)

@@ -1,0 +1,336 @@
+"""通报: the office names streets with the reasons and their figures frozen at issue time; each
+named street answers with its rectification measures (整改措施), late or in time.
+
+Scope: the district roles see every notice and reply; a street role sees only the notices that
+name its street, and in them only its own row and replies (another street's: 404). The
+services check it, and row-level security (0060_notices) is the second wall.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gis_app.core import clock
+from gis_app.core.actor import STREET_ROLES, Actor
+from gis_app.core.errors import Forbidden, NotFound, ValidationError
+from gis_app.features.ledger.permissions import require_district, role_label
+from gis_app.features.oversight.models import Notice, NoticeReply, NoticeStreet
+from gis_app.features.oversight.schemas import (
+    clean_text,
+    parse_named,
+    parse_reply_due,
+)
+from gis_app.features.reporting.service import street_standing
+from gis_app.features.streets.models import Street
+
+#: the figures frozen into a notice, by key, with their label (the page, the .docx)
+FIGURES = {
+    "total": "点位总数",
+    "closed": "已销账",
+    "completion": "销账率",
+    "overdue": "逾期",
+    "rank": "排名",
+    "last_report": "最近月报",
+}
+REPORT_STATES = {"on_time": "按时报送", "late": "逾期报送", "draft": "未报送", "missing": "未报送"}
+REPLY_STATES = {
+    "answered": "已回复",
+    "late": "逾期回复",
+    "due": "待回复",
+    "overdue": "逾期未回复",
+}
+
+
+def notice_number(year: int, seq: int) -> str:
+    return f"治违办通报〔{year}〕{seq}号"
+
+
+def candidates(session: Session, today: date) -> list[dict[str, Any]]:
+    """Every street with its figures now and its lagging reasons (empty: not lagging), the
+    lagging streets first: what the office chooses from."""
+    out = [
+        {
+            "code": s["code"],
+            "name": s["name"],
+            "reasons": s["reasons"],
+            "figures": _freeze(s, s["rank"], s["ranked"]),
+        }
+        for s in street_standing(session, today)
+    ]
+    out.sort(key=lambda r: (not r["reasons"], r["code"]))
+    return out
+
+
+def _freeze(s: dict[str, Any], rank: int | None, ranked: int) -> dict[str, Any]:
+    completion = s["completion"]
+    return {
+        "total": s["total"],
+        "closed": s["closed"],
+        "completion": round(completion * 100, 1) if completion is not None else None,
+        "overdue": s["overdue"],
+        "rank": rank,
+        "ranked": ranked,
+        "last_report_month": s["last_report_month"],
+        "last_report_state": s["last_report_state"],
+    }
+
+
+def figure_texts(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    """The frozen figures as (label, text) pairs, for the page and the .docx."""
+    completion = figures.get("completion")
+    rank = figures.get("rank")
+    return [
+        (FIGURES["total"], str(figures.get("total", 0))),
+        (FIGURES["closed"], str(figures.get("closed", 0))),
+        (FIGURES["completion"], f"{completion:.1f}%" if completion is not None else "—"),
+        (FIGURES["overdue"], str(figures.get("overdue", 0))),
+        (FIGURES["rank"], f"{rank} / {figures.get('ranked')}" if rank else "—"),
+        (
+            FIGURES["last_report"],
+            f"{figures.get('last_report_month', '')} "
+            f"{REPORT_STATES.get(figures.get('last_report_state', ''), '—')}",
+        ),
+    ]
+
+
+def issue(
+    session: Session,
+    actor: Actor,
+    title: Any,
+    reply_due: Any,
+    named: Any,
+    body: Any = "",
+) -> Notice:
+    """Issue a 通报 dated today naming `named` streets ([{street, reason}]): each with its
+    lagging reasons (plus the office's own), and its figures as they are now."""
+    require_district(actor, "签发通报")
+    today = clock.today()
+    title = clean_text(title, "title", "通报标题", True, 200)
+    body = clean_text(body, "body", "通报正文", False)
+    due = parse_reply_due(reply_due, today)
+    named = parse_named(named)
+    by_code = {c["code"]: c for c in candidates(session, today)}
+    rows = []
+    for i, item in enumerate(named):
+        found = by_code.get(item["street"])
+        if found is None:
+            raise ValidationError(f"没有代码为 {item['street']} 的街道", f"streets[{i}].street")
+        reasons = [*found["reasons"], *([item["reason"]] if item["reason"] else [])]
+        if not reasons:
+            raise ValidationError(
+                f"{found['name']}不在落后名单上，须填写通报理由", f"streets[{i}].reason"
+            )
+        rows.append((found, reasons))
+    district = session.scalar(select(Street.district_code).where(Street.code == rows[0][0]["code"]))
+    seq = (
+        session.scalar(
+            select(func.max(Notice.seq)).where(
+                Notice.district_code == district, Notice.year == today.year
+            )
+        )
+        or 0
+    ) + 1
+    notice = Notice(
+        district_code=district,
+        year=today.year,
+        seq=seq,
+        number=notice_number(today.year, seq),
+        title=title,
+        body=body,
+        source="lagging" if all(f["reasons"] for f, _ in rows) else "choice",
+        issued_on=today,
+        reply_due=due,
+        issued_by=actor.name,
+        issued_at=clock.now(),
+    )
+    session.add(notice)
+    session.flush()
+    ids = dict(session.execute(select(Street.code, Street.id)).all())
+    for ord_, (found, reasons) in enumerate(rows, start=1):
+        session.add(
+            NoticeStreet(
+                notice_id=notice.id,
+                district_code=district,
+                street_id=ids[found["code"]],
+                ord=ord_,
+                reasons=reasons,
+                figures=found["figures"],
+            )
+        )
+    session.flush()
+    return notice
+
+
+def _valid_id(notice_id: int) -> bool:
+    return 0 < notice_id < 2**63
+
+
+def _named_rows(
+    session: Session, notice_id: int, actor: Actor
+) -> list[tuple[NoticeStreet, Street]]:
+    query = (
+        select(NoticeStreet, Street)
+        .join(Street, Street.id == NoticeStreet.street_id)
+        .where(NoticeStreet.notice_id == notice_id)
+        .order_by(NoticeStreet.ord)
+    )
+    if not actor.is_district:
+        query = query.where(Street.code == (actor.street_code or ""))
+    return [(ns, st) for ns, st in session.execute(query).all()]
+
+
+def _require_reader(actor: Actor) -> None:
+    if not (actor.is_district or (actor.role in STREET_ROLES and actor.street_code)):
+        raise Forbidden(f"无权查看通报（当前身份：{role_label(actor)}）", "role")
+
+
+def get_notice(session: Session, notice_id: int, actor: Actor) -> Notice:
+    """The notice, when `actor` may see it: the district, or a street it names (else 404)."""
+    _require_reader(actor)
+    notice = session.get(Notice, notice_id) if _valid_id(notice_id) else None
+    if notice is None or not _named_rows(session, notice.id, actor):
+        raise NotFound(f"没有编号为 {notice_id} 的通报", "notice_id")
+    return notice
+
+
+def reply_state(notice: Notice, replies: list[NoticeReply], today: date) -> str:
+    if replies:
+        return "late" if replies[0].late else "answered"
+    return "overdue" if today > notice.reply_due else "due"
+
+
+def _replies(session: Session, ns_ids: list[int]) -> dict[int, list[NoticeReply]]:
+    out: dict[int, list[NoticeReply]] = {i: [] for i in ns_ids}
+    if ns_ids:
+        for r in session.scalars(
+            select(NoticeReply)
+            .where(NoticeReply.notice_street_id.in_(ns_ids))
+            .order_by(NoticeReply.replied_at, NoticeReply.id)
+        ):
+            out[r.notice_street_id].append(r)
+    return out
+
+
+def reply_dict(r: NoticeReply) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "measures": r.measures,
+        "replied_by": r.replied_by,
+        "replied_at": r.replied_at.isoformat(),
+        "replied_at_local": clock.fmt_local(r.replied_at),
+        "late": r.late,
+    }
+
+
+def notice_view(session: Session, notice_id: int, actor: Actor) -> dict[str, Any]:
+    """The notice with the streets `actor` may see in it, their frozen figures and replies."""
+    notice = get_notice(session, notice_id, actor)
+    named = _named_rows(session, notice.id, actor)
+    replies = _replies(session, [ns.id for ns, _ in named])
+    today = clock.today()
+    return {
+        "id": notice.id,
+        "number": notice.number,
+        "title": notice.title,
+        "body": notice.body,
+        "source": notice.source,
+        "issued_on": notice.issued_on.isoformat(),
+        "reply_due": notice.reply_due.isoformat(),
+        "issued_by": notice.issued_by,
+        "streets": [
+            {
+                "street_code": st.code,
+                "street": st.name,
+                "reasons": ns.reasons,
+                "figures": ns.figures,
+                "figure_texts": figure_texts(ns.figures),
+                "replies": [reply_dict(r) for r in replies[ns.id]],
+                "reply_state": reply_state(notice, replies[ns.id], today),
+            }
+            for ns, st in named
+        ],
+    }
+
+
+def list_notices(
+    session: Session, actor: Actor, street_code: str | None = None
+) -> list[dict[str, Any]]:
+    """One row per named street, newest notice first (a street: its own rows only)."""
+    _require_reader(actor)
+    query = (
+        select(Notice, NoticeStreet, Street)
+        .join(NoticeStreet, NoticeStreet.notice_id == Notice.id)
+        .join(Street, Street.id == NoticeStreet.street_id)
+    )
+    if not actor.is_district:
+        query = query.where(Street.code == (actor.street_code or ""))
+    if street_code:
+        query = query.where(Street.code == street_code)
+    rows = session.execute(
+        query.order_by(Notice.issued_on.desc(), Notice.id.desc(), NoticeStreet.ord)
+    ).all()
+    replies = _replies(session, [ns.id for _, ns, _ in rows])
+    today = clock.today()
+    return [
+        {
+            "id": n.id,
+            "number": n.number,
+            "title": n.title,
+            "issued_on": n.issued_on.isoformat(),
+            "reply_due": n.reply_due.isoformat(),
+            "street_code": st.code,
+            "street": st.name,
+            "reply_state": reply_state(n, replies[ns.id], today),
+            "reply_state_label": REPLY_STATES[reply_state(n, replies[ns.id], today)],
+            "replies": len(replies[ns.id]),
+        }
+        for n, ns, st in rows
+    ]
+
+
+def awaiting_replies(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The named streets that have not answered yet (the to-do lists): a street, its own;
+    the district, all."""
+    return [r for r in list_notices(session, actor) if r["reply_state"] in ("due", "overdue")]
+
+
+def reply(session: Session, notice_id: int, actor: Actor, measures: Any) -> NoticeReply:
+    """The named street's officer answers with its rectification measures (more than once
+    if need be); a reply after the due date is kept as late."""
+    notice = get_notice(session, notice_id, actor)
+    if actor.role != "street_officer":
+        raise Forbidden(
+            f"整改措施须由被通报街道的街道办事处回复（当前身份：{role_label(actor)}）", "role"
+        )
+    measures = clean_text(measures, "measures", "整改措施", True)
+    ns, street = _named_rows(session, notice.id, actor)[0]
+    now = clock.now()
+    row = NoticeReply(
+        notice_street_id=ns.id,
+        notice_id=notice.id,
+        district_code=ns.district_code,
+        street_id=street.id,
+        measures=measures,
+        replied_by=actor.name,
+        replied_at=now,
+        late=clock.to_local(now).date() > notice.reply_due,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def history_by_street(session: Session, actor: Actor) -> dict[str, dict[str, int]]:
+    """Per street code: how many 通报 named it, and how many of them it answered late or not
+    at all (for the ranking's history)."""
+    out: dict[str, dict[str, int]] = {}
+    for row in list_notices(session, actor):
+        counts = out.setdefault(row["street_code"], {"notices": 0, "late_or_missing": 0})
+        counts["notices"] += 1
+        if row["reply_state"] in ("late", "overdue"):
+            counts["late_or_missing"] += 1
+    return out
