@@ -111,3 +111,20 @@ def seed_notice(db_session, street: str, tag: str) -> int:
     officer = Actor(f"seed.{tag}", "street_officer", street)
     notices.reply(db_session, notice.id, officer, f"整改{tag}措施保密")
     return notice.id
+
+
+def seed_inspection(db_session, street: str, tag: str, site) -> tuple[int, int]:
+    """A 专项督查 of `street` with a finding at its site (correction marked with `tag`):
+    for the access matrix. Returns (inspection id, finding id)."""
+    from gis_app.features.oversight import service as oversight
+    from gis_app.features.oversight.models import InspectionFinding
+
+    ins = oversight.create_inspection(
+        db_session, OFFICE, "2026-06-12", f"矩阵督查{tag}", [street],
+        [{"site": site.code, "finding": f"督查{tag}发现", "correction": f"督查{tag}整改要求",
+          "due_date": "2026-06-30"}],
+    )  # fmt: skip
+    finding = db_session.scalar(
+        select(InspectionFinding.id).where(InspectionFinding.inspection_id == ins.id)
+    )
+    return ins.id, finding

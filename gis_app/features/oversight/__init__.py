@@ -1,5 +1,6 @@
 """The leading group's levers (领导小组办公室): 通报 of streets that do poorly, with the figures
-frozen at issue time and the streets' rectification measures (整改措施) in reply."""
+frozen at issue time and the streets' rectification measures (整改措施) in reply; 专项督查
+with their findings, the corrections required and the streets' answers."""
 
 from __future__ import annotations
 
@@ -11,3 +12,4 @@ def register(app: Flask) -> None:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    pages.init_app(app)

@@ -6,6 +6,11 @@ from flask import Blueprint, Response, jsonify
 
 from gis_app.features.oversight import service as notices
 from gis_app.features.oversight.schemas import (
+    CorrectionAnswer,
+    CorrectionReview,
+    InspectionCreate,
+    InspectionList,
+    InspectionRecord,
     NoticeFilter,
     NoticeIssue,
     NoticeList,
@@ -20,6 +25,11 @@ from gis_app.http.schemas import Reply, operation
 
 bp = Blueprint("oversight_api", __name__, url_prefix="/api/v1")
 TAGS = ("oversight",)
+JSON_OK = {
+    "type": "object",
+    "required": ["id", "status"],
+    "properties": {"id": {"type": "integer"}, "status": {"type": "string"}},
+}
 
 
 @bp.get("/notices")
@@ -79,3 +89,86 @@ def reply_notice(notice_id: int, body: NoticeReplyBody) -> Response:
     response = jsonify(notices.reply_dict(row))
     response.status_code = 201
     return response
+
+
+# ---------------------------------------------------------------- 专项督查
+
+
+@bp.get("/inspections")
+@allow(*SITE_STAFF)
+@operation(
+    "专项督查列表（街道只见督查本街道的）",
+    "listInspections",
+    tags=TAGS,
+    replies=[Reply(200, "专项督查，最新的在前", InspectionList)],
+)
+def list_inspections() -> Response:
+    return jsonify({"inspections": notices.list_inspections(session(), current_actor())})
+
+
+@bp.post("/inspections")
+@allow(*SITE_STAFF)
+@operation(
+    "记录专项督查（区办）：日期、街道、走访点位的发现与整改要求",
+    "createInspection",
+    tags=TAGS,
+    body=InspectionCreate,
+    replies=[Reply(201, "已记录的专项督查", InspectionRecord)],
+)
+def create_inspection(body: InspectionCreate) -> Response:
+    ins = notices.create_inspection(
+        session(),
+        current_actor(),
+        body.held_on,
+        body.title,
+        body.streets,
+        body.findings,
+        body.note,
+    )
+    response = jsonify(notices.inspection_view(session(), ins.id, current_actor()))
+    response.status_code = 201
+    return response
+
+
+@bp.get("/inspections/<int:inspection_id>")
+@allow(*SITE_STAFF)
+@operation(
+    "一次专项督查（街道只见本街道的发现）",
+    "getInspection",
+    tags=TAGS,
+    replies=[Reply(200, "专项督查", InspectionRecord)],
+)
+def get_inspection(inspection_id: int) -> Response:
+    return jsonify(notices.inspection_view(session(), inspection_id, current_actor()))
+
+
+@bp.post("/inspection-findings/<int:finding_id>/answer")
+@allow(*SITE_STAFF)
+@operation(
+    "答复整改情况（该街道）",
+    "answerCorrection",
+    tags=TAGS,
+    body=CorrectionAnswer,
+    errors=[409],
+    replies=[Reply(200, "已答复，待区办审核", JSON_OK)],
+)
+def answer_correction(finding_id: int, body: CorrectionAnswer) -> Response:
+    done = notices.answer_correction(session(), finding_id, current_actor(), body.answer)
+    return jsonify({"id": done.id, "status": done.status})
+
+
+@bp.post("/inspection-findings/<int:finding_id>/review")
+@allow(*SITE_STAFF)
+@operation(
+    "审核整改情况（区办：通过或退回）",
+    "reviewCorrection",
+    tags=TAGS,
+    body=CorrectionReview,
+    errors=[409],
+    replies=[Reply(200, "审核后的状态", JSON_OK)],
+)
+def review_correction(finding_id: int, body: CorrectionReview) -> Response:
+    done = notices.review_correction(
+        session(), finding_id, current_actor(), body.decision, body.comment
+    )
+    return jsonify({"id": done.id, "status": done.status})

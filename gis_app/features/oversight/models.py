@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gis_app.core.models import Base
@@ -61,3 +61,45 @@ class NoticeReply(Base):
     replied_by: Mapped[str] = mapped_column(String(64), nullable=False)
     replied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     late: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class Inspection(Base):
+    """专项督查: a dated inspection of some streets."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    held_on: Mapped[date] = mapped_column(Date, nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    street_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class InspectionFinding(Base):
+    """A finding at a visited site, the correction required by a due date, the street's
+    answer and the office's review (open → answered → closed, or returned to open)."""
+
+    __tablename__ = "inspection_findings"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("inspections.id"), nullable=False
+    )
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
+    site_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sites.id"), nullable=False)
+    ord: Mapped[int] = mapped_column(Integer, nullable=False)
+    finding: Mapped[str] = mapped_column(Text, nullable=False)
+    photo_ids: Mapped[list[int]] = mapped_column(JSONB, nullable=False, default=list)
+    correction: Mapped[str] = mapped_column(Text, nullable=False)
+    due_date: Mapped[date] = mapped_column(Date, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    answer: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

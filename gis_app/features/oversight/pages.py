@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     current_app,
     flash,
@@ -30,6 +31,24 @@ bp = Blueprint("oversight", __name__, template_folder="templates")
 FLASH = "workflow"
 #: the reply due date the form proposes
 DEFAULT_REPLY_DAYS = 10
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def oversight_helpers() -> dict[str, Any]:
+        def street_oversight(code: str) -> dict[str, Any]:
+            """A street's open corrections and 通报 awaiting its reply (its dashboard)."""
+            actor = current_actor()
+            return {
+                "corrections": notices.open_corrections(session(), actor, code),
+                "notices": [
+                    r
+                    for r in notices.awaiting_replies(session(), actor)
+                    if r["street_code"] == code
+                ],
+            }
+
+        return {"street_oversight": street_oversight}
 
 
 @bp.get("/notices")
@@ -121,3 +140,119 @@ def notice_document(notice_id: int) -> Response:
         f"attachment; filename=notice-{view['id']}.docx; filename*=UTF-8''notice-{view['id']}.docx"
     )
     return response
+
+
+# ---------------------------------------------------------------- 专项督查
+
+FORM_ROWS = 6
+
+
+@bp.get("/inspections")
+@allow(*SITE_STAFF)
+def inspection_list() -> str:
+    return render_template(
+        "oversight/inspections.html", rows=notices.list_inspections(session(), current_actor())
+    )
+
+
+@bp.get("/inspections/new")
+@allow(*DISTRICT)
+def inspection_form(error: AppError | None = None) -> str:
+    return render_template(
+        "oversight/inspection_form.html",
+        choices=streets.street_choices(session()),
+        form=request.form if request.method == "POST" else None,
+        rows=FORM_ROWS,
+        error=error,
+    )
+
+
+@bp.post("/inspections")
+@allow(*DISTRICT)
+def create_inspection() -> Any:
+    form = request.form
+    findings = [
+        {
+            "site": site,
+            "finding": finding,
+            "correction": correction,
+            "due_date": due,
+        }
+        for site, finding, correction, due in zip(
+            form.getlist("site"),
+            form.getlist("finding"),
+            form.getlist("correction"),
+            form.getlist("due_date"),
+            strict=False,
+        )
+        if site.strip() or finding.strip() or correction.strip()
+    ]
+    try:
+        ins = notices.create_inspection(
+            session(),
+            current_actor(),
+            form.get("held_on"),
+            form.get("title"),
+            form.getlist("street"),
+            findings,
+            form.get("note", ""),
+        )
+    except AppError as exc:
+        discard()
+        return inspection_form(exc), exc.status
+    flash(f"已记录专项督查（{ins.held_on}）", FLASH)
+    return redirect(url_for("oversight.inspection_page", inspection_id=ins.id))
+
+
+@bp.get("/inspections/<int:inspection_id>")
+@allow(*SITE_STAFF)
+def inspection_page(inspection_id: int, error: AppError | None = None) -> str:
+    return render_template(
+        "oversight/inspection.html",
+        ins=notices.inspection_view(session(), inspection_id, current_actor()),
+        may_answer=current_actor().role == "street_officer",
+        error=error,
+    )
+
+
+def _finding_action(finding_id: int, run: Any) -> Any:
+    inspection_id = int(request.form.get("inspection_id") or 0)
+    try:
+        message = run()
+    except AppError as exc:
+        discard()
+        if exc.status in (403, 404) or not inspection_id:
+            raise
+        return inspection_page(inspection_id, exc), exc.status
+    flash(message, FLASH)
+    if not inspection_id:
+        return redirect(url_for("oversight.inspection_list"))
+    return redirect(url_for("oversight.inspection_page", inspection_id=inspection_id))
+
+
+@bp.post("/inspection-findings/<int:finding_id>/answer")
+@allow(*SITE_STAFF)
+def answer_correction(finding_id: int) -> Any:
+    def run() -> str:
+        notices.answer_correction(
+            session(), finding_id, current_actor(), request.form.get("answer")
+        )
+        return "整改情况已答复，等待区领导小组办公室审核"
+
+    return _finding_action(finding_id, run)
+
+
+@bp.post("/inspection-findings/<int:finding_id>/review")
+@allow(*DISTRICT)
+def review_correction(finding_id: int) -> Any:
+    def run() -> str:
+        done = notices.review_correction(
+            session(),
+            finding_id,
+            current_actor(),
+            request.form.get("decision"),
+            request.form.get("comment", ""),
+        )
+        return "整改已审核通过" if done.status == "closed" else "整改已退回街道"
+
+    return _finding_action(finding_id, run)

@@ -178,3 +178,154 @@ class ListedNotice(Schema):
 
 class NoticeList(Schema):
     notices: list[ListedNotice] = Field(description="通报（每个被通报街道一行），最新的在前")
+
+
+# ---------------------------------------------------------------- 专项督查
+
+MAX_FINDINGS = 100
+REVIEWS = ("accept", "return")
+
+
+def parse_findings(value: Any) -> list[dict[str, Any]]:
+    """The findings: [{site (code), finding, correction, due_date, photo_ids?}] (dates and
+    sites are checked by the service)."""
+    if value is None:
+        value = []
+    if not isinstance(value, list):
+        raise ValidationError("督查发现须是列表", "findings")
+    if len(value) > MAX_FINDINGS:
+        raise ValidationError(f"一次最多记录 {MAX_FINDINGS} 条发现", "findings")
+    out = []
+    for i, item in enumerate(value):
+        where = f"findings[{i}]"
+        if not isinstance(item, dict):
+            raise ValidationError("每条发现须是 {site, finding, correction, due_date}", where)
+        site = item.get("site")
+        if not isinstance(site, str) or not site.strip():
+            raise ValidationError("缺少点位编号", f"{where}.site")
+        photos = item.get("photo_ids") or []
+        if not isinstance(photos, list) or not all(
+            isinstance(p, int) and not isinstance(p, bool) and 0 < p < 2**63 for p in photos
+        ):
+            raise ValidationError("照片须是照片编号的列表", f"{where}.photo_ids")
+        out.append(
+            {
+                "site": site.strip(),
+                "finding": clean_text(item.get("finding"), f"{where}.finding", "督查发现", True),
+                "correction": clean_text(
+                    item.get("correction"), f"{where}.correction", "整改要求", True
+                ),
+                "due_date": item.get("due_date"),
+                "photo_ids": sorted(set(photos)),
+            }
+        )
+    return out
+
+
+FINDINGS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "maxItems": MAX_FINDINGS,
+    "description": "走访点位的发现与整改要求",
+    "items": {
+        "type": "object",
+        "required": ["site", "finding", "correction", "due_date"],
+        "properties": {
+            "site": {"type": "string", "description": "点位编号"},
+            "finding": {"type": "string", "maxLength": MAX_TEXT},
+            "correction": {"type": "string", "maxLength": MAX_TEXT, "description": "整改要求"},
+            "due_date": {"type": "string", "format": "date", "description": "整改期限"},
+            "photo_ids": {"type": "array", "items": {"type": "integer"}, "description": "照片"},
+        },
+    },
+}
+
+
+class InspectionCreate(CheckedBody):
+    """The office records a 专项督查."""
+
+    held_on: Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
+    title: Annotated[
+        str,
+        BeforeValidator(lambda v: clean_text(v, "title", "督查名称", True, MAX_TITLE)),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TITLE}),
+    ]
+    streets: Annotated[
+        list[str],
+        WithJsonSchema(
+            {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "街道"}
+        ),
+    ]
+    findings: Annotated[
+        list[dict[str, Any]], BeforeValidator(parse_findings), WithJsonSchema(FINDINGS_SCHEMA)
+    ] = []  # noqa: RUF012
+    note: Annotated[
+        str,
+        BeforeValidator(lambda v: clean_text(v, "note", "督查说明", False)),
+        WithJsonSchema({"type": "string", "maxLength": MAX_TEXT}),
+    ] = ""
+
+    absent: ClassVar[dict[str, Any]] = {"held_on": "", "streets": []}
+
+
+class CorrectionAnswer(CheckedBody):
+    answer: Annotated[
+        str,
+        BeforeValidator(lambda v: clean_text(v, "answer", "整改情况", True)),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TEXT}),
+    ]
+
+
+class CorrectionReview(CheckedBody):
+    decision: Annotated[
+        str,
+        WithJsonSchema({"type": "string", "enum": list(REVIEWS), "description": "通过／退回"}),
+    ]
+    comment: Annotated[
+        str,
+        BeforeValidator(lambda v: clean_text(v, "comment", "审核意见", False)),
+        WithJsonSchema({"type": "string", "maxLength": MAX_TEXT}),
+    ] = ""
+
+    absent: ClassVar[dict[str, Any]] = {"decision": ""}
+
+
+class FindingRecord(Schema):
+    id: int
+    site_id: int
+    site_code: str
+    street_code: str
+    street: str
+    finding: str
+    photo_ids: list[int]
+    correction: str
+    due_date: date
+    status: str = Field(description="open 待整改、answered 已答复待审核、closed 已通过")
+    overdue: bool
+    answer: str
+    answered_by: str | None
+    answered_at_local: str
+    review_comment: str
+    reviewed_by: str | None
+
+
+class InspectionRecord(Schema):
+    id: int
+    held_on: date
+    title: str
+    note: str
+    streets: list[str] = Field(description="督查的街道（名称）")
+    created_by: str
+    findings: list[FindingRecord] = Field(description="发现（街道用户只见本街道的）")
+
+
+class ListedInspection(Schema):
+    id: int
+    held_on: date
+    title: str
+    streets: list[str]
+    findings: int
+    open: int = Field(description="未完成的整改")
+
+
+class InspectionList(Schema):
+    inspections: list[ListedInspection]

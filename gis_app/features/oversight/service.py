@@ -11,19 +11,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, literal, select
 from sqlalchemy.orm import Session
 
 from gis_app.core import clock
 from gis_app.core.actor import STREET_ROLES, Actor
-from gis_app.core.errors import Forbidden, NotFound, ValidationError
+from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import require_district, role_label
-from gis_app.features.oversight.models import Notice, NoticeReply, NoticeStreet
+from gis_app.features.ledger.schemas import parse_date
+from gis_app.features.oversight.models import (
+    Inspection,
+    InspectionFinding,
+    Notice,
+    NoticeReply,
+    NoticeStreet,
+)
 from gis_app.features.oversight.schemas import (
     clean_text,
+    parse_findings,
     parse_named,
     parse_reply_due,
 )
+from gis_app.features.photos.models import Photo
 from gis_app.features.reporting.service import street_standing
 from gis_app.features.streets.models import Street
 
@@ -334,3 +344,250 @@ def history_by_street(session: Session, actor: Actor) -> dict[str, dict[str, int
         if row["reply_state"] in ("late", "overdue"):
             counts["late_or_missing"] += 1
     return out
+
+
+# ---------------------------------------------------------------- 专项督查
+
+FINDING_STATES = {"open": "待整改", "answered": "已答复待审核", "closed": "已通过"}
+
+
+def create_inspection(
+    session: Session,
+    actor: Actor,
+    held_on: Any,
+    title: Any,
+    street_codes: Any,
+    findings: Any,
+    note: Any = "",
+) -> Inspection:
+    """Record a 专项督查: its date (not in the future), streets, and per visited site the
+    finding and the correction required by a due date (from the inspection's day on)."""
+    require_district(actor, "记录专项督查")
+    today = clock.today()
+    day = parse_date(held_on, "held_on")
+    if day is None:
+        raise ValidationError("缺少督查日期", "held_on")
+    if day > today:
+        raise ValidationError(f"督查日期不能晚于今天（{today}）", "held_on")
+    title = clean_text(title, "title", "督查名称", True, 200)
+    note = clean_text(note, "note", "督查说明", False)
+    if not isinstance(street_codes, list) or not street_codes:
+        raise ValidationError("请至少选择一个督查的街道", "streets")
+    streets: dict[str, Street] = {}
+    for i, code in enumerate(street_codes):
+        street = (
+            session.scalar(select(Street).where(Street.code == code.strip()))
+            if isinstance(code, str)
+            else None
+        )
+        if street is None:
+            raise ValidationError(f"没有代码为 {code} 的街道", f"streets[{i}]")
+        streets[street.code] = street
+    rows = []
+    for i, item in enumerate(parse_findings(findings)):
+        where = f"findings[{i}]"
+        site = session.scalar(
+            select(Site).where(Site.code == item["site"], Site.deleted_at.is_(None))
+        )
+        if site is None:
+            raise ValidationError(f"没有编号为 {item['site']} 的点位", f"{where}.site")
+        if site.street_id not in {s.id for s in streets.values()}:
+            raise ValidationError(f"点位 {site.code} 不在本次督查的街道内", f"{where}.site")
+        due = parse_date(item["due_date"], f"{where}.due_date")
+        if due is None:
+            raise ValidationError("缺少整改期限", f"{where}.due_date")
+        if due < day:
+            raise ValidationError("整改期限不能早于督查日期", f"{where}.due_date")
+        if item["photo_ids"]:
+            found = set(
+                session.scalars(
+                    select(Photo.id).where(
+                        Photo.id.in_(item["photo_ids"]), Photo.site_id == site.id
+                    )
+                )
+            )
+            if found != set(item["photo_ids"]):
+                raise ValidationError(f"照片须是点位 {site.code} 的照片", f"{where}.photo_ids")
+        rows.append((site, item, due))
+    inspection = Inspection(
+        district_code=next(iter(streets.values())).district_code,
+        held_on=day,
+        title=title,
+        note=note,
+        street_ids=[s.id for s in streets.values()],
+        created_by=actor.name,
+        created_at=clock.now(),
+    )
+    session.add(inspection)
+    session.flush()
+    for ord_, (site, item, due) in enumerate(rows, start=1):
+        session.add(
+            InspectionFinding(
+                inspection_id=inspection.id,
+                district_code=site.district_code,
+                street_id=site.street_id,
+                site_id=site.id,
+                ord=ord_,
+                finding=item["finding"],
+                photo_ids=item["photo_ids"],
+                correction=item["correction"],
+                due_date=due,
+            )
+        )
+    session.flush()
+    return inspection
+
+
+def _own_street_id(session: Session, actor: Actor) -> int | None:
+    if actor.is_district:
+        return None
+    return session.scalar(select(Street.id).where(Street.code == (actor.street_code or ""))) or -1
+
+
+def get_inspection(session: Session, inspection_id: int, actor: Actor) -> Inspection:
+    _require_reader(actor)
+    found = session.get(Inspection, inspection_id) if _valid_id(inspection_id) else None
+    own = _own_street_id(session, actor)
+    if found is None or (own is not None and own not in found.street_ids):
+        raise NotFound(f"没有编号为 {inspection_id} 的专项督查", "inspection_id")
+    return found
+
+
+def _finding_rows(session: Session, actor: Actor, *conds: Any) -> list[dict[str, Any]]:
+    own = _own_street_id(session, actor)
+    query = (
+        select(InspectionFinding, Site.code, Street.code, Street.name)
+        .join(Site, Site.id == InspectionFinding.site_id)
+        .join(Street, Street.id == InspectionFinding.street_id)
+        .where(*conds)
+    )
+    if own is not None:
+        query = query.where(InspectionFinding.street_id == own)
+    today = clock.today()
+    return [
+        {
+            "id": f.id,
+            "inspection_id": f.inspection_id,
+            "site_id": f.site_id,
+            "site_code": site_code,
+            "street_code": street_code,
+            "street": street_name,
+            "finding": f.finding,
+            "photo_ids": f.photo_ids,
+            "correction": f.correction,
+            "due_date": f.due_date.isoformat(),
+            "status": f.status,
+            "status_label": FINDING_STATES[f.status],
+            "overdue": f.status == "open" and f.due_date < today,
+            "answer": f.answer,
+            "answered_by": f.answered_by,
+            "answered_at_local": clock.fmt_local(f.answered_at),
+            "review_comment": f.review_comment,
+            "reviewed_by": f.reviewed_by,
+        }
+        for f, site_code, street_code, street_name in session.execute(
+            query.order_by(InspectionFinding.due_date, InspectionFinding.id)
+        ).all()
+    ]
+
+
+def inspection_view(session: Session, inspection_id: int, actor: Actor) -> dict[str, Any]:
+    ins = get_inspection(session, inspection_id, actor)
+    names = dict(
+        session.execute(select(Street.id, Street.name).where(Street.id.in_(ins.street_ids))).all()
+    )
+    return {
+        "id": ins.id,
+        "held_on": ins.held_on.isoformat(),
+        "title": ins.title,
+        "note": ins.note,
+        "streets": [names[i] for i in ins.street_ids],
+        "created_by": ins.created_by,
+        "findings": _finding_rows(session, actor, InspectionFinding.inspection_id == ins.id),
+    }
+
+
+def list_inspections(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    _require_reader(actor)
+    own = _own_street_id(session, actor)
+    query = select(Inspection)
+    if own is not None:
+        query = query.where(literal(own) == any_(Inspection.street_ids))
+    out = []
+    for ins in session.scalars(query.order_by(Inspection.held_on.desc(), Inspection.id.desc())):
+        rows = _finding_rows(session, actor, InspectionFinding.inspection_id == ins.id)
+        names = dict(
+            session.execute(
+                select(Street.id, Street.name).where(Street.id.in_(ins.street_ids))
+            ).all()
+        )
+        out.append(
+            {
+                "id": ins.id,
+                "held_on": ins.held_on.isoformat(),
+                "title": ins.title,
+                "streets": [names[i] for i in ins.street_ids],
+                "findings": len(rows),
+                "open": sum(1 for r in rows if r["status"] != "closed"),
+            }
+        )
+    return out
+
+
+def open_corrections(
+    session: Session, actor: Actor, street_code: str | None = None
+) -> list[dict[str, Any]]:
+    """Corrections not closed yet (the to-do lists, the street's dashboard)."""
+    _require_reader(actor)
+    conds: list[Any] = [InspectionFinding.status != "closed"]
+    if street_code:
+        conds.append(Street.code == street_code)
+    return _finding_rows(session, actor, *conds)
+
+
+def _finding_for(session: Session, finding_id: int, actor: Actor) -> InspectionFinding:
+    _require_reader(actor)
+    found = session.get(InspectionFinding, finding_id) if _valid_id(finding_id) else None
+    own = _own_street_id(session, actor)
+    if found is None or (own is not None and found.street_id != own):
+        raise NotFound(f"没有编号为 {finding_id} 的督查整改事项", "finding_id")
+    return found
+
+
+def answer_correction(
+    session: Session, finding_id: int, actor: Actor, answer: Any
+) -> InspectionFinding:
+    """The street's officer says what was done; the office then reviews it."""
+    finding = _finding_for(session, finding_id, actor)
+    if actor.role != "street_officer":
+        raise Forbidden(
+            f"整改情况须由该街道的街道办事处答复（当前身份：{role_label(actor)}）", "role"
+        )
+    text_ = clean_text(answer, "answer", "整改情况", True)
+    if finding.status == "closed":
+        raise Conflict("该整改事项已审核通过，不能再答复", "status")
+    finding.answer = text_
+    finding.answered_by = actor.name
+    finding.answered_at = clock.now()
+    finding.status = "answered"
+    session.flush()
+    return finding
+
+
+def review_correction(
+    session: Session, finding_id: int, actor: Actor, decision: Any, comment: Any = ""
+) -> InspectionFinding:
+    """The office accepts an answer (closed) or returns it (open again, comment required)."""
+    require_district(actor, "审核督查整改")
+    finding = _finding_for(session, finding_id, actor)
+    if decision not in ("accept", "return"):
+        raise ValidationError("审核结论须是 accept（通过）或 return（退回）", "decision")
+    comment = clean_text(comment, "comment", "审核意见", decision == "return")
+    if finding.status != "answered":
+        raise Conflict("只能审核街道已答复的整改事项", "status")
+    finding.status = "closed" if decision == "accept" else "open"
+    finding.review_comment = comment
+    finding.reviewed_by = actor.name
+    finding.reviewed_at = clock.now()
+    session.flush()
+    return finding

@@ -74,6 +74,7 @@ def items_for(session: Session, actor: Actor, days: int = SOON_DAYS) -> list[dic
             *_awaiting_acceptance(session, actor, today),
             *_missing_reports(session),
             *_notice_replies(session, actor, today),
+            *_corrections(session, actor, today),
         ]
     if actor.role == "street_officer" and actor.street_code:
         return [
@@ -83,6 +84,7 @@ def items_for(session: Session, actor: Actor, days: int = SOON_DAYS) -> list[dic
             *_new_sites(session, actor),
             *_own_report(session, actor),
             *_notice_replies(session, actor, today),
+            *_corrections(session, actor, today),
         ]
     if actor.role == "inspector" and actor.street_code:
         return [*_patrols_today(session, actor, today), *_spot_checks(session, actor)]
@@ -206,6 +208,38 @@ def _notice_replies(session: Session, actor: Actor, today: date) -> list[dict[st
             )
         )
     return out
+
+
+def _corrections(session: Session, actor: Actor, today: date) -> list[dict[str, Any]]:
+    """专项督查 corrections: the street's open ones; the office's answered ones to review and
+    open ones past their due date."""
+    out = []
+    for f in notices.open_corrections(session, actor):
+        due = date.fromisoformat(f["due_date"])
+        if actor.is_district:
+            if f["status"] == "answered":
+                group = "督查整改待审核"
+            elif f["overdue"]:
+                group = "督查整改逾期未答复"
+            else:
+                continue
+        elif f["status"] == "open":
+            group = "督查整改待答复"
+        else:
+            continue
+        who = f"{f['street']} · " if actor.is_district else ""
+        out.append(
+            _item(
+                group,
+                f"{who}{f['site_code']}：{f['correction']}（期限 {due}）",
+                "oversight.inspection_page",
+                {"inspection_id": f["inspection_id"]},
+                due,
+                (due - today).days,
+                alert=f["overdue"],
+            )
+        )
+    return sorted(out, key=lambda i: (i["group"], i["date"]))
 
 
 def _due_soon(session: Session, actor: Actor, today: date, days: int) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ from tests.support.scope import (
     A_POINT,
     B_POINT,
     MONTH,
+    seed_inspection,
     seed_notice,
     seed_patrol,
     seed_street,
@@ -80,6 +81,8 @@ class World:
     stop: dict[str, int] = field(default_factory=dict)  # its stop at the street's site
     finding: dict[str, int] = field(default_factory=dict)  # a finding attached to that site
     notice: dict[str, int] = field(default_factory=dict)  # a 通报 naming the street, replied
+    inspection: dict[str, int] = field(default_factory=dict)  # a 专项督查 of the street
+    correction: dict[str, int] = field(default_factory=dict)  # its finding at the site
 
 
 def _seed_spot_check(connection, auth, w: World) -> None:
@@ -152,6 +155,7 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
         patrol, stop_id, finding = seed_patrol(db_session, store, street, tag, site)
         w.patrol[tag], w.stop[tag], w.finding[tag] = patrol.id, stop_id, finding.id
         w.notice[tag] = seed_notice(db_session, street, tag)
+        w.inspection[tag], w.correction[tag] = seed_inspection(db_session, street, tag, site)
         w.markers[tag] = {
             "code": site.code,
             "address": site.address,
@@ -167,6 +171,7 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
             "finding_note": f"发现{tag}情况",
             "notice_reason": f"通报{tag}理由保密",
             "notice_reply": f"整改{tag}措施保密",
+            "inspection_correction": f"督查{tag}整改要求",
         }
         w.usernames[tag] = f"seedofficer.{tag.lower()}"
         auth.user(w.usernames[tag], "street_officer", street)
@@ -188,6 +193,7 @@ INTERNAL = (
     "finding_note",
     "notice_reason",
     "notice_reply",
+    "inspection_correction",
 )
 
 
@@ -237,8 +243,11 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "fmt": "xlsx",  # opened and read for markers
         "patrol_id": w.patrol[tag],
         "stop_id": w.stop[tag],
-        "finding_id": w.finding[tag],
         "notice_id": w.notice[tag],
+        "inspection_id": w.inspection[tag],
+        "finding_id": w.correction[tag]
+        if rule.endpoint.startswith("oversight")
+        else w.finding[tag],
         **_tile_of(*(A_POINT if tag == "A" else B_POINT), 17),  # the vector tile of the site
     }
     return {name: values[name] for name in rule.arguments}
@@ -268,6 +277,8 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         },
         "extensions_api.post_decision": {"decision": "approve", "comment": "同意"},
         "oversight_api.reply_notice": {"measures": "越权回复"},
+        "oversight_api.answer_correction": {"answer": "越权答复"},
+        "oversight_api.review_correction": {"decision": "accept"},
         "reporting_api.put_report": {"narrative": "改写"},
         "reporting_api.submit_report": {"narrative": "报送"},
         "sampling.api.api_draw": {"frame": {}, "size_mode": "fixed", "n": 1, "seed": "1"},
@@ -299,6 +310,8 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         },
         "extensions.decide_extension": {"decision": "approve", "comment": "同意"},
         "oversight.reply_notice": {"measures": "越权回复"},
+        "oversight.answer_correction": {"answer": "越权答复"},
+        "oversight.review_correction": {"decision": "accept"},
         "dashboard.report_form": {"narrative": "改写", "action": "submit"},
         "bureau.housing_done": {"done_on": "2026-06-15"},
         "admin.create_user": {
@@ -436,7 +449,7 @@ CROSS_WITHOUT_ARGS = {
 #: entry); the others (an export layer and format, an OGC collection) name no one's data
 TARGETING = {"site_id", "photo_id", "step_id", "request_id", "code", "month_text", "username",
              "token_id", "batch_id", "inspector_id", "feature_id", "patrol_id", "stop_id",
-             "finding_id", "notice_id"}  # fmt: skip
+             "finding_id", "notice_id", "inspection_id"}  # fmt: skip
 
 
 def _is_target_outside(role: str, rule: Any) -> bool:
