@@ -128,3 +128,21 @@ def seed_inspection(db_session, street: str, tag: str, site) -> tuple[int, int]:
         select(InspectionFinding.id).where(InspectionFinding.inspection_id == ins.id)
     )
     return ins.id, finding
+
+
+def seed_meeting(db_session, street: str, tag: str) -> tuple[int, int, int]:
+    """A 例会 hearing `street` with a task for it, and an escalation of the street, each text
+    marked with `tag`: for the access matrix. Returns (meeting, task, escalation) ids."""
+    from gis_app.features.oversight import service as oversight
+    from gis_app.features.oversight.models import MeetingTask
+
+    meeting = oversight.record_meeting(
+        db_session, OFFICE, "2026-06-15", f"矩阵例会{tag}", "各街道",
+        [{"street": street, "summary": f"例会{tag}汇报保密"}], "",
+        [{"owner": street, "task": f"例会{tag}任务保密", "due_date": "2026-06-30"}],
+    )  # fmt: skip
+    task = db_session.scalar(select(MeetingTask.id).where(MeetingTask.meeting_id == meeting.id))
+    escalation = oversight.escalate(
+        db_session, OFFICE, street, "", "committee", f"追责{tag}事由保密"
+    )
+    return meeting.id, task, escalation.id

@@ -8,17 +8,25 @@ from gis_app.features.oversight import service as notices
 from gis_app.features.oversight.schemas import (
     CorrectionAnswer,
     CorrectionReview,
+    EscalationCreate,
+    EscalationDecision,
+    EscalationList,
     InspectionCreate,
     InspectionList,
     InspectionRecord,
+    MeetingCreate,
+    MeetingList,
+    MeetingRecord,
+    MeetingTaskList,
     NoticeFilter,
     NoticeIssue,
     NoticeList,
     NoticeRecord,
     NoticeReplyBody,
     ReplyRecord,
+    TaskDone,
 )
-from gis_app.http.access import SITE_STAFF, allow
+from gis_app.http.access import DISTRICT, SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
 from gis_app.http.schemas import Reply, operation
@@ -172,3 +180,122 @@ def review_correction(finding_id: int, body: CorrectionReview) -> Response:
         session(), finding_id, current_actor(), body.decision, body.comment
     )
     return jsonify({"id": done.id, "status": done.status})
+
+
+# ---------------------------------------------------------------- 例会, 追责
+
+TASK_READERS = (*SITE_STAFF, "bureau_housing", "bureau_civil", "bureau_police")
+
+
+@bp.get("/meetings")
+@allow(*DISTRICT)
+@operation("例会记录列表", "listMeetings", tags=TAGS, replies=[Reply(200, "例会", MeetingList)])
+def list_meetings() -> Response:
+    return jsonify({"meetings": notices.list_meetings(session(), current_actor())})
+
+
+@bp.post("/meetings")
+@allow(*DISTRICT)
+@operation(
+    "记录例会（区办）：参会人员、汇报、冻结的指标、决定、任务",
+    "recordMeeting",
+    tags=TAGS,
+    body=MeetingCreate,
+    replies=[Reply(201, "已记录的例会", MeetingRecord)],
+)
+def record_meeting(body: MeetingCreate) -> Response:
+    meeting = notices.record_meeting(
+        session(),
+        current_actor(),
+        body.held_on,
+        body.title,
+        body.attendees,
+        body.reports,
+        body.decisions,
+        body.tasks,
+    )
+    response = jsonify(notices.meeting_view(session(), meeting.id, current_actor()))
+    response.status_code = 201
+    return response
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@allow(*DISTRICT)
+@operation("一次例会", "getMeeting", tags=TAGS, replies=[Reply(200, "例会", MeetingRecord)])
+def get_meeting(meeting_id: int) -> Response:
+    return jsonify(notices.meeting_view(session(), meeting_id, current_actor()))
+
+
+@bp.get("/meeting-tasks")
+@allow(*TASK_READERS)
+@operation(
+    "例会任务（街道、委办局只见本单位的）",
+    "listMeetingTasks",
+    tags=TAGS,
+    replies=[Reply(200, "任务", MeetingTaskList)],
+)
+def list_meeting_tasks() -> Response:
+    return jsonify({"tasks": notices.meeting_tasks(session(), current_actor())})
+
+
+@bp.post("/meeting-tasks/<int:task_id>/done")
+@allow(*TASK_READERS)
+@operation(
+    "办结例会任务（责任单位或区办）",
+    "completeMeetingTask",
+    tags=TAGS,
+    body=TaskDone,
+    errors=[409],
+    replies=[Reply(200, "已办结", JSON_OK)],
+)
+def complete_meeting_task(task_id: int, body: TaskDone) -> Response:
+    task = notices.complete_task(session(), task_id, current_actor(), body.note)
+    return jsonify({"id": task.id, "status": task.status})
+
+
+@bp.get("/escalations")
+@allow(*DISTRICT)
+@operation("追责记录", "listEscalations", tags=TAGS, replies=[Reply(200, "追责", EscalationList)])
+def list_escalations() -> Response:
+    return jsonify({"escalations": notices.list_escalations(session(), current_actor())})
+
+
+@bp.post("/escalations")
+@allow(*DISTRICT)
+@operation(
+    "追责移交（区办）：街道或人员、事由及关联的通报、督查发现、逾期点位",
+    "createEscalation",
+    tags=TAGS,
+    body=EscalationCreate,
+    replies=[Reply(201, "已记录", JSON_OK)],
+)
+def create_escalation(body: EscalationCreate) -> Response:
+    row = notices.escalate(
+        session(),
+        current_actor(),
+        body.street,
+        body.person,
+        body.escalated_to,
+        body.grounds,
+        body.notice_ids,
+        body.finding_ids,
+        body.site_codes,
+    )
+    response = jsonify({"id": row.id, "status": "submitted"})
+    response.status_code = 201
+    return response
+
+
+@bp.post("/escalations/<int:escalation_id>/decision")
+@allow(*DISTRICT)
+@operation(
+    "记录追责处理决定",
+    "decideEscalation",
+    tags=TAGS,
+    body=EscalationDecision,
+    errors=[409],
+    replies=[Reply(200, "已记录", JSON_OK)],
+)
+def decide_escalation(escalation_id: int, body: EscalationDecision) -> Response:
+    row = notices.decide_escalation(session(), escalation_id, current_actor(), body.decision)
+    return jsonify({"id": row.id, "status": "decided"})

@@ -103,3 +103,62 @@ class InspectionFinding(Base):
     review_comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Meeting(Base):
+    """例会: who attended, each street's report heard, the figures presented (frozen), the
+    decisions."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    held_on: Mapped[date] = mapped_column(Date, nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    attendees: Mapped[str] = mapped_column(Text, nullable=False)
+    reports: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    figures: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    decisions: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class MeetingTask(Base):
+    """A task a meeting gave to a street or a bureau, due by a date, open until done."""
+
+    __tablename__ = "meeting_tasks"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("meetings.id"), nullable=False)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    street_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("streets.id"))
+    bureau_role: Mapped[str | None] = mapped_column(String(32))
+    meeting_label: Mapped[str] = mapped_column(String(250), nullable=False)
+    task: Mapped[str] = mapped_column(Text, nullable=False)
+    due_date: Mapped[date] = mapped_column(Date, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    done_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Escalation(Base):
+    """追责: a street or a person reported to the district committee or government, on the
+    grounds of linked 通报, 督查 findings and overdue sites, and the decision when it comes."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    street_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("streets.id"))
+    person: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    escalated_to: Mapped[str] = mapped_column(String(16), nullable=False)
+    submitted_on: Mapped[date] = mapped_column(Date, nullable=False)
+    grounds: Mapped[str] = mapped_column(Text, nullable=False)
+    notice_ids: Mapped[list[int]] = mapped_column(JSONB, nullable=False, default=list)
+    finding_ids: Mapped[list[int]] = mapped_column(JSONB, nullable=False, default=list)
+    site_ids: Mapped[list[int]] = mapped_column(JSONB, nullable=False, default=list)
+    decision: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -256,3 +256,139 @@ def review_correction(finding_id: int) -> Any:
         return "整改已审核通过" if done.status == "closed" else "整改已退回街道"
 
     return _finding_action(finding_id, run)
+
+
+# ---------------------------------------------------------------- 例会, 追责
+
+TASK_ROLES = (*SITE_STAFF, "bureau_housing", "bureau_civil", "bureau_police")
+
+
+@bp.get("/meetings")
+@allow(*DISTRICT)
+def meeting_list(error: AppError | None = None) -> str:
+    return render_template(
+        "oversight/meetings.html",
+        rows=notices.list_meetings(session(), current_actor()),
+        choices=streets.street_choices(session()),
+        bureaus=notices.BUREAU_OWNERS,
+        form=request.form if request.method == "POST" else None,
+        rows_n=FORM_ROWS,
+        error=error,
+    )
+
+
+@bp.post("/meetings")
+@allow(*DISTRICT)
+def record_meeting() -> Any:
+    form = request.form
+    reports = [
+        {"street": code, "summary": form.get(f"report_{code}", "")}
+        for code, _ in streets.street_choices(session())
+        if form.get(f"report_{code}", "").strip()
+    ]
+    tasks = [
+        {"owner": owner, "task": task, "due_date": due}
+        for owner, task, due in zip(
+            form.getlist("owner"), form.getlist("task"), form.getlist("due_date"), strict=False
+        )
+        if task.strip()
+    ]
+    try:
+        meeting = notices.record_meeting(
+            session(),
+            current_actor(),
+            form.get("held_on"),
+            form.get("title"),
+            form.get("attendees"),
+            reports,
+            form.get("decisions", ""),
+            tasks,
+        )
+    except AppError as exc:
+        discard()
+        return meeting_list(exc), exc.status
+    flash("例会记录已保存", FLASH)
+    return redirect(url_for("oversight.meeting_page", meeting_id=meeting.id))
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@allow(*DISTRICT)
+def meeting_page(meeting_id: int) -> str:
+    return render_template(
+        "oversight/meeting.html", m=notices.meeting_view(session(), meeting_id, current_actor())
+    )
+
+
+@bp.get("/meeting-tasks")
+@allow(*TASK_ROLES)
+def task_list(error: AppError | None = None) -> str:
+    return render_template(
+        "oversight/tasks.html",
+        rows=notices.meeting_tasks(session(), current_actor()),
+        error=error,
+    )
+
+
+@bp.post("/meeting-tasks/<int:task_id>/done")
+@allow(*TASK_ROLES)
+def complete_task(task_id: int) -> Any:
+    try:
+        notices.complete_task(session(), task_id, current_actor(), request.form.get("note"))
+    except AppError as exc:
+        discard()
+        if exc.status in (403, 404):
+            raise
+        return task_list(exc), exc.status
+    flash("任务已办结", FLASH)
+    return redirect(url_for("oversight.task_list"))
+
+
+@bp.get("/escalations")
+@allow(*DISTRICT)
+def escalation_list(error: AppError | None = None) -> str:
+    return render_template(
+        "oversight/escalations.html",
+        rows=notices.list_escalations(session(), current_actor()),
+        choices=streets.street_choices(session()),
+        form=request.form if request.method == "POST" else None,
+        error=error,
+    )
+
+
+@bp.post("/escalations")
+@allow(*DISTRICT)
+def create_escalation() -> Any:
+    form = request.form
+    try:
+        notices.escalate(
+            session(),
+            current_actor(),
+            form.get("street") or None,
+            form.get("person", ""),
+            form.get("escalated_to"),
+            form.get("grounds"),
+            form.get("notice_ids", ""),
+            form.get("finding_ids", ""),
+            form.get("site_codes", ""),
+        )
+    except AppError as exc:
+        discard()
+        return escalation_list(exc), exc.status
+    flash("追责移交已记录", FLASH)
+    return redirect(url_for("oversight.escalation_list"))
+
+
+@bp.post("/escalations/<int:escalation_id>/decision")
+@allow(*DISTRICT)
+def decide_escalation(escalation_id: int) -> Any:
+    try:
+        notices.decide_escalation(
+            session(), escalation_id, current_actor(), request.form.get("decision")
+        )
+    except AppError as exc:
+        discard()
+        if exc.status == 404:
+            raise
+        return escalation_list(exc), exc.status
+    flash("处理决定已记录", FLASH)
+    return redirect(url_for("oversight.escalation_list"))

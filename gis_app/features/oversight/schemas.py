@@ -329,3 +329,111 @@ class ListedInspection(Schema):
 
 class InspectionList(Schema):
     inspections: list[ListedInspection]
+
+
+# ---------------------------------------------------------------- 例会, 追责
+
+ANY_LIST = {"type": "array", "items": {"type": "object"}}
+
+
+class MeetingCreate(CheckedBody):
+    """A 例会 (its figures are frozen by the server when it is recorded)."""
+
+    held_on: Annotated[Any, WithJsonSchema({"type": "string", "format": "date"})]
+    title: Annotated[Any, WithJsonSchema({"type": "string", "maxLength": MAX_TITLE})]
+    attendees: Annotated[Any, WithJsonSchema({"type": "string", "description": "参会人员"})]
+    reports: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": "array",
+                "description": "听取的街道汇报",
+                "items": {
+                    "type": "object",
+                    "properties": {"street": {"type": "string"}, "summary": {"type": "string"}},
+                },
+            }
+        ),
+    ] = []  # noqa: RUF012
+    decisions: Annotated[Any, WithJsonSchema({"type": "string", "description": "会议决定"})] = ""
+    tasks: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": "array",
+                "description": "任务：责任单位（街道代码或 bureau_housing 等）、内容、期限",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "owner": {"type": "string"},
+                        "task": {"type": "string"},
+                        "due_date": {"type": "string", "format": "date"},
+                    },
+                },
+            }
+        ),
+    ] = []  # noqa: RUF012
+
+
+class TaskDone(CheckedBody):
+    note: Annotated[Any, WithJsonSchema({"type": "string", "description": "完成情况"})] = None
+
+
+class EscalationCreate(CheckedBody):
+    street: Annotated[Any, WithJsonSchema({"type": "string", "description": "街道代码"})] = None
+    person: Annotated[Any, WithJsonSchema({"type": "string", "description": "被追责人员"})] = ""
+    escalated_to: Annotated[
+        Any, WithJsonSchema({"type": "string", "enum": ["committee", "government"]})
+    ] = None
+    grounds: Annotated[Any, WithJsonSchema({"type": "string", "description": "追责事由"})] = None
+    notice_ids: Annotated[Any, WithJsonSchema({"type": "array", "items": {"type": "integer"}})] = (
+        None
+    )
+    finding_ids: Annotated[Any, WithJsonSchema({"type": "array", "items": {"type": "integer"}})] = (
+        None
+    )
+    site_codes: Annotated[Any, WithJsonSchema({"type": "array", "items": {"type": "string"}})] = (
+        None
+    )
+
+
+class EscalationDecision(CheckedBody):
+    decision: Annotated[Any, WithJsonSchema({"type": "string", "description": "处理决定"})] = None
+
+
+class MeetingTaskRecord(Schema):
+    id: int
+    meeting_id: int
+    meeting: str
+    owner: str
+    task: str
+    due_date: date
+    status: str = Field(description="open 未完成、done 已办结")
+    overdue: bool
+    done_note: str
+    done_by: str | None
+    done_at_local: str
+
+
+class MeetingRecord(Schema):
+    id: int
+    held_on: date
+    title: str
+    attendees: str
+    reports: list[dict[str, Any]]
+    figures: list[dict[str, Any]] = Field(description="会上通报的各街道指标（冻结）")
+    decisions: str
+    created_by: str
+    tasks: list[MeetingTaskRecord]
+
+
+class MeetingTaskList(Schema):
+    tasks: list[MeetingTaskRecord]
+
+
+class MeetingList(Schema):
+    meetings: list[dict[str, Any]]
+
+
+class EscalationList(Schema):
+    escalations: list[dict[str, Any]]

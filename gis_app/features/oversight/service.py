@@ -8,6 +8,7 @@ services check it, and row-level security (0060_notices) is the second wall.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -21,8 +22,11 @@ from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import require_district, role_label
 from gis_app.features.ledger.schemas import parse_date
 from gis_app.features.oversight.models import (
+    Escalation,
     Inspection,
     InspectionFinding,
+    Meeting,
+    MeetingTask,
     Notice,
     NoticeReply,
     NoticeStreet,
@@ -591,3 +595,322 @@ def review_correction(
     finding.reviewed_at = clock.now()
     session.flush()
     return finding
+
+
+# ---------------------------------------------------------------- 例会
+
+BUREAU_OWNERS = {
+    "bureau_housing": "区住建委",
+    "bureau_civil": "区民政局",
+    "bureau_police": "公安河东分局",
+}
+MAX_TASKS = 50
+
+
+def _past_day(value: Any, field: str, label: str) -> date:
+    day = parse_date(value, field)
+    if day is None:
+        raise ValidationError(f"缺少{label}", field)
+    if day > clock.today():
+        raise ValidationError(f"{label}不能晚于今天（{clock.today()}）", field)
+    return day
+
+
+def record_meeting(
+    session: Session,
+    actor: Actor,
+    held_on: Any,
+    title: Any,
+    attendees: Any,
+    reports: Any,
+    decisions: Any,
+    tasks: Any,
+) -> Meeting:
+    """Record a 例会: the figures of every street as they are now are frozen into it; each
+    task ({owner: street code or bureau role, task, due_date}) goes to its owner's to-do
+    list until done."""
+    require_district(actor, "记录例会")
+    day = _past_day(held_on, "held_on", "例会日期")
+    title = clean_text(title, "title", "会议名称", True, 200)
+    attendees = clean_text(attendees, "attendees", "参会人员", True)
+    decisions = clean_text(decisions, "decisions", "会议决定", False)
+    codes = dict(session.execute(select(Street.code, Street.id)).all())
+    heard = []
+    if not isinstance(reports, list):
+        raise ValidationError("听取的汇报须是列表", "reports")
+    for i, item in enumerate(reports):
+        code = item.get("street") if isinstance(item, dict) else None
+        if not isinstance(code, str) or code not in codes:
+            raise ValidationError(f"没有代码为 {code} 的街道", f"reports[{i}].street")
+        summary = clean_text(item.get("summary"), f"reports[{i}].summary", "汇报内容", True)
+        heard.append({"street": code, "summary": summary})
+    if not isinstance(tasks, list) or len(tasks) > MAX_TASKS:
+        raise ValidationError(f"任务须是列表（最多 {MAX_TASKS} 项）", "tasks")
+    rows = []
+    for i, item in enumerate(tasks):
+        where = f"tasks[{i}]"
+        if not isinstance(item, dict):
+            raise ValidationError("每项任务须是 {owner, task, due_date}", where)
+        owner = item.get("owner")
+        if not isinstance(owner, str) or (owner not in codes and owner not in BUREAU_OWNERS):
+            raise ValidationError("责任单位须是街道代码或委办局", f"{where}.owner")
+        text_ = clean_text(item.get("task"), f"{where}.task", "任务内容", True)
+        due = parse_date(item.get("due_date"), f"{where}.due_date")
+        if due is None or due < day:
+            raise ValidationError("任务期限须在例会日期之后", f"{where}.due_date")
+        rows.append((owner, text_, due))
+    frozen = [
+        {"code": c["code"], "name": c["name"], **c["figures"]}
+        for c in candidates(session, clock.today())
+        if c["figures"]["total"]
+    ]
+    meeting = Meeting(
+        district_code=session.scalar(select(Street.district_code).limit(1)) or "",
+        held_on=day,
+        title=title,
+        attendees=attendees,
+        reports=heard,
+        figures=frozen,
+        decisions=decisions,
+        created_by=actor.name,
+        created_at=clock.now(),
+    )
+    session.add(meeting)
+    session.flush()
+    for owner, text_, due in rows:
+        session.add(
+            MeetingTask(
+                meeting_id=meeting.id,
+                district_code=meeting.district_code,
+                street_id=codes.get(owner),
+                bureau_role=owner if owner in BUREAU_OWNERS else None,
+                meeting_label=f"{meeting.held_on} {meeting.title}",
+                task=text_,
+                due_date=due,
+            )
+        )
+    session.flush()
+    return meeting
+
+
+def _task_scope(session: Session, actor: Actor) -> list[Any]:
+    if actor.is_district:
+        return []
+    if actor.role in STREET_ROLES:
+        return [MeetingTask.street_id == (_own_street_id(session, actor) or -1)]
+    if actor.role in BUREAU_OWNERS:
+        return [MeetingTask.bureau_role == actor.role]
+    raise Forbidden(f"无权查看例会任务（当前身份：{role_label(actor)}）", "role")
+
+
+def meeting_tasks(
+    session: Session, actor: Actor, *conds: Any, open_only: bool = False
+) -> list[dict[str, Any]]:
+    """Tasks `actor` may see: the district all, a street its own, a bureau its own."""
+    query = (
+        select(MeetingTask, Street.name)
+        .outerjoin(Street, Street.id == MeetingTask.street_id)
+        .where(*_task_scope(session, actor), *conds)
+    )
+    if open_only:
+        query = query.where(MeetingTask.status == "open")
+    today = clock.today()
+    return [
+        {
+            "id": t.id,
+            "meeting_id": t.meeting_id,
+            "meeting": t.meeting_label,
+            "owner": street or BUREAU_OWNERS.get(t.bureau_role or "", ""),
+            "task": t.task,
+            "due_date": t.due_date.isoformat(),
+            "status": t.status,
+            "overdue": t.status == "open" and t.due_date < today,
+            "done_note": t.done_note,
+            "done_by": t.done_by,
+            "done_at_local": clock.fmt_local(t.done_at),
+        }
+        for t, street in session.execute(query.order_by(MeetingTask.due_date, MeetingTask.id)).all()
+    ]
+
+
+def meeting_view(session: Session, meeting_id: int, actor: Actor) -> dict[str, Any]:
+    require_district(actor, "查看例会记录")
+    meeting = session.get(Meeting, meeting_id) if _valid_id(meeting_id) else None
+    if meeting is None:
+        raise NotFound(f"没有编号为 {meeting_id} 的例会", "meeting_id")
+    names = dict(session.execute(select(Street.code, Street.name)).all())
+    return {
+        "id": meeting.id,
+        "held_on": meeting.held_on.isoformat(),
+        "title": meeting.title,
+        "attendees": meeting.attendees,
+        "reports": [
+            {**r, "street_name": names.get(r["street"], r["street"])} for r in meeting.reports
+        ],
+        "figures": meeting.figures,
+        "decisions": meeting.decisions,
+        "created_by": meeting.created_by,
+        "tasks": meeting_tasks(session, actor, MeetingTask.meeting_id == meeting.id),
+    }
+
+
+def list_meetings(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    require_district(actor, "查看例会记录")
+    return [
+        {"id": m.id, "held_on": m.held_on.isoformat(), "title": m.title}
+        for m in session.scalars(
+            select(Meeting).order_by(Meeting.held_on.desc(), Meeting.id.desc())
+        )
+    ]
+
+
+def complete_task(session: Session, task_id: int, actor: Actor, note: Any) -> MeetingTask:
+    """The owner (a street's officer, the bureau) or the district marks a task done."""
+    task = session.get(MeetingTask, task_id) if _valid_id(task_id) else None
+    visible = bool(task) and bool(meeting_tasks(session, actor, MeetingTask.id == task_id))
+    if task is None or not visible:
+        raise NotFound(f"没有编号为 {task_id} 的例会任务", "task_id")
+    if actor.role == "inspector":
+        raise Forbidden("例会任务须由街道办事处办结", "role")
+    note = clean_text(note, "note", "完成情况", True)
+    if task.status == "done":
+        raise Conflict("该任务已办结", "status")
+    task.status = "done"
+    task.done_note = note
+    task.done_by = actor.name
+    task.done_at = clock.now()
+    session.flush()
+    return task
+
+
+# ---------------------------------------------------------------- 追责
+
+ESCALATED_TO = {"committee": "区委", "government": "区政府"}
+
+
+def _ids(value: Any, field: str) -> list[int]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[\s,，、]+", value) if v]
+    if not isinstance(value, list):
+        raise ValidationError("须是编号的列表", field)
+    out = []
+    for v in value:
+        try:
+            n = int(v)
+        except (TypeError, ValueError):
+            raise ValidationError(f"编号无效：{v!r}", field) from None
+        if not 0 < n < 2**63:
+            raise ValidationError(f"编号无效：{v!r}", field)
+        out.append(n)
+    return sorted(set(out))
+
+
+def escalate(
+    session: Session,
+    actor: Actor,
+    street_code: Any,
+    person: Any,
+    escalated_to: Any,
+    grounds: Any,
+    notice_ids: Any = None,
+    finding_ids: Any = None,
+    site_codes: Any = None,
+) -> Escalation:
+    """Record an escalation of a street or a person (at least one) on stated grounds, linking
+    通报 (naming that street), 督查 findings (of that street) and overdue sites (of it)."""
+    require_district(actor, "追责移交")
+    street = None
+    if street_code is not None and not isinstance(street_code, str):
+        raise ValidationError("街道须是街道代码", "street")
+    if street_code:
+        street = session.scalar(select(Street).where(Street.code == str(street_code).strip()))
+        if street is None:
+            raise ValidationError(f"没有代码为 {street_code} 的街道", "street")
+    person = clean_text(person, "person", "被追责人员", False, 200)
+    if street is None and not person:
+        raise ValidationError("请选择被追责的街道或填写人员", "street")
+    if not isinstance(escalated_to, str) or escalated_to not in ESCALATED_TO:
+        raise ValidationError(
+            "移交对象须是 committee（区委）或 government（区政府）", "escalated_to"
+        )
+    grounds = clean_text(grounds, "grounds", "追责事由", True)
+    notices_ = _ids(notice_ids, "notice_ids")
+    findings = _ids(finding_ids, "finding_ids")
+    sites: list[int] = []
+    for n in notices_:
+        cond = [NoticeStreet.notice_id == n]
+        if street is not None:
+            cond.append(NoticeStreet.street_id == street.id)
+        if session.scalar(select(NoticeStreet.id).where(*cond).limit(1)) is None:
+            raise ValidationError(f"通报 {n} 不存在或未点名该街道", "notice_ids")
+    for f in findings:
+        found = session.get(InspectionFinding, f)
+        if found is None or (street is not None and found.street_id != street.id):
+            raise ValidationError(f"督查发现 {f} 不存在或不属于该街道", "finding_ids")
+    if site_codes is not None and not isinstance(site_codes, list | str):
+        raise ValidationError("点位须是点位编号的列表", "site_codes")
+    codes = (
+        site_codes if isinstance(site_codes, list) else re.split(r"[\s,，、]+", site_codes or "")
+    )
+    for code in [c.strip() for c in codes if isinstance(c, str) and c.strip()]:
+        site = session.scalar(select(Site).where(Site.code == code, Site.deleted_at.is_(None)))
+        if site is None or (street is not None and site.street_id != street.id):
+            raise ValidationError(f"点位 {code} 不存在或不属于该街道", "site_codes")
+        sites.append(site.id)
+    row = Escalation(
+        district_code=session.scalar(select(Street.district_code).limit(1)) or "",
+        street_id=street.id if street else None,
+        person=person,
+        escalated_to=escalated_to,
+        submitted_on=clock.today(),
+        grounds=grounds,
+        notice_ids=notices_,
+        finding_ids=findings,
+        site_ids=sorted(set(sites)),
+        created_by=actor.name,
+        created_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def decide_escalation(
+    session: Session, escalation_id: int, actor: Actor, decision: Any
+) -> Escalation:
+    require_district(actor, "记录追责决定")
+    row = session.get(Escalation, escalation_id) if _valid_id(escalation_id) else None
+    if row is None:
+        raise NotFound(f"没有编号为 {escalation_id} 的追责记录", "escalation_id")
+    text_ = clean_text(decision, "decision", "处理决定", True)
+    if row.decided_on is not None:
+        raise Conflict("该追责已记录处理决定", "decision")
+    row.decision = text_
+    row.decided_on = clock.today()
+    session.flush()
+    return row
+
+
+def list_escalations(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    require_district(actor, "查看追责记录")
+    names = dict(session.execute(select(Street.id, Street.name)).all())
+    site_codes = dict(session.execute(select(Site.id, Site.code)).all())
+    return [
+        {
+            "id": e.id,
+            "street": names.get(e.street_id or -1, ""),
+            "person": e.person,
+            "escalated_to": ESCALATED_TO[e.escalated_to],
+            "submitted_on": e.submitted_on.isoformat(),
+            "grounds": e.grounds,
+            "notice_ids": e.notice_ids,
+            "finding_ids": e.finding_ids,
+            "sites": [site_codes.get(s, str(s)) for s in e.site_ids],
+            "decision": e.decision,
+            "decided_on": e.decided_on.isoformat() if e.decided_on else None,
+            "created_by": e.created_by,
+        }
+        for e in session.scalars(select(Escalation).order_by(Escalation.id.desc()))
+    ]

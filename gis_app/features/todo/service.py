@@ -75,6 +75,7 @@ def items_for(session: Session, actor: Actor, days: int = SOON_DAYS) -> list[dic
             *_missing_reports(session),
             *_notice_replies(session, actor, today),
             *_corrections(session, actor, today),
+            *_tasks(session, actor, today),
         ]
     if actor.role == "street_officer" and actor.street_code:
         return [
@@ -85,11 +86,14 @@ def items_for(session: Session, actor: Actor, days: int = SOON_DAYS) -> list[dic
             *_own_report(session, actor),
             *_notice_replies(session, actor, today),
             *_corrections(session, actor, today),
+            *_tasks(session, actor, today),
         ]
     if actor.role == "inspector" and actor.street_code:
         return [*_patrols_today(session, actor, today), *_spot_checks(session, actor)]
     if actor.role == "bureau_housing":
-        return _renovation_works(session)
+        return [*_renovation_works(session), *_tasks(session, actor, today)]
+    if actor.role in ("bureau_civil", "bureau_police"):
+        return _tasks(session, actor, today)
     return []
 
 
@@ -240,6 +244,28 @@ def _corrections(session: Session, actor: Actor, today: date) -> list[dict[str, 
             )
         )
     return sorted(out, key=lambda i: (i["group"], i["date"]))
+
+
+def _tasks(session: Session, actor: Actor, today: date) -> list[dict[str, Any]]:
+    """例会 tasks: the owner's open ones; for the office, the open ones past due."""
+    out = []
+    for t in notices.meeting_tasks(session, actor, open_only=True):
+        if actor.is_district and not t["overdue"]:
+            continue
+        due = date.fromisoformat(t["due_date"])
+        who = f"{t['owner']} · " if actor.is_district else ""
+        out.append(
+            _item(
+                "例会任务逾期" if actor.is_district else "例会任务",
+                f"{who}{t['task']}（{t['meeting']}，期限 {due}）",
+                "oversight.task_list",
+                {},
+                due,
+                (due - today).days,
+                alert=t["overdue"],
+            )
+        )
+    return out
 
 
 def _due_soon(session: Session, actor: Actor, today: date, days: int) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ from tests.support.scope import (
     B_POINT,
     MONTH,
     seed_inspection,
+    seed_meeting,
     seed_notice,
     seed_patrol,
     seed_street,
@@ -83,6 +84,9 @@ class World:
     notice: dict[str, int] = field(default_factory=dict)  # a 通报 naming the street, replied
     inspection: dict[str, int] = field(default_factory=dict)  # a 专项督查 of the street
     correction: dict[str, int] = field(default_factory=dict)  # its finding at the site
+    meeting: dict[str, int] = field(default_factory=dict)  # a 例会 hearing the street
+    task: dict[str, int] = field(default_factory=dict)  # its task for the street
+    escalation: dict[str, int] = field(default_factory=dict)  # a 追责 of the street
 
 
 def _seed_spot_check(connection, auth, w: World) -> None:
@@ -156,6 +160,7 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
         w.patrol[tag], w.stop[tag], w.finding[tag] = patrol.id, stop_id, finding.id
         w.notice[tag] = seed_notice(db_session, street, tag)
         w.inspection[tag], w.correction[tag] = seed_inspection(db_session, street, tag, site)
+        w.meeting[tag], w.task[tag], w.escalation[tag] = seed_meeting(db_session, street, tag)
         w.markers[tag] = {
             "code": site.code,
             "address": site.address,
@@ -172,6 +177,9 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
             "notice_reason": f"通报{tag}理由保密",
             "notice_reply": f"整改{tag}措施保密",
             "inspection_correction": f"督查{tag}整改要求",
+            "meeting_report": f"例会{tag}汇报保密",
+            "meeting_task": f"例会{tag}任务保密",
+            "escalation_grounds": f"追责{tag}事由保密",
         }
         w.usernames[tag] = f"seedofficer.{tag.lower()}"
         auth.user(w.usernames[tag], "street_officer", street)
@@ -194,6 +202,9 @@ INTERNAL = (
     "notice_reason",
     "notice_reply",
     "inspection_correction",
+    "meeting_report",
+    "meeting_task",
+    "escalation_grounds",
 )
 
 
@@ -245,6 +256,9 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "stop_id": w.stop[tag],
         "notice_id": w.notice[tag],
         "inspection_id": w.inspection[tag],
+        "meeting_id": w.meeting[tag],
+        "task_id": w.task[tag],
+        "escalation_id": w.escalation[tag],
         "finding_id": w.correction[tag]
         if rule.endpoint.startswith("oversight")
         else w.finding[tag],
@@ -279,6 +293,7 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "oversight_api.reply_notice": {"measures": "越权回复"},
         "oversight_api.answer_correction": {"answer": "越权答复"},
         "oversight_api.review_correction": {"decision": "accept"},
+        "oversight_api.complete_meeting_task": {"note": "越权办结"},
         "reporting_api.put_report": {"narrative": "改写"},
         "reporting_api.submit_report": {"narrative": "报送"},
         "sampling.api.api_draw": {"frame": {}, "size_mode": "fixed", "n": 1, "seed": "1"},
@@ -312,6 +327,7 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "oversight.reply_notice": {"measures": "越权回复"},
         "oversight.answer_correction": {"answer": "越权答复"},
         "oversight.review_correction": {"decision": "accept"},
+        "oversight.complete_task": {"note": "越权办结"},
         "dashboard.report_form": {"narrative": "改写", "action": "submit"},
         "bureau.housing_done": {"done_on": "2026-06-15"},
         "admin.create_user": {
@@ -449,7 +465,8 @@ CROSS_WITHOUT_ARGS = {
 #: entry); the others (an export layer and format, an OGC collection) name no one's data
 TARGETING = {"site_id", "photo_id", "step_id", "request_id", "code", "month_text", "username",
              "token_id", "batch_id", "inspector_id", "feature_id", "patrol_id", "stop_id",
-             "finding_id", "notice_id", "inspection_id"}  # fmt: skip
+             "finding_id", "notice_id", "inspection_id", "meeting_id", "task_id",
+             "escalation_id"}  # fmt: skip
 
 
 def _is_target_outside(role: str, rule: Any) -> bool:
