@@ -83,6 +83,10 @@ def load_demo(
 
     say("生成示例治理记录（状态变更、分步方案、延期申请、月报）…")
     add_workflow_history(session, seed, today)
+    from gis_app.demo.oversight import add_oversight_records
+
+    say("生成示例督查记录（通报、专项督查、例会、追责）…")
+    add_oversight_records(session)
     session.flush()
     say("完成")
     return {
