@@ -7,7 +7,9 @@
   returned (rejected) in the last RETURNED_DAYS days, 新发现 to register, the month's report,
   通报 to answer;
 - an inspector: today's patrols of its street, its assigned spot checks not yet checked;
-- the housing bureau: renovation sites without their works recorded as done.
+- the housing bureau: renovation sites without their works recorded as done;
+- the police: support requests to answer, accepted ones without their outcome;
+- and for everyone concerned, 专项督查 corrections and 例会 tasks (see oversight).
 
 Items are plain dicts: `group` (its heading), `text`, `endpoint` and `args` (the page, built
 by the web layer), `date` and `days` (where it has them) and `alert` (overdue or late).
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from gis_app.core import clock, codes
 from gis_app.core.actor import Actor
+from gis_app.features.bureaus import service as bureaus
 from gis_app.features.bureaus.models import RenovationWork
 from gis_app.features.extensions.models import ExtensionRequest
 from gis_app.features.ledger.models import Site, SiteEvent
@@ -92,7 +95,9 @@ def items_for(session: Session, actor: Actor, days: int = SOON_DAYS) -> list[dic
         return [*_patrols_today(session, actor, today), *_spot_checks(session, actor)]
     if actor.role == "bureau_housing":
         return [*_renovation_works(session), *_tasks(session, actor, today)]
-    if actor.role in ("bureau_civil", "bureau_police"):
+    if actor.role == "bureau_police":
+        return [*_police(session, actor), *_tasks(session, actor, today)]
+    if actor.role == "bureau_civil":
         return _tasks(session, actor, today)
     return []
 
@@ -244,6 +249,22 @@ def _corrections(session: Session, actor: Actor, today: date) -> list[dict[str, 
             )
         )
     return sorted(out, key=lambda i: (i["group"], i["date"]))
+
+
+def _police(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """公安: the support requests to answer, and the accepted ones without their outcome."""
+    groups = {"requested": "协助申请待受理", "accepted": "协助待记录处置结果"}
+    return [
+        _item(
+            groups[r["status"]],
+            f"{r['street']} {r['site_code']} {r['wanted_on']}：{r['reason']}",
+            "bureau.police_requests",
+            {},
+            date.fromisoformat(r["wanted_on"]),
+        )
+        for status in groups
+        for r in bureaus.police_requests(session, actor, status)
+    ]
 
 
 def _tasks(session: Session, actor: Actor, today: date) -> list[dict[str, Any]]:

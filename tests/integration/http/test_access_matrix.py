@@ -259,6 +259,9 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "meeting_id": w.meeting[tag],
         "task_id": w.task[tag],
         "escalation_id": w.escalation[tag],
+        # no 公安 request is seeded (the police see every request, with its site's code and
+        # address: they would read as leaks here); tests/integration/bureaus covers its scope
+        "police_request_id": 999_999_999,
         "finding_id": w.correction[tag]
         if rule.endpoint.startswith("oversight")
         else w.finding[tag],
@@ -294,6 +297,9 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "oversight_api.answer_correction": {"answer": "越权答复"},
         "oversight_api.review_correction": {"decision": "accept"},
         "oversight_api.complete_meeting_task": {"note": "越权办结"},
+        "bureaus_api.request_police": {"wanted_on": "2026-06-20", "reason": "越权申请"},
+        "bureaus_api.answer_police_request": {"decision": "accept"},
+        "bureaus_api.police_request_outcome": {"outcome": "越权处置"},
         "reporting_api.put_report": {"narrative": "改写"},
         "reporting_api.submit_report": {"narrative": "报送"},
         "sampling.api.api_draw": {"frame": {}, "size_mode": "fixed", "n": 1, "seed": "1"},
@@ -466,7 +472,7 @@ CROSS_WITHOUT_ARGS = {
 TARGETING = {"site_id", "photo_id", "step_id", "request_id", "code", "month_text", "username",
              "token_id", "batch_id", "inspector_id", "feature_id", "patrol_id", "stop_id",
              "finding_id", "notice_id", "inspection_id", "meeting_id", "task_id",
-             "escalation_id"}  # fmt: skip
+             "escalation_id", "police_request_id"}  # fmt: skip
 
 
 def _is_target_outside(role: str, rule: Any) -> bool:
