@@ -12,6 +12,9 @@ from gis_app.features.bureaus.schemas import (
     PoliceOutcome,
     PoliceRequestList,
     PoliceRequestRecord,
+    ReliefGiven,
+    ReliefList,
+    ReliefRecordOut,
 )
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
@@ -86,3 +89,35 @@ def police_request_outcome(police_request_id: int, body: PoliceOutcome) -> Respo
         session(), police_request_id, current_actor(), body.outcome, body.violent, body.case_number
     )
     return _one(police_request_id)
+
+
+RELIEF_READERS = (*SITE_STAFF, "bureau_civil")
+
+
+@bp.get("/relief")
+@allow(*RELIEF_READERS)
+@operation(
+    "民政救助记录（区、街道（本街道）和区民政局可见）",
+    "listRelief",
+    tags=TAGS,
+    replies=[Reply(200, "救助记录", ReliefList)],
+)
+def list_relief() -> Response:
+    return jsonify({"relief": bureaus.relief_records(session(), current_actor())})
+
+
+@bp.post("/sites/<int:site_id>/relief")
+@allow("bureau_civil")
+@operation(
+    "登记救助（区民政局）",
+    "recordRelief",
+    tags=TAGS,
+    body=ReliefGiven,
+    replies=[Reply(201, "已登记", ReliefRecordOut)],
+)
+def record_relief(site_id: int, body: ReliefGiven) -> Response:
+    row = bureaus.record_relief(session(), site_id, current_actor(), body.what, body.given_on)
+    (out,) = [r for r in bureaus.relief_records(session(), current_actor()) if r["id"] == row.id]
+    response = jsonify(out)
+    response.status_code = 201
+    return response

@@ -56,3 +56,18 @@ class PoliceRequest(Base):
     violent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     case_number: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReliefRecord(Base):
+    """民政 relief given to the hardship person of a site (what, when)."""
+
+    __tablename__ = "relief_records"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    site_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sites.id"), nullable=False)
+    street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
+    what: Mapped[str] = mapped_column(Text, nullable=False)
+    given_on: Mapped[date] = mapped_column(Date, nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

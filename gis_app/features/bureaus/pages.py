@@ -17,9 +17,32 @@ bp = Blueprint("bureau", __name__, url_prefix="/bureau", template_folder="templa
 
 @bp.get("/civil-affairs")
 @allow(*DISTRICT, "bureau_civil")
-def civil_affairs() -> str:
+def civil_affairs(error: AppError | None = None) -> str:
     rows = bureaus.civil_affairs(session(), current_actor())
-    return render_template("bureau/civil.html", rows=rows)
+    relief: dict[int, list[dict]] = {}
+    for r in bureaus.relief_records(session(), current_actor()):
+        relief.setdefault(r["site_id"], []).append(r)
+    return render_template("bureau/civil.html", rows=rows, relief=relief, error=error)
+
+
+@bp.post("/civil-affairs/<int:site_id>/relief")
+@allow("bureau_civil")
+def record_relief(site_id: int) -> Any:
+    try:
+        bureaus.record_relief(
+            session(),
+            site_id,
+            current_actor(),
+            request.form.get("what"),
+            request.form.get("given_on"),
+        )
+    except AppError as exc:
+        discard()
+        if exc.status in (403, 404):
+            raise
+        return civil_affairs(exc), exc.status
+    flash("救助记录已登记", "workflow")
+    return redirect(url_for("bureau.civil_affairs"))
 
 
 @bp.get("/housing")

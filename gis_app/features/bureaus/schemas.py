@@ -49,3 +49,22 @@ class PoliceRequestRecord(Schema):
 
 class PoliceRequestList(Schema):
     requests: list[PoliceRequestRecord]
+
+
+class ReliefGiven(CheckedBody):
+    what: Annotated[Any, WithJsonSchema({"type": "string", "description": "救助内容"})] = None
+    given_on: Annotated[Any, WithJsonSchema({"type": "string", "format": "date"})] = None
+
+
+class ReliefRecordOut(Schema):
+    id: int
+    site_id: int
+    street_code: str
+    street: str
+    what: str
+    given_on: str
+    recorded_by: str
+
+
+class ReliefList(Schema):
+    relief: list[ReliefRecordOut]

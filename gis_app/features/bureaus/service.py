@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock, codes
 from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
-from gis_app.features.bureaus.models import PoliceRequest, RenovationWork
+from gis_app.features.bureaus.models import PoliceRequest, ReliefRecord, RenovationWork
 from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import (
     require_street_actor,
@@ -386,3 +386,64 @@ def request_police_by_code(
     if site_id is None:
         raise ValidationError(f"没有编号为 {code} 的点位", "site")
     return request_police(session, site_id, actor, wanted_on, reason)
+
+
+# ---------------------------------------------------------------- 民政 relief
+
+
+def record_relief(
+    session: Session, site_id: int, actor: Actor, what: Any, given_on: Any
+) -> ReliefRecord:
+    """The civil-affairs bureau records relief given to a site's hardship person."""
+    if actor.role != "bureau_civil":
+        raise Forbidden("救助记录须由区民政局登记", "role")
+    site = get_site(session, site_id, actor=actor)  # its view: hardship sites only
+    if not site.flag_hardship:
+        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
+    what = _text(what, "what", "救助内容", True)
+    day = parse_date(given_on, "given_on")
+    if day is None:
+        raise ValidationError("缺少救助日期", "given_on")
+    if day > clock.today():
+        raise ValidationError(f"救助日期不能晚于今天（{clock.today()}）", "given_on")
+    row = ReliefRecord(
+        district_code=site.district_code,
+        site_id=site.id,
+        street_id=site.street_id,
+        what=what,
+        given_on=day,
+        recorded_by=actor.name,
+        recorded_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def relief_records(
+    session: Session, actor: Actor, site_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Relief records: the district, the site's street and the civil bureau; nobody else."""
+    if not (actor.is_district or actor.role == "bureau_civil" or actor.role in STREET_ROLES):
+        raise Forbidden(f"无权查看救助记录（当前身份：{role_label(actor)}）", "role")
+    query = select(ReliefRecord, Street.code, Street.name).join(
+        Street, Street.id == ReliefRecord.street_id
+    )
+    if actor.role in STREET_ROLES:
+        query = query.where(Street.code == (actor.street_code or ""))
+    if site_id is not None:
+        query = query.where(ReliefRecord.site_id == site_id)
+    return [
+        {
+            "id": r.id,
+            "site_id": r.site_id,
+            "street_code": code,
+            "street": name,
+            "what": r.what,
+            "given_on": r.given_on.isoformat(),
+            "recorded_by": r.recorded_by,
+        }
+        for r, code, name in session.execute(
+            query.order_by(ReliefRecord.given_on.desc(), ReliefRecord.id.desc())
+        ).all()
+    ]

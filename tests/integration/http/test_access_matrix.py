@@ -299,6 +299,7 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "oversight_api.complete_meeting_task": {"note": "越权办结"},
         "bureaus_api.request_police": {"wanted_on": "2026-06-20", "reason": "越权申请"},
         "bureaus_api.answer_police_request": {"decision": "accept"},
+        "bureaus_api.record_relief": {"what": "越权救助", "given_on": "2026-06-10"},
         "bureaus_api.police_request_outcome": {"outcome": "越权处置"},
         "reporting_api.put_report": {"narrative": "改写"},
         "reporting_api.submit_report": {"narrative": "报送"},
