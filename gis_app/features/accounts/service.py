@@ -47,7 +47,7 @@ from gis_app.features.streets.models import Street
 USERNAME = re.compile(r"^[\w.@-]{2,64}$")
 TOKEN_PREFIX = "gis_"
 #: roles that only read (no password login needed for agency machines, but allowed)
-READ_ONLY_ROLES = ("bureau_civil", "bureau_police", "bureau_media", "agency")
+READ_ONLY_ROLES = ("bureau_media", "agency")
 
 _hasher = PasswordHasher()
 
