@@ -119,6 +119,13 @@ def _base_url(value: str) -> str:
     return _web_url(value) if value.strip() else ""
 
 
+def _digest_format(value: str) -> str:
+    value = value.strip()
+    if value not in ("dingtalk", "wecom"):
+        raise ValueError("应为 dingtalk（政务钉钉）或 wecom（企业微信）")
+    return value
+
+
 def _strip(value: str) -> str:
     return value.strip()
 
@@ -420,6 +427,47 @@ class PatrolSettings(Group):
     )
 
 
+def _webhook_url(value: str) -> str:
+    value = value.strip()
+    if value and not re.match(r"https?://[^/\s]+", value):
+        raise ValueError("应为 http:// 或 https:// 开头的网址（留空：不推送）")
+    return value
+
+
+class DigestSettings(Group):
+    model_config = ConfigDict(title="Daily digest (待办推送)")
+
+    folder: Path | None = setting(
+        "GIS_APP_DIGEST_DIR",
+        "folder `gis-app daily` writes each user's to-do list of the day to (one JSON file per "
+        "user, for a mail gateway to pick up); unset: no files",
+    )
+    webhook_url: Annotated[str, AfterValidator(_webhook_url)] = setting(
+        "GIS_APP_DIGEST_WEBHOOK_URL",
+        "group robot webhook `gis-app daily` posts each user's to-do list to (政务钉钉 or "
+        "企业微信, see GIS_APP_DIGEST_WEBHOOK_FORMAT); unset: no posts",
+        "",
+        kind="URL",
+        secret=True,
+    )
+    webhook_format: Annotated[str, AfterValidator(_digest_format)] = setting(
+        "GIS_APP_DIGEST_WEBHOOK_FORMAT",
+        "the robot's message format: `dingtalk` (政务钉钉 markdown: title, text) or `wecom` "
+        "(企业微信 markdown: content)",
+        "dingtalk",
+        kind="dingtalk or wecom",
+    )
+    timeout_seconds: float = setting(
+        "GIS_APP_DIGEST_TIMEOUT_SECONDS",
+        "how long one post may take; a receiver down or slower stops this run's posts (they "
+        "stay in the outbox and are sent by the next `gis-app daily` or `gis-app digest send`)",
+        5.0,
+        gt=0,
+        le=60,
+        allow_inf_nan=False,
+    )
+
+
 class ServingSettings(Group):
     model_config = ConfigDict(title="Serving and set-up")
 
@@ -553,6 +601,7 @@ class Settings(BaseModel):
     maps: MapSettings
     accounts: AccountSettings
     patrol: PatrolSettings
+    digest: DigestSettings
     serving: ServingSettings
     operations: OperationsSettings
     development: DevelopmentSettings
@@ -612,6 +661,10 @@ class Settings(BaseModel):
             "PGBACKREST_USER": self.operations.pgbackrest_user,
             "PHOTO_BACKUP_DIR": str(self.operations.photo_backup_dir or ""),
             "PROMETHEUS_MULTIPROC_DIR": str(self.operations.prometheus_multiproc_dir or ""),
+            "DIGEST_DIR": str(self.digest.folder or ""),
+            "DIGEST_WEBHOOK_URL": self.digest.webhook_url,
+            "DIGEST_WEBHOOK_FORMAT": self.digest.webhook_format,
+            "DIGEST_TIMEOUT_SECONDS": self.digest.timeout_seconds,
             "FROZEN_NOW": self.development.frozen_now,
             "TIMEZONE": "Asia/Shanghai",
             "API_PAGE_MAX": 1000,

@@ -94,6 +94,10 @@ def load_demo(
     baseline_sites = freeze_demo_baseline(session, today)
     add_demo_leaders(session, today)
     set_demo_targets(session, today)
+    from gis_app.demo.oversight import add_oversight_records
+
+    say("生成示例督查记录（通报、专项督查、例会、追责）…")
+    add_oversight_records(session)
     session.flush()
     say("完成")
     return {

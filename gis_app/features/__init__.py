@@ -29,7 +29,9 @@ FEATURES = (
     "exchange",
     "patrol",
     "sampling",
+    "oversight",
     "backup",
+    "todo",
     "home",
     "ops",
 )

@@ -96,3 +96,53 @@ def seed_patrol(db_session, store, street: str, tag: str, site):
         [findings.Upload(image_bytes((90, 40 + ord(tag) % 50, 10)), f"{tag}-patrol.jpg")],
     )  # fmt: skip
     return patrol, stop_id, result.finding
+
+
+def seed_notice(db_session, street: str, tag: str) -> int:
+    """A 通报 naming `street` (reason marked with `tag`) and the street's reply (marked too):
+    for the access matrix. Returns the notice's id."""
+    from gis_app.core.actor import Actor
+    from gis_app.features.oversight import service as notices
+
+    notice = notices.issue(
+        db_session, OFFICE, f"矩阵通报{tag}", "2026-06-25",
+        [{"street": street, "reason": f"通报{tag}理由保密"}],
+    )  # fmt: skip
+    officer = Actor(f"seed.{tag}", "street_officer", street)
+    notices.reply(db_session, notice.id, officer, f"整改{tag}措施保密")
+    return notice.id
+
+
+def seed_inspection(db_session, street: str, tag: str, site) -> tuple[int, int]:
+    """A 专项督查 of `street` with a finding at its site (correction marked with `tag`):
+    for the access matrix. Returns (inspection id, finding id)."""
+    from gis_app.features.oversight import service as oversight
+    from gis_app.features.oversight.models import InspectionFinding
+
+    ins = oversight.create_inspection(
+        db_session, OFFICE, "2026-06-12", f"矩阵督查{tag}", [street],
+        [{"site": site.code, "finding": f"督查{tag}发现", "correction": f"督查{tag}整改要求",
+          "due_date": "2026-06-30"}],
+    )  # fmt: skip
+    finding = db_session.scalar(
+        select(InspectionFinding.id).where(InspectionFinding.inspection_id == ins.id)
+    )
+    return ins.id, finding
+
+
+def seed_meeting(db_session, street: str, tag: str) -> tuple[int, int, int]:
+    """A 例会 hearing `street` with a task for it, and an escalation of the street, each text
+    marked with `tag`: for the access matrix. Returns (meeting, task, escalation) ids."""
+    from gis_app.features.oversight import service as oversight
+    from gis_app.features.oversight.models import MeetingTask
+
+    meeting = oversight.record_meeting(
+        db_session, OFFICE, "2026-06-15", f"矩阵例会{tag}", "各街道",
+        [{"street": street, "summary": f"例会{tag}汇报保密"}], "",
+        [{"owner": street, "task": f"例会{tag}任务保密", "due_date": "2026-06-30"}],
+    )  # fmt: skip
+    task = db_session.scalar(select(MeetingTask.id).where(MeetingTask.meeting_id == meeting.id))
+    escalation = oversight.escalate(
+        db_session, OFFICE, street, "", "committee", f"追责{tag}事由保密"
+    )
+    return meeting.id, task, escalation.id

@@ -50,7 +50,7 @@ TOKEN_PREFIX = "gis_"
 #: roles that only read (no password login needed for agency machines, but allowed)
 #: what a new account is unless the administrator chooses otherwise: open data only
 LEAST_PRIVILEGED_ROLE = "bureau_media"
-READ_ONLY_ROLES = ("bureau_civil", "bureau_police", "bureau_media", "agency")
+READ_ONLY_ROLES = ("bureau_media", "agency")
 
 _hasher = PasswordHasher()
 

@@ -7,6 +7,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from gis_app.features.bureaus import pages
+    from gis_app.features.bureaus import api, pages
 
+    app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)

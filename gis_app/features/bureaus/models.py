@@ -6,9 +6,11 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
+    Integer,
     String,
     Text,
 )
@@ -28,3 +30,44 @@ class RenovationWork(Base):
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     marked_by: Mapped[str] = mapped_column(String(64), nullable=False)
     marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class PoliceRequest(Base):
+    """A street asks 公安 for enforcement support at a site on a date; the answer; the outcome
+    (a case number when the enforcement met violence, 暴力抗法)."""
+
+    __tablename__ = "police_requests"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    site_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sites.id"), nullable=False)
+    street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
+    site_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    address: Mapped[str] = mapped_column(Text, nullable=False)
+    wanted_on: Mapped[date] = mapped_column(Date, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="requested")
+    requested_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answer_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    outcome: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    violent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    case_number: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReliefRecord(Base):
+    """民政 relief given to the hardship person of a site (what, when)."""
+
+    __tablename__ = "relief_records"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    site_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sites.id"), nullable=False)
+    street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
+    what: Mapped[str] = mapped_column(Text, nullable=False)
+    given_on: Mapped[date] = mapped_column(Date, nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

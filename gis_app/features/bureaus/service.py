@@ -19,11 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis_app.core import clock, codes
-from gis_app.core.actor import Actor
-from gis_app.core.errors import Conflict, Forbidden, ValidationError
-from gis_app.features.bureaus.models import RenovationWork
+from gis_app.core.actor import STREET_ROLES, Actor
+from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from gis_app.features.bureaus.models import PoliceRequest, ReliefRecord, RenovationWork
 from gis_app.features.ledger.models import Site, SiteEvent
-from gis_app.features.ledger.permissions import role_label
+from gis_app.features.ledger.permissions import (
+    require_street_actor,
+    role_label,
+    street_code_of,
+)
 from gis_app.features.ledger.schemas import parse_date
 from gis_app.features.ledger.service import get_site, record_event
 from gis_app.features.streets.models import Street
@@ -214,3 +218,232 @@ def police(session: Session, actor: Actor) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# ---------------------------------------------------------------- 公安 support requests
+
+POLICE_STATUSES = {
+    "requested": "待公安受理",
+    "accepted": "已受理",
+    "declined": "不予受理",
+    "done": "已处置",
+}
+MAX_NOTE = 2000
+
+
+def _text(value: Any, field: str, label: str, required: bool) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(f"{label}必须是文字", field)
+    value = value.strip()
+    if required and not value:
+        raise ValidationError(f"缺少{label}", field)
+    if len(value) > MAX_NOTE:
+        raise ValidationError(f"{label}过长（最多 {MAX_NOTE} 个字）", field)
+    return value
+
+
+def request_police(
+    session: Session, site_id: int, actor: Actor, wanted_on: Any, reason: Any
+) -> PoliceRequest:
+    """The site's street officer asks 公安 for support on a day (today or later)."""
+    site = get_site(session, site_id, actor=actor)
+    require_street_actor(
+        actor, street_code_of(session, site), "申请公安协助", district_allowed=False
+    )
+    day = parse_date(wanted_on, "wanted_on")
+    if day is None:
+        raise ValidationError("缺少需要协助的日期", "wanted_on")
+    if day < clock.today():
+        raise ValidationError(f"协助日期不能早于今天（{clock.today()}）", "wanted_on")
+    reason = _text(reason, "reason", "申请事由", True)
+    req = PoliceRequest(
+        district_code=site.district_code,
+        site_id=site.id,
+        street_id=site.street_id,
+        site_code=site.code,
+        address=site.address,
+        wanted_on=day,
+        reason=reason,
+        requested_by=actor.name,
+        requested_at=clock.now(),
+    )
+    session.add(req)
+    record_event(
+        session, site, actor, "police_request", {"police_request": (None, str(day))}, reason
+    )
+    session.flush()
+    return req
+
+
+def _police_request(session: Session, request_id: int, actor: Actor) -> PoliceRequest:
+    req = session.get(PoliceRequest, request_id) if 0 < request_id < 2**63 else None
+    if req is None or not (
+        actor.is_district
+        or actor.role == "bureau_police"
+        or (
+            actor.role in STREET_ROLES and _street_code(session, req.street_id) == actor.street_code
+        )
+    ):
+        raise NotFound(f"没有编号为 {request_id} 的协助申请", "request_id")
+    return req
+
+
+def _street_code(session: Session, street_id: int) -> str:
+    return session.scalar(select(Street.code).where(Street.id == street_id)) or ""
+
+
+def answer_police(
+    session: Session, request_id: int, actor: Actor, accept: Any, note: Any = ""
+) -> PoliceRequest:
+    """公安 accepts or declines (a reason is required to decline)."""
+    req = _police_request(session, request_id, actor)
+    if actor.role != "bureau_police":
+        raise Forbidden("协助申请须由公安河东分局受理", "role")
+    if accept not in ("accept", "decline"):
+        raise ValidationError("须是 accept（受理）或 decline（不予受理）", "decision")
+    note = _text(note, "note", "说明", accept == "decline")
+    if req.status != "requested":
+        raise Conflict(f"该申请已{POLICE_STATUSES[req.status]}", "status")
+    req.status = "accepted" if accept == "accept" else "declined"
+    req.answered_by, req.answered_at, req.answer_note = actor.name, clock.now(), note
+    session.flush()
+    return req
+
+
+def police_outcome(
+    session: Session, request_id: int, actor: Actor, outcome: Any, violent: Any, case_number: Any
+) -> PoliceRequest:
+    """公安 records the outcome of an accepted request; 暴力抗法 needs its case number."""
+    req = _police_request(session, request_id, actor)
+    if actor.role != "bureau_police":
+        raise Forbidden("处置结果须由公安河东分局记录", "role")
+    outcome = _text(outcome, "outcome", "处置结果", True)
+    if not isinstance(violent, bool):
+        raise ValidationError("是否暴力抗法须是 true 或 false", "violent")
+    case_number = _text(case_number, "case_number", "案件编号", violent)
+    if len(case_number) > 64:
+        raise ValidationError("案件编号过长（最多 64 个字）", "case_number")
+    if req.status != "accepted":
+        raise Conflict("只有已受理的申请可以记录处置结果", "status")
+    req.status = "done"
+    req.outcome, req.violent, req.case_number, req.outcome_at = (
+        outcome,
+        violent,
+        case_number,
+        clock.now(),
+    )
+    session.flush()
+    return req
+
+
+def police_requests(
+    session: Session, actor: Actor, status: str | None = None
+) -> list[dict[str, Any]]:
+    """The requests `actor` may see: the district and the police all, a street its own."""
+    if not (actor.is_district or actor.role == "bureau_police" or actor.role in STREET_ROLES):
+        raise Forbidden(f"无权查看协助申请（当前身份：{role_label(actor)}）", "role")
+    query = select(PoliceRequest, Street.code, Street.name).join(
+        Street, Street.id == PoliceRequest.street_id
+    )
+    if actor.role in STREET_ROLES:
+        query = query.where(Street.code == (actor.street_code or ""))
+    if status:
+        query = query.where(PoliceRequest.status == status)
+    return [
+        {
+            "id": r.id,
+            "site_id": r.site_id,
+            "site_code": r.site_code,
+            "address": r.address,
+            "street_code": s_code,
+            "street": s_name,
+            "wanted_on": r.wanted_on.isoformat(),
+            "reason": r.reason,
+            "status": r.status,
+            "status_label": POLICE_STATUSES[r.status],
+            "requested_by": r.requested_by,
+            "answer_note": r.answer_note,
+            "outcome": r.outcome,
+            "violent": r.violent,
+            "case_number": r.case_number,
+        }
+        for r, s_code, s_name in session.execute(
+            query.order_by(PoliceRequest.wanted_on, PoliceRequest.id)
+        ).all()
+    ]
+
+
+def request_police_by_code(
+    session: Session, site_code: Any, actor: Actor, wanted_on: Any, reason: Any
+) -> PoliceRequest:
+    """As request_police, the site named by its code (the page's form)."""
+    code = site_code.strip() if isinstance(site_code, str) else ""
+    if not code:
+        raise ValidationError("缺少点位编号", "site")
+    site_id = session.scalar(select(Site.id).where(Site.code == code, Site.deleted_at.is_(None)))
+    if site_id is None:
+        raise ValidationError(f"没有编号为 {code} 的点位", "site")
+    return request_police(session, site_id, actor, wanted_on, reason)
+
+
+# ---------------------------------------------------------------- 民政 relief
+
+
+def record_relief(
+    session: Session, site_id: int, actor: Actor, what: Any, given_on: Any
+) -> ReliefRecord:
+    """The civil-affairs bureau records relief given to a site's hardship person."""
+    if actor.role != "bureau_civil":
+        raise Forbidden("救助记录须由区民政局登记", "role")
+    site = get_site(session, site_id, actor=actor)  # its view: hardship sites only
+    if not site.flag_hardship:
+        raise NotFound(f"没有编号为 {site_id} 的点位", "id")
+    what = _text(what, "what", "救助内容", True)
+    day = parse_date(given_on, "given_on")
+    if day is None:
+        raise ValidationError("缺少救助日期", "given_on")
+    if day > clock.today():
+        raise ValidationError(f"救助日期不能晚于今天（{clock.today()}）", "given_on")
+    row = ReliefRecord(
+        district_code=site.district_code,
+        site_id=site.id,
+        street_id=site.street_id,
+        what=what,
+        given_on=day,
+        recorded_by=actor.name,
+        recorded_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def relief_records(
+    session: Session, actor: Actor, site_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Relief records: the district, the site's street and the civil bureau; nobody else."""
+    if not (actor.is_district or actor.role == "bureau_civil" or actor.role in STREET_ROLES):
+        raise Forbidden(f"无权查看救助记录（当前身份：{role_label(actor)}）", "role")
+    query = select(ReliefRecord, Street.code, Street.name).join(
+        Street, Street.id == ReliefRecord.street_id
+    )
+    if actor.role in STREET_ROLES:
+        query = query.where(Street.code == (actor.street_code or ""))
+    if site_id is not None:
+        query = query.where(ReliefRecord.site_id == site_id)
+    return [
+        {
+            "id": r.id,
+            "site_id": r.site_id,
+            "street_code": code,
+            "street": name,
+            "what": r.what,
+            "given_on": r.given_on.isoformat(),
+            "recorded_by": r.recorded_by,
+        }
+        for r, code, name in session.execute(
+            query.order_by(ReliefRecord.given_on.desc(), ReliefRecord.id.desc())
+        ).all()
+    ]

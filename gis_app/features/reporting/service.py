@@ -407,3 +407,23 @@ def months_back(last: date, count: int) -> list[date]:
     while len(months) < count:
         months.append(previous_month(months[-1]))
     return list(reversed(months))
+
+
+def street_standing(session: Session, today: date) -> list[dict[str, Any]]:
+    """Every street's figures (statistics.street_stats) with its `rank` among the streets
+    with sites (None without), `ranked` (how many are ranked) and its lagging `reasons`
+    (empty: not lagging): what a 通报 names and freezes (the oversight feature)."""
+    from gis_app.features.reporting import statistics  # it imports this module
+
+    stats = statistics.street_stats(session, today)
+    ranks = {s["code"]: s["rank"] for s in statistics.ranking(stats)}
+    reasons = {s["code"]: s["reasons"] for s in statistics.lagging(stats)}
+    return [
+        {
+            **s,
+            "rank": ranks.get(s["code"]),
+            "ranked": len(ranks),
+            "reasons": reasons.get(s["code"], []),
+        }
+        for s in stats
+    ]

@@ -34,7 +34,16 @@ from gis_app.features.photos.service import PhotoStore
 from gis_app.features.plans.models import SiteStep
 from gis_app.http.access import policy_of
 from tests.support.accounts import csrf
-from tests.support.scope import A_POINT, B_POINT, MONTH, seed_patrol, seed_street
+from tests.support.scope import (
+    A_POINT,
+    B_POINT,
+    MONTH,
+    seed_inspection,
+    seed_meeting,
+    seed_notice,
+    seed_patrol,
+    seed_street,
+)
 from tests.support.sites import site_payload
 from tests.support.workflow import DZG, ZSM, image_bytes
 
@@ -72,6 +81,12 @@ class World:
     patrol: dict[str, int] = field(default_factory=dict)  # a patrol per street
     stop: dict[str, int] = field(default_factory=dict)  # its stop at the street's site
     finding: dict[str, int] = field(default_factory=dict)  # a finding attached to that site
+    notice: dict[str, int] = field(default_factory=dict)  # a 通报 naming the street, replied
+    inspection: dict[str, int] = field(default_factory=dict)  # a 专项督查 of the street
+    correction: dict[str, int] = field(default_factory=dict)  # its finding at the site
+    meeting: dict[str, int] = field(default_factory=dict)  # a 例会 hearing the street
+    task: dict[str, int] = field(default_factory=dict)  # its task for the street
+    escalation: dict[str, int] = field(default_factory=dict)  # a 追责 of the street
 
 
 def _seed_spot_check(connection, auth, w: World) -> None:
@@ -143,6 +158,9 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
         w.image[tag] = image
         patrol, stop_id, finding = seed_patrol(db_session, store, street, tag, site)
         w.patrol[tag], w.stop[tag], w.finding[tag] = patrol.id, stop_id, finding.id
+        w.notice[tag] = seed_notice(db_session, street, tag)
+        w.inspection[tag], w.correction[tag] = seed_inspection(db_session, street, tag, site)
+        w.meeting[tag], w.task[tag], w.escalation[tag] = seed_meeting(db_session, street, tag)
         w.markers[tag] = {
             "code": site.code,
             "address": site.address,
@@ -156,6 +174,12 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
             "sample_notes": f"抽查{tag}发现问题",
             "patrol_title": f"巡查{tag}路线",
             "finding_note": f"发现{tag}情况",
+            "notice_reason": f"通报{tag}理由保密",
+            "notice_reply": f"整改{tag}措施保密",
+            "inspection_correction": f"督查{tag}整改要求",
+            "meeting_report": f"例会{tag}汇报保密",
+            "meeting_task": f"例会{tag}任务保密",
+            "escalation_grounds": f"追责{tag}事由保密",
         }
         w.usernames[tag] = f"seedofficer.{tag.lower()}"
         auth.user(w.usernames[tag], "street_officer", street)
@@ -175,6 +199,12 @@ INTERNAL = (
     "sample_notes",
     "patrol_title",
     "finding_note",
+    "notice_reason",
+    "notice_reply",
+    "inspection_correction",
+    "meeting_report",
+    "meeting_task",
+    "escalation_grounds",
 )
 
 
@@ -224,9 +254,19 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "fmt": "xlsx",  # opened and read for markers
         "patrol_id": w.patrol[tag],
         "stop_id": w.stop[tag],
-        "finding_id": w.finding[tag],
         "token": "x" * 43,  # a ledger import's stash: nobody's
         "synonym_id": 999_999,  # a kind synonym: none (district data, no street's)
+        "notice_id": w.notice[tag],
+        "inspection_id": w.inspection[tag],
+        "meeting_id": w.meeting[tag],
+        "task_id": w.task[tag],
+        "escalation_id": w.escalation[tag],
+        # no 公安 request is seeded (the police see every request, with its site's code and
+        # address: they would read as leaks here); tests/integration/bureaus covers its scope
+        "police_request_id": 999_999_999,
+        "finding_id": w.correction[tag]
+        if rule.endpoint.startswith("oversight")
+        else w.finding[tag],
         **_tile_of(*(A_POINT if tag == "A" else B_POINT), 17),  # the vector tile of the site
     }
     return {name: values[name] for name in rule.arguments}
@@ -255,6 +295,14 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
             "plan": plan,
         },
         "extensions_api.post_decision": {"decision": "approve", "comment": "同意"},
+        "oversight_api.reply_notice": {"measures": "越权回复"},
+        "oversight_api.answer_correction": {"answer": "越权答复"},
+        "oversight_api.review_correction": {"decision": "accept"},
+        "oversight_api.complete_meeting_task": {"note": "越权办结"},
+        "bureaus_api.request_police": {"wanted_on": "2026-06-20", "reason": "越权申请"},
+        "bureaus_api.answer_police_request": {"decision": "accept"},
+        "bureaus_api.record_relief": {"what": "越权救助", "given_on": "2026-06-10"},
+        "bureaus_api.police_request_outcome": {"outcome": "越权处置"},
         "reporting_api.put_report": {"narrative": "改写"},
         "reporting_api.submit_report": {"narrative": "报送"},
         "sampling.api.api_draw": {"frame": {}, "size_mode": "fixed", "n": 1, "seed": "1"},
@@ -286,6 +334,10 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
             "step_date": "2026-12-31",
         },
         "extensions.decide_extension": {"decision": "approve", "comment": "同意"},
+        "oversight.reply_notice": {"measures": "越权回复"},
+        "oversight.answer_correction": {"answer": "越权答复"},
+        "oversight.review_correction": {"decision": "accept"},
+        "oversight.complete_task": {"note": "越权办结"},
         "dashboard.report_form": {"narrative": "改写", "action": "submit"},
         "bureau.housing_done": {"done_on": "2026-06-15"},
         "admin.create_user": {
@@ -423,7 +475,8 @@ CROSS_WITHOUT_ARGS = {
 #: entry); the others (an export layer and format, an OGC collection) name no one's data
 TARGETING = {"site_id", "photo_id", "step_id", "request_id", "code", "month_text", "username",
              "token_id", "batch_id", "inspector_id", "feature_id", "patrol_id", "stop_id",
-             "finding_id"}  # fmt: skip
+             "finding_id", "notice_id", "inspection_id", "meeting_id", "task_id",
+             "escalation_id", "police_request_id"}  # fmt: skip
 
 
 def _is_target_outside(role: str, rule: Any) -> bool:

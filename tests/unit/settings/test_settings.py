@@ -69,6 +69,13 @@ VALID: dict[str, tuple[str, Any]] = {
     "GIS_APP_PATROL_WALK_KMH": ("5", 5.0),
     "GIS_APP_PATROL_BIKE_KMH": ("15.5", 15.5),
     "GIS_APP_PATROL_DUPLICATE_METRES": ("50", 50.0),
+    "GIS_APP_DIGEST_DIR": ("/srv/digest", Path("/srv/digest")),
+    "GIS_APP_DIGEST_WEBHOOK_URL": (
+        "https://oapi.example/robot/send?t=1",
+        "https://oapi.example/robot/send?t=1",
+    ),
+    "GIS_APP_DIGEST_WEBHOOK_FORMAT": ("wecom", "wecom"),
+    "GIS_APP_DIGEST_TIMEOUT_SECONDS": ("2.5", 2.5),
     "HOST": ("0.0.0.0", "0.0.0.0"),
     "PORT": ("8080", 8080),
     "GIS_APP_BASE_URL": ("https://gis.example.org/", "https://gis.example.org"),
