@@ -10,7 +10,7 @@ The district roles issue (INSERT notices and notice_streets); a street inserts i
 Every insert, update and delete goes into the audit chain.
 
 Revision ID: 0060_notices
-Revises: 0015_photo_step_evidence
+Revises: 0052_import_header_mappings
 Create Date: 2026-12-06
 """
 
@@ -33,7 +33,7 @@ from gis_app.core.db_security import (
 )
 
 revision: str = "0060_notices"
-down_revision: str | Sequence[str] | None = "0015_photo_step_evidence"
+down_revision: str | Sequence[str] | None = "0052_import_header_mappings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
