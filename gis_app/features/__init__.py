@@ -28,6 +28,7 @@ FEATURES = (
     "exchange",
     "patrol",
     "sampling",
+    "field",
     "backup",
     "home",
 )

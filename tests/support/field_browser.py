@@ -44,6 +44,7 @@ def phone_tab(chromium: Any, gps: tuple[float, float], **extra: Any) -> Iterator
         has_touch=True,
         device_scale_factor=2,
         locale="zh-CN",
+        timezone_id="Asia/Shanghai",
         geolocation={"longitude": gps[0], "latitude": gps[1], "accuracy": 8},
         permissions=["geolocation"],
         **extra,
@@ -64,6 +65,14 @@ def phone_tab(chromium: Any, gps: tuple[float, float], **extra: Any) -> Iterator
         ),
     )
     page.on("pageerror", lambda e: found.errors.append(f"page error: {e}"))
+    page.on(
+        "requestfailed",  # what the browser cancels when the page navigates away is no failure
+        lambda r: (
+            found.errors.append(f"request failed: {r.url} ({r.failure})")
+            if r.failure != "net::ERR_ABORTED"
+            else None
+        ),
+    )
     try:
         yield found
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, url_for
 
+from gis_app.core import idempotency
 from gis_app.core.schemas import FeatureCollection
 from gis_app.features.patrol import coverage, findings, gpx, plans
 from gis_app.features.patrol.context import (
@@ -29,6 +30,7 @@ from gis_app.features.patrol.schemas import (
     PatrolList,
     PatrolListQuery,
     PatrolNotCreated,
+    PatrolOfflinePack,
     PatrolPlan,
     PatrolPlanCreate,
     PatrolPlanPreview,
@@ -36,16 +38,25 @@ from gis_app.features.patrol.schemas import (
     PatrolStaleStreets,
     PatrolStopVisit,
 )
-from gis_app.features.photos.service import limits_for, store_for
+from gis_app.features.photos.service import latest_photo_ids, limits_for, store_for
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import discard, session
+from gis_app.http.idempotency import idempotent
 from gis_app.http.schemas import GEOJSON, Reply, operation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+IDEMPOTENCY_HEADER = {
+    idempotency.HEADER: {
+        "schema": {"type": "string", "maxLength": 255},
+        "description": "幂等键：离线队列重发时同一键只执行一次，返回第一次的答复",
+    }
+}
 #: who patrols: the district office, the street offices and their inspectors (own street)
 STAFF = SITE_STAFF
 TAGS = ("patrol",)
+LEAFLET_IMAGES = ("layers.png", "layers-2x.png", "marker-icon.png", "marker-icon-2x.png",
+                  "marker-shadow.png")  # fmt: skip
 GPX = "application/gpx+xml"
 
 
@@ -147,6 +158,42 @@ def api_geojson(patrol_id: int) -> Response:
     return response
 
 
+@bp.get("/patrols/<int:patrol_id>/offline")
+@allow(*STAFF)
+@operation(
+    "带走巡查（离线用）：手机须预先保存的页面、点位详情与照片缩略图的地址",
+    "patrolOfflinePack",
+    tags=TAGS,
+    replies=[Reply(200, "离线包清单", PatrolOfflinePack)],
+)
+def api_offline(patrol_id: int) -> Response:
+    doc = patrol_doc(patrol_id)
+    pages = [
+        url_for("patrol.pages.index"),
+        url_for("patrol.pages.patrol", patrol_id=patrol_id),
+        url_for("patrol.pages.finding_form", patrol_id=patrol_id),
+    ]
+    sites = [stop["site_id"] for stop in doc["stops"]]
+    pages += [url_for("site_pages.site_page", site_id=site_id) for site_id in sites]
+    thumbs = [
+        url_for("photos.photo_thumb", photo_id=photo_id)
+        for photo_id in latest_photo_ids(session(), sites)
+    ]
+    return jsonify(
+        {
+            "patrol_id": patrol_id,
+            "title": doc["title"],
+            "status": doc["status"],
+            "pages": pages,
+            "thumbnails": thumbs,
+            "files": [  # what Leaflet loads by itself (its stylesheet names them)
+                url_for("static", filename=f"vendor/leaflet/images/{name}")
+                for name in LEAFLET_IMAGES
+            ],
+        }
+    )
+
+
 @bp.post("/patrols/<int:patrol_id>/start")
 @allow(*STAFF)
 @operation(
@@ -184,11 +231,21 @@ def api_finish(patrol_id: int) -> Response:
     body=PatrolStopVisit,
     body_required=False,
     errors=[409],
+    headers=IDEMPOTENCY_HEADER,
     replies=[Reply(200, "巡查", PatrolDocument)],
 )
+@idempotent
 def api_visit(patrol_id: int, stop_id: int, body: PatrolStopVisit | None) -> Response:
     visit = body or PatrolStopVisit()
-    plans.tick_stop(session(), patrol_id, stop_id, current_actor(), visit.visited, visit.note)
+    plans.tick_stop(
+        session(),
+        patrol_id,
+        stop_id,
+        current_actor(),
+        visit.visited,
+        visit.note,
+        visit.recorded_at,
+    )
     return jsonify(patrol_doc(patrol_id))
 
 
@@ -231,6 +288,7 @@ def api_stale(query: PatrolStaleQuery) -> Response:
     "createFinding",
     tags=TAGS,
     form=FindingForm,
+    headers=IDEMPOTENCY_HEADER,
     replies=[
         Reply(201, "已记录", FindingRecord),
         Reply(
@@ -240,6 +298,7 @@ def api_stale(query: PatrolStaleQuery) -> Response:
         ),
     ],
 )
+@idempotent
 def api_finding(form: FindingForm) -> Response:
     """multipart: lon, lat, note, photos (one or more files), and to confirm a nearby site:
     attach_to (that site) or force_reason (a new site all the same)."""

@@ -269,6 +269,26 @@ def newest(session: Session, site_id: int, kind: str) -> Photo | None:
     )
 
 
+def latest_photo_ids(session: Session, site_ids: list[int]) -> list[int]:
+    """The newest before and after photo of each site (what a phone takes along offline)."""
+    if not site_ids:
+        return []
+    ranked = (
+        select(
+            Photo.id,
+            func.row_number()
+            .over(
+                partition_by=(Photo.site_id, Photo.kind),
+                order_by=(Photo.uploaded_at.desc(), Photo.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(Photo.site_id.in_(site_ids), Photo.kind.in_(("before", "after")))
+        .subquery()
+    )
+    return list(session.scalars(select(ranked.c.id).where(ranked.c.n == 1).order_by(ranked.c.id)))
+
+
 def photo_dict(session: Session, photo: Photo) -> dict[str, Any]:
     lonlat = None
     if photo.gps is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, url_for
 
+from gis_app.core import idempotency
 from gis_app.features.sampling import inspectors, service
 from gis_app.features.sampling.frame import FrameSpec, frame_summary
 from gis_app.features.sampling.permissions import OFFICE, PUBLISHED, WORKERS
@@ -32,6 +33,7 @@ from gis_app.features.sampling.schemas import (
 from gis_app.http.access import OPEN_DATA, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
+from gis_app.http.idempotency import idempotent
 from gis_app.http.schemas import Reply, operation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -158,11 +160,25 @@ def api_assign(batch_id: int, body: AssignBody | None) -> Response:
     path={**BATCH_ID, **SITE_ID},
     body=ResultBody,
     errors=[409],
+    headers={
+        idempotency.HEADER: {
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "幂等键：离线队列重发时同一键只执行一次，返回第一次的答复",
+        }
+    },
     replies=[Reply(200, "已录入", ResultRecorded)],
 )
+@idempotent
 def api_result(batch_id: int, site_id: int, body: ResultBody) -> Response:
     sample = service.record_result(
-        session(), batch_id, site_id, current_actor(), body.result, body.notes, body.photo_ids
+        session(),
+        batch_id,
+        site_id,
+        current_actor(),
+        body.result,
+        body.notes,
+        body.photo_ids,
+        body.recorded_at,
     )
     return jsonify(
         {
@@ -171,6 +187,7 @@ def api_result(batch_id: int, site_id: int, body: ResultBody) -> Response:
             "result": sample.result,
             "reopened": sample.reopened,
             "inspected_at": sample.inspected_at.isoformat() if sample.inspected_at else None,
+            "recorded_at": sample.recorded_at.isoformat() if sample.recorded_at else None,
         }
     )
 

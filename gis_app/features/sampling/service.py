@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from gis_app.core.fieldtime import parse_recorded_at
 from gis_app.features.accounts.models import User
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import OPEN_DATA_ROLES
@@ -604,6 +605,7 @@ def record_result(
     result: object,
     notes: object = "",
     photo_ids: object = None,
+    recorded_at: object = None,
 ) -> SampleSite:
     """Pass or fail for one sampled site; a fail reopens the site. One transaction.
 
@@ -613,6 +615,7 @@ def record_result(
     database's rule `sites_spot_check`), and nothing after it.
     """
     outcome, text_notes = parse_outcome(result, notes)
+    field_time = parse_recorded_at(recorded_at)
     if not actor.is_district and actor.role != "inspector":
         raise Forbidden(_NOT_YOURS, "role")
     batch = get_batch(session, batch_id, actor=actor)
@@ -631,6 +634,7 @@ def record_result(
     sample.photo_ids = photos
     sample.inspected_at = now
     sample.inspected_by = actor.name
+    sample.recorded_at = field_time
     sample.reopened = reopened
     session.flush()
     if actor.is_district:
