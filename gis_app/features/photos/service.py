@@ -172,6 +172,30 @@ def store_checked_photo(
     return photo, True
 
 
+def add_evidence_photo(
+    session: Session,
+    store: PhotoStore,
+    limits: PhotoLimits,
+    site: Site,
+    actor: Actor,
+    data: bytes,
+    filename: str | None,
+    reason: str,
+) -> Photo:
+    """An inspection photo of a site the caller has already let `actor` act on (the inspector
+    of a spot check, who may be of another street): checked like any upload, stored once,
+    in the site's history with `reason`. Errors name the field `photos`."""
+    try:
+        check_size(data, limits.max_bytes)
+        facts = inspect_image(data, limits.max_pixels)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, "photos") from None
+    photo, _created = store_checked_photo(
+        session, store, site, actor, data, filename, facts, "inspection", reason=reason
+    )
+    return photo
+
+
 def _gps_and_distance(
     session: Session, site: Site, lonlat: tuple[float, float] | None
 ) -> tuple[Any, float | None]:
