@@ -13,7 +13,7 @@ var VERSION = "__VERSION__";
 var STATIC = "gis-static-" + VERSION;
 var FIELD = "gis-field"; // pages and thumbnails taken along: kept across versions
 var PAGE = /^\/(patrols(\/.*)?|sampling(\/.*)?|sites\/\d+(\/workflow)?)$/;
-var THUMB = /^\/photos\/\d+\/thumb$/;
+var THUMB = /^\/(photos\/\d+\/thumb|basemap\/tiles\/.*)$/; // taken along: stored copy first
 var PATIENCE_MS = 8000;
 
 self.addEventListener("install", function () { self.skipWaiting(); });

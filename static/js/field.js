@@ -435,7 +435,8 @@
             });
           });
           (pack.files || []).forEach(function (u) { files[u] = true; });
-          return Promise.all(pages.concat(pack.thumbnails.map(store))).then(function () {
+          var tiles = (pack.basemap || []).map(store);
+          return Promise.all(pages.concat(pack.thumbnails.map(store), tiles)).then(function () {
             return Promise.all(Object.keys(files).map(store));
           }).then(function () {
             return put(PACKS, { key: "patrol-" + patrolId, title: pack.title || ("巡查 " + patrolId),

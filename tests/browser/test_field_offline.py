@@ -435,3 +435,45 @@ def test_what_changed_on_the_server_meanwhile_is_shown_item_by_item(
     assert page.locator("#fq-items li.fq-question").count() == 1
     problems = [p for p in phone.problems() if "DISCONNECTED" not in p and "status of 409" not in p]
     assert problems == []
+
+
+def test_the_offline_basemap_is_drawn_on_the_route_map_offline(
+    field, phone, app_ctx, tmp_path, monkeypatch
+) -> None:
+    """A raster basemap imported by the command is drawn under the route map, taken along
+    with the patrol, and drawn again with no connection."""
+    from click.testing import CliRunner
+
+    from gis_app.cli import cli
+    from tests.support.tilesets import png, tile_of, write_mbtiles
+
+    monkeypatch.setitem(app_ctx.config, "DATA_DIR", str(tmp_path / "data"))
+    tiles = {}
+    for z in range(13, 19):
+        x0, y0 = tile_of(117.2590, 39.1040, z)
+        x1, y1 = tile_of(117.2650, 39.0950, z)
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                tiles[(z, x, y)] = png((230, 220 - z * 5, 180))
+    path = write_mbtiles(tmp_path / "district.mbtiles", tiles, "png")
+    done = CliRunner().invoke(cli, ["basemap", "import", str(path)], obj={"app": app_ctx})
+    assert done.exit_code == 0, done.output
+    page = phone.page
+    log_in(phone, field.url, INSPECTOR)
+    page.goto(f"{field.url}/patrols/{field.patrol_id}")
+    _controlled(page)
+    _ready(page)
+    drawn = (
+        "() => [...document.querySelectorAll('#route-map img.leaflet-tile')]"
+        ".filter(i => i.src.includes('/basemap/tiles/') && i.complete && i.naturalWidth === 256)"
+        ".length"
+    )
+    page.wait_for_function(f"() => ({drawn})() > 0")
+    blocked: list[str] = []
+    _go_offline(page, blocked)
+    page.reload()
+    _ready(page)
+    page.wait_for_function(f"() => ({drawn})() > 0")
+    assert not any("/basemap/" in u for u in blocked)  # every tile came from the phone
+    _go_online(page)
+    assert [p for p in phone.problems() if "DISCONNECTED" not in p] == []

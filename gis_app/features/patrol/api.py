@@ -7,9 +7,11 @@ and answers are declared in patrol/schemas.py; the rules live in the services.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Response, current_app, jsonify, url_for
 
-from gis_app.core import idempotency
+from gis_app.core import basemap, idempotency
 from gis_app.core.schemas import FeatureCollection
 from gis_app.features.patrol import coverage, findings, gpx, plans
 from gis_app.features.patrol.context import (
@@ -190,8 +192,29 @@ def api_offline(patrol_id: int) -> Response:
                 url_for("static", filename=f"vendor/leaflet/images/{name}")
                 for name in LEAFLET_IMAGES
             ],
+            "basemap": _basemap_tiles(doc),
         }
     )
+
+
+def _basemap_tiles(doc: dict) -> list[str]:
+    """The imported basemap's tiles over the patrol's area at the field's zooms (13–17)."""
+    points = [(s["lon"], s["lat"]) for s in doc["stops"]]
+    area = doc.get("area") or {}
+    coords = area.get("coordinates") or []
+    flat = coords
+    while flat and isinstance(flat[0], list) and isinstance(flat[0][0], list):
+        flat = [p for part in flat for p in part]
+    points += [tuple(p[:2]) for p in flat if isinstance(p, list) and len(p) >= 2]
+    if not points:
+        return []
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    root = Path(current_app.config["DATA_DIR"]) / "basemap"
+    info = basemap.current(root)
+    if info is None:
+        return []
+    tiles = basemap.tiles_over(root, (min(lons), min(lats), max(lons), max(lats)), range(13, 18))
+    return [f"/basemap/tiles/{z}/{x}/{y}.{info.format}" for z, x, y in tiles]
 
 
 @bp.post("/patrols/<int:patrol_id>/start")

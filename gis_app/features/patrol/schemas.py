@@ -582,3 +582,6 @@ class PatrolOfflinePack(Schema):
     files: list[str] = Field(
         description="地图组件自行加载的图片（页面引用的文件由手机从页面中读出）"
     )
+    basemap: list[str] = Field(
+        description="离线底图中覆盖巡查范围的瓦片（13–17 级；未导入底图时为空）"
+    )
