@@ -477,3 +477,33 @@ def test_the_offline_basemap_is_drawn_on_the_route_map_offline(
     assert not any("/basemap/" in u for u in blocked)  # every tile came from the phone
     _go_online(page)
     assert [p for p in phone.problems() if "DISCONNECTED" not in p] == []
+
+
+def test_the_space_used_is_shown_and_a_nearly_full_phone_warned(field, phone) -> None:
+    """The panel shows the space the browser reports; above 80 % of the quota it warns. The
+    app asks for persistent storage once it keeps something."""
+    page = phone.page
+    log_in(phone, field.url, INSPECTOR)
+    page.add_init_script(
+        "window.__persistAsked = 0;"
+        "const realPersist = navigator.storage.persist.bind(navigator.storage);"
+        "navigator.storage.persist = () => { window.__persistAsked += 1; return realPersist(); };"
+    )
+    page.goto(f"{field.url}/patrols/{field.patrol_id}")
+    _ready(page)
+    shown = page.locator("#fq-storage").inner_text()
+    assert shown.startswith("本机存储：已用") and "上限约" in shown
+    assert "快满了" not in shown
+    asked = page.evaluate(
+        "() => navigator.storage.persisted().then(p => p || window.__persistAsked > 0)"
+    )
+    assert asked
+    page.add_init_script(
+        "navigator.storage.estimate = () => Promise.resolve({usage: 95e6, quota: 100e6});"
+    )
+    page.reload()
+    _ready(page)
+    warned = page.locator("#fq-storage")
+    assert "已用 90.6 MB，上限约 95.4 MB" in warned.inner_text()
+    assert "存储快满了" in warned.inner_text() and "error" in warned.get_attribute("class")
+    assert phone.problems() == []
