@@ -268,13 +268,26 @@
       var notes = (form.querySelector("[name=notes]") || {}).value || "";
       if (result === "fail" && !notes.trim()) { window.alert("不合格须填写说明（发现的问题）"); return; }
       var row = form.closest("tr");
-      var code = row && row.children[1] ? row.children[1].textContent : "点位";
-      enqueue({
-        kind: "result", ref: m[2], batch_id: m[1],
-        url: "/api/v1/samples/" + m[1] + "/sites/" + m[2] + "/result",
-        label: "抽查结果 " + code + "：" + (result === "pass" ? "合格" : "不合格"),
-        body: { result: result, notes: notes },
-      }).then(render);
+      var code = row && row.children[1] ? row.children[1].textContent.trim() : "";
+      if (!code) { var h1 = document.querySelector("main h1"); code = h1 ? h1.textContent.replace("抽查点位", "").trim() : "点位"; }
+      var input = form.querySelector("input[name=photos]");
+      var files = Array.prototype.slice.call((input && input.files) || []);
+      Promise.all(files.map(function (f) { return GisPhotos.prepare(f, maxSide()); })).then(function (prepared) {
+        return enqueue({
+          kind: "result", ref: m[2], batch_id: m[1],
+          url: "/api/v1/samples/" + m[1] + "/sites/" + m[2] + "/result",
+          photo_url: "/api/v1/samples/" + m[1] + "/sites/" + m[2] + "/photos",
+          label: "抽查结果 " + code + "：" + (result === "pass" ? "合格" : "不合格"),
+          body: { result: result, notes: notes },
+          photos: prepared.map(function (f) { return { name: f.name, type: f.type, blob: f, key: key() }; }),
+          photo_ids: [],
+        });
+      }).then(function () {
+        if (!document.getElementById("site-" + m[2]) && document.getElementById("check-form")) {
+          document.getElementById("check-form").hidden = true;
+        }
+        return render();
+      });
     });
   });
 
@@ -335,6 +348,36 @@
       item.photos.forEach(function (p) { form.append("photos", p.blob, p.name); });
       return GisPhotos.send({ url: item.url, form: form, key: item.key });
     }
+    if (item.kind === "result" && item.photos && item.photos.length) {
+      return sendPhotosFirst(item);
+    }
+    return sendJson(item);
+  }
+
+  /** A result's photos go first, one request each with its own key; their ids are kept in
+      the item as they arrive (a retry sends only what is missing), then the result. */
+  function sendPhotosFirst(item) {
+    var ids = item.photo_ids || (item.photo_ids = []);
+    var next = function (i) {
+      if (i >= item.photos.length) {
+        item.body.photo_ids = ids.slice();
+        return sendJson(item);
+      }
+      if (ids[i]) return next(i + 1);
+      var p = item.photos[i];
+      if (!p.blob) return Promise.resolve({ status: 422, body: { message: "照片已不在手机上" }, network: false });
+      var form = new FormData();
+      form.append("file", p.blob, p.name);
+      return GisPhotos.send({ url: item.photo_url, form: form, key: p.key }).then(function (reply) {
+        if (reply.status !== 201 && reply.status !== 200) return reply;
+        ids[i] = reply.body.id;
+        return put(QUEUE, item).then(function () { return next(i + 1); });
+      });
+    };
+    return next(0);
+  }
+
+  function sendJson(item) {
     var body = Object.assign({}, item.body, { recorded_at: item.recorded_at });
     return fetch(item.url, {
       method: "POST", credentials: "same-origin",

@@ -130,3 +130,44 @@ def test_the_inspector_checks_another_streets_site_and_attaches_a_photo(
         text("SELECT kind, site_id FROM photos WHERE id = :p"), {"p": ids[0]}
     ).one()
     assert (kind, owner) == ("inspection", site_id)
+
+
+def test_a_result_with_a_photo_recorded_offline_is_sent_with_it(
+    checked, chromium, connection, tmp_path
+) -> None:
+    url, batch, site_id = checked
+    photo = tmp_path / "offline.jpg"
+    photo.write_bytes(image_bytes((160, 20, 20), taken=datetime(2026, 6, 15, 9, 30),
+                                  lonlat=SITE_LONLAT))  # fmt: skip
+    with phone_tab(chromium, SITE_LONLAT) as phone:
+        page = phone.page
+        page.context.clock.set_fixed_time("2026-06-15T09:35:00+08:00")
+        log_in(phone, url, INSPECTOR)
+        page.goto(f"{url}/sampling/batches/{batch}/sites/{site_id}")
+        page.evaluate("() => navigator.serviceWorker.ready")
+        page.wait_for_function("() => document.documentElement.dataset.fieldReady === '1'")
+        page.context.set_offline(True)
+        page.reload()  # the check page opens from the phone
+        page.wait_for_function("() => document.documentElement.dataset.fieldReady === '1'")
+        form = page.locator("#check-form")
+        form.locator("select[name=result]").select_option("fail")
+        form.locator("input[name=notes]").fill("违建复建")
+        form.locator("input[name=photos]").set_input_files(str(photo))
+        form.locator("button[type=submit]").click()
+        item = page.locator("#fq-items li.fq-waiting")
+        item.wait_for()
+        assert "照片 1 张" in item.inner_text() and "SC-9" in item.inner_text()
+        page.context.set_offline(False)
+        page.locator("#fq-items li.fq-sent").wait_for(timeout=30_000)
+        assert "已录入，点位已重新打开" in page.locator("#fq-items li.fq-sent").inner_text()
+        assert phone.problems() == []
+
+    connection.execute(text("RESET ROLE"))
+    ids, recorded = connection.execute(
+        text("SELECT photo_ids, recorded_at FROM sample_sites WHERE batch_id = :b"), {"b": batch}
+    ).one()
+    assert len(ids) == 1 and recorded is not None
+    kind = connection.execute(
+        text("SELECT kind FROM photos WHERE id = :p AND site_id = :s"), {"p": ids[0], "s": site_id}
+    ).scalar_one()
+    assert kind == "inspection"

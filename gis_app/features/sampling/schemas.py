@@ -363,3 +363,11 @@ class InspectorState(Schema):
     id: int
     name: str
     active: bool
+
+
+class SamplePhoto(Schema):
+    """A photo stored for a sampled site's check."""
+
+    id: int
+    site_id: int
+    warnings: list[dict[str, str]] = Field(description="佐证警示（如拍摄位置远离点位）")

@@ -754,6 +754,30 @@ def record_result_with_photos(
 MAX_CHECK_PHOTOS = 9
 
 
+def add_check_photo(
+    session: Session,
+    store: photos.PhotoStore,
+    limits: photos.PhotoLimits,
+    batch_id: int,
+    site_id: int,
+    actor: Actor,
+    upload: tuple[bytes, str | None],
+) -> Photo:
+    """One photo of a sampled site's check, before its result (sent ahead of the result by
+    a phone's offline queue): the site's inspection photo."""
+    get_batch(session, batch_id, actor=actor)
+    sample = _sample_to_record(session, batch_id, site_id, actor)
+    if sample.result is not None:
+        raise Conflict("该点位的核查结果已录入，不能再补充照片", "result")
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"没有编号为 {site_id} 的点位", "site_id")
+    data, name = upload
+    return photos.add_evidence_photo(
+        session, store, limits, site, actor, data, name, f"抽查批次 {batch_id} 现场照片"
+    )
+
+
 def _sample_to_record(session: Session, batch_id: int, site_id: int, actor: Actor) -> SampleSite:
     """The sampled site, locked, if the actor may record its result: the office any, an
     inspector one assigned to him or her (and is not told whether another's is sampled)."""
