@@ -84,3 +84,45 @@ self.addEventListener("fetch", function (event) {
   if (THUMB.test(url.pathname)) { event.respondWith(thumbnail(event)); return; }
   if (request.mode === "navigate" && PAGE.test(url.pathname)) { event.respondWith(fieldPage(event)); }
 });
+
+/* The pages ask the worker to store what a patrol needs ({type: "store", urls, files}): the
+   worker fetches it, so a page left early does not cut it off. The HTML pages' own files
+   (/static/…) are stored too. Answers {count, bytes} on the message's port. */
+var OWN_FILE = /(?:href|src)="(\/static\/[^"]+)"/g;
+
+function storeAll(urls) {
+  var seen = {}, count = 0, bytes = 0;
+  return caches.open(FIELD).then(function (cache) {
+    var one = function (url) {
+      if (seen[url]) return Promise.resolve(null);
+      seen[url] = true;
+      return fetch(url, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok || response.redirected) return null;
+        return response.clone().blob().then(function (blob) {
+          count += 1; bytes += blob.size;
+          return cache.put(url, response).then(function () { return blob; });
+        });
+      }).catch(function () { return null; });
+    };
+    return Promise.all(urls.map(function (url) {
+      return one(url).then(function (blob) {
+        if (!blob || (blob.type || "").indexOf("text/html") !== 0) return null;
+        return blob.text().then(function (html) {
+          var files = [], m;
+          OWN_FILE.lastIndex = 0;
+          while ((m = OWN_FILE.exec(html))) files.push(m[1].replace(/&amp;/g, "&"));
+          return Promise.all(files.map(one));
+        });
+      });
+    }));
+  }).then(function () { return { count: count, bytes: bytes }; });
+}
+
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type !== "store" || !Array.isArray(data.urls)) return;
+  var port = event.ports && event.ports[0];
+  event.waitUntil(storeAll(data.urls).then(function (result) {
+    if (port) port.postMessage(result);
+  }));
+});

@@ -451,40 +451,26 @@
   window.addEventListener("offline", function () { render(); });
 
   // ---------------------------------------------------------------- taking a patrol along
+  /** Have the service worker store these addresses (and the files their pages use). */
+  function storeViaWorker(urls) {
+    if (!("serviceWorker" in navigator)) return Promise.resolve({ count: 0, bytes: 0 });
+    return navigator.serviceWorker.ready.then(function (reg) {
+      return new Promise(function (resolve) {
+        var channel = new MessageChannel();
+        channel.port1.onmessage = function (e) { resolve(e.data); };
+        reg.active.postMessage({ type: "store", urls: urls }, [channel.port2]);
+      });
+    });
+  }
+
   function takeAlong(patrolId) {
     return fetch("/api/v1/patrols/" + patrolId + "/offline", { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
       .then(function (pack) {
-        return caches.open(CACHE).then(function (cache) {
-          var bytes = 0, count = 0, files = {};
-          var store = function (url) {
-            return fetch(url, { credentials: "same-origin" }).then(function (response) {
-              if (!response.ok || response.redirected) return null;
-              return response.clone().blob().then(function (blob) {
-                bytes += blob.size; count += 1;
-                return cache.put(url, response).then(function () { return blob; });
-              });
-            }).catch(function () { return null; });
-          };
-          var pages = pack.pages.map(function (url) {
-            return store(url).then(function (blob) {
-              if (!blob) return;
-              return blob.text().then(function (html) {
-                var doc = new DOMParser().parseFromString(html, "text/html");
-                doc.querySelectorAll("link[href^='/static/'], script[src^='/static/'], img[src^='/static/']").forEach(function (n) {
-                  files[n.getAttribute("href") || n.getAttribute("src")] = true;
-                });
-              });
-            });
-          });
-          (pack.files || []).forEach(function (u) { files[u] = true; });
-          var tiles = (pack.basemap || []).map(store);
-          return Promise.all(pages.concat(pack.thumbnails.map(store), tiles)).then(function () {
-            return Promise.all(Object.keys(files).map(store));
-          }).then(function () {
-            return put(PACKS, { key: "patrol-" + patrolId, title: pack.title || ("巡查 " + patrolId),
-              saved_at: nowIso(), count: count, bytes: bytes });
-          });
+        var urls = pack.pages.concat(pack.thumbnails, pack.files || [], pack.basemap || []);
+        return storeViaWorker(urls).then(function (got) {
+          return put(PACKS, { key: "patrol-" + patrolId, title: pack.title || ("巡查 " + patrolId),
+            saved_at: nowIso(), count: got.count, bytes: got.bytes });
         });
       });
   }
@@ -515,20 +501,9 @@
       tasks.push(takeAlong(patrol).then(render).catch(function () {}));
       askPersistence();
     }
-    if (navigator.onLine && window.caches && !(navigator.serviceWorker && navigator.serviceWorker.controller)) {
-      // the first visit, before the worker was there: store this page and its files as the
-      // worker would have
-      var here = location.pathname + location.search;
-      var files = Array.prototype.map.call(
-        document.querySelectorAll("link[href^='/static/'], script[src^='/static/']"),
-        function (n) { return n.getAttribute("href") || n.getAttribute("src"); });
-      tasks.push(caches.open(CACHE).then(function (cache) {
-        return Promise.all([here].concat(files).map(function (u) {
-          return fetch(u, { credentials: "same-origin" }).then(function (r) {
-            if (r.ok && !r.redirected) return cache.put(u, r);
-          }).catch(function () {});
-        }));
-      }).catch(function () {}));
+    if (navigator.onLine && !routePage && !(navigator.serviceWorker && navigator.serviceWorker.controller)) {
+      // the first visit, before the worker was there: it stores this page and its files
+      tasks.push(storeViaWorker([location.pathname + location.search]).catch(function () {}));
     }
     if (navigator.onLine) tasks.push(sync(false));
     Promise.all(tasks).then(function () { document.documentElement.setAttribute("data-field-ready", "1"); });
