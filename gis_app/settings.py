@@ -254,6 +254,13 @@ class DataSettings(Group):
         60_000_000,
         gt=0,
     )
+    photo_client_max_side: int = setting(
+        "GIS_APP_PHOTO_CLIENT_MAX_SIDE",
+        "the pages shrink a larger JPEG in the browser before uploading it, to this longest "
+        "side in pixels (its EXIF time and GPS kept); 0 sends photos as chosen",
+        2560,
+        ge=0,
+    )
     max_upload_mb: int = setting(
         "GIS_APP_MAX_UPLOAD_MB",
         "largest request body accepted, in MB (Flask's `MAX_CONTENT_LENGTH`; larger gets 413)",
@@ -627,6 +634,7 @@ class Settings(BaseModel):
             "AUDIT_HEAD_FILE": str(data.audit_head_file),
             "PHOTO_MAX_MB": data.photo_max_mb,
             "PHOTO_MAX_PIXELS": data.photo_max_pixels,
+            "PHOTO_CLIENT_MAX_SIDE": data.photo_client_max_side,
             "MAX_CONTENT_LENGTH": data.max_upload_mb * 1024 * 1024,
             "DISTRICT_CODE": district.code,
             "DISTRICT_NAME": district.name,

@@ -30,6 +30,7 @@ FEATURES = (
     "patrol",
     "sampling",
     "oversight",
+    "field",
     "backup",
     "todo",
     "home",

@@ -134,6 +134,9 @@ def test_plan_tick_and_record_a_finding_on_a_phone(live_url, phone, connection, 
     with page.expect_navigation():
         page.click("#finding-submit")
     assert "已记录巡查发现" in page.locator("#route-notice").inner_text()
+    # the route page takes the patrol along for offline use: its requests share the test's
+    # connection with the query below, so they finish first
+    page.wait_for_function("() => document.documentElement.dataset.fieldReady === '1'")
     row = connection.execute(
         text(
             "SELECT s.status, s.source, t.code FROM sites s JOIN streets t ON t.id = s.street_id"

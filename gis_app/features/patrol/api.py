@@ -7,8 +7,11 @@ and answers are declared in patrol/schemas.py; the rules live in the services.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Response, current_app, jsonify, url_for
 
+from gis_app.core import basemap, idempotency
 from gis_app.core.schemas import FeatureCollection
 from gis_app.features.patrol import coverage, findings, gpx, plans
 from gis_app.features.patrol.context import (
@@ -29,6 +32,7 @@ from gis_app.features.patrol.schemas import (
     PatrolList,
     PatrolListQuery,
     PatrolNotCreated,
+    PatrolOfflinePack,
     PatrolPlan,
     PatrolPlanCreate,
     PatrolPlanPreview,
@@ -36,16 +40,25 @@ from gis_app.features.patrol.schemas import (
     PatrolStaleStreets,
     PatrolStopVisit,
 )
-from gis_app.features.photos.service import limits_for, store_for
+from gis_app.features.photos.service import latest_photo_ids, limits_for, store_for
 from gis_app.http.access import SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import discard, session
+from gis_app.http.idempotency import idempotent
 from gis_app.http.schemas import GEOJSON, Reply, operation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+IDEMPOTENCY_HEADER = {
+    idempotency.HEADER: {
+        "schema": {"type": "string", "maxLength": 255},
+        "description": "幂等键：离线队列重发时同一键只执行一次，返回第一次的答复",
+    }
+}
 #: who patrols: the district office, the street offices and their inspectors (own street)
 STAFF = SITE_STAFF
 TAGS = ("patrol",)
+LEAFLET_IMAGES = ("layers.png", "layers-2x.png", "marker-icon.png", "marker-icon-2x.png",
+                  "marker-shadow.png")  # fmt: skip
 GPX = "application/gpx+xml"
 
 
@@ -147,6 +160,63 @@ def api_geojson(patrol_id: int) -> Response:
     return response
 
 
+@bp.get("/patrols/<int:patrol_id>/offline")
+@allow(*STAFF)
+@operation(
+    "带走巡查（离线用）：手机须预先保存的页面、点位详情与照片缩略图的地址",
+    "patrolOfflinePack",
+    tags=TAGS,
+    replies=[Reply(200, "离线包清单", PatrolOfflinePack)],
+)
+def api_offline(patrol_id: int) -> Response:
+    doc = patrol_doc(patrol_id)
+    pages = [
+        url_for("patrol.pages.index"),
+        url_for("patrol.pages.patrol", patrol_id=patrol_id),
+        url_for("patrol.pages.finding_form", patrol_id=patrol_id),
+    ]
+    sites = [stop["site_id"] for stop in doc["stops"]]
+    pages += [url_for("site_pages.site_page", site_id=site_id) for site_id in sites]
+    thumbs = [
+        url_for("photos.photo_thumb", photo_id=photo_id)
+        for photo_id in latest_photo_ids(session(), sites)
+    ]
+    return jsonify(
+        {
+            "patrol_id": patrol_id,
+            "title": doc["title"],
+            "status": doc["status"],
+            "pages": pages,
+            "thumbnails": thumbs,
+            "files": [  # what Leaflet loads by itself (its stylesheet names them)
+                url_for("static", filename=f"vendor/leaflet/images/{name}")
+                for name in LEAFLET_IMAGES
+            ],
+            "basemap": _basemap_tiles(doc),
+        }
+    )
+
+
+def _basemap_tiles(doc: dict) -> list[str]:
+    """The imported basemap's tiles over the patrol's area at the field's zooms (13–17)."""
+    points = [(s["lon"], s["lat"]) for s in doc["stops"]]
+    area = doc.get("area") or {}
+    coords = area.get("coordinates") or []
+    flat = coords
+    while flat and isinstance(flat[0], list) and isinstance(flat[0][0], list):
+        flat = [p for part in flat for p in part]
+    points += [tuple(p[:2]) for p in flat if isinstance(p, list) and len(p) >= 2]
+    if not points:
+        return []
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    root = Path(current_app.config["DATA_DIR"]) / "basemap"
+    info = basemap.current(root)
+    if info is None:
+        return []
+    tiles = basemap.tiles_over(root, (min(lons), min(lats), max(lons), max(lats)), range(13, 18))
+    return [f"/basemap/tiles/{z}/{x}/{y}.{info.format}" for z, x, y in tiles]
+
+
 @bp.post("/patrols/<int:patrol_id>/start")
 @allow(*STAFF)
 @operation(
@@ -184,11 +254,21 @@ def api_finish(patrol_id: int) -> Response:
     body=PatrolStopVisit,
     body_required=False,
     errors=[409],
+    headers=IDEMPOTENCY_HEADER,
     replies=[Reply(200, "巡查", PatrolDocument)],
 )
+@idempotent
 def api_visit(patrol_id: int, stop_id: int, body: PatrolStopVisit | None) -> Response:
     visit = body or PatrolStopVisit()
-    plans.tick_stop(session(), patrol_id, stop_id, current_actor(), visit.visited, visit.note)
+    plans.tick_stop(
+        session(),
+        patrol_id,
+        stop_id,
+        current_actor(),
+        visit.visited,
+        visit.note,
+        visit.recorded_at,
+    )
     return jsonify(patrol_doc(patrol_id))
 
 
@@ -231,6 +311,7 @@ def api_stale(query: PatrolStaleQuery) -> Response:
     "createFinding",
     tags=TAGS,
     form=FindingForm,
+    headers=IDEMPOTENCY_HEADER,
     replies=[
         Reply(201, "已记录", FindingRecord),
         Reply(
@@ -240,6 +321,7 @@ def api_stale(query: PatrolStaleQuery) -> Response:
         ),
     ],
 )
+@idempotent
 def api_finding(form: FindingForm) -> Response:
     """multipart: lon, lat, note, photos (one or more files), and to confirm a nearby site:
     attach_to (that site) or force_reason (a new site all the same)."""

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock, codes
 from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.core.errors import Conflict, NotFound, ValidationError
+from gis_app.core.fieldtime import parse_recorded_at
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import require_street_actor, site_scope
 from gis_app.features.ledger.queries import near_conditions
@@ -141,6 +142,7 @@ class FindingFields:
     force_reason: str
     attach_to: int | None
     patrol_id: int | None
+    recorded_at: datetime | None = None
 
 
 def read_finding_fields(raw: dict[str, Any]) -> FindingFields:
@@ -157,6 +159,7 @@ def read_finding_fields(raw: dict[str, Any]) -> FindingFields:
         ),
         attach_to=_int_or_none(raw.get("attach_to"), "attach_to"),
         patrol_id=_int_or_none(raw.get("patrol_id"), "patrol_id"),
+        recorded_at=parse_recorded_at(raw.get("recorded_at")),
     )
 
 
@@ -268,6 +271,7 @@ def _attach(session: Session, place: _Place, duplicate_metres: float) -> Finding
         photo_ids=photo_ids,
         created_by=actor.name,
         created_at=place.now,
+        recorded_at=place.given.recorded_at,
     )
     session.add(finding)
     session.flush()
@@ -309,6 +313,7 @@ def _new_site(
         photo_ids=photo_ids,
         created_by=place.actor.name,
         created_at=place.now,
+        recorded_at=given.recorded_at,
     )
     session.add(finding)
     session.flush()
@@ -407,6 +412,7 @@ def finding_dict(
         "photo_ids": finding.photo_ids,
         "created_by": finding.created_by,
         "created_at": finding.created_at.isoformat(),
+        "recorded_at": finding.recorded_at.isoformat() if finding.recorded_at else None,
     }
 
 

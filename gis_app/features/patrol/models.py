@@ -60,6 +60,8 @@ class PatrolStop(Base):
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     checked_by: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: when it was ticked in the field, sent later from a phone's offline queue
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PatrolFinding(Base):
@@ -82,3 +84,5 @@ class PatrolFinding(Base):
     photo_ids: Mapped[list[int]] = mapped_column(JSONB, nullable=False, default=list)
     created_by: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    #: when it was recorded in the field, sent later from a phone's offline queue
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -178,9 +178,14 @@ def plan_create() -> WerkzeugResponse | tuple[str, int]:
 def patrol(patrol_id: int) -> str:
     doc = patrol_doc(patrol_id)
     js, css = _leaflet()
-    parts = render_map(patrol_map(doc, _streets(), js, css), csp_nonce())
+    fmap = patrol_map(doc, _streets(), js, css)
+    parts = render_map(fmap, csp_nonce())
     return render_template(
-        "patrol/route.html", doc=doc, parts=parts, notice=request.args.get("msg")
+        "patrol/route.html",
+        doc=doc,
+        parts=parts,
+        map_name=fmap.get_name(),
+        notice=request.args.get("msg"),
     )
 
 

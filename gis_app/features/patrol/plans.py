@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock
 from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.core.errors import Conflict, NotFound, ValidationError
+from gis_app.core.fieldtime import parse_recorded_at
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import (
     own_street,
@@ -447,6 +448,7 @@ def patrol_stops(session: Session, patrol: Patrol, actor: Actor) -> list[dict[st
             "visited": stop.visited,
             "checked_at": stop.checked_at.isoformat() if stop.checked_at else None,
             "checked_by": stop.checked_by,
+            "recorded_at": stop.recorded_at.isoformat() if stop.recorded_at else None,
             "note": stop.note,
         }
         for stop, code, address, status, x, y in rows
@@ -558,9 +560,12 @@ def tick_stop(
     actor: Actor,
     visited: Any = True,
     note: Any = "",
+    recorded_at: Any = None,
 ) -> PatrolStop:
-    """Mark a stop visited (or not), with an optional note; starts a planned patrol."""
+    """Mark a stop visited (or not), with an optional note; starts a planned patrol.
+    `recorded_at`: when it was ticked in the field (sent later from an offline queue)."""
     visited_value, note_text = check_visit(visited, note)
+    field_time = parse_recorded_at(recorded_at)
     patrol = get_patrol(session, patrol_id, actor, for_update=True)
     stop = (
         session.scalar(
@@ -582,6 +587,7 @@ def tick_stop(
     stop.visited = True if visited_value is None else visited_value
     stop.checked_at = now if stop.visited else None
     stop.checked_by = actor.name if stop.visited else None
+    stop.recorded_at = field_time if stop.visited else None
     if note_text:
         stop.note = note_text
     session.flush()

@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from gis_app.core import codes
+from gis_app.core.fieldtime import parse_recorded_at
 from gis_app.core.schemas import Schema
 from gis_app.features.ledger.schemas import TEXT_LIMITS
 from gis_app.features.patrol import coverage, findings, plans
@@ -167,12 +168,17 @@ class PatrolStopVisit(Schema):
 
     visited: _field(_or_null({"type": "boolean"}), "已到（默认 true；false 取消勾选）") = True
     note: _field(_or_null({"type": "string", "maxLength": plans.MAX_NOTE}), "现场情况备注") = None
+    recorded_at: _field(
+        _or_null({"type": "string", "format": "date-time"}),
+        "现场勾选的时间（ISO 8601，含时区；离线记录、稍后发送时）",
+    ) = None
 
     @model_validator(mode="before")
     @classmethod
     def _checked(cls, data: Any) -> Any:
         if isinstance(data, dict):
             plans.check_visit(data.get("visited", True), data.get("note"))
+            parse_recorded_at(data.get("recorded_at"))
         return data
 
 
@@ -284,6 +290,10 @@ class FindingForm(Schema):
         {"type": "string", "maxLength": findings.MAX_REASON},
         "附近已有点位时另行登记的理由",
     ) = None
+    recorded_at: _field(
+        {"type": "string", "format": "date-time"},
+        "现场记录的时间（ISO 8601，含时区；离线记录、稍后发送时）",
+    ) = None
 
     @model_validator(mode="before")
     @classmethod
@@ -393,8 +403,9 @@ class PatrolStopState(Schema):
     lon: float
     lat: float
     visited: bool
-    checked_at: str | None
+    checked_at: str | None = Field(description="服务器收到勾选的时间")
     checked_by: str | None
+    recorded_at: str | None = Field(None, description="现场勾选的时间（离线记录、稍后发送时）")
     note: str
 
 
@@ -534,7 +545,8 @@ class FindingRecord(Schema):
     override_reason: str
     photo_ids: list[int]
     created_by: str
-    created_at: str
+    created_at: str = Field(description="服务器收到的时间")
+    recorded_at: str | None = Field(None, description="现场记录的时间（离线记录、稍后发送时）")
 
 
 class FindingNearbySite(Schema):
@@ -557,3 +569,19 @@ class FindingConflict(Schema):
     field: str | None
     message: str
     candidates: list[FindingNearbySite] = Field(default_factory=list)
+
+
+class PatrolOfflinePack(Schema):
+    """What a phone stores to work on a patrol without signal (its pages keep the map data)."""
+
+    patrol_id: int
+    title: str
+    status: str
+    pages: list[str] = Field(description="页面：巡查记录、路线页、记录发现表单、各点位详情")
+    thumbnails: list[str] = Field(description="各点位最新整改前、整改后照片的缩略图")
+    files: list[str] = Field(
+        description="地图组件自行加载的图片（页面引用的文件由手机从页面中读出）"
+    )
+    basemap: list[str] = Field(
+        description="离线底图中覆盖巡查范围的瓦片（13–17 级；未导入底图时为空）"
+    )

@@ -182,6 +182,30 @@ def store_checked_photo(
     return photo, True
 
 
+def add_evidence_photo(
+    session: Session,
+    store: PhotoStore,
+    limits: PhotoLimits,
+    site: Site,
+    actor: Actor,
+    data: bytes,
+    filename: str | None,
+    reason: str,
+) -> Photo:
+    """An inspection photo of a site the caller has already let `actor` act on (the inspector
+    of a spot check, who may be of another street): checked like any upload, stored once,
+    in the site's history with `reason`. Errors name the field `photos`."""
+    try:
+        check_size(data, limits.max_bytes)
+        facts = inspect_image(data, limits.max_pixels)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, "photos") from None
+    photo, _created = store_checked_photo(
+        session, store, site, actor, data, filename, facts, "inspection", reason=reason
+    )
+    return photo
+
+
 def _gps_and_distance(
     session: Session, site: Site, lonlat: tuple[float, float] | None
 ) -> tuple[Any, float | None]:
@@ -277,6 +301,26 @@ def newest(session: Session, site_id: int, kind: str) -> Photo | None:
         .order_by(Photo.uploaded_at.desc(), Photo.id.desc())
         .limit(1)
     )
+
+
+def latest_photo_ids(session: Session, site_ids: list[int]) -> list[int]:
+    """The newest before and after photo of each site (what a phone takes along offline)."""
+    if not site_ids:
+        return []
+    ranked = (
+        select(
+            Photo.id,
+            func.row_number()
+            .over(
+                partition_by=(Photo.site_id, Photo.kind),
+                order_by=(Photo.uploaded_at.desc(), Photo.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(Photo.site_id.in_(site_ids), Photo.kind.in_(("before", "after")))
+        .subquery()
+    )
+    return list(session.scalars(select(ranked.c.id).where(ranked.c.n == 1).order_by(ranked.c.id)))
 
 
 def photo_dict(session: Session, photo: Photo) -> dict[str, Any]:

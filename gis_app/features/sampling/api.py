@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, url_for
 
+from gis_app.core import idempotency
+from gis_app.core.schemas import Schema
+from gis_app.features.photos.service import limits_for, store_for
 from gis_app.features.sampling import inspectors, service
 from gis_app.features.sampling.frame import FrameSpec, frame_summary
 from gis_app.features.sampling.permissions import OFFICE, PUBLISHED, WORKERS
@@ -28,11 +31,13 @@ from gis_app.features.sampling.schemas import (
     QualityQuery,
     ResultBody,
     ResultRecorded,
+    SamplePhoto,
 )
 from gis_app.http.access import OPEN_DATA, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
-from gis_app.http.schemas import Reply, operation
+from gis_app.http.idempotency import idempotent
+from gis_app.http.schemas import Reply, Upload, operation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 TAGS = ("sampling",)
@@ -149,6 +154,45 @@ def api_assign(batch_id: int, body: AssignBody | None) -> Response:
     return jsonify(service.batch_document(session(), batch_id, current_actor()))
 
 
+class CheckPhotoForm(Schema):
+    """A photo taken at the check of a sampled site (JPEG, PNG or WebP)."""
+
+    file: Upload
+
+
+@bp.post("/samples/<int:batch_id>/sites/<int:site_id>/photos")
+@allow(*WORKERS)
+@operation(
+    "抽查现场照片（录入结果前上传，其编号随结果的 photo_ids 提交；任何街道的抽中点位均可）",
+    "uploadSamplePhoto",
+    tags=TAGS,
+    path={**BATCH_ID, **SITE_ID},
+    form=CheckPhotoForm,
+    errors=[409],
+    headers={
+        idempotency.HEADER: {
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "幂等键：离线队列重发时同一键只保存一次，返回第一次的答复",
+        }
+    },
+    replies=[Reply(201, "已保存", SamplePhoto)],
+)
+@idempotent
+def api_check_photo(batch_id: int, site_id: int, form: CheckPhotoForm) -> Response:
+    photo = service.add_check_photo(
+        session(),
+        store_for(current_app.config),
+        limits_for(current_app.config),
+        batch_id,
+        site_id,
+        current_actor(),
+        (form.file.read(), form.file.filename),
+    )
+    response = jsonify({"id": photo.id, "site_id": photo.site_id, "warnings": photo.warnings})
+    response.status_code = 201
+    return response
+
+
 @bp.post("/samples/<int:batch_id>/sites/<int:site_id>/result")
 @allow(*WORKERS)
 @operation(
@@ -158,11 +202,25 @@ def api_assign(batch_id: int, body: AssignBody | None) -> Response:
     path={**BATCH_ID, **SITE_ID},
     body=ResultBody,
     errors=[409],
+    headers={
+        idempotency.HEADER: {
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "幂等键：离线队列重发时同一键只执行一次，返回第一次的答复",
+        }
+    },
     replies=[Reply(200, "已录入", ResultRecorded)],
 )
+@idempotent
 def api_result(batch_id: int, site_id: int, body: ResultBody) -> Response:
     sample = service.record_result(
-        session(), batch_id, site_id, current_actor(), body.result, body.notes, body.photo_ids
+        session(),
+        batch_id,
+        site_id,
+        current_actor(),
+        body.result,
+        body.notes,
+        body.photo_ids,
+        body.recorded_at,
     )
     return jsonify(
         {
@@ -171,6 +229,7 @@ def api_result(batch_id: int, site_id: int, body: ResultBody) -> Response:
             "result": sample.result,
             "reopened": sample.reopened,
             "inspected_at": sample.inspected_at.isoformat() if sample.inspected_at else None,
+            "recorded_at": sample.recorded_at.isoformat() if sample.recorded_at else None,
         }
     )
 

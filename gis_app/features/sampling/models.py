@@ -113,3 +113,5 @@ class SampleSite(Base):
     reopened: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     inspected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     inspected_by: Mapped[str | None] = mapped_column(String(64))
+    #: when the result was entered in the field, sent later from a phone's offline queue
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -6,11 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from gis_app.core.errors import AppError
+from gis_app.core import codes
+from gis_app.core.errors import AppError, NotFound
 from gis_app.features.maps import service as map_data
+from gis_app.features.photos.service import limits_for, store_for
 from gis_app.features.sampling import design, gbt2828, inspectors, service
 from gis_app.features.sampling.allocation import ALLOCATIONS
 from gis_app.features.sampling.frame import FrameSpec, frame_counts
@@ -116,19 +127,27 @@ def _batch_map(sites: list[dict[str, Any]]) -> Any:
 @bp.get("/batches/<int:batch_id>")
 @allow(*WORKERS)
 def batch(batch_id: int) -> str:
+    return _batch_page(batch_id)[0]
+
+
+def _batch_page(batch_id: int, error: AppError | None = None, error_site: int = 0) -> Any:
     doc = service.batch_document(session(), batch_id, current_actor())
     mapped = [s for s in doc["sites"] if s["lon"] is not None]
     parts = render_map(_batch_map(mapped), csp_nonce())
     if not current_actor().is_district:
-        return render_template(
+        body = render_template(
             "sampling/my_batch.html",
             doc=doc,
             parts=parts,
             result_labels=RESULT_LABELS,
             result_colour=result_colour,
+            error=error,
+            error_site=error_site,
+            form=request.form,
         )
+        return body, error.status if error else 200
     pool = inspectors.list_inspectors(session(), _district())
-    return render_template(
+    body = render_template(
         "sampling/batch.html",
         doc=doc,
         parts=parts,
@@ -136,6 +155,7 @@ def batch(batch_id: int) -> str:
         result_colour=result_colour,
         active_inspectors=sum(1 for p in pool if p["active"]),
     )
+    return body, error.status if error else 200
 
 
 @bp.get("/batches/<int:batch_id>/map")
@@ -164,16 +184,61 @@ def assign(batch_id: int) -> WerkzeugResponse:
 
 @bp.post("/batches/<int:batch_id>/sites/<int:site_id>/result")
 @allow(*WORKERS)
-def result(batch_id: int, site_id: int) -> WerkzeugResponse:
-    service.record_result(
-        session(),
-        batch_id,
-        site_id,
-        current_actor(),
-        request.form.get("result"),
-        request.form.get("notes", ""),
-    )
+def result(batch_id: int, site_id: int) -> Any:
+    uploads = [(f.read(), f.filename) for f in request.files.getlist("photos") if f.filename]
+    fields = {k: request.form.get(k, "") for k in ("result", "notes")}
+    try:
+        service.record_result_with_photos(
+            session(),
+            store_for(current_app.config),
+            limits_for(current_app.config),
+            batch_id,
+            site_id,
+            current_actor(),
+            fields,
+            uploads,
+        )
+    except AppError as exc:
+        discard()
+        if not current_actor().is_district:
+            return _batch_page(batch_id, exc, site_id)
+        raise
     return redirect(url_for("sampling.pages.batch", batch_id=batch_id) + f"#site-{site_id}", 303)
+
+
+@bp.get("/batches/<int:batch_id>/sites/<int:site_id>")
+@allow(*WORKERS)
+def check_site(batch_id: int, site_id: int) -> str:
+    """The sampled site, read-only, for the inspector who checks it: data, photo pair,
+    history, and the result form with photos."""
+    checked = service.checked_site(session(), batch_id, site_id, current_actor())
+    return render_template(
+        "sampling/check_site.html",
+        batch_id=batch_id,
+        c=checked,
+        s=checked.site,
+        codes=codes,
+        result_labels=RESULT_LABELS,
+    )
+
+
+@bp.get("/batches/<int:batch_id>/sites/<int:site_id>/photos/<int:photo_id>/<variant>")
+@allow(*WORKERS)
+def check_photo(batch_id: int, site_id: int, photo_id: int, variant: str) -> Response:
+    """A photo of the sampled site (thumb or file) for its inspector, whatever the street."""
+    if variant not in ("thumb", "file"):
+        raise NotFound("没有这种照片文件", "variant")
+    photo = service.checked_photo(session(), batch_id, site_id, photo_id, current_actor())
+    store = store_for(current_app.config)
+    if variant == "thumb":
+        path, media = store.thumbnail(photo.sha256), "image/jpeg"
+    else:
+        path, media = store.original(photo.sha256, photo.media_type), photo.media_type
+    if not path.exists():
+        raise NotFound("照片文件缺失（存储目录中找不到），请联系管理员", "id")
+    response = send_file(path, mimetype=media, conditional=True, max_age=86400)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @bp.get("/batches/<int:batch_id>/report.xlsx")

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Final
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from gis_app.core.errors import ValidationError
+from gis_app.core.fieldtime import parse_recorded_at
 from gis_app.core.schemas import Schema
 from gis_app.features.sampling import design, gbt2828, inspectors, service
 from gis_app.features.sampling.allocation import ALLOCATIONS, check_allocation
@@ -115,6 +116,9 @@ class ResultBody(Schema):
     photo_ids: Annotated[
         Any, WithJsonSchema({"type": "array", "items": {"type": "integer", "minimum": 1}})
     ] = Field(None, description="现场照片的编号（先上传照片）")
+    recorded_at: Annotated[
+        Any, WithJsonSchema({"type": ["string", "null"], "format": "date-time"})
+    ] = Field(None, description="现场录入的时间（ISO 8601，含时区；离线录入、稍后发送时）")
 
     @model_validator(mode="before")
     @classmethod
@@ -122,6 +126,7 @@ class ResultBody(Schema):
         if not isinstance(data, dict):
             return data
         outcome, notes = service.parse_outcome(data.get("result"), data.get("notes", ""))
+        parse_recorded_at(data.get("recorded_at"))
         return {**data, "result": outcome, "notes": notes}
 
 
@@ -320,6 +325,7 @@ class ResultRecorded(Schema):
     result: str
     reopened: bool
     inspected_at: str | None
+    recorded_at: str | None = Field(None, description="现场录入的时间（离线录入时）")
 
 
 class PublicSummary(Schema):
@@ -357,3 +363,11 @@ class InspectorState(Schema):
     id: int
     name: str
     active: bool
+
+
+class SamplePhoto(Schema):
+    """A photo stored for a sampled site's check."""
+
+    id: int
+    site_id: int
+    warnings: list[dict[str, str]] = Field(description="佐证警示（如拍摄位置远离点位）")

@@ -24,10 +24,13 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from gis_app.core.fieldtime import parse_recorded_at
 from gis_app.features.accounts.models import User
-from gis_app.features.ledger.models import Site
+from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import OPEN_DATA_ROLES
 from gis_app.features.ledger.service import record_event
+from gis_app.features.photos import service as photos
+from gis_app.features.photos.models import Photo
 from gis_app.features.sampling import design
 from gis_app.features.sampling.allocation import ALLOCATIONS, check_allocation
 from gis_app.features.sampling.assignment import Candidate, assign
@@ -604,6 +607,7 @@ def record_result(
     result: object,
     notes: object = "",
     photo_ids: object = None,
+    recorded_at: object = None,
 ) -> SampleSite:
     """Pass or fail for one sampled site; a fail reopens the site. One transaction.
 
@@ -613,6 +617,7 @@ def record_result(
     database's rule `sites_spot_check`), and nothing after it.
     """
     outcome, text_notes = parse_outcome(result, notes)
+    field_time = parse_recorded_at(recorded_at)
     if not actor.is_district and actor.role != "inspector":
         raise Forbidden(_NOT_YOURS, "role")
     batch = get_batch(session, batch_id, actor=actor)
@@ -631,12 +636,146 @@ def record_result(
     sample.photo_ids = photos
     sample.inspected_at = now
     sample.inspected_by = actor.name
+    sample.recorded_at = field_time
     sample.reopened = reopened
     session.flush()
     if actor.is_district:
         _archive_if_complete(session, batch, now)
     session.flush()
     return sample
+
+
+#: the site's events as the inspector reads them
+EVENT_LABELS = {
+    "create": "登记", "update": "修改", "transition": "状态变更", "reopen": "重新打开",
+    "photo": "上传照片", "plan": "制定治理方案", "step_done": "完成步骤",
+    "extension_request": "申请延期", "extension_approved": "批准延期",
+    "extension_rejected": "驳回延期", "overdue": "逾期", "finding": "巡查发现",
+    "spot_check": "抽查", "renovation_done": "旧楼区改造完工",
+}  # fmt: skip
+
+
+@dataclass
+class CheckedSite:
+    """A sampled site as its inspector sees it for the check (read-only)."""
+
+    sample: SampleSite
+    site: Site
+    street_name: str
+    before: Photo | None
+    after: Photo | None
+    history: list[dict[str, Any]]
+
+
+def checked_site(session: Session, batch_id: int, site_id: int, actor: Actor) -> CheckedSite:
+    """The sampled site for the inspector it is assigned to (or the office): its data, the
+    newest before and after photos, its history. Another street's site is seen only while
+    its result is open (the database's rule `sites_spot_check`)."""
+    get_batch(session, batch_id, actor=actor)
+    sample = _sample_to_record(session, batch_id, site_id, actor)
+    site = session.get(Site, site_id)
+    if site is None or site.deleted_at is not None:
+        raise NotFound("结果已录入或点位已删除：该点位不再对您开放", "site_id")
+    street = session.get(Street, site.street_id)
+    events = session.scalars(
+        select(SiteEvent)
+        .where(SiteEvent.site_id == site_id)
+        .order_by(SiteEvent.at.desc(), SiteEvent.id.desc())
+        .limit(30)
+    )
+    history = [
+        {
+            "at": clock.fmt_local(e.at),
+            "actor": e.actor,
+            "label": EVENT_LABELS.get(e.action, "记录"),
+            "reason": e.reason,
+        }
+        for e in events
+    ]
+    return CheckedSite(
+        sample,
+        site,
+        street.name if street else "",
+        photos.newest(session, site_id, "before"),
+        photos.newest(session, site_id, "after"),
+        history,
+    )
+
+
+def checked_photo(
+    session: Session, batch_id: int, site_id: int, photo_id: int, actor: Actor
+) -> Photo:
+    """A photo of the sampled site, for its inspector (another street's photos included)."""
+    _sample_to_record(session, batch_id, site_id, actor)
+    photo = session.get(Photo, photo_id) if 0 < photo_id < 2**63 else None
+    if photo is None or photo.site_id != site_id:
+        raise NotFound(f"该点位没有编号为 {photo_id} 的照片", "photo_id")
+    return photo
+
+
+def record_result_with_photos(
+    session: Session,
+    store: photos.PhotoStore,
+    limits: photos.PhotoLimits,
+    batch_id: int,
+    site_id: int,
+    actor: Actor,
+    fields: dict[str, Any],
+    uploads: list[tuple[bytes, str | None]],
+) -> SampleSite:
+    """A result with the photos taken at the check: the photos become inspection photos of
+    the site (in its history), their ids the result's. Who may record is checked first."""
+    parse_outcome(fields.get("result"), fields.get("notes", ""))
+    get_batch(session, batch_id, actor=actor)
+    _sample_to_record(session, batch_id, site_id, actor)
+    if len(uploads) > MAX_CHECK_PHOTOS:
+        raise ValidationError(f"照片过多（最多 {MAX_CHECK_PHOTOS} 张）", "photos")
+    site = session.get(Site, site_id)
+    photo_ids: list[int] = []
+    if uploads and site is not None:
+        photo_ids = [
+            photos.add_evidence_photo(
+                session, store, limits, site, actor, data, name, f"抽查批次 {batch_id} 现场照片"
+            ).id
+            for data, name in uploads
+        ]
+    return record_result(
+        session,
+        batch_id,
+        site_id,
+        actor,
+        fields.get("result"),
+        fields.get("notes", ""),
+        photo_ids or None,
+        fields.get("recorded_at"),
+    )
+
+
+MAX_CHECK_PHOTOS = 9
+
+
+def add_check_photo(
+    session: Session,
+    store: photos.PhotoStore,
+    limits: photos.PhotoLimits,
+    batch_id: int,
+    site_id: int,
+    actor: Actor,
+    upload: tuple[bytes, str | None],
+) -> Photo:
+    """One photo of a sampled site's check, before its result (sent ahead of the result by
+    a phone's offline queue): the site's inspection photo."""
+    get_batch(session, batch_id, actor=actor)
+    sample = _sample_to_record(session, batch_id, site_id, actor)
+    if sample.result is not None:
+        raise Conflict("该点位的核查结果已录入，不能再补充照片", "result")
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"没有编号为 {site_id} 的点位", "site_id")
+    data, name = upload
+    return photos.add_evidence_photo(
+        session, store, limits, site, actor, data, name, f"抽查批次 {batch_id} 现场照片"
+    )
 
 
 def _sample_to_record(session: Session, batch_id: int, site_id: int, actor: Actor) -> SampleSite:

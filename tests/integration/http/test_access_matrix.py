@@ -267,6 +267,8 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "finding_id": w.correction[tag]
         if rule.endpoint.startswith("oversight")
         else w.finding[tag],
+        "ext": "png",  # an offline basemap tile
+        "variant": "thumb",  # a sampled site's photo
         **_tile_of(*(A_POINT if tag == "A" else B_POINT), 17),  # the vector tile of the site
     }
     return {name: values[name] for name in rule.arguments}
@@ -322,6 +324,7 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "ledger_import.check": {"file": (io.BytesIO(_csv_with_point(*B_POINT)), "b.csv")},
         "photos_api.post_photo": {"kind": "after", "file": (io.BytesIO(image), "x.jpg")},
         "photos.upload_photo": {"kind": "after", "file": (io.BytesIO(image), "x.jpg")},
+        "sampling.api.api_check_photo": {"file": (io.BytesIO(image), "x.jpg")},
         "workflow.transition": {"to": "awaiting_acceptance"},
         "workflow.reopen": {"cause": "rebound", "reason": "回潮"},
         "workflow.close": {"comment": "同意"},

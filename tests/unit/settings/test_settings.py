@@ -42,6 +42,7 @@ VALID: dict[str, tuple[str, Any]] = {
     "GIS_APP_AUDIT_HEAD_FILE": ("/srv/audit/heads.log", Path("/srv/audit/heads.log")),
     "GIS_APP_PHOTO_MAX_MB": ("7.5", 7.5),
     "GIS_APP_PHOTO_MAX_PIXELS": ("1000000", 1_000_000),
+    "GIS_APP_PHOTO_CLIENT_MAX_SIDE": ("1600", 1600),
     "GIS_APP_MAX_UPLOAD_MB": ("64", 64),
     "GIS_APP_DISTRICT_CODE": ("120103", "120103"),
     "GIS_APP_DISTRICT_NAME": ("河西区", "河西区"),

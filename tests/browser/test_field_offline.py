@@ -1,0 +1,509 @@
+"""Field work without signal (issue 19) in Chromium at phone size (390 × 844, GPS granted):
+the field pages as an installable web app; a patrol taken along online and worked offline
+(stop ticks, findings with photos, a spot-check result) through a closed and reopened page;
+the queue sent once each when the connection is back, even when answers are lost on the way;
+what changed on the server meanwhile shown to the inspector item by item."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from gis_app.core.actor import Actor
+from tests.support.browser import log_in
+from tests.support.field_browser import PHONE, phone_tab, serve
+from tests.support.workflow import OFFICE, ZSM, image_bytes, make_site
+
+pytestmark = pytest.mark.browser
+
+GPS = (117.2626, 39.0964)  # inside 中山门, about 500 m from the sites
+SITES = [(117.2620, 39.1010), (117.2630, 39.1000), (117.2610, 39.1020)]
+NEAR_FIRST = (117.2621, 39.1011)  # about 14 m from PH-1: the server asks
+FIELD_TIME = "2026-06-15T09:20:00+08:00"  # the phone's clock; the server's is 10:00
+INSPECTOR = "field.insp.zsm"
+CHECKED = (117.2381, 39.1100)  # a closed site of 大直沽, sampled for a spot check
+
+
+@dataclass
+class Field:
+    url: str
+    patrol_id: int
+    stop_ids: list[int]
+    site_ids: list[int]
+    batch_id: int
+    checked_site: int
+
+
+@pytest.fixture()
+def field(app_ctx, auth, connection, tmp_path, monkeypatch) -> Iterator[Field]:
+    from gis_app.features.patrol import plans
+    from gis_app.http.database import session
+
+    monkeypatch.setitem(app_ctx.config, "PHOTO_DIR", str(tmp_path / "photos"))
+    user_id = auth.user(INSPECTOR, "inspector", ZSM, display_name="中山门队员")
+    sites = [
+        make_site(session(), OFFICE, code=f"PH-{i}", lon=lon, lat=lat, status="new")
+        for i, (lon, lat) in enumerate(SITES, start=1)
+    ]
+    closed = make_site(session(), OFFICE, code="SC-1", status="closed")
+    inspector = Actor(INSPECTOR, "inspector", ZSM)
+    patrol, _plan = plans.create_patrol(
+        session(),
+        {"title": "今日巡查", "area": {"kind": "street", "street": ZSM}, "start": list(GPS)},
+        inspector,
+        "120102",
+    )
+    assert patrol is not None
+    stops = [
+        r[0]
+        for r in connection.execute(
+            text("SELECT id FROM patrol_stops WHERE patrol_id = :p ORDER BY ord"),
+            {"p": patrol.id},
+        )
+    ]
+    pool = connection.execute(
+        text(
+            "INSERT INTO inspectors (district_code, name, street_code, user_id, created_by)"
+            " VALUES ('120102', '中山门队员', :st, :u, 'test') RETURNING id"
+        ),
+        {"u": user_id, "st": ZSM},
+    ).scalar_one()
+    batch = connection.execute(
+        text(
+            "INSERT INTO sample_batches (district_code, title, method, allocation, seed,"
+            " frame_size, sample_size, frame_sha256, created_by) VALUES ('120102', '离线抽查',"
+            " 'srs', 'proportional', 1, 1, 1, repeat('0', 64), 'test') RETURNING id"
+        )
+    ).scalar_one()
+    connection.execute(
+        text(
+            "INSERT INTO sample_frame_units (batch_id, ord, district_code, site_id, stratum,"
+            " lon, lat, x, y) SELECT :b, 1, '120102', id, '120102002', ST_X(geom), ST_Y(geom),"
+            " 0, 0 FROM sites WHERE id = :s"
+        ),
+        {"b": batch, "s": closed.id},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO sample_sites (batch_id, district_code, site_id, stratum, ord,"
+            " frame_ord, inspector_id) VALUES (:b, '120102', :s, '120102002', 1, 1, :i)"
+        ),
+        {"b": batch, "s": closed.id, "i": pool},
+    )
+    with serve(app_ctx) as url:
+        yield Field(url, patrol.id, stops, [s.id for s in sites], batch, closed.id)
+
+
+@pytest.fixture()
+def phone(chromium) -> Iterator[Any]:
+    with phone_tab(chromium, GPS, service_workers="allow") as tab:
+        tab.page.context.clock.set_fixed_time(FIELD_TIME)
+        yield tab
+
+
+def _controlled(page: Any) -> None:
+    """Wait until the service worker controls the page (the first visit installs it)."""
+    page.evaluate("() => navigator.serviceWorker.ready")
+    if not page.evaluate("() => !!navigator.serviceWorker.controller"):
+        page.reload()
+    page.wait_for_function("() => !!navigator.serviceWorker.controller")
+
+
+def _ready(page: Any) -> None:
+    page.wait_for_function("() => document.documentElement.dataset.fieldReady === '1'")
+
+
+def _go_offline(page: Any, blocked: list[str]) -> None:
+    """No network at all: the browser says it is offline, and any request that would still
+    leave it (the page's or the service worker's) is refused and recorded."""
+
+    def refuse(route: Any) -> None:
+        blocked.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    page.context.set_offline(True)
+    page.context.route("**/*", refuse)
+
+
+def _go_online(page: Any) -> None:
+    page.context.unroute_all(behavior="ignoreErrors")
+    page.context.set_offline(False)
+
+
+def _photo(tmp_path, name: str, colour: tuple[int, int, int], lonlat) -> str:
+    from datetime import datetime
+
+    path = tmp_path / name
+    path.write_bytes(image_bytes(colour, taken=datetime(2026, 6, 15, 9, 19), lonlat=lonlat))
+    return str(path)
+
+
+def _record_finding(page: Any, url: str, patrol_id: int, note: str, photo: str) -> None:
+    page.locator("a.big-button", has_text="记录发现").click()
+    page.wait_for_url(f"{url}/patrols/findings/new?patrol_id={patrol_id}")
+    page.wait_for_function("() => document.getElementById('lon').value !== ''")
+    page.locator("#photos").set_input_files(photo)
+    page.fill("#note", note)
+    with page.expect_navigation():
+        page.click("#finding-submit")
+    page.wait_for_url(f"{url}/patrols/{patrol_id}*")
+    _ready(page)
+
+
+def _waiting(page: Any) -> int:
+    return page.locator("#fq-items li.fq-waiting").count()
+
+
+def test_the_field_pages_are_an_installable_app(field, phone) -> None:
+    page = phone.page
+    log_in(phone, field.url, INSPECTOR)
+    page.goto(f"{field.url}/patrols/{field.patrol_id}")
+    href = page.locator("link[rel=manifest]").get_attribute("href")
+    manifest = page.evaluate(f"() => fetch('{href}').then(r => r.json())")
+    assert manifest["display"] == "standalone" and manifest["start_url"] == "/patrols/"
+    assert manifest["scope"] == "/" and manifest["lang"] == "zh-CN"
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        got = page.evaluate(
+            "src => fetch(src).then(r => r.blob()).then(b => createImageBitmap(b))"
+            ".then(i => i.width + 'x' + i.height)",
+            icon["src"],
+        )
+        assert got == icon["sizes"]
+    _controlled(page)
+    scope = page.evaluate("() => navigator.serviceWorker.ready.then(r => r.scope)")
+    assert scope == f"{field.url}/"
+    headers = page.evaluate(
+        "() => fetch('/sw.js').then(r => [r.headers.get('Service-Worker-Allowed'),"
+        " r.headers.get('Cache-Control'), r.headers.get('Content-Type')])"
+    )
+    assert headers[0] == "/" and headers[1] == "no-cache" and "javascript" in headers[2]
+    # the app's own files come from the worker's cache once stored: offline they still load
+    _ready(page)
+    blocked: list[str] = []
+    _go_offline(page, blocked)
+    status = page.evaluate("() => fetch('/static/css/patrol.css').then(r => r.status)")
+    assert status == 200
+    # a page that was never opened says so, in Chinese, instead of the browser's error
+    page.goto(f"{field.url}/patrols/coverage")
+    assert "当前无网络" in page.content()
+    _go_online(page)
+    assert [p for p in phone.problems() if "503" not in p and "DISCONNECTED" not in p] == []
+
+
+def test_a_day_offline_is_sent_once_each_even_when_answers_are_lost(
+    field, phone, connection, tmp_path
+) -> None:
+    page = phone.page
+    context = page.context
+    url = field.url
+    log_in(phone, url, INSPECTOR)
+    # online: the spot-check batch and the patrol are opened (the patrol is taken along)
+    page.goto(f"{url}/sampling/batches/{field.batch_id}")
+    _controlled(page)
+    _ready(page)
+    page.goto(f"{url}/patrols/{field.patrol_id}")
+    _ready(page)
+    packs = page.locator("#fq-packs").inner_text()
+    assert "今日巡查（保存于" in packs and "项" in packs, packs
+
+    blocked: list[str] = []
+    _go_offline(page, blocked)
+    page.reload()  # the route page opens without a connection
+    _ready(page)
+    assert page.locator("#stops li.stop").count() == 3
+    assert "离线" in page.locator("#fq-net").inner_text()
+    assert page.locator("#route-map .leaflet-container").count() == 1
+    page.wait_for_function("() => !!document.getElementById('route-map').dataset.position")
+    for i in range(3):
+        page.locator("#stops li.stop").nth(i).locator("button.tick-button").click()
+        page.wait_for_function(
+            f"() => document.querySelectorAll('#fq-items li').length === {i + 1}"
+        )
+    assert page.locator("#stops li.stop.queued").count() == 3
+    assert "待发送" in page.locator("#stops li.stop").first.inner_text()
+
+    context.set_geolocation({"longitude": NEAR_FIRST[0], "latitude": NEAR_FIRST[1]})
+    _record_finding(
+        page,
+        url,
+        field.patrol_id,
+        "PH-1 旁又搭彩钢棚",
+        _photo(tmp_path, "a.jpg", (200, 30, 30), NEAR_FIRST),
+    )
+    context.set_geolocation({"longitude": GPS[0], "latitude": GPS[1]})
+    _record_finding(
+        page, url, field.patrol_id, "路口新建砖房", _photo(tmp_path, "b.jpg", (30, 30, 200), GPS)
+    )
+    page.goto(f"{url}/sampling/batches/{field.batch_id}")  # stored when opened online
+    row = page.locator(f"#site-{field.checked_site}")
+    row.locator("select[name=result]").select_option("fail")
+    row.locator("input[name=notes]").fill("违建复建")
+    row.locator("button").click()
+    page.wait_for_function("() => document.querySelectorAll('#fq-items li').length === 6")
+
+    # the phone closes the page; opened again, still offline, the queue is there
+    page.close()
+    page = context.new_page()
+    page.goto(f"{url}/patrols/{field.patrol_id}")
+    _ready(page)
+    assert _waiting(page) == 6
+    marks = page.locator("#fq-items .fq-mark").all_inner_texts()
+    assert marks == ["待发送"] * 6
+    assert not any("/api/" in u for u in blocked)  # nothing tried to leave while offline
+    assert (
+        connection.execute(
+            text("SELECT count(*) FROM patrol_stops WHERE patrol_id = :p AND visited"),
+            {"p": field.patrol_id},
+        ).scalar_one()
+        == 0
+    )
+
+    # back online: the answers of the 3rd and the 6th request are lost after the server
+    # carried them out
+    calls: list[tuple[str, int]] = []
+
+    def lossy(route: Any) -> None:
+        response = route.fetch()
+        calls.append((route.request.url.split("/api/v1")[1], response.status))
+        if len(calls) in (3, 6):
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/api/v1/**", lossy)
+    _go_online(page)
+    page.wait_for_function("() => document.getElementById('fq-error')", timeout=30_000)
+    assert len(calls) == 3 and _waiting(page) == 4
+    page.click("#fq-send")
+    page.wait_for_function(
+        "() => document.getElementById('fq-error') && !document.querySelector('#fq-send:disabled')"
+        " && document.querySelectorAll('#fq-items li.fq-waiting').length === 2",
+        timeout=30_000,
+    )
+    page.click("#fq-send")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#fq-items li.fq-waiting').length === 0", timeout=30_000
+    )
+    assert [status for _, status in calls] == [200, 200, 200, 200, 409, 201, 201, 200]
+    assert calls[3][0] == calls[2][0] and calls[6][0] == calls[5][0] == "/findings"
+
+    # the finding 14 m from PH-1 came back as a question, not as a duplicate site
+    question = page.locator("#fq-items li.fq-question")
+    assert question.count() == 1
+    assert "PH-1" in question.inner_text() and "请确认是否同一处" in question.inner_text()
+    assert (
+        connection.execute(
+            text("SELECT count(*) FROM sites WHERE note = 'PH-1 旁又搭彩钢棚'")
+        ).scalar_one()
+        == 0
+    )
+    question.locator("input[name=attach_to]").first.check()
+    question.locator("button[type=submit]").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#fq-items li.fq-sent').length === 6", timeout=30_000
+    )
+
+    stops = connection.execute(
+        text("SELECT visited, checked_at, recorded_at FROM patrol_stops WHERE patrol_id = :p"),
+        {"p": field.patrol_id},
+    ).all()
+    assert len(stops) == 3 and all(s.visited for s in stops)
+    field_time = _instant(FIELD_TIME)
+    assert {s.recorded_at for s in stops} == {field_time}  # when it happened in the field
+    assert all(s.checked_at > field_time for s in stops)  # when the server got it
+    found = connection.execute(
+        text(
+            "SELECT f.action, f.site_id, f.note, f.recorded_at, jsonb_array_length(f.photo_ids)"
+            " FROM patrol_findings f WHERE f.patrol_id = :p ORDER BY f.id"
+        ),
+        {"p": field.patrol_id},
+    ).all()
+    assert [(f.action, f.note, f.recorded_at, f[4]) for f in found] == [
+        ("created", "路口新建砖房", field_time, 1),
+        ("attached", "PH-1 旁又搭彩钢棚", field_time, 1),
+    ]
+    assert found[1].site_id == field.site_ids[0]
+    assert (
+        connection.execute(text("SELECT count(*) FROM sites WHERE source = 'patrol'")).scalar_one()
+        == 1
+    )  # one new site, however often its request went out
+    assert (
+        connection.execute(
+            text("SELECT count(*) FROM photos WHERE site_id = :s"), {"s": found[0].site_id}
+        ).scalar_one()
+        == 1
+    )
+    result = connection.execute(
+        text("SELECT result, notes, recorded_at, reopened FROM sample_sites WHERE batch_id = :b"),
+        {"b": field.batch_id},
+    ).one()
+    assert tuple(result) == ("fail", "违建复建", field_time, True)  # the fail reopened it
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1
+    problems = [
+        p
+        for p in phone.problems()
+        if not any(x in p for x in ("CONNECTION_RESET", "DISCONNECTED", "status of 409"))
+    ]
+    assert problems == []
+
+
+def _instant(iso: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso)
+
+
+def test_what_changed_on_the_server_meanwhile_is_shown_item_by_item(
+    field, phone, connection, tmp_path
+) -> None:
+    from gis_app.features.patrol import plans
+    from gis_app.http.database import session
+
+    page = phone.page
+    context = page.context
+    url = field.url
+    log_in(phone, url, INSPECTOR)
+    page.goto(f"{url}/patrols/{field.patrol_id}")
+    _controlled(page)
+    _ready(page)
+    blocked: list[str] = []
+    _go_offline(page, blocked)
+    page.reload()
+    _ready(page)
+    page.locator("#stops li.stop").nth(1).locator("button.tick-button").click()
+    context.set_geolocation({"longitude": NEAR_FIRST[0], "latitude": NEAR_FIRST[1]})
+    photo = _photo(tmp_path, "c.jpg", (10, 120, 10), NEAR_FIRST)
+    _record_finding(page, url, field.patrol_id, "PH-1 旁复建", photo)
+    assert _waiting(page) == 2
+
+    # meanwhile the office closes PH-1 (the site the finding lies next to)
+    connection.execute(text("RESET ROLE"))  # as the owner, not the last request's scope
+    connection.execute(
+        text("UPDATE sites SET status = 'closed' WHERE id = :s"), {"s": field.site_ids[0]}
+    )
+    _go_online(page)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#fq-items li.fq-waiting').length === 0", timeout=30_000
+    )
+    question = page.locator("#fq-items li.fq-question")
+    assert question.count() == 1
+    said = question.inner_text()
+    assert "已销账（如现场复建，请确认为回潮）" in said and "确认即为回潮，重新打开" in said
+    assert "待确认" in said
+    # nothing stored for the finding: no new site, no finding, PH-1 not reopened
+    connection.execute(text("RESET ROLE"))  # the last request's street scope, gone
+    assert connection.execute(text("SELECT count(*) FROM patrol_findings")).scalar_one() == 0
+    assert (
+        connection.execute(text("SELECT count(*) FROM sites WHERE source = 'patrol'")).scalar_one()
+        == 0
+    )
+    assert (
+        connection.execute(
+            text("SELECT status FROM sites WHERE id = :s"), {"s": field.site_ids[0]}
+        ).scalar_one()
+        == "closed"
+    )
+
+    # offline again, the next stop ticked; meanwhile the office ends the patrol
+    _go_offline(page, blocked)
+    page.locator("#stops li.stop").nth(2).locator("button.tick-button").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#fq-items li.fq-waiting').length === 1"
+    )
+    plans.finish_patrol(session(), field.patrol_id, OFFICE)
+    session().flush()
+    _go_online(page)
+    refused = page.locator("#fq-items li.fq-refused")
+    refused.wait_for(timeout=30_000)
+    said = refused.inner_text()
+    assert "巡查已经结束，不能再勾选" in said and "服务器未保存此项" in said
+    assert "未被接受" in said
+    connection.execute(text("RESET ROLE"))
+    visited = connection.execute(
+        text("SELECT ord FROM patrol_stops WHERE patrol_id = :p AND visited ORDER BY ord"),
+        {"p": field.patrol_id},
+    ).all()
+    assert [v.ord for v in visited] == [2]  # the tick sent before the patrol ended
+    # the question and the refusal stay until the inspector deals with them
+    assert page.locator("#fq-items li.fq-question").count() == 1
+    problems = [p for p in phone.problems() if "DISCONNECTED" not in p and "status of 409" not in p]
+    assert problems == []
+
+
+def test_the_offline_basemap_is_drawn_on_the_route_map_offline(
+    field, phone, app_ctx, tmp_path, monkeypatch
+) -> None:
+    """A raster basemap imported by the command is drawn under the route map, taken along
+    with the patrol, and drawn again with no connection."""
+    from click.testing import CliRunner
+
+    from gis_app.cli import cli
+    from tests.support.tilesets import png, tile_of, write_mbtiles
+
+    monkeypatch.setitem(app_ctx.config, "DATA_DIR", str(tmp_path / "data"))
+    tiles = {}
+    for z in range(13, 19):
+        x0, y0 = tile_of(117.2590, 39.1040, z)
+        x1, y1 = tile_of(117.2650, 39.0950, z)
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                tiles[(z, x, y)] = png((230, 220 - z * 5, 180))
+    path = write_mbtiles(tmp_path / "district.mbtiles", tiles, "png")
+    done = CliRunner().invoke(cli, ["basemap", "import", str(path)], obj={"app": app_ctx})
+    assert done.exit_code == 0, done.output
+    page = phone.page
+    log_in(phone, field.url, INSPECTOR)
+    page.goto(f"{field.url}/patrols/{field.patrol_id}")
+    _controlled(page)
+    _ready(page)
+    drawn = (
+        "() => [...document.querySelectorAll('#route-map img.leaflet-tile')]"
+        ".filter(i => i.src.includes('/basemap/tiles/') && i.complete && i.naturalWidth === 256)"
+        ".length"
+    )
+    page.wait_for_function(f"() => ({drawn})() > 0")
+    blocked: list[str] = []
+    _go_offline(page, blocked)
+    page.reload()
+    _ready(page)
+    page.wait_for_function(f"() => ({drawn})() > 0")
+    assert not any("/basemap/" in u for u in blocked)  # every tile came from the phone
+    _go_online(page)
+    assert [p for p in phone.problems() if "DISCONNECTED" not in p] == []
+
+
+def test_the_space_used_is_shown_and_a_nearly_full_phone_warned(field, phone) -> None:
+    """The panel shows the space the browser reports; above 80 % of the quota it warns. The
+    app asks for persistent storage once it keeps something."""
+    page = phone.page
+    log_in(phone, field.url, INSPECTOR)
+    page.add_init_script(
+        "window.__persistAsked = 0;"
+        "const realPersist = navigator.storage.persist.bind(navigator.storage);"
+        "navigator.storage.persist = () => { window.__persistAsked += 1; return realPersist(); };"
+    )
+    page.goto(f"{field.url}/patrols/{field.patrol_id}")
+    _ready(page)
+    shown = page.locator("#fq-storage").inner_text()
+    assert shown.startswith("本机存储：已用") and "上限约" in shown
+    assert "快满了" not in shown
+    asked = page.evaluate(
+        "() => navigator.storage.persisted().then(p => p || window.__persistAsked > 0)"
+    )
+    assert asked
+    page.add_init_script(
+        "navigator.storage.estimate = () => Promise.resolve({usage: 95e6, quota: 100e6});"
+    )
+    page.reload()
+    _ready(page)
+    warned = page.locator("#fq-storage")
+    assert "已用 90.6 MB，上限约 95.4 MB" in warned.inner_text()
+    assert "存储快满了" in warned.inner_text() and "error" in warned.get_attribute("class")
+    assert phone.problems() == []
