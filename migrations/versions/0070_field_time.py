@@ -1,7 +1,7 @@
 """Acts recorded offline keep the time they happened in the field beside the server's time.
 
 Revision ID: 0070_field_time
-Revises: 0015_photo_step_evidence
+Revises: 0065_relief
 Create Date: 2026-12-06
 
 A stop ticked, a finding recorded or a spot-check result entered on a phone without signal
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0070_field_time"
-down_revision: str | Sequence[str] | None = "0015_photo_step_evidence"
+down_revision: str | Sequence[str] | None = "0065_relief"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Versions of the map's squares, for tiles that are cached and still correct.
 
 Revision ID: 0080_tile_versions
-Revises: 0065_relief
+Revises: 0070_field_time
 Create Date: 2026-12-06
 
 `tile_versions` holds, for every square of the zoom-14 Web Mercator grid (about 2.4 km across
@@ -23,7 +23,7 @@ from alembic import op
 from gis_app.core.db_security import app_role
 
 revision: str = "0080_tile_versions"
-down_revision: str | Sequence[str] | None = "0065_relief"
+down_revision: str | Sequence[str] | None = "0070_field_time"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
