@@ -6,8 +6,9 @@ for each statement that changed a site in it (or a step of a site's plan: a late
 overdue), appended without locks; the row (-1, -1) changes with the streets. A tile covers a
 range of squares (those under it and its buffer), so the sum of the versions in that range
 changes exactly when a committed change touches a site the tile may show. The ETag hashes
-that version with everything else the tile's bytes depend on: the tile address, the filter, the day (overdue moves with the calendar), the
-actor's scope (a street role sees its own street) and the tile format. The same ETag then
+that version with everything else the tile's bytes depend on: the tile address, the filter, the
+day (overdue moves with the calendar), the actor's scope (a street role sees its own street)
+and the tile format. The same ETag then
 always means the same bytes, so
 
 * a browser that has the tile asks with If-None-Match and gets 304 at the cost of one index
