@@ -140,3 +140,66 @@ def test_a_late_plan_step_changes_the_tile_of_its_site(client, connection) -> No
     changed = get(client, HERE, etag)
     assert changed.status_code == 200
     assert {f["properties"]["k"] for f in decode(changed.data)} == {"overdue"}
+
+
+def _insert_site(conn, code: str, lon: float, lat: float) -> None:
+    from sqlalchemy import text
+
+    conn.execute(
+        text(
+            "INSERT INTO sites (district_code, code, street_id, address, disposition, geom)"
+            " SELECT '120102', :code, s.id, 'x', 'demolish', ST_SetSRID(ST_MakePoint(:lon, :lat),"
+            " 4326) FROM streets s WHERE ST_Intersects(s.geom, ST_SetSRID(ST_MakePoint(:lon,"
+            " :lat), 4326)) LIMIT 1"
+        ),
+        {"code": code, "lon": lon, "lat": lat},
+    )
+
+
+def test_two_writers_of_the_same_squares_neither_wait_nor_deadlock(engine, demo_streets) -> None:
+    """Two transactions write sites in squares A and B in opposite orders: with one row per
+    square updated in place (0080) the second statement waited and then deadlocked; versions
+    are appended (0081), so both go through at once."""
+    from sqlalchemy import text
+
+    one, two = engine.connect(), engine.connect()
+    try:
+        for conn in (one, two):
+            conn.execute(text("SET LOCAL lock_timeout = '3s'"))
+        _insert_site(one, "LOCK-A1", *HERE)
+        _insert_site(two, "LOCK-B2", *ELSEWHERE)
+        _insert_site(one, "LOCK-B1", *ELSEWHERE)  # waited for `two` before
+        _insert_site(two, "LOCK-A2", *HERE)  # the deadlock
+        counts = [
+            c.execute(text("SELECT count(*) FROM tile_versions")).scalar() for c in (one, two)
+        ]
+        assert all(n >= 2 for n in counts)
+    finally:
+        one.rollback()
+        two.rollback()
+        one.close()
+        two.close()
+
+
+def test_a_late_commit_of_a_smaller_version_still_changes_the_tile(db_session) -> None:
+    """A tile's version is the sum of its squares' versions: a version appended later with a
+    smaller number (a transaction that began earlier and commits last) changes it too."""
+    from sqlalchemy import text
+
+    x, y = tile_cache.cell_range(14, *tile_of(*HERE, 14)[:2])[::2]
+    db_session.execute(
+        text("INSERT INTO tile_versions (x, y, version) VALUES (:x, :y, 1000)"), {"x": x, "y": y}
+    )
+    before = tile_cache.tile_version(db_session, 14, *tile_of(*HERE, 14)[:2])
+    db_session.execute(
+        text("INSERT INTO tile_versions (x, y, version) VALUES (:x, :y, 999)"), {"x": x, "y": y}
+    )
+    after = tile_cache.tile_version(db_session, 14, *tile_of(*HERE, 14)[:2])
+    assert after != before
+    removed = db_session.execute(text("SELECT public.compact_tile_versions()")).scalar()
+    assert removed >= 1
+    newest = db_session.execute(
+        text("SELECT count(*), max(version) FROM tile_versions WHERE x = :x AND y = :y"),
+        {"x": x, "y": y},
+    ).one()
+    assert tuple(newest) == (1, 1000)
