@@ -118,7 +118,9 @@ def app(database_url: str, demo_streets: None, tmp_path_factory):
 
 @pytest.fixture()
 def connection(engine: Engine, demo_streets: None) -> Iterator[Connection]:
-    """A connection whose outer transaction is rolled back after the test."""
+    """A connection whose outer transaction is rolled back after the test; the clock frozen at
+    the tests' time (an app another test created without it would leave the real clock)."""
+    clock.freeze(FROZEN_NOW)
     conn = engine.connect()
     trans = conn.begin()
     yield conn

@@ -25,6 +25,14 @@ from gis_app.features.ledger.models import Site
 from gis_app.features.streets.models import Street
 from tests.support.exports import load_sites, normalise, ogr_read
 
+
+@pytest.fixture(autouse=True)
+def english_exports(app, monkeypatch):
+    """These tests read the exports' English field names and codes (the district's default is
+    Chinese: test_export_language.py)."""
+    monkeypatch.setitem(app.config, "EXPORT_LANG", "en")
+
+
 pytestmark = pytest.mark.slow
 
 #: bearer-token headers of another agency's machine and of the district office, made afresh

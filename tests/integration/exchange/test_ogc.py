@@ -28,6 +28,14 @@ from gis_app.features.ledger.models import Site
 from tests.support.exports import load_sites, normalise, ogr_read
 from tests.support.live import serve_app
 
+
+@pytest.fixture(autouse=True)
+def english_exports(app, monkeypatch):
+    """These tests read the exports' English field names and codes (the district's default is
+    Chinese: test_export_language.py)."""
+    monkeypatch.setitem(app.config, "EXPORT_LANG", "en")
+
+
 pytestmark = pytest.mark.slow
 
 GEOJSON = "application/geo+json"
@@ -493,7 +501,8 @@ def test_gdal_reads_the_same_features_as_the_export(live_url, token) -> None:
     base = live_url.removesuffix("/ogc")
     bbox = ",".join(map(str, BBOX))
     request = Request(
-        f"{base}/exports/sites.geojson?bbox={bbox}", headers={"Authorization": f"Bearer {token}"}
+        f"{base}/exports/sites.geojson?bbox={bbox}&lang=en",
+        headers={"Authorization": f"Bearer {token}"},
     )
     with urlopen(request, timeout=60) as response:
         reference = {f["id"]: f for f in json.load(response)["features"]}

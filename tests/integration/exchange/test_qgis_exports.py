@@ -18,6 +18,14 @@ from gis_app.features.ledger.models import Site
 from tests.support.exports import load_sites, normalise, ogr_read
 from tests.support.pyqgis import MISSING, run_probe
 
+
+@pytest.fixture(autouse=True)
+def english_exports(app, monkeypatch):
+    """These tests read the exports' English field names and codes (the district's default is
+    Chinese: test_export_language.py)."""
+    monkeypatch.setitem(app.config, "EXPORT_LANG", "en")
+
+
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(MISSING is not None, reason=MISSING or "")]
 
 DZG = "120102002"
