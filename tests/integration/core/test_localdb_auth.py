@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -20,8 +22,6 @@ from gis_app.core.db_security import app_role
 from gis_app.core.localdb import (
     LocalCluster,
     hba_trusts,
-    local_cluster,
-    pg_bindir,
     read_passwords,
     run_as,
     secure_cluster,
@@ -56,44 +56,10 @@ def _as_nobody(bindir: Path, port: int, user: str, host: str) -> tuple[int, str]
     return result.returncode, result.stderr
 
 
-def _local() -> LocalCluster:
-    cluster = local_cluster()
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if not cluster.port_file.exists() or f":{cluster.port()}/" not in url:
-        pytest.skip("the tests do not run on the project-local cluster")
-    return cluster
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="runs psql as nobody")
-def test_the_project_cluster_refuses_connections_without_the_password(database_url) -> None:
-    cluster = _local()
-    port = cluster.port()
-    assert not hba_trusts(cluster)
-    mode = stat.S_IMODE(cluster.passfile.stat().st_mode)
-    assert mode == 0o600, oct(mode)
-    passwords = read_passwords(cluster.passfile)
-    assert {cluster.owner, app_role()} <= set(passwords)
-    assert passwords[cluster.owner] != passwords[app_role()]
-    # without the password: refused, the superuser and the app's role alike
-    for role in (cluster.owner, app_role()):
-        error = _no_password(port, role)
-        assert error is not None and "password" in error, error
-        error = _no_password(port, role, host=str(cluster.home))  # the socket
-        assert error is not None, f"{role} let in on the socket without a password"
-    # another OS user: refused on TCP (no password) and cannot even reach the socket
-    bindir = pg_bindir()
-    code, err = _as_nobody(bindir, port, cluster.owner, "127.0.0.1")
-    assert code != 0 and "password" in err, err
-    code, err = _as_nobody(bindir, port, cluster.owner, str(cluster.home))
-    assert code != 0, err
-    # the URLs this module prints carry the password file: they work with no extra step
-    assert "passfile=" in database_url
-    for url in (database_url, app_database_url(database_url)):
-        conn = psycopg2.connect(url)
-        conn.close()
-
-
-def test_a_trust_cluster_is_converted_on_its_next_start() -> None:
+@contextmanager
+def _trust_cluster() -> Iterator[tuple[LocalCluster, Path, int]]:
+    """A new cluster as initdb leaves it (trust) with the app's role: what an older project
+    cluster looks like before its next start."""
     with scratch_cluster() as scratch:
         (scratch.home / "port").write_text(f"{scratch.port}\n")
         if os.geteuid() == 0:
@@ -104,26 +70,60 @@ def test_a_trust_cluster_is_converted_on_its_next_start() -> None:
         conn.autocommit = True
         conn.cursor().execute(f"CREATE ROLE {app_role()} LOGIN")
         conn.close()
-        cluster = LocalCluster(scratch.home, scratch.owner)
-        assert hba_trusts(cluster)
-        assert _no_password(scratch.port, scratch.owner) is None  # trust: anyone is let in
+        yield LocalCluster(scratch.home, scratch.owner), scratch.bindir, scratch.port
 
-        secure_cluster(cluster, scratch.bindir)
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs psql as nobody")
+def test_a_secured_cluster_refuses_connections_without_the_password() -> None:
+    """The project cluster's start-up step (secure_cluster), run on a cluster of its own: the
+    suite may run on a DATABASE_URL elsewhere, this test never depends on it."""
+    with _trust_cluster() as (cluster, bindir, port):
+        secure_cluster(cluster, bindir)
+        assert not hba_trusts(cluster)
+        mode = stat.S_IMODE(cluster.passfile.stat().st_mode)
+        assert mode == 0o600, oct(mode)
+        passwords = read_passwords(cluster.passfile)
+        assert {cluster.owner, app_role()} <= set(passwords)
+        assert passwords[cluster.owner] != passwords[app_role()]
+        # without the password: refused, the superuser and the app's role alike
+        for role in (cluster.owner, app_role()):
+            error = _no_password(port, role)
+            assert error is not None and "password" in error, error
+            error = _no_password(port, role, host=str(cluster.home))  # the socket
+            assert error is not None, f"{role} let in on the socket without a password"
+        # another OS user: refused on TCP (no password) and cannot even reach the socket
+        code, err = _as_nobody(bindir, port, cluster.owner, "127.0.0.1")
+        assert code != 0 and "password" in err, err
+        code, err = _as_nobody(bindir, port, cluster.owner, str(cluster.home))
+        assert code != 0, err
+        # the cluster's URLs carry the password file: they work with no extra step
+        url = cluster.url("postgres")
+        assert "passfile=" in url
+        for each in (url, app_database_url(url)):
+            psycopg2.connect(each).close()
+
+
+def test_a_trust_cluster_is_converted_on_its_next_start() -> None:
+    with _trust_cluster() as (cluster, bindir, port):
+        assert hba_trusts(cluster)
+        assert _no_password(port, cluster.owner) is None  # trust: anyone is let in
+
+        secure_cluster(cluster, bindir)
 
         assert not hba_trusts(cluster)
-        for role in (scratch.owner, app_role()):
-            assert _no_password(scratch.port, role) is not None, f"{role} still let in"
+        for role in (cluster.owner, app_role()):
+            assert _no_password(port, role) is not None, f"{role} still let in"
             conn = psycopg2.connect(
                 host="127.0.0.1",
-                port=scratch.port,
+                port=port,
                 user=role,
                 dbname="postgres",
                 passfile=str(cluster.passfile),
             )
             conn.close()
         assert stat.S_IMODE(cluster.passfile.stat().st_mode) == 0o600
-        secure_cluster(cluster, scratch.bindir)  # a second start changes nothing
-        assert read_passwords(cluster.passfile).keys() == {scratch.owner, app_role()}
+        secure_cluster(cluster, bindir)  # a second start changes nothing
+        assert read_passwords(cluster.passfile).keys() == {cluster.owner, app_role()}
 
 
 def _ids(user: str) -> tuple[int, int]:
