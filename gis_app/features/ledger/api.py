@@ -9,10 +9,12 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from pydantic import Field, WithJsonSchema
 
 from gis_app.core import clock, codes
+from gis_app.core.actor import Actor
 from gis_app.core.errors import NotFound, ValidationError
 from gis_app.core.schemas import Feature, FeatureCollection, Page, Schema
 from gis_app.features.ledger import importer as site_import
 from gis_app.features.ledger import service as sites
+from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import own_street, sees_personal_data, street_code_of
 from gis_app.features.ledger.queries import SiteFilter, counts_by_status, list_features
 from gis_app.features.ledger.schemas import (
@@ -178,6 +180,16 @@ def site_counts(query: SiteFilter) -> Response:
     return jsonify(counts_by_status(session(), query, clock.today(), current_actor()))
 
 
+def _created(site: Site, actor: Actor) -> Response:
+    """201 with the new site as GeoJSON, where it lives and its version."""
+    feature = sites.site_feature(session(), site.id, clock.today(), True, actor)
+    return _geojson(
+        feature,
+        201,
+        {"Location": url_for("api.get_site", site_id=site.id), "ETag": f'"{site.version}"'},
+    )
+
+
 @bp.post("/sites")
 @allow(*SITE_STAFF)
 @operation(
@@ -191,12 +203,7 @@ def site_counts(query: SiteFilter) -> Response:
 def create_site(body: SiteCreate) -> Response:
     actor = current_actor()
     site = sites.create_site(session(), body.given(), actor)
-    feature = sites.site_feature(session(), site.id, clock.today(), True, actor)
-    return _geojson(
-        feature,
-        201,
-        {"Location": url_for("api.get_site", site_id=site.id), "ETag": f'"{site.version}"'},
-    )
+    return _created(site, actor)
 
 
 @bp.post("/sites/historical")
@@ -212,12 +219,7 @@ def create_site(body: SiteCreate) -> Response:
 def create_historical_closure(body: HistoricalSiteCreate) -> Response:
     actor = current_actor()
     site = sites.create_historical_closure(session(), body.given(), actor)
-    feature = sites.site_feature(session(), site.id, clock.today(), True, actor)
-    return _geojson(
-        feature,
-        201,
-        {"Location": url_for("api.get_site", site_id=site.id), "ETag": f'"{site.version}"'},
-    )
+    return _created(site, actor)
 
 
 @bp.get("/sites/historical")
