@@ -100,6 +100,11 @@ EXTENSION_STATUSES: Final[Mapping[str, str]] = {
     "approved": "已批准",
     "rejected": "已驳回",
 }
+#: the changes of a 中央第二次环保督查 site a street may ask the office for (应拆尽拆)
+CENTRAL_CHANGES: Final[Mapping[str, str]] = {
+    "rectify": "治理方式改为「规范治理」",
+    "unflag": "取消中央第二次环保督查标记",
+}
 REOPEN_CAUSES: Final[Mapping[str, str]] = {
     "spot_check": "抽查不合格",
     "rebound": "回潮",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gis_app.core import clock
+from gis_app.core import clock, codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, NotFound, ValidationError
 from gis_app.features.extensions.models import CentralInspectionRequest
@@ -26,10 +26,7 @@ from gis_app.features.ledger.permissions import (
 from gis_app.features.ledger.service import get_site, record_event
 from gis_app.features.streets.models import Street
 
-CHANGES = {
-    "rectify": "治理方式改为「规范治理」",
-    "unflag": "取消中央第二次环保督查标记",
-}
+CHANGES = codes.CENTRAL_CHANGES
 STATUSES = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
 
 

@@ -91,11 +91,6 @@ PERSONAL_CHANGES = frozenset({*codes.PERSONAL_FIELDS, "note"})
 #: who acts without being a person
 SYSTEM_ACTORS = {"system": "系统", "scheduler": "系统（定时任务）"}
 NOTHING = "—"
-#: the changes of a 中央第二次环保督查 site a street may ask the office for
-CENTRAL_CHANGES = {
-    "rectify": "治理方式改为「规范治理」",
-    "unflag": "取消中央第二次环保督查标记",
-}
 
 
 def show_date(value: Any) -> str:
@@ -131,7 +126,7 @@ def _show_dict(field: str, value: dict[str, Any], streets: dict[str, str]) -> st
         kind = codes.label(codes.PHOTO_KINDS, value.get("kind"))
         return f"{kind}照片（第 {value.get('id')} 号）"
     if field == "central_request":
-        change = CENTRAL_CHANGES.get(str(value.get("change")), "变更")
+        change = codes.CENTRAL_CHANGES.get(str(value.get("change")), "变更")
         return f"第 {value.get('id')} 号申请：{change}"
     if field == "extension":
         if value.get("new_deadline"):
