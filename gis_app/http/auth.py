@@ -80,15 +80,26 @@ def auth_scope() -> Iterator[Any]:
     try:
         yield session
     except AppError:
-        session.commit()
+        _commit_or_roll_back(session)
         raise
     except BaseException:
         session.rollback()
         raise
     else:
-        session.commit()
+        _commit_or_roll_back(session)
     finally:
         db.use_scope(scope_for(g.get("actor")))
+
+
+def _commit_or_roll_back(session: Any) -> None:
+    """Commit; a commit that fails (the database went away) is rolled back so that the
+    session can take the actor's scope again and the failure itself reaches the error
+    handler (503), not a session left half-committed (500)."""
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 # ---------------------------------------------------------------- server-side sessions
