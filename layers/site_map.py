@@ -39,6 +39,7 @@ class MapAssets:
     leaflet_css: str
     site_layer_js: str
     site_tiles_js: str = ""  # the tile mode of the site layer (static/js/site-tiles.js)
+    mvt_js: str = ""  # the vector-tile reader site-tiles.js uses (static/js/mvt.js)
 
 
 @dataclass
@@ -118,6 +119,8 @@ class SiteLayer(JSCSSMixin):
         self.options = options
         self.default_js = [("gis_site_layer", assets.site_layer_js)]
         if options.get("tiles") and assets.site_tiles_js:
+            if assets.mvt_js:
+                self.default_js.append(("gis_mvt", assets.mvt_js))
             self.default_js.append(("gis_site_tiles", assets.site_tiles_js))
 
 

@@ -8,6 +8,7 @@
   var latInput = document.getElementById("lat");
   var shown = document.getElementById("street-derived");
   var map = L.map("site-form-map", { zoomControl: true });
+  window.gisSiteFormMap = map; // found by basemap.js (the offline basemap under it)
   data.tiles.forEach(function (t) {
     L.tileLayer(t.url, { subdomains: t.subdomains || "abc", maxZoom: t.max_zoom, attribution: t.attribution }).addTo(map);
   });

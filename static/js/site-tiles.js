@@ -11,7 +11,7 @@
  * when they are no more than the threshold it fetches those sites (/map/sites.json with the
  * view's bbox) into the site layer, which draws each with its popup, and hides the tiles;
  * above it the tiles show and the site layer is empty. `stats` records the mode, the count in
- * view and when the view was last complete (bench/map_bench.py reads them).
+ * view and when the view was last complete (bench/map_bench.py reads them). Needs mvt.js.
  */
 (function () {
   'use strict';
@@ -19,90 +19,17 @@
   var TWO_PI = Math.PI * 2;
   var EMPTY = {n: 0, origin: [0, 0], scale: 1, stride: 4, span: 8, rows: []};
 
-  /* ---- a Mapbox vector tile (points only), read straight from its protobuf bytes ---- */
-  function Reader(buffer) { this.b = new Uint8Array(buffer); this.p = 0; this.view = new DataView(buffer); }
-  Reader.prototype.varint = function () {
-    var result = 0, shift = 1, byte;
-    do {
-      byte = this.b[this.p++];
-      result += (byte & 0x7f) * shift;
-      shift *= 128;
-    } while (byte & 0x80);
-    return result;
-  };
-  Reader.prototype.skip = function (wire) {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.p += 8;
-    else if (wire === 2) { var len = this.varint(); this.p += len; }
-    else if (wire === 5) this.p += 4;
-    else throw new Error('vector tile: wire type ' + wire);
-  };
-  Reader.prototype.string = function () {
-    var len = this.varint(), text = new TextDecoder().decode(this.b.subarray(this.p, this.p + len));
-    this.p += len;
-    return text;
-  };
-  function zigzag(n) { return n % 2 ? -(n + 1) / 2 : n / 2; }
-
-  function readValue(r) {
-    var len = r.varint(), end = r.p + len, value = null;
-    while (r.p < end) {
-      var tag = r.varint(), field = Math.floor(tag / 8), wire = tag % 8;
-      if (field === 1) value = r.string();
-      else if (field === 2) { value = r.view.getFloat32(r.p, true); r.p += 4; }
-      else if (field === 3) { value = r.view.getFloat64(r.p, true); r.p += 8; }
-      else if (field === 4 || field === 5) value = r.varint();
-      else if (field === 6) value = zigzag(r.varint());
-      else if (field === 7) value = r.varint() !== 0;
-      else r.skip(wire);
-    }
-    return value;
-  }
-
-  function readFeature(r, end, keys, values, extent) {
-    var feature = {id: null, props: {}, x: 0, y: 0};
-    while (r.p < end) {
-      var tag = r.varint(), field = Math.floor(tag / 8), wire = tag % 8, stop;
-      if (field === 1) feature.id = r.varint();
-      else if (field === 2) {
-        stop = r.varint();
-        stop += r.p;
-        while (r.p < stop) { var k = r.varint(); feature.props[keys[k]] = values[r.varint()]; }
-      } else if (field === 4) {
-        stop = r.varint();
-        stop += r.p;
-        var x = 0, y = 0;
-        while (r.p < stop) {
-          var command = r.varint(), count = command >> 3;
-          for (var i = 0; i < count; i++) { x += zigzag(r.varint()); y += zigzag(r.varint()); }
-        }
-        feature.x = x / extent;  // share of the tile (0..1; beyond it: the buffer)
-        feature.y = y / extent;
-      } else r.skip(wire);
-    }
-    return feature;
-  }
-
+  /* ---- the points of a tile (decoded by mvt.js, shared with the vector basemap) ---- */
   function decodeTile(buffer) {
-    var r = new Reader(buffer), out = [];
-    while (r.p < r.b.length) {
-      var tag = r.varint();
-      if (Math.floor(tag / 8) !== 3 || tag % 8 !== 2) { r.skip(tag % 8); continue; }
-      var size = r.varint(), end = r.p + size, keys = [], values = [], spans = [], extent = 4096;
-      while (r.p < end) {
-        var t = r.varint(), field = Math.floor(t / 8), wire = t % 8;
-        if (field === 2) { var len = r.varint(); spans.push([r.p, r.p + len]); r.p += len; }
-        else if (field === 3) keys.push(r.string());
-        else if (field === 4) values.push(readValue(r));
-        else if (field === 5) extent = r.varint();
-        else r.skip(wire);
-      }
-      for (var i = 0; i < spans.length; i++) {
-        r.p = spans[i][0];
-        out.push(readFeature(r, spans[i][1], keys, values, extent));
-      }
-      r.p = end;
-    }
+    var out = [];
+    GisMvt.decode(buffer).forEach(function (layer) {
+      layer.features.forEach(function (f) {
+        var ring = f.rings[f.rings.length - 1] || [0, 0];
+        // the point as a share of the tile (0..1; beyond it: the buffer)
+        out.push({id: f.id, props: f.props, x: ring[ring.length - 2] / layer.extent,
+                  y: ring[ring.length - 1] / layer.extent});
+      });
+    });
     return out;
   }
 

@@ -507,3 +507,148 @@ def test_the_space_used_is_shown_and_a_nearly_full_phone_warned(field, phone) ->
     assert "已用 90.6 MB，上限约 95.4 MB" in warned.inner_text()
     assert "存储快满了" in warned.inner_text() and "error" in warned.get_attribute("class")
     assert phone.problems() == []
+
+
+WATER, OTHER, BUILDING, ROAD = (169, 207, 232), (228, 224, 216), (217, 203, 187), (233, 162, 59)
+# one tile's content, the same in every tile: water top left, a layer of a name no style
+# knows top right, a building bottom right, a road across the bottom left, nothing between
+QUARTERS: dict[str, list] = {
+    "water": [(3, [[(0, 0), (1900, 0), (1900, 1900), (0, 1900), (0, 0)]], {"class": "lake"})],
+    "survey_parcels": [(3, [[(2200, 0), (4096, 0), (4096, 1900), (2200, 1900), (2200, 0)]], {})],
+    "building": [(3, [[(2200, 2200), (4096, 2200), (4096, 4096), (2200, 4096), (2200, 2200)]], {})],
+    "transportation": [(2, [[(-100, 3072), (1900, 3072)]], {"class": "primary"})],
+    "place": [(1, [[(2048, 2048)]], {"name": "测试地名"})],
+}
+PIXELS = """key => {
+  const c = document.querySelector(`#route-map canvas.gis-basemap-tile[data-tile="${key}"]`);
+  const w = c.width, copy = document.createElement('canvas');  // read back once, as a copy
+  copy.width = copy.height = w;
+  const ctx = copy.getContext('2d', {willReadFrequently: true});
+  ctx.drawImage(c, 0, 0);
+  const data = ctx.getImageData(0, 0, w, w).data;
+  const pixel = (px, py) => Array.from(data.slice((py * w + px) * 4, (py * w + px) * 4 + 4));
+  const at = (fx, fy) => pixel(Math.floor(fx * w), Math.floor(fy * w));
+  const road = [];
+  const rx = Math.floor(0.25 * w), ry = Math.floor(0.75 * w);
+  for (let dy = -6; dy <= 6; dy++) road.push(pixel(rx, ry + dy));
+  return {water: at(0.23, 0.23), other: at(0.77, 0.23), building: at(0.77, 0.77),
+          gap: at(0.5, 0.1), centre: at(0.5, 0.5), road: road, drawn: c.dataset.drawn};
+}"""
+
+
+def _near(got: list[int], colour: tuple[int, int, int]) -> bool:
+    return got[3] == 255 and all(abs(a - b) <= 3 for a, b in zip(got[:3], colour, strict=False))
+
+
+@pytest.mark.parametrize("container", ["mbtiles", "pmtiles"])
+def test_a_vector_basemap_is_drawn_on_the_route_map_offline(
+    container, field, phone, app_ctx, tmp_path, monkeypatch
+) -> None:
+    """A vector basemap (MBTiles with gzip tiles, PMTiles with plain ones) imported by the
+    command is drawn on the route map's canvases: water, buildings, roads by their layer's
+    style, a layer of an unknown name by its geometry; offline from the phone's copy, and
+    beyond the tile set's highest zoom (15) enlarged from its tile of zoom 15."""
+    import gzip
+
+    from click.testing import CliRunner
+
+    from gis_app.cli import cli
+    from tests.support.tilesets import mvt, tile_of, write_mbtiles, write_pmtiles
+
+    monkeypatch.setitem(app_ctx.config, "DATA_DIR", str(tmp_path / "data"))
+    tile = mvt(QUARTERS)
+    tiles = {}
+    for z in range(13, 16):
+        x0, y0 = tile_of(117.2550, 39.1050, z)
+        x1, y1 = tile_of(117.2700, 39.0920, z)
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                tiles[(z, x, y)] = gzip.compress(tile) if container == "mbtiles" else tile
+    if container == "mbtiles":
+        path = write_mbtiles(tmp_path / "v.mbtiles", tiles, "pbf", "117.255,39.092,117.27,39.105")
+    else:
+        path = write_pmtiles(tmp_path / "v.pmtiles", tiles, 1, gzip_tiles=False)
+    done = CliRunner().invoke(cli, ["basemap", "import", str(path)], obj={"app": app_ctx})
+    assert done.exit_code == 0, done.output
+    page = phone.page
+    log_in(phone, field.url, INSPECTOR)
+    page.goto(f"{field.url}/patrols/{field.patrol_id}")
+    _controlled(page)
+    _ready(page)
+    blocked: list[str] = []
+    _go_offline(page, blocked)
+    page.reload()
+    _ready(page)
+    x, y = tile_of(*GPS, 15)
+    centre = page.evaluate(
+        "([z, x, y]) => { const n = 2 ** z, lon = (x + 0.5) / n * 360 - 180;"
+        " const lat = Math.atan(Math.sinh(Math.PI * (1 - 2 * (y + 0.5) / n))) * 180 / Math.PI;"
+        " return [lat, lon]; }",
+        [15, x, y],
+    )
+    view = (
+        "([lat, lon, z]) => window[document.querySelector('[data-map]').dataset.map]"
+        ".setView([lat, lon], z, {animate: false})"
+    )
+    shown = 'key => !!document.querySelector(`#route-map canvas[data-tile="${key}"][data-drawn]`)'
+    page.evaluate(view, [*centre, 15])
+    page.wait_for_function(shown, arg=f"15/{x}/{y}")
+    got = page.evaluate(PIXELS, f"15/{x}/{y}")
+    assert got["drawn"] == "5"
+    assert _near(got["water"], WATER), got
+    assert _near(got["other"], OTHER), got  # a layer name no style knows: still drawn
+    assert _near(got["building"], BUILDING), got
+    assert any(_near(p, ROAD) for p in got["road"]), got
+    assert got["gap"][3] == 0, got  # nothing drawn between the shapes
+
+    # zoom 16 (beyond the tile set): the four quarters of the zoom-15 tile, each enlarged
+    page.evaluate(view, [*centre, 16])
+    for dx, dy, colour in [(0, 0, WATER), (1, 0, OTHER), (1, 1, BUILDING)]:
+        key = f"16/{2 * x + dx}/{2 * y + dy}"
+        page.wait_for_function(shown, arg=key)
+        assert _near(page.evaluate(PIXELS, key)["centre"], colour), (key, colour)
+    assert not any("/basemap/" in u for u in blocked)  # every tile came from the phone
+    _go_online(page)
+    assert [p for p in phone.problems() if "DISCONNECTED" not in p] == []
+
+
+def test_a_vector_basemap_is_drawn_under_every_map_page(
+    field, phone, auth, app_ctx, tmp_path, monkeypatch
+) -> None:
+    """The district map, a street map, the site form and the patrol pages draw the imported
+    vector basemap under their map (online; the route page offline is tested above)."""
+    import gzip
+
+    from click.testing import CliRunner
+
+    from gis_app.cli import cli
+    from tests.support.tilesets import mvt, tile_of, write_mbtiles
+
+    monkeypatch.setitem(app_ctx.config, "DATA_DIR", str(tmp_path / "data"))
+    auth.user("field.office", "district_officer", None, display_name="区办周")
+    tile = gzip.compress(mvt(QUARTERS))
+    tiles = {}
+    for z in range(9, 15):  # the district at every zoom the pages open at
+        x0, y0 = tile_of(117.18, 39.16, z)
+        x1, y1 = tile_of(117.34, 39.06, z)
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                tiles[(z, x, y)] = tile
+    path = write_mbtiles(tmp_path / "v.mbtiles", tiles, "pbf", "117.18,39.06,117.34,39.16")
+    done = CliRunner().invoke(cli, ["basemap", "import", str(path)], obj={"app": app_ctx})
+    assert done.exit_code == 0, done.output
+    page = phone.page
+    log_in(phone, field.url, "field.office")
+    drawn = "() => !!document.querySelector('canvas.gis-basemap-tile[data-drawn=\"5\"]')"
+    for where in (
+        "/map",
+        f"/map/street/{ZSM}",
+        "/sites/new",
+        f"/patrols/{field.patrol_id}",
+        "/patrols/new",
+    ):
+        page.goto(f"{field.url}{where}")
+        page.wait_for_function(drawn, timeout=20_000)
+        # under the map's own layers: in Leaflet's tile pane, below the outlines
+        assert page.locator(".leaflet-tile-pane .gis-basemap canvas").count() > 0, where
+    assert [p for p in phone.problems() if "DISCONNECTED" not in p] == []

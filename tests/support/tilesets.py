@@ -1,5 +1,6 @@
 """Small tile sets the basemap tests build themselves: MBTiles (SQLite, TMS rows) and
-PMTiles v3 (header, one varint root directory, tile data), raster PNG or vector tiles."""
+PMTiles v3 (header, one varint root directory, tile data), raster PNG or vector tiles (real
+Mapbox Vector Tiles written by a small protobuf encoder here)."""
 
 from __future__ import annotations
 
@@ -34,14 +35,82 @@ def vector_tile(name: str) -> bytes:
     return gzip.compress(b"\x1a\x0c\x0a\x05roads" + name.encode())
 
 
-def write_mbtiles(path: Path, tiles: dict[tuple[int, int, int], bytes], fmt: str) -> Path:
+# ---------------------------------------------------------------- Mapbox Vector Tiles
+
+Ring = list[tuple[int, int]]
+Feature = tuple[int, list[Ring], dict[str, str]]  # geometry type (1, 2, 3), rings, properties
+
+
+def _field(number: int, wire: int) -> bytes:
+    return _varint(number << 3 | wire)
+
+
+def _bytes(number: int, data: bytes) -> bytes:
+    return _field(number, 2) + _varint(len(data)) + data
+
+
+def _zigzag(n: int) -> int:
+    return (n << 1) ^ (n >> 31)
+
+
+def _geometry(kind: int, rings: list[Ring]) -> list[int]:
+    """MoveTo, LineTo and (for polygons) ClosePath commands with zigzag deltas."""
+    out: list[int] = []
+    x = y = 0
+    for ring in rings:
+        points = ring[:-1] if kind == 3 and ring[0] == ring[-1] else ring
+        for i, (px, py) in enumerate(points):
+            if i == 0:
+                out.append(1 | 1 << 3)
+            elif i == 1:
+                out.append(2 | (len(points) - 1) << 3)
+            out += [_zigzag(px - x), _zigzag(py - y)]
+            x, y = px, py
+        if kind == 3:
+            out.append(7 | 1 << 3)
+    return out
+
+
+def mvt(layers: dict[str, list[Feature]], extent: int = 4096) -> bytes:
+    """A Mapbox Vector Tile (spec 2.1) of these layers, coordinates in tile units."""
+    tile = b""
+    for name, features in layers.items():
+        keys: list[str] = []
+        values: list[str] = []
+        body = _field(15, 0) + _varint(2) + _bytes(1, name.encode())
+        for i, (kind, rings, props) in enumerate(features, start=1):
+            tags = []
+            for key, value in props.items():
+                if key not in keys:
+                    keys.append(key)
+                if value not in values:
+                    values.append(value)
+                tags += [keys.index(key), values.index(value)]
+            feature = _field(1, 0) + _varint(i)
+            feature += _bytes(2, b"".join(_varint(t) for t in tags))
+            feature += _field(3, 0) + _varint(kind)
+            feature += _bytes(4, b"".join(_varint(c) for c in _geometry(kind, rings)))
+            body += _bytes(2, feature)
+        body += b"".join(_bytes(3, k.encode()) for k in keys)
+        body += b"".join(_bytes(4, _bytes(1, v.encode())) for v in values)
+        body += _field(5, 0) + _varint(extent)
+        tile += _bytes(3, body)
+    return tile
+
+
+def write_mbtiles(
+    path: Path,
+    tiles: dict[tuple[int, int, int], bytes],
+    fmt: str,
+    bounds: str = "117.2,39.08,117.3,39.17",
+) -> Path:
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE metadata (name text, value text)")
     db.execute(
         "CREATE TABLE tiles (zoom_level integer, tile_column integer, tile_row integer,"
         " tile_data blob)"
     )
-    meta = {"name": f"测试底图 {fmt}", "format": fmt, "bounds": "117.2,39.08,117.3,39.17"}
+    meta = {"name": f"测试底图 {fmt}", "format": fmt, "bounds": bounds}
     if fmt == "pbf":
         meta["json"] = json.dumps({"vector_layers": [{"id": "roads", "fields": {}}]})
     db.executemany("INSERT INTO metadata VALUES (?, ?)", meta.items())
@@ -66,8 +135,18 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def write_pmtiles(path: Path, tiles: dict[tuple[int, int, int], bytes], tile_type: int) -> Path:
-    """tile_type: 1 vector (gzip tiles), 2 PNG. The root directory gzip-compressed."""
+def _zooms(zooms: list[int]) -> tuple[int, int]:
+    return min(zooms), max(zooms)
+
+
+def write_pmtiles(
+    path: Path,
+    tiles: dict[tuple[int, int, int], bytes],
+    tile_type: int,
+    gzip_tiles: bool = True,
+) -> Path:
+    """tile_type: 1 vector (gzip tiles, or plain with `gzip_tiles=False`), 2 PNG. The root
+    directory gzip-compressed."""
     entries = sorted((zxy_to_tileid(*zxy), data) for zxy, data in tiles.items())
     blob, offsets = b"", []
     for _, data in entries:
@@ -91,7 +170,13 @@ def write_pmtiles(path: Path, tiles: dict[tuple[int, int, int], bytes], tile_typ
     header += struct.pack("<7Q", root_off, len(root), meta_off, len(meta), data_off, 0, data_off)
     header += struct.pack("<QQQQ", len(blob), len(entries), len(entries), len(entries))
     header += struct.pack(
-        "<BBBBBB", 1, 2, 2 if tile_type == 1 else 1, tile_type, min(zooms), max(zooms)
+        "<BBBBBB",
+        1,
+        2,
+        2 if tile_type == 1 and gzip_tiles else 1,
+        tile_type,
+        min(zooms),
+        max(zooms),
     )
     header += struct.pack("<4i", 1172000000, 390800000, 1173000000, 391700000)
     header += struct.pack("<Bii", min(zooms), 1172600000, 391000000)

@@ -11,4 +11,4 @@ def register(app: Flask) -> None:
     from gis_app.features.field import pages
 
     app.register_blueprint(pages.bp)
-    app.jinja_env.globals.update(field_version=pages.version, offline_basemap=pages.raster_basemap)
+    app.jinja_env.globals.update(field_version=pages.version, offline_basemap=pages.offline_basemap)

@@ -20,8 +20,8 @@ bp = Blueprint("field", __name__, template_folder="templates")
 STATIC = PROJECT_ROOT / "static"
 WORKER = STATIC / "js" / "field-sw.js"
 #: the app's own files whose change makes the phones fetch them again (a new worker version)
-VERSIONED = ("js/field-sw.js", "js/field.js", "js/photos.js", "js/patrol.js", "css/app.css",
-             "css/patrol.css", "css/field.css")  # fmt: skip
+VERSIONED = ("js/field-sw.js", "js/field.js", "js/photos.js", "js/patrol.js", "js/basemap.js",
+             "js/mvt.js", "css/app.css", "css/patrol.css", "css/field.css")  # fmt: skip
 #: where the installed app opens
 START = "/patrols/"
 THEME = "#1f5fbf"
@@ -125,14 +125,16 @@ def basemap_tile(z: int, x: int, y: int, ext: str) -> Response:
     return response
 
 
-def raster_basemap() -> dict[str, object] | None:
-    """The imported raster basemap for the map pages (base.html), else None."""
+def offline_basemap() -> dict[str, object] | None:
+    """The imported basemap (raster or vector) for the map pages (base.html), else None."""
     info = basemap.current(_root())
-    if info is None or info.kind != "raster":
+    if info is None:
         return None
     template = url_for("field.basemap_tile", z=0, x=0, y=0, ext=info.format)
     return {
         "tiles": template.replace("/0/0/0.", "/{z}/{x}/{y}."),
+        "kind": info.kind,
         "minzoom": info.minzoom,
         "maxzoom": info.maxzoom,
+        "bounds": ",".join(f"{v:.6f}" for v in info.bounds) if len(info.bounds) == 4 else "",
     }

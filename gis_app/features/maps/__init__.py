@@ -33,6 +33,7 @@ def map_assets() -> MapAssets:
         leaflet_css=url_for("static", filename="vendor/leaflet/leaflet.css"),
         site_layer_js=url_for("static", filename="js/site-layer.js"),
         site_tiles_js=url_for("static", filename="js/site-tiles.js"),
+        mvt_js=url_for("static", filename="js/mvt.js"),
     )
 
 

@@ -65,6 +65,12 @@ def test_a_tile_set_is_imported_and_served(
     assert info["tiles"] == [f"/basemap/tiles/{{z}}/{{x}}/{{y}}.{ext}"]
     assert (info["minzoom"], info["maxzoom"], info["kind"]) == (13, 15, kind)
     assert client.get(f"/basemap/tiles/{z}/{x}/{y}.{ext}").status_code in (302, 401)  # login
+    # every page with a map draws it: the raster as tiles, the vector through mvt.js
+    page = client.get("/patrols/", headers=headers).get_data(as_text=True)
+    assert f'data-kind="{kind}"' in page and 'data-minzoom="13" data-maxzoom="15"' in page
+    assert ("js/mvt.js" in page) is (kind == "vector")
+    if kind == "vector":
+        assert page.index("js/mvt.js") < page.index("js/basemap.js")
 
 
 def test_a_file_that_is_no_tile_set_is_refused(app_ctx, tmp_path, monkeypatch) -> None:

@@ -296,6 +296,7 @@ def test_above_the_threshold_the_page_carries_no_site_but_the_same_counts(demo, 
     above = _page(demo, "/map?status=in_progress,closed")
     assert json.loads(_payload(above))["n"] == 0
     assert "site-tiles.js" in above
+    assert above.index("js/mvt.js") < above.index("site-tiles.js")  # its tile reader first
     assert _counts_table(above) == _counts_table(below)
     # the tiles and the sites of a view carry the page's filter
     assert "/tiles/sites/{z}/{x}/{y}.mvt?status=in_progress,closed" in above
