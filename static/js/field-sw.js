@@ -6,7 +6,9 @@
      stored on the way; without a connection (or after 8 s of a dead one) the stored copy;
    - photo thumbnails: the stored copy (taken along with a patrol), else the network.
    Nothing that changes data (POST…) and nothing of the API goes through it: the pages' own
-   offline queue (field.js) sends those, so the server's answers reach the page directly. */
+   offline queue (field.js) sends those, so the server's answers reach the page directly.
+   It never opens IndexedDB, where that queue keeps the photos waiting to be sent: all it
+   ever deletes are its own caches of an older version (gis-static-…). */
 "use strict";
 
 var VERSION = "__VERSION__";

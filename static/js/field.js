@@ -122,6 +122,9 @@
         }).join("；")
         : "尚未带走任何巡查（在线打开巡查路线页即自动保存）";
       box.appendChild(info);
+      var clear = clearButton(packs);
+      if (clear) box.appendChild(clear);
+      if (tidied) box.appendChild(el("p", { "class": "small muted", id: "fq-tidy" }, tidied));
       if (storage) box.appendChild(storage);
       markStops(items);
     });
@@ -216,12 +219,74 @@
     return navigator.storage.estimate().then(function (e) {
       var line = el("p", { "class": "small muted", id: "fq-storage" },
         "本机存储：已用 " + mb(e.usage || 0) + "，上限约 " + mb(e.quota || 0));
-      if (e.quota && e.usage / e.quota > 0.8) {
+      if (e.quota && e.usage / e.quota > FULL) {
         line.className = "small error";
-        line.textContent += "——存储快满了，请尽快联网发送记录，并移除已发送的项目";
+        line.textContent += "——存储快满了，请尽快联网发送记录，移除已发送的项目，或清理其他已带走的巡查（待发送的记录和照片不会被清理）";
       }
       return line;
     }).catch(function () { return null; });
+  }
+
+  // ---------------------------------------------------------------- housekeeping (point 5)
+  /* What the app may delete to make room: the copies taken along (the Cache Storage CACHE:
+     pages, thumbnails, basemap tiles; and their PACKS records). The queue is not among them,
+     by construction: every deletion below goes through dispose(), which refuses QUEUE. Only
+     the inspector removes a queue item (one sent, or refused and given up), and a sent item
+     no longer holds its photos. The service worker never opens IndexedDB. */
+  var FULL = 0.8; // share of the quota from which the panel warns and old packs are dropped
+  var tidied = "";
+  function dispose(store, k) {
+    if (store === QUEUE) return Promise.reject(new Error("the queue is never cleared by housekeeping"));
+    return remove(store, k);
+  }
+  function nearlyFull() {
+    if (!navigator.storage || !navigator.storage.estimate) return Promise.resolve(false);
+    return navigator.storage.estimate().then(function (e) { return !!e.quota && e.usage / e.quota > FULL; },
+      function () { return false; });
+  }
+  /** Drops the packs taken along other than `keepKey`, oldest first: all of them, or with
+      `whileFull` only as long as the storage is nearly full. Their stored copies go too,
+      except what the kept pack also uses. Answers how many packs were dropped. */
+  function dropPacks(keepKey, whileFull) {
+    if (!window.caches) return Promise.resolve(0);
+    return Promise.all([all(PACKS), caches.open(CACHE)]).then(function (got) {
+      var packs = got[0], cache = got[1], keep = {};
+      packs.forEach(function (p) {
+        if (p.key === keepKey) (p.urls || []).forEach(function (u) { keep[u] = true; });
+      });
+      var victims = packs.filter(function (p) { return p.key !== keepKey; });
+      victims.sort(function (a, b) { return a.saved_at < b.saved_at ? -1 : 1; });
+      var step = function (i) {
+        if (i >= victims.length) return Promise.resolve(i);
+        return (whileFull ? nearlyFull() : Promise.resolve(true)).then(function (go) {
+          if (!go) return i;
+          var urls = (victims[i].urls || []).filter(function (u) { return !keep[u]; });
+          return Promise.all(urls.map(function (u) { return cache.delete(u); }))
+            .then(function () { return dispose(PACKS, victims[i].key); })
+            .then(function () { return step(i + 1); });
+        });
+      };
+      return step(0);
+    });
+  }
+  function currentPack() {
+    return /^\/patrols\/\d+$/.test(location.pathname) ? "patrol-" + patrolOfPath(location.pathname) : "";
+  }
+  function clearButton(packs) {
+    var keepKey = currentPack();
+    var others = packs.filter(function (p) { return p.key !== keepKey; }).length;
+    if (!others) return null;
+    var button = el("button", { type: "button", id: "fq-clear", "class": "fq-drop" },
+      keepKey ? "清理其他已带走的巡查" : "清理已带走的巡查");
+    button.addEventListener("click", function () {
+      if (!window.confirm("将删除手机上保存的" + (keepKey ? "其他" : "") + "巡查页面、照片缩略图和底图；" +
+        "待发送的记录和照片不会删除。确定吗？")) return;
+      dropPacks(keepKey, false).then(function (n) {
+        tidied = "已清理带走的巡查 " + n + " 项（待发送的记录和照片未动）";
+        return render();
+      });
+    });
+    return button;
   }
 
   // ---------------------------------------------------------------- adding to the queue
@@ -445,7 +510,7 @@
       return render();
     }, function () { busy = false; return render(); });
   }
-  window.GisField = { sync: sync, render: render };
+  window.GisField = { sync: sync, render: render, dropPacks: dropPacks };
 
   window.addEventListener("online", function () { render(); sync(false); });
   window.addEventListener("offline", function () { render(); });
@@ -470,8 +535,12 @@
         var urls = pack.pages.concat(pack.thumbnails, pack.files || [], pack.basemap || []);
         return storeViaWorker(urls).then(function (got) {
           return put(PACKS, { key: "patrol-" + patrolId, title: pack.title || ("巡查 " + patrolId),
-            saved_at: nowIso(), count: got.count, bytes: got.bytes });
+            saved_at: nowIso(), count: got.count, bytes: got.bytes, urls: urls });
         });
+      })
+      .then(function () { return dropPacks("patrol-" + patrolId, true); })
+      .then(function (n) {
+        if (n) tidied = "存储将满：已移除较早带走的巡查 " + n + " 项（待发送的记录和照片未动）";
       });
   }
 

@@ -652,3 +652,127 @@ def test_a_vector_basemap_is_drawn_under_every_map_page(
         # under the map's own layers: in Leaflet's tile pane, below the outlines
         assert page.locator(".leaflet-tile-pane .gis-basemap canvas").count() > 0, where
     assert [p for p in phone.problems() if "DISCONNECTED" not in p] == []
+
+
+# the queue as IndexedDB holds it: each item's state and the sizes of the photos it carries
+QUEUED = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('gis-field');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const got = open.result.transaction('queue').objectStore('queue').getAll();
+    got.onsuccess = () => resolve(got.result.map(i => ({
+      key: i.key, state: i.state, photos: (i.photos || []).map(p => p.blob ? p.blob.size : null),
+    })));
+  };
+})"""
+STORED = """() => caches.open('gis-field').then(c => c.keys())
+  .then(ks => ks.map(r => new URL(r.url).pathname))"""
+FAR = (117.2640, 39.0975)  # 170 m from GPS, 300 m from the sites: a new site
+
+
+def test_photos_waiting_to_be_sent_are_never_cleared_to_make_room(
+    field, phone, connection, tmp_path
+) -> None:
+    """The app's own housekeeping — older patrols dropped when the phone is nearly full, and
+    the inspector's 清理已带走的巡查 — removes the copies taken along and never the queue:
+    the photos waiting are all there, byte for byte, and are sent when the server answers."""
+    from gis_app.features.patrol import plans
+    from gis_app.http.database import session
+
+    second, _plan = plans.create_patrol(
+        session(),
+        {"title": "次日巡查", "area": {"kind": "street", "street": ZSM}, "start": list(GPS)},
+        Actor(INSPECTOR, "inspector", ZSM),
+        "120102",
+    )
+    assert second is not None
+    page = phone.page
+    context = page.context
+    url = field.url
+    log_in(phone, url, INSPECTOR)
+    page.goto(f"{url}/patrols/{field.patrol_id}")  # the first patrol taken along
+    _controlled(page)
+    _ready(page)
+    blocked: list[str] = []
+    _go_offline(page, blocked)
+    page.reload()
+    _ready(page)
+    photos = [
+        _photo(tmp_path, "p1.jpg", (200, 60, 60), GPS),
+        _photo(tmp_path, "p2.jpg", (60, 200, 60), GPS),
+    ]
+    page.locator("a.big-button", has_text="记录发现").click()
+    page.wait_for_function("() => document.getElementById('lon').value !== ''")
+    page.locator("#photos").set_input_files(photos)
+    page.fill("#note", "两张照片的发现")
+    with page.expect_navigation():
+        page.click("#finding-submit")
+    _ready(page)
+    context.set_geolocation({"longitude": FAR[0], "latitude": FAR[1]})
+    _record_finding(
+        page, url, field.patrol_id, "一张照片的发现", _photo(tmp_path, "p3.jpg", (0, 0, 200), FAR)
+    )
+    before = page.evaluate(QUEUED)
+    assert [(i["state"], len(i["photos"])) for i in before] == [("waiting", 2), ("waiting", 1)]
+    assert all(size and size > 100 for i in before for size in i["photos"]), before
+
+    # back online, but the server cannot take the findings yet (they stay waiting); the
+    # phone is nearly full (95 %) when the inspector opens the next patrol
+    context.unroute_all(behavior="ignoreErrors")
+    context.route(
+        "**/api/v1/findings",
+        lambda route: route.fulfill(status=503, content_type="application/json", body="{}"),
+    )
+    page.add_init_script(
+        "navigator.storage.estimate = () => Promise.resolve({usage: 95e6, quota: 100e6});"
+    )
+    context.set_offline(False)
+    page.goto(f"{url}/patrols/{second.id}")
+    _ready(page)
+    assert "已移除较早带走的巡查 1 项" in page.locator("#fq-tidy").inner_text()
+    packs = page.locator("#fq-packs").inner_text()
+    assert "次日巡查" in packs and "今日巡查" not in packs
+    stored = page.evaluate(STORED)
+    assert f"/patrols/{second.id}" in stored and f"/patrols/{field.patrol_id}" not in stored
+    assert page.evaluate(QUEUED) == before  # the photos waiting: all there, the same bytes
+    assert "存储快满了" in page.locator("#fq-storage").inner_text()
+
+    # the inspector clears what was taken along (from the patrol list: every patrol)
+    page.goto(f"{url}/patrols/")
+    _ready(page)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#fq-clear")
+    page.wait_for_function("() => !!document.getElementById('fq-tidy')")
+    assert "已清理带走的巡查 1 项" in page.locator("#fq-tidy").inner_text()
+    assert "尚未带走任何巡查" in page.locator("#fq-packs").inner_text()
+    stored = page.evaluate(STORED)
+    assert not [p for p in stored if p.startswith("/patrols/") or p.startswith("/basemap/")]
+    assert page.evaluate(QUEUED) == before
+    assert _waiting(page) == 2
+
+    # the server answers again: both findings arrive with all three photos
+    context.unroute_all(behavior="ignoreErrors")
+    page.click("#fq-send")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#fq-items li.fq-sent').length === 2", timeout=30_000
+    )
+    found = connection.execute(
+        text(
+            "SELECT f.note, jsonb_array_length(f.photo_ids) FROM patrol_findings f"
+            " WHERE f.patrol_id = :p ORDER BY f.id"
+        ),
+        {"p": field.patrol_id},
+    ).all()
+    assert [tuple(f) for f in found] == [("两张照片的发现", 2), ("一张照片的发现", 1)]
+    sizes = sorted(
+        connection.execute(
+            text(
+                "SELECT count(*) FROM photos WHERE site_id IN (SELECT site_id FROM"
+                " patrol_findings WHERE patrol_id = :p)"
+            ),
+            {"p": field.patrol_id},
+        ).scalars()
+    )
+    assert sizes == [3]
+    problems = [p for p in phone.problems() if "DISCONNECTED" not in p and "503" not in p]
+    assert problems == []
