@@ -22,13 +22,14 @@
   /* ---- the points of a tile (decoded by mvt.js, shared with the vector basemap) ---- */
   function decodeTile(buffer) {
     var out = [];
-    GisMvt.decode(buffer).forEach(function (layer) {
-      layer.features.forEach(function (f) {
-        var ring = f.rings[f.rings.length - 1] || [0, 0];
-        // the point as a share of the tile (0..1; beyond it: the buffer)
-        out.push({id: f.id, props: f.props, x: ring[ring.length - 2] / layer.extent,
-                  y: ring[ring.length - 1] / layer.extent});
-      });
+    GisMvt.decode(buffer, true).forEach(function (layer) {
+      var features = layer.features, extent = layer.extent;
+      for (var i = 0; i < features.length; i++) {
+        var f = features[i];
+        f.x /= extent;  // share of the tile (0..1; beyond it: the buffer)
+        f.y /= extent;
+        out.push(f);
+      }
     });
     return out;
   }
