@@ -644,6 +644,7 @@ def test_a_vector_basemap_is_drawn_under_every_map_page(
         "/map",
         f"/map/street/{ZSM}",
         "/sites/new",
+        f"/sites/{field.site_ids[0]}",
         f"/patrols/{field.patrol_id}",
         "/patrols/new",
     ):
