@@ -640,6 +640,18 @@ def test_a_vector_basemap_is_drawn_under_every_map_page(
     page = phone.page
     log_in(phone, field.url, "field.office")
     drawn = "() => !!document.querySelector('canvas.gis-basemap-tile[data-drawn=\"5\"]')"
+    # a tile arriving still compressed (a proxy that dropped Content-Encoding) is unpacked
+    unpacked: list[str] = []
+
+    def compressed(route: Any) -> None:
+        unpacked.append(route.request.url)
+        route.fulfill(status=200, body=tile, content_type="application/vnd.mapbox-vector-tile")
+
+    page.route("**/basemap/tiles/**", compressed)
+    page.goto(f"{field.url}/map")
+    page.wait_for_function(drawn, timeout=20_000)
+    assert unpacked
+    page.unroute("**/basemap/tiles/**")
     for where in (
         "/map",
         f"/map/street/{ZSM}",
