@@ -145,6 +145,15 @@
     },
   });
 
+  /* a raster tile set asks nothing below its lowest zoom (a transparent pixel instead), so a
+     map without a minimum zoom of its own can still be zoomed out past it */
+  var EMPTY_TILE = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
+  var RasterBasemap = L.TileLayer.extend({
+    getTileUrl: function (coords) {
+      return coords.z < minNative ? EMPTY_TILE : L.TileLayer.prototype.getTileUrl.call(this, coords);
+    },
+  });
+
   function add(map) {
     if (!(map instanceof L.Map) || map.__gisBasemap) return;
     map.__gisBasemap = true;
@@ -157,7 +166,8 @@
       layer = new VectorBasemap(options);
     } else {
       options.maxNativeZoom = maxNative;
-      layer = L.tileLayer(template, options);
+      options.minZoom = 0;  // below the tile set's lowest zoom: an empty tile, the map not held
+      layer = new RasterBasemap(template, options);
     }
     layer.addTo(map).bringToBack();
   }
