@@ -261,6 +261,8 @@ def _pg_conninfo(url: str) -> str:
     parts = [f"host={u.host}", f"port={u.port}", f"dbname={u.database}", f"user={u.username}"]
     if u.password:
         parts.append(f"password={u.password}")
+    if u.query.get("passfile"):  # the local cluster's (gis_app.core.localdb)
+        parts.append(f"passfile={u.query['passfile']}")
     return " ".join(parts)
 
 

@@ -5,8 +5,9 @@ and the same SiteFilter as /api/v1/sites. Exports for agencies never hold person
 (gis_app.core.codes.PERSONAL_FIELDS) nor notes; the full export with them is for the district
 office's roles only (Actor.is_district). A street role exports its own street only.
 
-GeoJSON and CSV stream straight from a server-side cursor; the other formats are written to a
-temporary file batch by batch (memory stays flat) and then streamed.
+GeoJSON streams straight from COPY and CSV from a server-side cursor; the other formats are
+written to a temporary file batch by batch (memory stays flat) and then streamed (the .xlsx's
+sheet rows are built by PostgreSQL and streamed into the zip through COPY).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from gis_app.features.exchange.export.fields import LANG_MESSAGE, LANGS, LAYERS,
 from gis_app.features.exchange.export.geojson import geojson_chunks
 from gis_app.features.exchange.export.ogr import write_ogr
 from gis_app.features.exchange.export.source import make_source
-from gis_app.features.exchange.export.tabular import csv_chunks, write_xlsx
+from gis_app.features.exchange.export.tabular import csv_chunks
+from gis_app.features.exchange.export.xlsx import write_xlsx
 from gis_app.features.ledger.queries import SiteFilter
 
 __all__ = ["FORMATS", "ExportFormat", "ExportResult", "ExportSpec", "export"]

@@ -176,6 +176,14 @@ class LayerSource:
 
         For polygons lon/lat is a point inside (ST_PointOnSurface), rounded to 7 decimals.
         """
+        columns, order = self.row_columns(fields, lang, style, geometry)
+        return select(*columns).order_by(order)
+
+    def row_columns(
+        self, fields: Sequence[ExportField], lang: Lang, style: RowStyle, geometry: str
+    ) -> tuple[list[Any], Any]:
+        """The columns of `rows` and the expression they are ordered by (for writers that
+        build a text of their own out of the columns, as the .xlsx sheet's rows)."""
         inner = self._inner(fields)
         columns = [self._shaped(f, inner.c[f.name], lang, style).label(f.name) for f in fields]
         geom = inner.c._geom
@@ -193,7 +201,7 @@ class LayerSource:
             if geometry == "lonlat+wkt":
                 wkt = func.ST_AsText(func.ST_ForcePolygonCCW(geom), COORD_DECIMALS)
                 columns.append(wkt.label("wkt"))
-        return select(*columns).order_by(inner.c._fid)
+        return columns, inner.c._fid
 
     def count(self, session: Session) -> int:
         return int(session.execute(self.from_query([func.count()]).where(*self.extra)).scalar_one())
