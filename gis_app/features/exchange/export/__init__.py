@@ -29,7 +29,7 @@ from gis_app.features.exchange.export.ogr import write_ogr
 from gis_app.features.exchange.export.source import make_source
 from gis_app.features.exchange.export.tabular import csv_chunks
 from gis_app.features.exchange.export.xlsx import write_xlsx
-from gis_app.features.ledger.queries import SiteFilter
+from gis_app.features.ledger.queries import SiteFilter, late_step_sites
 
 __all__ = ["FORMATS", "ExportFormat", "ExportResult", "ExportSpec", "export"]
 
@@ -143,7 +143,9 @@ def export(
     spec.check(actor)
     fmt = FORMATS[spec.fmt]
     lang: Lang = "zh" if spec.lang == "zh" else "en"
-    src = make_source(spec.layer, flt, today, actor)
+    # the late steps' sites read first: the export's query may then run in parallel workers
+    late = late_step_sites(session, today) if spec.layer == "sites" else None
+    src = make_source(spec.layer, flt, today, actor, late)
     fields = fields_for(spec.layer, spec.personal)
     count = src.count(session)
     report = (lambda done: progress(done, count)) if progress is not None else None

@@ -207,7 +207,7 @@ class LayerSource:
         return int(session.execute(self.from_query([func.count()]).where(*self.extra)).scalar_one())
 
 
-def _site_values(today: date) -> dict[str, Callable[[], Any]]:
+def _site_values(today: date, late_sites: list[int] | None) -> dict[str, Callable[[], Any]]:
     values: dict[str, Callable[[], Any]] = {
         "id": lambda: Site.id,
         "code": lambda: Site.code,
@@ -219,7 +219,7 @@ def _site_values(today: date) -> dict[str, Callable[[], Any]]:
         "area_m2": lambda: Site.area_m2,
         "disposition": lambda: Site.disposition,
         "status": lambda: Site.status,
-        "overdue": lambda: overdue_expr(today),
+        "overdue": lambda: overdue_expr(today, late_sites),
         "committed_deadline": lambda: Site.committed_deadline,
         "current_deadline": lambda: Site.current_deadline,
         "source": lambda: Site.source,
@@ -236,14 +236,21 @@ def _site_values(today: date) -> dict[str, Callable[[], Any]]:
 
 
 def site_source(
-    flt: SiteFilter, today: date, extra: Sequence[Expr] = (), actor: Actor | None = None
+    flt: SiteFilter,
+    today: date,
+    extra: Sequence[Expr] = (),
+    actor: Actor | None = None,
+    late_sites: list[int] | None = None,
 ) -> LayerSource:
     """The live sites the filter selects (plus extra conditions, e.g. the OGC API's), of
-    those `actor` may see (a street role: its own street; None: a command, all)."""
+    those `actor` may see (a street role: its own street; None: a command, all).
+
+    `late_sites` (ledger.queries.late_step_sites, read in the same transaction) lets
+    PostgreSQL build a whole export in parallel workers (see `overdue_expr`)."""
     conds = scoped(flt, today, actor)
     return LayerSource(
         layer="sites",
-        values=_site_values(today),
+        values=_site_values(today, late_sites),
         id_expr=Site.id,
         geom=Site.geom,
         from_query=lambda columns: base_select(columns).where(*conds),
@@ -325,8 +332,12 @@ def _street_conditions(flt: SiteFilter, actor: Actor | None) -> list[Expr]:
 
 
 def make_source(
-    layer: str, flt: SiteFilter, today: date, actor: Actor | None = None
+    layer: str,
+    flt: SiteFilter,
+    today: date,
+    actor: Actor | None = None,
+    late_sites: list[int] | None = None,
 ) -> LayerSource:
     if layer == "sites":
-        return site_source(flt, today, actor=actor)
+        return site_source(flt, today, actor=actor, late_sites=late_sites)
     return street_source(flt, today, actor=actor)
