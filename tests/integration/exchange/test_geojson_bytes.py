@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
+from gis_app.features.exchange import export as export_service
 from gis_app.features.exchange.export import copy_stream
 from gis_app.features.exchange.export.fields import fields_for
 from gis_app.features.exchange.export.source import local_time, site_source
@@ -56,11 +57,23 @@ def _postgres_alone(db_session, lang: str) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_http_body_is_postgres_bytes(office, db_session, sites, lang) -> None:
+@pytest.mark.parametrize(("lang", "inline_max"), [("en", 200_000), ("zh", 200_000), ("en", 2)])
+def test_http_body_is_postgres_bytes(
+    office, db_session, sites, monkeypatch, lang, inline_max
+) -> None:
+    """Also with more late steps' sites than go into the query (then the subquery)."""
+    monkeypatch.setattr(export_service, "LATE_SITES_INLINE_MAX", inline_max)
+    statements: list[str] = []
+    real_copy_sql = copy_stream.copy_sql
+
+    def recording(session, query):
+        statements.append(real_copy_sql(session, query))
+        return statements[-1]
+
     late = set(late_step_sites(db_session, TODAY))
     assert set(sites[:5]) <= late
     features = _postgres_alone(db_session, lang)
+    monkeypatch.setattr(copy_stream, "copy_sql", recording)
     response = office.get(f"/exports/sites.geojson?lang={lang}")
     assert response.status_code == 200
     body = response.get_data()
@@ -71,3 +84,6 @@ def test_http_body_is_postgres_bytes(office, db_session, sites, lang) -> None:
     by_id = {f["id"]: f["properties"] for f in json.loads(body)["features"]}
     assert len(by_id) == len(sites) == int(response.headers["X-Feature-Count"])
     assert all(by_id[i][overdue] is True for i in sites[:5])
+    inlined = "= ANY (CAST(ARRAY[" in statements[-1]
+    assert inlined == (len(late) <= inline_max), statements[-1][:2000]
+    assert ("FROM site_steps" in statements[-1]) != inlined

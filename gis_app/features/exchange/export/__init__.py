@@ -59,6 +59,8 @@ FORMATS: dict[str, ExportFormat] = {
         ),
     )
 }
+#: at most this many late steps' sites go into the export's query as an array
+LATE_SITES_INLINE_MAX = 200_000
 PERSONAL_MESSAGE = "含相对人信息的完整导出仅限区领导小组办公室（区级角色）使用"
 
 
@@ -145,6 +147,8 @@ def export(
     lang: Lang = "zh" if spec.lang == "zh" else "en"
     # the late steps' sites read first: the export's query may then run in parallel workers
     late = late_step_sites(session, today) if spec.layer == "sites" else None
+    if late is not None and len(late) > LATE_SITES_INLINE_MAX:
+        late = None  # an SQL text of megabytes: the subquery instead (one worker, same rows)
     src = make_source(spec.layer, flt, today, actor, late)
     fields = fields_for(spec.layer, spec.personal)
     count = src.count(session)
