@@ -9,8 +9,18 @@ On a database of its own (`<app db>_bench` on the same server), for each scale:
 - `geopandas.read_postgis(sql).to_json()` with the same selection (in a subprocess, for its
   peak memory);
 - `ogr2ogr -f GeoJSON /vsistdout/ PG:... -sql ...` reading the same selection;
-- PostgreSQL alone building the same feature texts (`COPY (...) TO STDOUT`), the floor;
-- the other formats over HTTP, once each.
+- PostgreSQL alone building the same feature texts (`COPY (...) TO STDOUT`), the floor: as
+  the tables' owner (the baseline of issue 20: HTTP within 1.2× of it), and under the request's
+  role and row-level security scope (a district officer), as the export itself runs;
+- the other formats over HTTP, once each;
+- with --xlsx-baseline, the .xlsx written in-process by this project's writer (PostgreSQL
+  builds the sheet rows) and by openpyxl's write-only mode (the writer before issue 20, kept in
+  tests/support/xlsx_openpyxl.py), same selection, same run.
+
+`--database-url URL` measures a database built elsewhere (e.g. the map bench's million
+sites) without loading anything into it (the only write: the bench account's bearer token);
+`--geojson-only` leaves out geopandas and ogr2ogr (at 1,000,000 sites geopandas alone needs
+gigabytes); `--formats ""` the other formats over HTTP.
 
 Times are the best of --repeat runs (wall clock, to the last byte). Memory is the peak resident
 set (VmHWM) of the gunicorn worker, started afresh for each export, and its growth over the
@@ -261,6 +271,8 @@ def _pg_conninfo(url: str) -> str:
     parts = [f"host={u.host}", f"port={u.port}", f"dbname={u.database}", f"user={u.username}"]
     if u.password:
         parts.append(f"password={u.password}")
+    if u.query.get("passfile"):  # the local cluster's (gis_app.core.localdb)
+        parts.append(f"passfile={u.query['passfile']}")
     return " ".join(parts)
 
 
@@ -289,14 +301,30 @@ def ogr2ogr_route(url: str, sql: str, repeat: int) -> Result:
     return result
 
 
-def postgres_route(url: str, feature_sql: str, repeat: int) -> Result:
-    """PostgreSQL building the feature texts and sending them, nothing else (the floor)."""
+#: the request's role and scope, as the app sets them for a district officer (core.database)
+REQUEST_SCOPE = (
+    "SET ROLE {role}",
+    "SELECT set_config('app.role', 'district_officer', false), "
+    "set_config('app.street', '', false), set_config('app.user', 'bench.office', false)",
+)
+
+
+def postgres_route(url: str, feature_sql: str, repeat: int, as_request: bool = False) -> Result:
+    """PostgreSQL building the feature texts and sending them, nothing else (the floor); as
+    the owner, or (`as_request`) under the request's role and row-level security scope."""
     import psycopg2
 
-    result = Result("PostgreSQL alone (COPY feature texts)")
+    from gis_app.core.db_security import app_role
+
+    name = "request's role" if as_request else "owner"
+    result = Result(f"PostgreSQL alone, {name} (COPY feature texts)")
     for _ in range(repeat):
         conn = psycopg2.connect(_pg_conninfo(url), options="-c timezone=Asia/Shanghai")
         try:
+            if as_request:
+                with conn.cursor() as cur:
+                    for statement in REQUEST_SCOPE:
+                        cur.execute(statement.format(role=app_role()))
 
             class Sink:
                 size = 0
@@ -314,6 +342,42 @@ def postgres_route(url: str, feature_sql: str, repeat: int) -> Result:
     return result
 
 
+def xlsx_routes(url: str, repeat: int) -> list[Result]:
+    """The .xlsx of every site written in-process, this project's writer against openpyxl's
+    write-only mode (the writer before issue 20), the same selection, one after the other."""
+    import tempfile
+
+    from gis_app.core.database import sqlalchemy_url
+    from gis_app.features.exchange.export.fields import fields_for
+    from gis_app.features.exchange.export.source import site_source
+    from gis_app.features.exchange.export.xlsx import write_xlsx
+    from gis_app.features.ledger.queries import SiteFilter, late_step_sites
+    from tests.support.xlsx_openpyxl import write_xlsx_openpyxl
+
+    engine = create_engine(sqlalchemy_url(url))
+    results = []
+    writers = (
+        ("xlsx: PostgreSQL writes the rows (in-process)", write_xlsx),
+        ("xlsx: openpyxl write-only (in-process, before)", write_xlsx_openpyxl),
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        for route, writer in writers:
+            result = Result(route)
+            for _ in range(repeat):
+                path = Path(folder) / "sites.xlsx"
+                with Session(engine) as session:
+                    started = time.perf_counter()
+                    src = site_source(
+                        SiteFilter(), TODAY, late_sites=late_step_sites(session, TODAY)
+                    )
+                    writer(session, src, fields_for("sites"), "zh", path)
+                    result.seconds.append(time.perf_counter() - started)
+                result.size_mb = path.stat().st_size / 1e6
+            results.append(result)
+    engine.dispose()
+    return results
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -323,8 +387,6 @@ def machine() -> str:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    mem = _kib(os.getpid(), "VmRSS")  # touch /proc to fail early off Linux
-    del mem
     total = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
     pg = subprocess.run(["pg_config", "--version"], capture_output=True, text=True).stdout.strip()
     gdal = subprocess.run(["ogr2ogr", "--version"], capture_output=True, text=True).stdout.strip()
@@ -334,12 +396,21 @@ def machine() -> str:
     )
 
 
+def _ratio(r: Result, base: Result | None) -> str:
+    return f"{r.best / base.best:.2f}×" if base is not None else ""
+
+
+def _find(rows: list[Result], start: str) -> Result | None:
+    return next((r for r in rows if r.route.startswith(start)), None)
+
+
 def render(
     results: dict[int, list[Result]],
     others: dict[int, list[Result]],
     loads: str,
-    load_average: tuple[float, float],
+    load_average: dict[int, tuple[float, float]],
     command: str = "python -m bench.export_bench --write",
+    xlsx: dict[int, list[Result]] | None = None,
 ) -> str:
     from bench import report
 
@@ -347,47 +418,73 @@ def render(
         SECTION,
         "",
         report.meta_line("Exports", command, machine()),
-        f"Measured {datetime.now().strftime('%Y-%m-%d')} on {machine()}; the machine is "
-        f"shared: load average {load_average[0]:.1f} at the start, {load_average[1]:.1f} at "
-        "the end (2 cores), so absolute times are noisy; the ratios are from the same run.",
+        f"Measured {datetime.now().strftime('%Y-%m-%d')} on {machine()}. The machine is "
+        "shared, so absolute times are noisy; the ratios are from the same run. Load average "
+        "(1 min) at the start and the end of each size: "
+        + "; ".join(f"{n:,} sites {a:.1f} → {b:.1f}" for n, (a, b) in sorted(load_average.items()))
+        + ".",
         f"Command: `{command}` (bench/export_bench.py); the demo "
         f"district with N sites on a database of its own{loads}. Times: best of the runs, to the "
         "last byte. Server memory: peak resident set of the gunicorn worker (one sync worker, "
         "started afresh per export), and its growth over the idle worker.",
         "",
-        "GeoJSON, the same selection (live sites with their street, every agency field):",
+        "GeoJSON, the same selection (live sites with their street, every agency field); "
+        "÷ PG = seconds over PostgreSQL alone as the owner (the issue's baseline):",
         "",
-        "| sites | route | seconds | vs geopandas | vs ogr2ogr | size MB | peak MiB | growth MiB |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| sites | route | seconds | ÷ PG | vs geopandas | vs ogr2ogr | size MB | peak MiB "
+        "| growth MiB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, rows in sorted(results.items()):
-        gpd = next(r for r in rows if r.route.startswith("geopandas"))
-        ogr = next(r for r in rows if r.route.startswith("ogr2ogr"))
+        gpd = _find(rows, "geopandas")
+        ogr = _find(rows, "ogr2ogr")
+        floor = _find(rows, "PostgreSQL alone, owner")
         for r in rows:
             peak = f"{r.peak_mib:.0f}" if r.peak_mib is not None else ""
             growth = f"{r.growth_mib:.0f}" if r.growth_mib is not None else ""
+            vs_gpd = f"{gpd.best / r.best:.1f}×" if gpd is not None else ""
+            vs_ogr = f"{ogr.best / r.best:.1f}×" if ogr is not None else ""
             lines.append(
-                f"| {n:,} | {r.route} | {r.best:.2f} | {gpd.best / r.best:.1f}× | "
-                f"{ogr.best / r.best:.1f}× | {r.size_mb:.1f} | {peak} | {growth} |"
+                f"| {n:,} | {r.route} | {r.best:.2f} | {_ratio(r, floor)} | {vs_gpd} | "
+                f"{vs_ogr} | {r.size_mb:.1f} | {peak} | {growth} |"
             )
     lines += [
         "",
-        "`PostgreSQL alone` is COPY of the same feature texts, where PostgreSQL may use "
-        "parallel workers; the export reads them through a cursor (bound parameters, first "
-        "bytes at once, constant memory), which PostgreSQL runs without parallel workers.",
-        "",
-        "The other formats over HTTP (one run each; GeoPackage, Shapefile, KML and .xlsx are "
-        "written to a temporary file batch by batch, then sent):",
-        "",
-        "| sites | export | seconds | size MB | peak MiB | growth MiB |",
-        "|---:|---|---:|---:|---:|---:|",
+        "`PostgreSQL alone` is COPY of the same feature texts to a client that only counts "
+        "the bytes; as the owner, row-level security does not apply and PostgreSQL may use "
+        "parallel workers; under the request's role (SET ROLE and the district officer's "
+        "scope) the policies apply as in the export. The export reads the late steps' sites "
+        "first and puts them into the query as an array, which lets PostgreSQL use parallel "
+        "workers under row-level security too (ledger.queries.overdue_expr).",
     ]
-    for n, rows in sorted(others.items()):
-        for r in rows:
-            lines.append(
-                f"| {n:,} | {r.route} | {r.best:.2f} | {r.size_mb:.1f} | {r.peak_mib:.0f} | "
-                f"{r.growth_mib:.0f} |"
-            )
+    if xlsx:
+        lines += [
+            "",
+            ".xlsx of every site (Chinese), written in-process by each writer in the same run:",
+            "",
+            "| sites | writer | seconds | vs openpyxl | size MB |",
+            "|---:|---|---:|---:|---:|",
+        ]
+        for n, rows in sorted(xlsx.items()):
+            before = _find(rows, "xlsx: openpyxl")
+            for r in rows:
+                speed = f"{before.best / r.best:.1f}× faster" if before is not None else ""
+                lines.append(f"| {n:,} | {r.route} | {r.best:.2f} | {speed} | {r.size_mb:.1f} |")
+    if any(others.values()):
+        lines += [
+            "",
+            "The other formats over HTTP (one run each; GeoPackage, Shapefile, KML and .xlsx are "
+            "written to a temporary file batch by batch, then sent):",
+            "",
+            "| sites | export | seconds | size MB | peak MiB | growth MiB |",
+            "|---:|---|---:|---:|---:|---:|",
+        ]
+        for n, rows in sorted(others.items()):
+            for r in rows:
+                lines.append(
+                    f"| {n:,} | {r.route} | {r.best:.2f} | {r.size_mb:.1f} | {r.peak_mib:.0f} | "
+                    f"{r.growth_mib:.0f} |"
+                )
     lines.append("")
     return "\n".join(lines)
 
@@ -399,48 +496,82 @@ def write_section(section: str, doc: Path = DOC) -> None:
     report.write_section("export_bench", section, doc)
 
 
+def _count(url: str) -> int:
+    from gis_app.core.database import sqlalchemy_url
+    from gis_app.features.ledger.models import Site
+
+    engine = create_engine(sqlalchemy_url(url))
+    with Session(engine) as session:
+        n = session.scalar(select(func.count()).select_from(Site).where(Site.deleted_at.is_(None)))
+    engine.dispose()
+    return int(n or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="10000,100000", help="site counts, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--formats", default=",".join(OTHER_FORMATS))
     parser.add_argument(
+        "--database-url", help="measure this database as it is (nothing loaded into it)"
+    )
+    parser.add_argument("--geojson-only", action="store_true", help="no geopandas, no ogr2ogr")
+    parser.add_argument(
+        "--xlsx-baseline", action="store_true", help="the .xlsx writers in-process, new and old"
+    )
+    parser.add_argument(
         "--write", action="store_true", help="update docs/operations/performance.md"
     )
     parser.add_argument("--doc", type=Path, default=DOC, help="document to write into")
     args = parser.parse_args(argv)
-    scales = [int(s) for s in args.scales.split(",") if s]
     formats = [f for f in args.formats.split(",") if f]
 
-    load_start = os.getloadavg()[1]
-    url = bench_url()
+    if args.database_url:
+        url = args.database_url
+        scales = [_count(url)]
+    else:
+        url = bench_url()
+        scales = [int(s) for s in args.scales.split(",") if s]
     rows_sql, feature_sql = selection_sql()
     results: dict[int, list[Result]] = {}
     others: dict[int, list[Result]] = {}
+    xlsx: dict[int, list[Result]] = {}
+    loads_seen: dict[int, tuple[float, float]] = {}
     load_notes = []
     for n in scales:
-        seconds = load(url, n)
-        if seconds:
-            load_notes.append(f"{n:,} loaded in {seconds:.0f} s")
-        print(f"[bench] {n:,} sites", file=sys.stderr)
+        if not args.database_url:
+            seconds = load(url, n)
+            if seconds:
+                load_notes.append(f"{n:,} loaded in {seconds:.0f} s")
+        start_load = os.getloadavg()[0]
+        print(f"[bench] {n:,} sites, load average {start_load:.1f}", file=sys.stderr)
         rows = [
-            http_export(url, "/exports/sites.geojson", args.repeat),
-            geopandas_route(url, rows_sql, args.repeat),
-            ogr2ogr_route(url, rows_sql, args.repeat),
             postgres_route(url, feature_sql, args.repeat),
+            http_export(url, "/exports/sites.geojson?lang=en", args.repeat),
+            postgres_route(url, feature_sql, args.repeat, as_request=True),
         ]
+        if not args.geojson_only:
+            rows += [
+                geopandas_route(url, rows_sql, args.repeat),
+                ogr2ogr_route(url, rows_sql, args.repeat),
+            ]
         for r in rows:
             print(f"  {r.route}: {r.best:.2f} s", file=sys.stderr)
         results[n] = rows
+        if args.xlsx_baseline:
+            xlsx[n] = xlsx_routes(url, 1)
+            for r in xlsx[n]:
+                print(f"  {r.route}: {r.best:.2f} s", file=sys.stderr)
         others[n] = []
         for fmt in formats:
             r = http_export(url, f"/exports/sites.{fmt}", 1)
             print(f"  {r.route}: {r.best:.2f} s, peak {r.peak_mib:.0f} MiB", file=sys.stderr)
             others[n].append(r)
+        loads_seen[n] = (start_load, os.getloadavg()[0])
     loads = f" ({'; '.join(load_notes)})" if load_notes else ""
     given = argv if argv is not None else sys.argv[1:]
     command = ("python -m bench.export_bench " + " ".join(given)).strip()
-    section = render(results, others, loads, (load_start, os.getloadavg()[1]), command)
+    section = render(results, others, loads, loads_seen, command, xlsx)
     print(section)
     if args.write:
         write_section(section, args.doc)

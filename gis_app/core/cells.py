@@ -9,7 +9,8 @@ as a string (openpyxl makes a string starting with `=` a formula cell). A plain 
 
 Every writer calls `neutralise`/`row` on what it writes (CSV and .xlsx exports, the ledger,
 reports, the spot-check report); the ledger import undoes it with `restore`, so an export
-imports back unchanged.
+imports back unchanged. The .xlsx export has PostgreSQL write its cells: `neutralise_sql` is
+the same rule as an SQL expression (a test holds the two to the same answers).
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import Text, case, literal
+from sqlalchemy.sql.elements import ColumnElement
+
 #: the characters a spreadsheet reads as the start of a formula (or a DDE call)
 FORMULA_STARTS = frozenset("=+-@\t\r\n|")
 QUOTE = "'"
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+#: a plain number (ASCII digits only, as PostgreSQL's regular expressions read them too)
+NUMBER_PATTERN = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_NUMBER = re.compile(NUMBER_PATTERN)
 
 
 def is_live(text: str) -> bool:
@@ -55,6 +61,15 @@ def append(sheet: Any, values: Iterable[Any]) -> None:
         for cell in sheet[sheet.max_row]:
             if cell.data_type == "f":
                 cell.data_type = "s"
+
+
+def neutralise_sql(text: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`neutralise` of a text expression, done by PostgreSQL (NULL stays NULL)."""
+    starts = "".join(sorted(FORMULA_STARTS - {"-"})) + "-"  # "-" last: no range in [...]
+    live = text.op("~", is_comparison=True)(literal(f"^[{starts}]", Text)) & text.op(
+        "!~", is_comparison=True
+    )(literal(f"^({NUMBER_PATTERN})$", Text))
+    return case((live, literal(QUOTE, Text) + text), else_=text)
 
 
 def restore(value: Any) -> Any:

@@ -14,8 +14,20 @@ from typing import Annotated, Any
 
 from geoalchemy2 import Geography
 from pydantic import BeforeValidator, Field, PrivateAttr, WithJsonSchema, model_validator
-from sqlalchemy import ColumnElement, Date, Select, and_, cast, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    any_,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSON
 from sqlalchemy.orm import Session
 
 from gis_app.core import codes, deadlines
@@ -356,15 +368,34 @@ def near_conditions(lon: float, lat: float, radius_m: float) -> list[ColumnEleme
     ]
 
 
-def overdue_expr(today: date) -> ColumnElement[bool]:
-    """逾期: the site is open and its current deadline, or a step of its plan not yet done,
-    has passed (Asia/Shanghai calendar)."""
-    # uncorrelated: PostgreSQL hashes the late steps' sites once instead of probing per site
-    late_step = Site.id.in_(
-        select(SiteStep.site_id).where(
-            SiteStep.done_at.is_(None), SiteStep.due_date < literal(today)
-        )
+def late_steps_query(today: date) -> Select:
+    """The sites with a step of their plan not done and past its due date."""
+    return select(SiteStep.site_id).where(
+        SiteStep.done_at.is_(None), SiteStep.due_date < literal(today)
     )
+
+
+def late_step_sites(session: Session, today: date) -> list[int]:
+    """The ids of `late_steps_query`, read once (for `overdue_expr(late_sites=...)`)."""
+    return list(session.scalars(late_steps_query(today).distinct()))
+
+
+def overdue_expr(today: date, late_sites: list[int] | None = None) -> ColumnElement[bool]:
+    """逾期: the site is open and its current deadline, or a step of its plan not yet done,
+    has passed (Asia/Shanghai calendar).
+
+    `late_sites`, read before by `late_step_sites` in the same transaction, puts the late
+    steps' sites into the query as a constant array (PostgreSQL hashes it) instead of a
+    subquery: the subquery reads site_steps under row-level security, which keeps a whole
+    export's query out of parallel workers; with the array it may use them.
+    """
+    late_step: ColumnElement[bool]
+    if late_sites is None:
+        # uncorrelated: PostgreSQL hashes the late steps' sites once instead of probing per site
+        late_step = Site.id.in_(late_steps_query(today))
+    else:
+        ids = cast(literal(late_sites, ARRAY(BigInteger)), ARRAY(BigInteger))
+        late_step = Site.id == any_(ids)
     return or_(
         # the clock is stopped while the office has the site (待验收), and after 销账
         and_(

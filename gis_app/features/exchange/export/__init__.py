@@ -5,8 +5,9 @@ and the same SiteFilter as /api/v1/sites. Exports for agencies never hold person
 (gis_app.core.codes.PERSONAL_FIELDS) nor notes; the full export with them is for the district
 office's roles only (Actor.is_district). A street role exports its own street only.
 
-GeoJSON and CSV stream straight from a server-side cursor; the other formats are written to a
-temporary file batch by batch (memory stays flat) and then streamed.
+GeoJSON streams straight from COPY and CSV from a server-side cursor; the other formats are
+written to a temporary file batch by batch (memory stays flat) and then streamed (the .xlsx's
+sheet rows are built by PostgreSQL and streamed into the zip through COPY).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from gis_app.features.exchange.export.fields import LANG_MESSAGE, LANGS, LAYERS,
 from gis_app.features.exchange.export.geojson import geojson_chunks
 from gis_app.features.exchange.export.ogr import write_ogr
 from gis_app.features.exchange.export.source import make_source
-from gis_app.features.exchange.export.tabular import csv_chunks, write_xlsx
-from gis_app.features.ledger.queries import SiteFilter
+from gis_app.features.exchange.export.tabular import csv_chunks
+from gis_app.features.exchange.export.xlsx import write_xlsx
+from gis_app.features.ledger.queries import SiteFilter, late_step_sites
 
 __all__ = ["FORMATS", "ExportFormat", "ExportResult", "ExportSpec", "export"]
 
@@ -57,6 +59,8 @@ FORMATS: dict[str, ExportFormat] = {
         ),
     )
 }
+#: at most this many late steps' sites go into the export's query as an array
+LATE_SITES_INLINE_MAX = 200_000
 PERSONAL_MESSAGE = "含相对人信息的完整导出仅限区领导小组办公室（区级角色）使用"
 
 
@@ -141,7 +145,11 @@ def export(
     spec.check(actor)
     fmt = FORMATS[spec.fmt]
     lang: Lang = "zh" if spec.lang == "zh" else "en"
-    src = make_source(spec.layer, flt, today, actor)
+    # the late steps' sites read first: the export's query may then run in parallel workers
+    late = late_step_sites(session, today) if spec.layer == "sites" else None
+    if late is not None and len(late) > LATE_SITES_INLINE_MAX:
+        late = None  # an SQL text of megabytes: the subquery instead (one worker, same rows)
+    src = make_source(spec.layer, flt, today, actor, late)
     fields = fields_for(spec.layer, spec.personal)
     count = src.count(session)
     report = (lambda done: progress(done, count)) if progress is not None else None

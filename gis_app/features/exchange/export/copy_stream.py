@@ -7,8 +7,9 @@ runs it and hands ~1 MB chunks to the reader through a small queue: at most a fe
 held at once, and a reader that stops early (a client that hung up) cancels the COPY.
 
 The rows come back one per line, unescaped: CSV format with a quote and a delimiter character
-that JSON text never holds raw (PostgreSQL's JSON escapes every control character), so each
-line is the value exactly as PostgreSQL built it.
+that the texts never hold raw (PostgreSQL's JSON escapes every control character; the .xlsx
+rows leave out the characters XML forbids and write line breaks as character references:
+export/xlsx.py), so each line is the value exactly as PostgreSQL built it.
 """
 
 from __future__ import annotations

@@ -176,6 +176,14 @@ class LayerSource:
 
         For polygons lon/lat is a point inside (ST_PointOnSurface), rounded to 7 decimals.
         """
+        columns, order = self.row_columns(fields, lang, style, geometry)
+        return select(*columns).order_by(order)
+
+    def row_columns(
+        self, fields: Sequence[ExportField], lang: Lang, style: RowStyle, geometry: str
+    ) -> tuple[list[Any], Any]:
+        """The columns of `rows` and the expression they are ordered by (for writers that
+        build a text of their own out of the columns, as the .xlsx sheet's rows)."""
         inner = self._inner(fields)
         columns = [self._shaped(f, inner.c[f.name], lang, style).label(f.name) for f in fields]
         geom = inner.c._geom
@@ -193,13 +201,13 @@ class LayerSource:
             if geometry == "lonlat+wkt":
                 wkt = func.ST_AsText(func.ST_ForcePolygonCCW(geom), COORD_DECIMALS)
                 columns.append(wkt.label("wkt"))
-        return select(*columns).order_by(inner.c._fid)
+        return columns, inner.c._fid
 
     def count(self, session: Session) -> int:
         return int(session.execute(self.from_query([func.count()]).where(*self.extra)).scalar_one())
 
 
-def _site_values(today: date) -> dict[str, Callable[[], Any]]:
+def _site_values(today: date, late_sites: list[int] | None) -> dict[str, Callable[[], Any]]:
     values: dict[str, Callable[[], Any]] = {
         "id": lambda: Site.id,
         "code": lambda: Site.code,
@@ -211,7 +219,7 @@ def _site_values(today: date) -> dict[str, Callable[[], Any]]:
         "area_m2": lambda: Site.area_m2,
         "disposition": lambda: Site.disposition,
         "status": lambda: Site.status,
-        "overdue": lambda: overdue_expr(today),
+        "overdue": lambda: overdue_expr(today, late_sites),
         "committed_deadline": lambda: Site.committed_deadline,
         "current_deadline": lambda: Site.current_deadline,
         "source": lambda: Site.source,
@@ -228,14 +236,21 @@ def _site_values(today: date) -> dict[str, Callable[[], Any]]:
 
 
 def site_source(
-    flt: SiteFilter, today: date, extra: Sequence[Expr] = (), actor: Actor | None = None
+    flt: SiteFilter,
+    today: date,
+    extra: Sequence[Expr] = (),
+    actor: Actor | None = None,
+    late_sites: list[int] | None = None,
 ) -> LayerSource:
     """The live sites the filter selects (plus extra conditions, e.g. the OGC API's), of
-    those `actor` may see (a street role: its own street; None: a command, all)."""
+    those `actor` may see (a street role: its own street; None: a command, all).
+
+    `late_sites` (ledger.queries.late_step_sites, read in the same transaction) lets
+    PostgreSQL build a whole export in parallel workers (see `overdue_expr`)."""
     conds = scoped(flt, today, actor)
     return LayerSource(
         layer="sites",
-        values=_site_values(today),
+        values=_site_values(today, late_sites),
         id_expr=Site.id,
         geom=Site.geom,
         from_query=lambda columns: base_select(columns).where(*conds),
@@ -317,8 +332,12 @@ def _street_conditions(flt: SiteFilter, actor: Actor | None) -> list[Expr]:
 
 
 def make_source(
-    layer: str, flt: SiteFilter, today: date, actor: Actor | None = None
+    layer: str,
+    flt: SiteFilter,
+    today: date,
+    actor: Actor | None = None,
+    late_sites: list[int] | None = None,
 ) -> LayerSource:
     if layer == "sites":
-        return site_source(flt, today, actor=actor)
+        return site_source(flt, today, actor=actor, late_sites=late_sites)
     return street_source(flt, today, actor=actor)
