@@ -101,7 +101,7 @@ def load_demo(
     from gis_app.demo.publicity import add_publicity_records
 
     say("生成示例媒体报道和各街道宣传工作…")
-    add_publicity_records(session, seed)
+    add_publicity_records(session, seed, today)
     session.flush()
     say("完成")
     return {

@@ -5,10 +5,10 @@ coverage on the public page (/public/coverage) and publicity per street and mont
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis_app.core import clock
@@ -59,7 +59,7 @@ def add_coverage(session: Session, today: date) -> int:
          "sites": sites[b][:2], "published": False, "back": 1},
     ]  # fmt: skip
     for i, r in enumerate(reports, start=1):
-        service.coverage.create(
+        record = service.coverage.create(
             session,
             MEDIA,
             {
@@ -74,7 +74,25 @@ def add_coverage(session: Session, today: date) -> int:
                 "streets": list(r.get("streets", [])),
             },
         )
+        _backdate(session, record.id, today - timedelta(days=r["back"]))
     return len(reports)
+
+
+def _backdate(session: Session, coverage_id: int, day: date) -> None:
+    """The demo's report was recorded on its day (as the rest of the demo's history lies
+    before the reference day): its record and its sites' timeline events."""
+    at = datetime.combine(day, time(10), tzinfo=clock.LOCAL_TZ)
+    session.execute(
+        text("UPDATE coverage_records SET recorded_at = :at, updated_at = :at WHERE id = :i"),
+        {"at": at, "i": coverage_id},
+    )
+    session.execute(
+        text(
+            "UPDATE site_events SET at = :at WHERE action = 'coverage'"
+            " AND changes -> 'coverage' -> 1 ->> 'id' = :i"
+        ),
+        {"at": at, "i": str(coverage_id)},
+    )
 
 
 def add_publicity(session: Session, today: date, seed: int) -> int:
@@ -110,8 +128,10 @@ def add_publicity(session: Session, today: date, seed: int) -> int:
     return n
 
 
-def add_publicity_records(session: Session, seed: int) -> dict[str, int]:
-    today = clock.today()
+def add_publicity_records(session: Session, seed: int, today: date) -> dict[str, int]:
+    """Coverage and publicity work up to the demo's reference day (never after the clock's
+    today: the services refuse future dates)."""
+    today = min(today, clock.today())
     return {
         "coverage": add_coverage(session, today),
         "publicity": add_publicity(session, today, seed),
