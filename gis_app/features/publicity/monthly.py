@@ -87,3 +87,30 @@ def as_csv(doc: dict[str, Any]) -> bytes:
         total += [c["records"], c["quantity"]]
     writer.writerow(cells.row([*total, doc["records"], sum(r["no_photo"] for r in doc["rows"])]))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def year_overview(session: Session, actor: Actor, year: int) -> dict[str, Any]:
+    """Every street × the months of `year`: how many records of publicity work (all forms)."""
+    require_district(actor, "查看各街道宣传工作统计")
+    month = func.extract("month", PublicityRecord.done_on)
+    counted = (
+        select(PublicityRecord.street_id, month.label("m"), func.count().label("n"))
+        .where(func.extract("year", PublicityRecord.done_on) == year)
+        .group_by(PublicityRecord.street_id, month)
+    )
+    by = {(r.street_id, int(r.m)): int(r.n) for r in session.execute(counted)}
+    rows = [
+        {
+            "street_code": code,
+            "street": name,
+            "months": [by.get((street_id, m), 0) for m in range(1, 13)],
+        }
+        for street_id, code, name in session.execute(
+            select(Street.id, Street.code, Street.name).order_by(Street.code)
+        ).all()
+    ]
+    return {
+        "year": year,
+        "rows": rows,
+        "totals": [sum(r["months"][i] for r in rows) for i in range(12)],
+    }

@@ -252,10 +252,18 @@ def publicity_monthly() -> Any:
         month = work.parse_month(request.args.get("month"))
     except AppError as exc:
         month = clock.today().strftime("%Y-%m")
-        doc = service.monthly.table(session(), current_actor(), month)
-        return render_template("publicity/monthly.html", doc=doc, error=exc), exc.status
-    doc = service.monthly.table(session(), current_actor(), month)
-    return render_template("publicity/monthly.html", doc=doc, error=None)
+        return _monthly_page(month, exc), exc.status
+    return _monthly_page(month, None)
+
+
+def _monthly_page(month: str, error: AppError | None) -> str:
+    actor = current_actor()
+    return render_template(
+        "publicity/monthly.html",
+        doc=service.monthly.table(session(), actor, month),
+        year=service.monthly.year_overview(session(), actor, int(month[:4])),
+        error=error,
+    )
 
 
 @bp.get("/publicity/monthly.csv")

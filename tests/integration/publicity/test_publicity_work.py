@@ -220,8 +220,14 @@ def test_monthly_table_counts_constructed_data(client, auth, db_session, store) 
     assert len(doc["rows"]) == 12 and len(doc["streets_without"]) == 10
     may = service.monthly.table(db_session, OFFICE, "2026-05")
     assert may["records"] == 1 and may["totals"]["board"] == {"records": 1, "quantity": 2}
+    year = service.monthly.year_overview(db_session, OFFICE, 2026)
+    dzg_year = next(r for r in year["rows"] if r["street_code"] == DZG)
+    assert dzg_year["months"][4:6] == [1, 3] and sum(dzg_year["months"]) == 4
+    assert year["totals"][4:6] == [1, 4] and sum(year["totals"]) == 5
     with pytest.raises(Forbidden):
         service.monthly.table(db_session, DZG_OFFICER, "2026-06")
+    with pytest.raises(Forbidden):
+        service.monthly.year_overview(db_session, DZG_OFFICER, 2026)
     db_session.flush()
     auth.login(client, "区办", "district_officer")
     page = client.get("/publicity/monthly?month=2026-06")
@@ -230,6 +236,7 @@ def test_monthly_table_counts_constructed_data(client, auth, db_session, store) 
     assert drill in page.text
     listed = client.get(drill.replace("&amp;", "&")).text
     assert listed.count("data-publicity=") == 2
+    assert f"/publicity?street={DZG}&amp;month=2026-05" in page.text  # the year's May cell
     assert client.get("/publicity/monthly?month=2026-13").status_code == 422
     api = client.get("/api/v1/publicity/monthly?month=2026-06").json
     assert api["totals"]["leaflet"] == {"records": 1, "quantity": 500}
