@@ -193,6 +193,8 @@ def test_public_page_lists_published_coverage_without_personal_data(
         secrets += [a.address, b.address, a.code, b.code, "内部摘要保密", "融媒体王"]
         for secret in secrets:
             assert secret not in body, (url, secret)
+    client.delete_cookie("gis_session")
+    assert 'href="/public/coverage"' in client.get("/login").text  # found without an account
     # logged in as a street: the same public list, no more
     auth.login(client, "中山门赵", "street_officer", ZSM)
     body = client.get("/public/coverage").get_data(as_text=True)
