@@ -113,3 +113,27 @@ REPORT_STATUSES: Final[Mapping[str, str]] = {
     "draft": "草稿",
     "submitted": "已报送",
 }
+
+#: 融媒体中心's coverage (plan 四(五): 曝光、跟踪报道)
+COVERAGE_KINDS: Final[Mapping[str, str]] = {
+    "exposure": "曝光",
+    "follow_up": "跟踪报道",
+    "other": "其他",
+}
+#: a street's publicity work (plan 六(三)) and the unit its quantity counts
+PUBLICITY_KINDS: Final[Mapping[str, str]] = {
+    "banner": "横幅",
+    "leaflet": "宣传单",
+    "board": "展板",
+    "screen": "电子屏",
+    "door_to_door": "入户宣传",
+    "other": "其他",
+}
+PUBLICITY_UNITS: Final[Mapping[str, str]] = {
+    "banner": "条",
+    "leaflet": "份",
+    "board": "块",
+    "screen": "块",
+    "door_to_door": "户",
+    "other": "件",
+}

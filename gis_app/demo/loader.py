@@ -98,6 +98,10 @@ def load_demo(
 
     say("生成示例督查记录（通报、专项督查、例会、追责）…")
     add_oversight_records(session)
+    from gis_app.demo.publicity import add_publicity_records
+
+    say("生成示例媒体报道和各街道宣传工作…")
+    add_publicity_records(session, seed, today)
     session.flush()
     say("完成")
     return {

@@ -30,6 +30,7 @@ FEATURES = (
     "patrol",
     "sampling",
     "oversight",
+    "publicity",
     "field",
     "backup",
     "todo",

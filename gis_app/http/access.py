@@ -32,8 +32,9 @@ STREET: Final = STREET_ROLES
 SITE_STAFF: Final = (*DISTRICT_ROLES, *STREET_ROLES)
 OPEN_DATA: Final = ("bureau_media", "agency")
 #: roles that never change anything: every unsafe method is refused to them, whatever the view
-#: (公安 answers support requests and records outcomes, 民政 records relief: they write)
-READ_ONLY_ROLES: Final = ("bureau_media", "agency")
+#: (公安 answers support requests and records outcomes, 民政 records relief, the media centre
+#: records its coverage: they write)
+READ_ONLY_ROLES: Final = ("agency",)
 #: endpoints Flask itself adds (static files)
 PUBLIC_ENDPOINTS: Final = frozenset({"static"})
 ATTRIBUTE: Final = "access_policy"

@@ -49,8 +49,9 @@ USERNAME = re.compile(r"^[\w.@-]{2,64}$")
 TOKEN_PREFIX = "gis_"
 #: roles that only read (no password login needed for agency machines, but allowed)
 #: what a new account is unless the administrator chooses otherwise: open data only
-LEAST_PRIVILEGED_ROLE = "bureau_media"
-READ_ONLY_ROLES = ("bureau_media", "agency")
+#: (the media centre records its coverage since issue 18: no longer the least privileged)
+LEAST_PRIVILEGED_ROLE = "agency"
+READ_ONLY_ROLES = ("agency",)
 
 _hasher = PasswordHasher()
 

@@ -50,6 +50,9 @@ TABLE_LABELS = {
     "districts": "区",
     "users": "账户",
     "api_tokens": "接口令牌",
+    "coverage_records": "媒体报道",
+    "coverage_links": "媒体报道关联",
+    "publicity_records": "宣传工作",
 }
 ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除", "truncate": "清空"}
 #: columns that change with every write and say nothing of their own

@@ -42,6 +42,8 @@ ACTION_LABELS: dict[str, str] = {
     "central_request": "申请变更应拆尽拆点位",
     "central_approved": "批准应拆尽拆变更",
     "central_rejected": "驳回应拆尽拆变更",
+    "coverage": "媒体报道",
+    "coverage_removed": "撤销媒体报道关联",
 }
 EVENT_FIELD_LABELS: dict[str, str] = {
     **FIELD_LABELS,
@@ -67,6 +69,7 @@ EVENT_FIELD_LABELS: dict[str, str] = {
     "historical_closed_on": "历史销账日期",
     "clock_stopped_days": "停表天数（待验收）",
     "central_request": "应拆尽拆变更申请",
+    "coverage": "媒体报道",
 }
 CODE_LISTS: dict[str, Any] = {
     "status": codes.STATUSES,
@@ -128,6 +131,10 @@ def _show_dict(field: str, value: dict[str, Any], streets: dict[str, str]) -> st
     if field == "central_request":
         change = codes.CENTRAL_CHANGES.get(str(value.get("change")), "变更")
         return f"第 {value.get('id')} 号申请：{change}"
+    if field == "coverage":  # 融媒体中心's report: kind, outlet, date, title
+        kind = codes.label(codes.COVERAGE_KINDS, value.get("kind"))
+        day = show_date(value["published_on"]) if value.get("published_on") else ""
+        return f"{kind}：{value.get('outlet', '')} {day}《{value.get('title', '')}》"
     if field == "extension":
         if value.get("new_deadline"):
             return f"第 {value.get('id')} 号申请，期限延至 {show_date(value['new_deadline'])}"

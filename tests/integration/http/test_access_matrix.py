@@ -34,6 +34,7 @@ from gis_app.features.photos.service import PhotoStore
 from gis_app.features.plans.models import SiteStep
 from gis_app.http.access import policy_of
 from tests.support.accounts import csrf
+from tests.support.publicity import seed_publicity
 from tests.support.scope import (
     A_POINT,
     B_POINT,
@@ -87,6 +88,8 @@ class World:
     meeting: dict[str, int] = field(default_factory=dict)  # a 例会 hearing the street
     task: dict[str, int] = field(default_factory=dict)  # its task for the street
     escalation: dict[str, int] = field(default_factory=dict)  # a 追责 of the street
+    coverage: dict[str, int] = field(default_factory=dict)  # a report linked to its site
+    publicity: dict[str, int] = field(default_factory=dict)  # its publicity work
 
 
 def _seed_spot_check(connection, auth, w: World) -> None:
@@ -161,6 +164,7 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
         w.notice[tag] = seed_notice(db_session, street, tag)
         w.inspection[tag], w.correction[tag] = seed_inspection(db_session, street, tag, site)
         w.meeting[tag], w.task[tag], w.escalation[tag] = seed_meeting(db_session, street, tag)
+        w.coverage[tag], w.publicity[tag] = seed_publicity(db_session, street, tag, site.id)
         w.markers[tag] = {
             "code": site.code,
             "address": site.address,
@@ -180,6 +184,8 @@ def world(app, client, db_session, auth, tmp_path, monkeypatch) -> World:
             "meeting_report": f"例会{tag}汇报保密",
             "meeting_task": f"例会{tag}任务保密",
             "escalation_grounds": f"追责{tag}事由保密",
+            "coverage_summary": f"报道{tag}摘要保密",
+            "publicity_content": f"宣传{tag}内容保密",
         }
         w.usernames[tag] = f"seedofficer.{tag.lower()}"
         auth.user(w.usernames[tag], "street_officer", street)
@@ -205,6 +211,7 @@ INTERNAL = (
     "meeting_report",
     "meeting_task",
     "escalation_grounds",
+    "publicity_content",
 )
 
 
@@ -223,8 +230,10 @@ def forbidden_markers(role: str, street: str | None, w: World) -> dict[str, str]
         take("A")  # neither site is flagged: outside every bureau's view
         take("B")
     elif role in ("bureau_media", "agency"):
-        take("A", PERSONAL + INTERNAL)  # open data: the sites, never the persons
-        take("B", PERSONAL + INTERNAL)
+        # open data: the sites, never the persons; the media centre its own coverage
+        hidden = PERSONAL + INTERNAL + (("coverage_summary",) if role == "agency" else ())
+        take("A", hidden)
+        take("B", hidden)
     return out
 
 
@@ -261,6 +270,8 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         "meeting_id": w.meeting[tag],
         "task_id": w.task[tag],
         "escalation_id": w.escalation[tag],
+        "coverage_id": w.coverage[tag],
+        "publicity_id": w.publicity[tag],
         # no 公安 request is seeded (the police see every request, with its site's code and
         # address: they would read as leaks here); tests/integration/bureaus covers its scope
         "police_request_id": 999_999_999,
@@ -308,6 +319,13 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "bureaus_api.answer_police_request": {"decision": "accept"},
         "bureaus_api.record_relief": {"what": "越权救助", "given_on": "2026-06-10"},
         "bureaus_api.police_request_outcome": {"outcome": "越权处置"},
+        "publicity_api.update_publicity": {
+            "kind": "banner",
+            "content": "越权修改",
+            "place": "x",
+            "done_on": "2026-06-10",
+            "quantity": 1,
+        },
         "reporting_api.put_report": {"narrative": "改写"},
         "reporting_api.submit_report": {"narrative": "报送"},
         "sampling.api.api_draw": {"frame": {}, "size_mode": "fixed", "n": 1, "seed": "1"},
@@ -327,6 +345,7 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "ledger_import.check": {"file": (io.BytesIO(_csv_with_point(*B_POINT)), "b.csv")},
         "photos_api.post_photo": {"kind": "after", "file": (io.BytesIO(image), "x.jpg")},
         "photos.upload_photo": {"kind": "after", "file": (io.BytesIO(image), "x.jpg")},
+        "publicity_api.upload_publicity_photo": {"file": (io.BytesIO(image), "x.jpg")},
         "sampling.api.api_check_photo": {"file": (io.BytesIO(image), "x.jpg")},
         "workflow.transition": {"to": "awaiting_acceptance"},
         "workflow.reopen": {"cause": "rebound", "reason": "回潮"},
@@ -429,6 +448,9 @@ def _snapshot(connection, site_id: int, street: str) -> dict[str, Any]:
             "patrols",
             "patrol_stops",
             "patrol_findings",
+            "coverage_records",
+            "coverage_links",
+            "publicity_records",
         )
     }
     return {
@@ -482,7 +504,7 @@ CROSS_WITHOUT_ARGS = {
 TARGETING = {"site_id", "photo_id", "step_id", "request_id", "code", "month_text", "username",
              "token_id", "batch_id", "inspector_id", "feature_id", "patrol_id", "stop_id",
              "finding_id", "notice_id", "inspection_id", "meeting_id", "task_id",
-             "escalation_id", "police_request_id"}  # fmt: skip
+             "escalation_id", "police_request_id", "coverage_id", "publicity_id"}  # fmt: skip
 
 
 def _is_target_outside(role: str, rule: Any) -> bool:

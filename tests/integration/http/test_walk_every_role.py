@@ -113,4 +113,4 @@ def test_a_new_account_defaults_to_the_least_privileged_role(client, auth) -> No
     page = client.get("/admin/users").get_data(as_text=True)
     form = page[page.index('name="role"') :]
     selected = re.search(r'<option value="(\w+)" selected>', form)
-    assert selected and selected[1] == "bureau_media", selected
+    assert selected and selected[1] == "agency", selected
