@@ -98,6 +98,10 @@ def load_demo(
 
     say("生成示例督查记录（通报、专项督查、例会、追责）…")
     add_oversight_records(session)
+    from gis_app.demo.renovation import add_renovation_plans
+
+    say("生成示例旧楼区改造方案（待审核、已退回、已批准并记录施工）…")
+    add_renovation_plans(session, today)
     session.flush()
     say("完成")
     return {
