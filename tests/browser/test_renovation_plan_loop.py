@@ -49,11 +49,15 @@ def test_submit_return_resubmit_approve_and_record_works(live_url, tab) -> None:
     plan_url = page.url
 
     page.context.clear_cookies()
-    log_in(tab, live_url, "browser.housing")
+    log_in(tab, live_url, "browser.housing")  # its home: the housing page, with its queue
+    assert "待审核的规范治理方案（1）" in page.locator("#plan-queue").inner_text()
+    assert int(page.locator("#todo-nav .count").inner_text()) >= 1
+    with page.expect_navigation():
+        page.click("#todo-nav")
     todo = page.locator("#todo")
     assert "改造治理方案待审核" in todo.inner_text()
     with page.expect_navigation():
-        todo.get_by_role("link", name="RENO-1", exact=False).click()
+        todo.get_by_role("link", name="RENO-1 第 1 次报送", exact=False).click()
     page.get_by_label("审核意见").fill("请补充入户动员步骤")
     with page.expect_navigation():
         page.get_by_role("button", name="退回修改").click()
