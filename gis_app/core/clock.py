@@ -5,6 +5,8 @@ A frozen time (config FROZEN_NOW, used by demos and tests) replaces the real clo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -33,6 +35,19 @@ def freeze(value: str | datetime | None) -> None:
         _frozen = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     else:
         _frozen = parse_instant(value)
+
+
+@contextmanager
+def frozen_at(value: str | datetime) -> Iterator[None]:
+    """Run a block with the clock frozen at `value`, then put the clock back as it was (demo
+    records dated in the past, made through the services)."""
+    global _frozen
+    before = _frozen
+    freeze(value)
+    try:
+        yield
+    finally:
+        _frozen = before
 
 
 def now() -> datetime:

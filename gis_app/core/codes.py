@@ -105,6 +105,12 @@ CENTRAL_CHANGES: Final[Mapping[str, str]] = {
     "rectify": "治理方式改为「规范治理」",
     "unflag": "取消中央第二次环保督查标记",
 }
+#: the 规范治理 plan of an old-building renovation site before the housing committee (住建委)
+RENOVATION_PLAN_STATUSES: Final[Mapping[str, str]] = {
+    "submitted": "待住建委审核",
+    "returned": "已退回待修改",
+    "approved": "已批准",
+}
 REOPEN_CAUSES: Final[Mapping[str, str]] = {
     "spot_check": "抽查不合格",
     "rebound": "回潮",

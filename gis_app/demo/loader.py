@@ -102,6 +102,10 @@ def load_demo(
 
     say("生成示例媒体报道和各街道宣传工作…")
     add_publicity_records(session, seed, today)
+    from gis_app.demo.renovation import add_renovation_plans
+
+    say("生成示例旧楼区改造方案（待审核、已退回、已批准并记录施工）…")
+    add_renovation_plans(session, today)
     session.flush()
     say("完成")
     return {

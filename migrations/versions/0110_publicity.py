@@ -15,7 +15,7 @@
 Every table is in the audit chain.
 
 Revision ID: 0110_publicity
-Revises: 0090_ops_readiness
+Revises: 0100_renovation_plans
 Create Date: 2026-12-06
 """
 
@@ -37,7 +37,7 @@ from gis_app.core.db_security import (
 )
 
 revision: str = "0110_publicity"
-down_revision: str | Sequence[str] | None = "0090_ops_readiness"
+down_revision: str | Sequence[str] | None = "0100_renovation_plans"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -44,6 +44,8 @@ TABLE_LABELS = {
     "extension_requests": "延期申请",
     "monthly_reports": "月报",
     "renovation_works": "改造完工",
+    "renovation_plans": "改造规范治理方案",
+    "renovation_plan_works": "改造施工记录",
     "daily_runs": "每日检查",
     "import_batches": "台账导入",
     "streets": "街道",

@@ -1,10 +1,12 @@
-"""公安 support requests in the JSON API: a street asks, the police answer and record the
-outcome; the district, the police and the street (its own) read them."""
+"""The bureaus in the JSON API: 公安 support requests (a street asks, the police answer and record
+the outcome), 民政 relief, and 住建委's review of the 规范治理 plans of renovation sites (a street
+submits, the committee approves or returns, then records the works)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from gis_app.features.bureaus import renovation
 from gis_app.features.bureaus import service as bureaus
 from gis_app.features.bureaus.schemas import (
     PoliceAnswer,
@@ -15,8 +17,14 @@ from gis_app.features.bureaus.schemas import (
     ReliefGiven,
     ReliefList,
     ReliefRecordOut,
+    RenovationPlanAsk,
+    RenovationPlanDecision,
+    RenovationPlanDetail,
+    RenovationPlanFilter,
+    RenovationPlanList,
+    RenovationWorksDone,
 )
-from gis_app.http.access import SITE_STAFF, allow
+from gis_app.http.access import ANY_USER, SITE_STAFF, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
 from gis_app.http.schemas import Reply, operation
@@ -121,3 +129,101 @@ def record_relief(site_id: int, body: ReliefGiven) -> Response:
     response = jsonify(out)
     response.status_code = 201
     return response
+
+
+# ---------------------------------------------------------------- 住建委: renovation plans
+
+PLAN_READERS = (*SITE_STAFF, "bureau_housing")
+
+
+def _plan(plan_id: int, status: int = 200) -> Response:
+    response = jsonify(renovation.plan_view(session(), plan_id, current_actor()))
+    response.status_code = status
+    return response
+
+
+@bp.get("/renovation-plans")
+@allow(*PLAN_READERS)
+@operation(
+    "旧楼区改造点位的规范治理方案（街道只见本街道的；区住建委见报送给它的）",
+    "listRenovationPlans",
+    tags=TAGS,
+    query=RenovationPlanFilter,
+    replies=[Reply(200, "方案，等待最久的在前", RenovationPlanList)],
+)
+def list_renovation_plans(query: RenovationPlanFilter) -> Response:
+    return jsonify({"plans": renovation.list_plans(session(), current_actor(), query.status)})
+
+
+@bp.get("/renovation-plans/<int:renovation_plan_id>")
+@allow(ANY_USER)  # outside the plan's scope: 404, as for a plan that does not exist
+@operation(
+    "一个规范治理方案及其施工记录",
+    "getRenovationPlan",
+    tags=TAGS,
+    replies=[Reply(200, "方案", RenovationPlanDetail)],
+)
+def get_renovation_plan(renovation_plan_id: int) -> Response:
+    return _plan(renovation_plan_id)
+
+
+@bp.post("/sites/<int:site_id>/renovation-plan")
+@allow(*SITE_STAFF)
+@operation(
+    "报送旧楼区改造点位的规范治理方案（点位所在街道，报区住建委审批）",
+    "submitRenovationPlan",
+    tags=TAGS,
+    body=RenovationPlanAsk,
+    errors=[409],
+    replies=[Reply(201, "已报送", RenovationPlanDetail)],
+)
+def submit_renovation_plan(site_id: int, body: RenovationPlanAsk) -> Response:
+    plan = renovation.submit(session(), site_id, current_actor(), body.content, body.steps)
+    return _plan(plan.id, 201)
+
+
+@bp.post("/renovation-plans/<int:renovation_plan_id>/resubmit")
+@allow(ANY_USER)
+@operation(
+    "修改被退回的方案并重新报送（街道）",
+    "resubmitRenovationPlan",
+    tags=TAGS,
+    body=RenovationPlanAsk,
+    errors=[409],
+    replies=[Reply(200, "已重新报送", RenovationPlanDetail)],
+)
+def resubmit_renovation_plan(renovation_plan_id: int, body: RenovationPlanAsk) -> Response:
+    renovation.resubmit(session(), renovation_plan_id, current_actor(), body.content, body.steps)
+    return _plan(renovation_plan_id)
+
+
+@bp.post("/renovation-plans/<int:renovation_plan_id>/review")
+@allow(ANY_USER)
+@operation(
+    "批准或退回方案（区住建委；退回须写审核意见）",
+    "reviewRenovationPlan",
+    tags=TAGS,
+    body=RenovationPlanDecision,
+    errors=[409],
+    replies=[Reply(200, "审核后的方案", RenovationPlanDetail)],
+)
+def review_renovation_plan(renovation_plan_id: int, body: RenovationPlanDecision) -> Response:
+    renovation.review(session(), renovation_plan_id, current_actor(), body.decision, body.comment)
+    return _plan(renovation_plan_id)
+
+
+@bp.post("/renovation-plans/<int:renovation_plan_id>/works")
+@allow(ANY_USER)
+@operation(
+    "记录改造施工（区住建委；方案批准后）",
+    "recordRenovationWorks",
+    tags=TAGS,
+    body=RenovationWorksDone,
+    errors=[409],
+    replies=[Reply(201, "方案及其施工记录", RenovationPlanDetail)],
+)
+def record_renovation_works(renovation_plan_id: int, body: RenovationWorksDone) -> Response:
+    renovation.record_works(
+        session(), renovation_plan_id, current_actor(), body.done_on, body.what, body.note
+    )
+    return _plan(renovation_plan_id, 201)

@@ -1,8 +1,10 @@
-"""The housing committee's record of renovation works done (旧楼区改造)."""
+"""The bureaus' records: renovation works and plans (住建委), support requests (公安), relief
+(民政)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -14,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gis_app.core.models import Base
@@ -69,5 +72,46 @@ class ReliefRecord(Base):
     street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
     what: Mapped[str] = mapped_column(Text, nullable=False)
     given_on: Mapped[date] = mapped_column(Date, nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class RenovationPlan(Base):
+    """The 规范治理 plan of an old-building renovation site, submitted by its street to the
+    housing committee (住建委): submitted → approved, or returned with comments and then
+    resubmitted (`revision` counts the submissions)."""
+
+    __tablename__ = "renovation_plans"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    site_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sites.id"), nullable=False)
+    street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="submitted")
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    submitted_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class RenovationPlanWork(Base):
+    """Works the housing committee did on an approved plan: the day, what, a note."""
+
+    __tablename__ = "renovation_plan_works"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    plan_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("renovation_plans.id"), nullable=False
+    )
+    site_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sites.id"), nullable=False)
+    street_id: Mapped[int] = mapped_column(Integer, ForeignKey("streets.id"), nullable=False)
+    done_on: Mapped[date] = mapped_column(Date, nullable=False)
+    what: Mapped[str] = mapped_column(Text, nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     recorded_by: Mapped[str] = mapped_column(String(64), nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

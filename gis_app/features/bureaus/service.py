@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock, codes
 from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
-from gis_app.features.bureaus.models import PoliceRequest, ReliefRecord, RenovationWork
+from gis_app.features.bureaus import renovation
+from gis_app.features.bureaus.models import (
+    PoliceRequest,
+    ReliefRecord,
+    RenovationPlan,
+    RenovationWork,
+)
 from gis_app.features.ledger.models import Site, SiteEvent
 from gis_app.features.ledger.permissions import (
     require_street_actor,
@@ -97,9 +103,12 @@ def housing(session: Session, actor: Actor) -> list[dict[str, Any]]:
             RenovationWork.done_on,
             RenovationWork.marked_by,
             RenovationWork.note,
+            RenovationPlan.id,
+            RenovationPlan.status,
         )
         .join(Street, Street.id == Site.street_id)
         .outerjoin(RenovationWork, RenovationWork.site_id == Site.id)
+        .outerjoin(RenovationPlan, RenovationPlan.site_id == Site.id)
         .where(*_live(), Site.flag_renovation.is_(True))
         .order_by(RenovationWork.done_on.is_not(None), Street.code, Site.code)
     ).all()
@@ -118,6 +127,9 @@ def housing(session: Session, actor: Actor) -> list[dict[str, Any]]:
             "works_done_on": r[10].isoformat() if r[10] else None,
             "works_marked_by": r[11],
             "works_note": r[12] or "",
+            "plan_id": r[13],
+            "plan_status": r[14],
+            "plan_status_label": codes.label(codes.RENOVATION_PLAN_STATUSES, r[14]) or "未报送",
         }
         for r in rows
     ]
@@ -447,3 +459,13 @@ def relief_records(
             query.order_by(ReliefRecord.given_on.desc(), ReliefRecord.id.desc())
         ).all()
     ]
+
+
+# ---------------------------------------------------------------- 住建委 plans (see renovation)
+
+
+def renovation_plans(
+    session: Session, actor: Actor, status: str | None = None
+) -> list[dict[str, Any]]:
+    """The renovation sites' 规范治理 plans `actor` may see (renovation.list_plans)."""
+    return renovation.list_plans(session, actor, status)

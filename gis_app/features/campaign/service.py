@@ -294,6 +294,22 @@ def current_end(session: Session) -> date | None:
     return end
 
 
+def current_campaign(session: Session) -> tuple[str, date, date] | None:
+    """The campaign under way, else the last one begun: (its name, first day, last day). None
+    before any campaign's first phase."""
+    configured = _CONFIGURED[0] if _CONFIGURED else load_campaigns()
+    plan = effective_plan(session, configured)
+    today = clock.today()
+    begun = [p for p in plan.phases if plan.day(p.start, today) <= today]
+    if not begun:
+        return None
+    key = max(begun, key=lambda p: plan.day(p.start, today)).campaign
+    phases = [p for p in plan.phases if p.campaign == key]
+    first = min(plan.day(p.start, today) for p in phases)
+    last = max(plan.day(p.end, today) for p in phases)
+    return dict(plan.campaigns).get(key, key), first, last
+
+
 def beyond_end_message(what: str, day: date, end: date) -> str:
     return (
         f"{what} {day} 晚于专项行动结束日 {end}：超出专项行动的期限须由区领导小组办公室决定"

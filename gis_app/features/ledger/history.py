@@ -34,6 +34,11 @@ ACTION_LABELS: dict[str, str] = {
     "extension_rejected": "驳回延期",
     "overdue": "逾期",
     "renovation_done": "旧楼区改造完工",
+    "renovation_plan_submitted": "报送改造规范治理方案",
+    "renovation_plan_resubmitted": "修改后重新报送改造方案",
+    "renovation_plan_approved": "区住建委批准改造方案",
+    "renovation_plan_returned": "区住建委退回改造方案",
+    "renovation_works": "区住建委记录改造施工",
     "finding": "巡查发现",
     "spot_check": "抽查核查",
     "correct": "区办更正（已销账）",
@@ -59,6 +64,9 @@ EVENT_FIELD_LABELS: dict[str, str] = {
     "overdue": "逾期",
     "due": "到期日",
     "renovation_done_on": "改造完工日期",
+    "renovation_plan": "改造规范治理方案",
+    "renovation_steps": "方案步骤",
+    "renovation_works": "改造施工",
     "spot_check": "抽查结果",
     "batch": "抽查批次",
     "cause": "原因类别",
@@ -78,6 +86,7 @@ CODE_LISTS: dict[str, Any] = {
     "source": codes.SOURCES,
     "cause": codes.REOPEN_CAUSES,
     "spot_check": {"pass": "合格", "fail": "不合格"},
+    "renovation_plan": codes.RENOVATION_PLAN_STATUSES,
 }
 DATE_FIELDS = frozenset(
     {
@@ -87,8 +96,11 @@ DATE_FIELDS = frozenset(
         "renovation_done_on",
         "new_deadline",
         "historical_closed_on",
+        "done_on",
     }
 )
+#: a list of steps (title, due date), shown as a plan
+PLAN_FIELDS = frozenset({"plan", "renovation_steps"})
 #: what the history shows of the persons concerned only to those who may see them
 PERSONAL_CHANGES = frozenset({*codes.PERSONAL_FIELDS, "note"})
 #: who acts without being a person
@@ -128,6 +140,8 @@ def _show_dict(field: str, value: dict[str, Any], streets: dict[str, str]) -> st
     if field == "photo":
         kind = codes.label(codes.PHOTO_KINDS, value.get("kind"))
         return f"{kind}照片（第 {value.get('id')} 号）"
+    if field == "renovation_works":
+        return f"{show_date(value.get('done_on'))}：{value.get('what', '')}"
     if field == "central_request":
         change = codes.CENTRAL_CHANGES.get(str(value.get("change")), "变更")
         return f"第 {value.get('id')} 号申请：{change}"
@@ -147,7 +161,7 @@ def _show_dict(field: str, value: dict[str, Any], streets: dict[str, str]) -> st
 def show_value(field: str, value: Any, streets: dict[str, str] | None = None) -> str:
     """A stored value as a person reads it."""
     if value is None or value == "" or value == []:
-        return "（无步骤）" if field == "plan" else NOTHING
+        return "（无步骤）" if field in PLAN_FIELDS else NOTHING
     if isinstance(value, bool):
         return "是" if value else "否"
     if field in CODE_LISTS:
@@ -162,7 +176,7 @@ def show_value(field: str, value: Any, streets: dict[str, str] | None = None) ->
         return f"{value:.6f}"
     if field in ("import_batch", "batch"):
         return f"第 {value} 批"
-    if field == "plan" and isinstance(value, list):
+    if field in PLAN_FIELDS and isinstance(value, list):
         return show_plan(value)
     if isinstance(value, dict):
         return _show_dict(field, value, streets or {})

@@ -338,16 +338,39 @@ def reply(session: Session, notice_id: int, actor: Actor, measures: Any) -> Noti
     return row
 
 
-def history_by_street(session: Session, actor: Actor) -> dict[str, dict[str, int]]:
-    """Per street code: how many 通报 named it, and how many of them it answered late or not
-    at all (for the ranking's history)."""
-    out: dict[str, dict[str, int]] = {}
+def history_by_street(
+    session: Session, actor: Actor, since: date | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per street code: how many 通报 named it (issued on `since` or later: the campaign's),
+    how many of them it answered late or not at all, and how many per month of issue
+    (YYYY-MM), for the ranking's history. A street role: its own street only."""
+    out: dict[str, dict[str, Any]] = {}
     for row in list_notices(session, actor):
-        counts = out.setdefault(row["street_code"], {"notices": 0, "late_or_missing": 0})
+        if since is not None and row["issued_on"] < since.isoformat():
+            continue
+        counts = out.setdefault(
+            row["street_code"], {"notices": 0, "late_or_missing": 0, "by_month": {}}
+        )
         counts["notices"] += 1
         if row["reply_state"] in ("late", "overdue"):
             counts["late_or_missing"] += 1
+        month = row["issued_on"][:7]
+        counts["by_month"][month] = counts["by_month"].get(month, 0) + 1
     return out
+
+
+def notice_history(session: Session, actor: Actor, since: date | None) -> list[dict[str, Any]]:
+    """Every street `actor` may see (a street role: its own) with its 通报 counts since
+    `since` (history_by_street), in street code order; streets never named count 0."""
+    counts = history_by_street(session, actor, since)
+    query = select(Street.code, Street.name).order_by(Street.code)
+    if not actor.is_district:
+        query = query.where(Street.code == (actor.street_code or ""))
+    empty: dict[str, Any] = {"notices": 0, "late_or_missing": 0, "by_month": {}}
+    return [
+        {"code": code, "name": name, **counts.get(code, empty)}
+        for code, name in session.execute(query)
+    ]
 
 
 # ---------------------------------------------------------------- 专项督查

@@ -12,14 +12,16 @@ from pydantic import WithJsonSchema
 
 from gis_app.core import clock
 from gis_app.core.schemas import CheckedBody
-from gis_app.features.campaign.service import current_end
+from gis_app.features.campaign.service import current_campaign, current_end
 from gis_app.features.ledger.permissions import own_street, require_site_reader
+from gis_app.features.oversight import service as oversight
 from gis_app.features.reporting import service as reports
 from gis_app.features.reporting import statistics
 from gis_app.features.reporting.schemas import (
     REPORT_PATH,
     DistrictStatistics,
     MonthlyTrend,
+    NoticeHistory,
     ReportDraft,
     ReportsOverview,
     ReportsQuery,
@@ -166,6 +168,26 @@ def get_trend(query: TrendQuery) -> Response:
     street = statistics.street_for(current_actor(), query.street)
     rows = statistics.monthly_trend(session(), clock.today().replace(day=1), query.months, street)
     return jsonify({"months": rows})
+
+
+@bp.get("/statistics/notices")
+@allow(*SITE_STAFF)
+@operation(
+    "各街道在本次专项行动中被通报的次数（排名的历史；街道只见本街道）",
+    "noticeHistory",
+    tags=TAGS,
+    replies=[Reply(200, "各街道的通报次数，合计与按月", NoticeHistory)],
+)
+def get_notice_history() -> Response:
+    campaign = current_campaign(session())
+    since = campaign[1] if campaign else None
+    return jsonify(
+        {
+            "campaign": campaign[0] if campaign else "",
+            "since": since.isoformat() if since else None,
+            "streets": oversight.notice_history(session(), current_actor(), since),
+        }
+    )
 
 
 @bp.get("/statistics/beyond-campaign")

@@ -19,7 +19,7 @@ from flask import (
 from gis_app.core import clock
 from gis_app.core.actor import Actor
 from gis_app.core.errors import AppError, Forbidden, NotFound
-from gis_app.features.campaign.service import current_end
+from gis_app.features.campaign.service import current_campaign, current_end
 from gis_app.features.ledger.permissions import (
     can_see_sites,
     own_street,
@@ -28,6 +28,7 @@ from gis_app.features.ledger.permissions import (
     sees_street,
 )
 from gis_app.features.ledger.queries import SiteFilter
+from gis_app.features.oversight import service as oversight
 from gis_app.features.reporting import reminders, statistics
 from gis_app.features.reporting import service as reports
 from gis_app.features.reporting import spreadsheets as exports
@@ -108,8 +109,22 @@ def index() -> Any:
         report_month=reports.current_month(),
         last_due_month=reports.last_due_month(),
         month_label=reports.month_label,
+        notices=notices_received(_viewer()),
         **_patrol_news(),
     )
+
+
+def notices_received(actor: Actor) -> dict[str, Any]:
+    """The 通报 each street (a street role: its own) received in the campaign, in all and per
+    month of issue: the ranking's history."""
+    campaign = current_campaign(session())
+    since = campaign[1] if campaign else None
+    rows = oversight.notice_history(session(), actor, since)
+    return {
+        "campaign": campaign[0] if campaign else "",
+        "since": since,
+        "by_street": {r["code"]: r for r in rows},
+    }
 
 
 def _patrol_news() -> dict[str, Any]:
@@ -150,6 +165,7 @@ def street(code: str) -> str:
         overdue_sites=overdue_sites,
         reports_due=[r for r in reminders.reports_due(session()) if r["street_code"] == st.code],
         month_label=reports.month_label,
+        notices=notices_received(actor)["by_street"].get(st.code),
     )
 
 

@@ -299,3 +299,19 @@ class TrendMonth(Schema):
 
 class MonthlyTrend(Schema):
     months: list[TrendMonth] = Field(description="按月，早的在前")
+
+
+class StreetNotices(Schema):
+    code: str = Field(description="街道代码")
+    name: str = Field(description="街道名称")
+    notices: int = Field(description="本次专项行动中被通报的次数")
+    late_or_missing: int = Field(description="其中逾期回复或未回复的次数")
+    by_month: dict[str, int] = Field(description="按签发月份（YYYY-MM）的通报次数")
+
+
+class NoticeHistory(Schema):
+    """The 通报 each street received in the campaign (the ranking's history)."""
+
+    campaign: str = Field(description="专项行动名称（无进行中的专项行动时为空）")
+    since: date | None = Field(description="专项行动开始日期（从此日起签发的通报计入）")
+    streets: list[StreetNotices] = Field(description="各街道（街道用户只见本街道）")

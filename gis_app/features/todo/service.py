@@ -7,7 +7,9 @@
   returned (rejected) in the last RETURNED_DAYS days, 新发现 to register, the month's report,
   通报 to answer;
 - an inspector: today's patrols of its street, its assigned spot checks not yet checked;
-- the housing bureau: renovation sites without their works recorded as done;
+- the housing bureau: renovation sites' 规范治理 plans waiting for its review (the longest
+  waiting first), renovation sites without their works recorded as done; a street officer also
+  sees its plans the bureau returned;
 - the police: support requests to answer, accepted ones without their outcome;
 - and for everyone concerned, 专项督查 corrections and 例会 tasks (see oversight).
 
@@ -85,6 +87,7 @@ def items_for(session: Session, actor: Actor, days: int = SOON_DAYS) -> list[dic
             *_due_soon(session, actor, today, days),
             *_overdue(session, actor, today),
             *_returned_requests(session, actor),
+            *_renovation_plans(session, actor, "returned"),
             *_new_sites(session, actor),
             *_own_report(session, actor),
             *_notice_replies(session, actor, today),
@@ -94,7 +97,11 @@ def items_for(session: Session, actor: Actor, days: int = SOON_DAYS) -> list[dic
     if actor.role == "inspector" and actor.street_code:
         return [*_patrols_today(session, actor, today), *_spot_checks(session, actor)]
     if actor.role == "bureau_housing":
-        return [*_renovation_works(session), *_tasks(session, actor, today)]
+        return [
+            *_renovation_plans(session, actor, "submitted"),
+            *_renovation_works(session),
+            *_tasks(session, actor, today),
+        ]
     if actor.role == "bureau_police":
         return [*_police(session, actor), *_tasks(session, actor, today)]
     if actor.role == "bureau_civil":
@@ -491,6 +498,34 @@ def _renovation_works(session: Session) -> list[dict[str, Any]]:
     return [
         _item("旧楼区改造待完工", f"{code} {address}", "bureau.housing") for code, address in rows
     ]
+
+
+def _renovation_plans(session: Session, actor: Actor, status: str) -> list[dict[str, Any]]:
+    """住建委: the plans waiting for its review; a street: its plans returned for revision."""
+    today = clock.today()
+    out = []
+    for p in bureaus.renovation_plans(session, actor, status)[:GROUP_LIMIT]:
+        if status == "submitted":
+            day = date.fromisoformat(p["submitted_at_local"][:10])
+            waited = (today - day).days
+            text = f"{p['street']} {p['site_code']} 第 {p['revision']} 次报送，已等待 {waited} 天"
+            group, alert = "改造治理方案待审核", waited > SOON_DAYS
+        else:
+            day = date.fromisoformat((p["reviewed_at_local"] or p["submitted_at_local"])[:10])
+            text = f"{p['site_code']} 方案被区住建委退回：{p['review_comment']}"
+            group, alert, waited = "改造治理方案被退回", True, None
+        out.append(
+            _item(
+                group,
+                text,
+                "bureau.renovation_plan",
+                {"renovation_plan_id": p["id"]},
+                day,
+                waited,
+                alert=alert,
+            )
+        )
+    return out
 
 
 def grouped(items: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:

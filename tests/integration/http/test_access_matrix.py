@@ -275,6 +275,9 @@ def _url_args(rule: Any, w: World, tag: str) -> dict[str, Any]:
         # no 公安 request is seeded (the police see every request, with its site's code and
         # address: they would read as leaks here); tests/integration/bureaus covers its scope
         "police_request_id": 999_999_999,
+        # neither site is in a renovation project, so neither has a 规范治理 plan (住建委 sees
+        # every plan): tests/integration/bureaus/test_renovation_plans.py covers its scope
+        "renovation_plan_id": 999_999_999,
         "finding_id": w.correction[tag]
         if rule.endpoint.startswith("oversight")
         else w.finding[tag],
@@ -326,6 +329,10 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
             "done_on": "2026-06-10",
             "quantity": 1,
         },
+        "bureaus_api.submit_renovation_plan": {"content": "越权方案", "steps": plan},
+        "bureaus_api.resubmit_renovation_plan": {"content": "越权修改", "steps": plan},
+        "bureaus_api.review_renovation_plan": {"decision": "approve"},
+        "bureaus_api.record_renovation_works": {"done_on": "2026-06-15", "what": "越权施工"},
         "reporting_api.put_report": {"narrative": "改写"},
         "reporting_api.submit_report": {"narrative": "报送"},
         "sampling.api.api_draw": {"frame": {}, "size_mode": "fixed", "n": 1, "seed": "1"},
@@ -365,6 +372,14 @@ def _body(endpoint: str, method: str) -> dict[str, Any]:
         "oversight.complete_task": {"note": "越权办结"},
         "dashboard.report_form": {"narrative": "改写", "action": "submit"},
         "bureau.housing_done": {"done_on": "2026-06-15"},
+        "bureau.submit_renovation_plan": {
+            "site": "MX-B-0001",
+            "content": "越权方案",
+            "step_title": "恢复原状",
+            "step_date": "2026-09-30",
+        },
+        "bureau.review_renovation_plan": {"decision": "approve"},
+        "bureau.record_renovation_works": {"done_on": "2026-06-15", "what": "越权施工"},
         "admin.create_user": {
             "username": "intruder",
             "display_name": "x",
@@ -463,6 +478,9 @@ def _snapshot(connection, site_id: int, street: str) -> dict[str, Any]:
         "tokens": [tuple(t) for t in tokens],
         "sites_total": sites_total,
         "renovation": connection.execute(text("SELECT count(*) FROM renovation_works")).scalar(),
+        "renovation_plans": connection.execute(
+            text("SELECT count(*) FROM renovation_plans")
+        ).scalar(),
     }
 
 

@@ -28,3 +28,13 @@ def test_demo_has_each_kind_of_record(db_session) -> None:
         assert db_session.scalar(select(func.count()).select_from(model)) >= at_least, model
     answered = db_session.scalar(select(func.count()).where(InspectionFinding.status == "answered"))
     assert answered == 1
+
+
+def test_demo_has_a_renovation_plan_in_each_state(db_session) -> None:
+    from gis_app.features.bureaus.models import RenovationPlan, RenovationPlanWork
+
+    load_demo(db_session, n_sites=150, seed=7, today=date(2026, 6, 15))
+    states = db_session.scalars(select(RenovationPlan.status)).all()
+    assert {"submitted", "returned", "approved"} <= set(states)
+    assert db_session.scalar(select(func.count()).select_from(RenovationPlanWork)) >= 1
+    assert db_session.scalar(select(func.max(RenovationPlan.revision))) == 2

@@ -142,6 +142,7 @@ def test_streets_reply_late_replies_are_kept_and_scope_holds(db_session) -> None
         assert notices.history_by_street(db_session, OFFICE)[ZSM] == {
             "notices": 1,
             "late_or_missing": 1,
+            "by_month": {"2026-06": 1},
         }
     finally:
         clock.freeze("2026-06-15T10:00:00+08:00")
