@@ -320,6 +320,14 @@ def answer_police(
         raise Conflict(f"该申请已{POLICE_STATUSES[req.status]}", "status")
     req.status = "accepted" if accept == "accept" else "declined"
     req.answered_by, req.answered_at, req.answer_note = actor.name, clock.now(), note
+    _police_event(
+        session,
+        req,
+        actor,
+        "police_accepted" if req.status == "accepted" else "police_declined",
+        {"police_request": (str(req.wanted_on), POLICE_STATUSES[req.status])},
+        note,
+    )
     session.flush()
     return req
 
@@ -346,8 +354,34 @@ def police_outcome(
         case_number,
         clock.now(),
     )
+    changes = {"police_outcome": (None, outcome)}
+    if violent:
+        changes["police_case_number"] = (None, case_number)
+    _police_event(session, req, actor, "police_outcome", changes, "")
     session.flush()
     return req
+
+
+def _police_event(
+    session: Session,
+    req: PoliceRequest,
+    actor: Actor,
+    action: str,
+    changes: dict[str, tuple[str | None, str]],
+    reason: str,
+) -> None:
+    """公安's answer or outcome on the site's timeline (the police read no site row itself)."""
+    session.add(
+        SiteEvent(
+            district_code=req.district_code,
+            site_id=req.site_id,
+            actor=actor.name,
+            action=action,
+            reason=reason,
+            changes={k: [a, b] for k, (a, b) in changes.items()},
+            at=clock.now(),
+        )
+    )
 
 
 def police_requests(

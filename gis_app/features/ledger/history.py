@@ -49,6 +49,10 @@ ACTION_LABELS: dict[str, str] = {
     "central_rejected": "驳回应拆尽拆变更",
     "coverage": "媒体报道",
     "coverage_removed": "撤销媒体报道关联",
+    "police_request": "申请公安协助",
+    "police_accepted": "公安受理协助申请",
+    "police_declined": "公安不予受理协助申请",
+    "police_outcome": "公安记录处置结果",
 }
 EVENT_FIELD_LABELS: dict[str, str] = {
     **FIELD_LABELS,
@@ -78,6 +82,9 @@ EVENT_FIELD_LABELS: dict[str, str] = {
     "clock_stopped_days": "停表天数（待验收）",
     "central_request": "应拆尽拆变更申请",
     "coverage": "媒体报道",
+    "police_request": "公安协助（日期）",
+    "police_outcome": "处置结果",
+    "police_case_number": "暴力抗法案件编号",
 }
 CODE_LISTS: dict[str, Any] = {
     "status": codes.STATUSES,

@@ -9,7 +9,9 @@ from sqlalchemy import select, text
 from gis_app.core.actor import Actor
 from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from gis_app.features.bureaus import service as bureaus
+from gis_app.features.ledger.history import timeline
 from gis_app.features.ledger.models import SiteEvent
+from gis_app.features.ledger.service import site_history
 from gis_app.features.todo import service as todo
 from tests.support.rls import as_app
 from tests.support.workflow import DZG, OFFICE, ZSM, make_site
@@ -46,12 +48,24 @@ def test_request_answer_outcome_and_timeline(db_session) -> None:
     done = bureaus.police_outcome(db_session, req.id, POLICE, "现场有暴力抗法，已立案", True,
                                   "津公东刑立字〔2026〕118号")  # fmt: skip
     assert done.status == "done"
-    # the request is on the site's timeline (the police do not see the site itself: the
-    # answer and outcome stay on the request, which the street and the district read)
-    actions = db_session.scalars(
-        select(SiteEvent.action).where(SiteEvent.site_id == site.id).order_by(SiteEvent.id)
+    # the request, the answer and the outcome are on the site's timeline, in Chinese
+    events = db_session.scalars(
+        select(SiteEvent).where(SiteEvent.site_id == site.id).order_by(SiteEvent.id)
     ).all()
-    assert actions[-1] == "police_request"
+    assert [e.action for e in events][-3:] == [
+        "police_request",
+        "police_accepted",
+        "police_outcome",
+    ]
+    shown = timeline(db_session, site_history(db_session, site.id, OFFICE))
+    labels = [e["action_label"] for e in shown[:3]]
+    assert labels == ["公安记录处置结果", "公安受理协助申请", "申请公安协助"]
+    outcome = {c["label"]: c["after"] for c in shown[0]["changes"]}
+    assert outcome == {
+        "处置结果": "现场有暴力抗法，已立案",
+        "暴力抗法案件编号": "津公东刑立字〔2026〕118号",
+    }
+    assert shown[1]["reason"] == "派出警力4人"
     assert bureaus.police_requests(db_session, ZSM_OFFICER) == []
     assert [r["case_number"] for r in bureaus.police_requests(db_session, DZG_OFFICER)] == [
         "津公东刑立字〔2026〕118号"
@@ -82,6 +96,9 @@ def test_rls_and_api(db_session, connection, client, auth) -> None:
     assert client.post(f"{url}/answer", json={"decision": "x"}, headers=police).status_code == 422
     ok = client.post(f"{url}/answer", json={"decision": "accept"}, headers=police)
     assert ok.status_code == 200 and ok.json["status"] == "accepted"
+    # the police's answer reached the timeline under the app's row-level security
+    answered = text("SELECT count(*) FROM site_events WHERE action = 'police_accepted'")
+    assert connection.execute(answered).scalar() == 1
     bad = client.post(f"{url}/outcome", json={"outcome": "x", "violent": "yes"}, headers=police)
     assert bad.status_code == 422 and bad.json["field"] == "violent"
     body = {"wanted_on": "2026-06-21", "reason": "再次阻挠"}
