@@ -21,9 +21,10 @@ Mercator keeps a tile a longitude/latitude rectangle); only the points found are
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Integer, Select, Subquery, case, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -150,11 +151,20 @@ def _grid_tile(
         .subquery("p")
     )
     on_tile = [points.c.cx.between(0, cells_across - 1), points.c.cy.between(0, cells_across - 1)]
+    return cells_tile(points, func.count(), on_tile)
+
+
+def cells_tile(
+    points: Subquery, count: ColumnElement[int], where: Sequence[ColumnElement[bool]] = ()
+) -> Select:
+    """The grid tile of `points` (columns cx, cy: the cell in the tile; k: the legend key;
+    d: the disposition): one MVT point per cell. `count` counts a group of points (count(*)
+    for sites, the sum of their counts for rows of site_cells)."""
     # count by cell, key and disposition first (a hash aggregate), then per cell and key, then
     # per cell: no sort of the sites
     by_kd = (
-        select(points.c.cx, points.c.cy, points.c.k, points.c.d, func.count().label("n"))
-        .where(*on_tile)
+        select(points.c.cx, points.c.cy, points.c.k, points.c.d, count.label("n"))
+        .where(*where)
         .group_by(points.c.cx, points.c.cy, points.c.k, points.c.d)
         .subquery("kd")
     )
