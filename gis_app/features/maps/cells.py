@@ -58,6 +58,7 @@ SQUARE_ZOOM = 14  # the squares of tile_versions; a row belongs to the square it
 FINE, COARSE = 16, 14  # the two grids kept: the cells of zoom-12 and zoom-10 tiles
 #: the filter fields the rows can answer (export field names, SiteFilter.filtered_fields)
 ANSWERED = frozenset({"district_code", "street_code", "status", "disposition", "overdue"})
+PROBE_SQUARES = 64  # up to this many squares counted at once, overdue is probed per site
 LOCK_KEY = 2026_1206_0150  # pg_advisory_xact_lock: one counter of squares at a time
 
 _meta = MetaData()
@@ -201,36 +202,33 @@ def _count(session: Session, squares: Sequence[tuple[int, int]], today: date) ->
     west, south, east, north = _bounds(xs, ys)
     points = (
         select(
+            literal_column("sites.map_x").label("sx"),
+            literal_column("sites.map_y").label("sy"),
             fine_x.label("cx"),
             fine_y.label("cy"),
             Site.street_id,
             Site.district_code,
             Site.status,
             Site.disposition,
-            overdue_expr(today).label("overdue"),
+            # a few squares: each site's steps probed; many: the late steps hashed once
+            overdue_expr(today, per_site=len(squares) <= PROBE_SQUARES).label("overdue"),
         )
         .where(
             Site.deleted_at.is_(None),
+            # the squares' integer columns (an index under row-level security), then the box
+            *tiles.in_squares(west, south, east, north),
             Site.geom.op("&&")(func.ST_MakeEnvelope(west, south, east, north, 4326)),
         )
         .subquery("p")
     )
-    shift = FINE - SQUARE_ZOOM
-    sx, sy = (points.c.cx.op(">>")(shift)), (points.c.cy.op(">>")(shift))
     keys = [points.c.street_id, points.c.district_code, points.c.status]
     keys += [points.c.disposition, points.c.overdue]
     fine = (
         select(
-            sx.label("sx"),
-            sy.label("sy"),
-            literal(FINE),
-            points.c.cx,
-            points.c.cy,
-            *keys,
-            func.count(),
+            points.c.sx, points.c.sy, literal(FINE), points.c.cx, points.c.cy, *keys, func.count()
         )
-        .where(select(sq.c.x).where(sq.c.x == sx, sq.c.y == sy).exists())
-        .group_by(points.c.cx, points.c.cy, *keys)
+        .where(select(sq.c.x).where(sq.c.x == points.c.sx, sq.c.y == points.c.sy).exists())
+        .group_by(points.c.sx, points.c.sy, points.c.cx, points.c.cy, *keys)
     )
     columns = [col.name for col in site_cells.columns]
     session.execute(site_cells.insert().from_select(columns, fine))

@@ -24,7 +24,17 @@ import math
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import ColumnElement, Integer, Select, Subquery, case, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Subquery,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -55,10 +65,11 @@ def check_tile(z: int, x: int, y: int) -> None:
 
 def _legend_key_expr(today: date) -> ColumnElement[str]:
     """The legend key a site is drawn with, as text ('overdue', 'closed', …; MVT stores each
-    distinct value once): overdue wins over the stored status, as on the maps."""
+    distinct value once): overdue wins over the stored status, as on the maps (each site's
+    own steps probed: a tile holds a few thousand sites, a city many late steps)."""
     statuses = [k for k in palette.legend_keys() if k in codes.STATUSES]
     return case(
-        (overdue_expr(today), literal("overdue")),
+        (overdue_expr(today, per_site=True), literal("overdue")),
         *((Site.status == status, literal(status)) for status in statuses),
         else_=literal("registered"),
     )
@@ -77,6 +88,31 @@ def tile_bounds(z: int, x: int, y: int, buffer: float = 0.0) -> tuple[float, flo
     west, east = lon(x - buffer), lon(x + 1 + buffer)
     north, south = lat(max(0.0, y - buffer)), lat(min(float(n), y + 1 + buffer))
     return max(-180.0, west), south, min(180.0, east), north
+
+
+SQUARE_ZOOM = 14  # sites.map_x, map_y (migration 0151): the squares of tile_versions
+
+
+def square_of(lon: float, lat: float) -> tuple[int, int]:
+    """The zoom-14 square of a point, by the formula of sites.map_x, map_y."""
+    n = 2**SQUARE_ZOOM
+    lat = max(-85.0511, min(85.0511, lat))
+    sx = math.floor((lon + 180.0) / 360.0 * n)
+    sy = math.floor((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return max(0, min(n - 1, sx)), max(0, min(n - 1, sy))
+
+
+def in_squares(west: float, south: float, east: float, north: float) -> list[ColumnElement[bool]]:
+    """Conditions on the integer squares of the sites in this box (a little wider): under
+    row-level security PostgreSQL uses an index for them (integer comparisons are leakproof),
+    not for `geom && box`, which still decides exactly."""
+    margin = 1e-7
+    x0, y0 = square_of(west - margin, north + margin)
+    x1, y1 = square_of(east + margin, south - margin)
+    return [
+        literal_column("sites.map_x").between(x0, x1),
+        literal_column("sites.map_y").between(y0, y1),
+    ]
 
 
 def _sites(columns: list[ColumnElement[object]]) -> Select:
@@ -104,7 +140,8 @@ def _point_tile(
     """One point per site, with its id, legend key and disposition."""
     # the tile with its buffer in degrees (Web Mercator keeps a tile a lon/lat
     # rectangle): what the GiST index on sites.geom is asked for
-    search = func.ST_MakeEnvelope(*tile_bounds(z, x, y, BUFFER / EXTENT), 4326)
+    box = tile_bounds(z, x, y, BUFFER / EXTENT)
+    search = func.ST_MakeEnvelope(*box, 4326)
     mvt_geom = func.ST_AsMVTGeom(
         func.ST_Transform(Site.geom, 3857), func.ST_TileEnvelope(z, x, y), EXTENT, BUFFER
     )
@@ -117,7 +154,7 @@ def _point_tile(
                 mvt_geom.label("geom"),
             ]
         )
-        .where(*conditions, Site.geom.op("&&")(search))
+        .where(*conditions, *in_squares(*box), Site.geom.op("&&")(search))
         .subquery("t")
     )
     return select(func.ST_AsMVT(rows.table_valued(), LAYER, EXTENT, "geom", "id"))

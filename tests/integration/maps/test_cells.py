@@ -177,3 +177,15 @@ def test_a_street_role_sees_only_its_streets_rows_through_the_api(client, auth, 
     own_id = demo.scalar(select(Street.id).where(Street.code == code))
     assert seen == [own_id]
     assert demo.scalar(text("SELECT count(DISTINCT street_id) FROM site_cells")) > 1
+
+
+def test_the_sites_squares_are_those_the_tiles_compute(demo) -> None:
+    """sites.map_x, map_y (migration 0151, an index under row-level security) agree with the
+    squares the tiles ask for and with tile_versions' squares."""
+    rows = demo.execute(
+        text("SELECT ST_X(geom), ST_Y(geom), map_x, map_y FROM sites WHERE geom IS NOT NULL")
+    ).all()
+    assert rows
+    assert all(tiles.square_of(lon, lat) == (mx, my) for lon, lat, mx, my in rows)
+    versioned = set(demo.execute(text("SELECT x, y FROM tile_versions WHERE x >= 0")).all())
+    assert {(mx, my) for _, _, mx, my in rows} <= versioned
