@@ -49,7 +49,7 @@ from gis_app.core import codes, deadlines
 from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import OPEN_DATA_ROLES, require_visible_filters
-from gis_app.features.ledger.queries import SiteFilter, overdue_expr
+from gis_app.features.ledger.queries import SiteFilter, in_squares, overdue_expr
 from gis_app.features.maps import tiles
 from gis_app.features.streets.models import Street
 from layers import palette
@@ -216,7 +216,7 @@ def _count(session: Session, squares: Sequence[tuple[int, int]], today: date) ->
         .where(
             Site.deleted_at.is_(None),
             # the squares' integer columns (an index under row-level security), then the box
-            *tiles.in_squares(west, south, east, north),
+            *in_squares(west, south, east, north),
             Site.geom.op("&&")(func.ST_MakeEnvelope(west, south, east, north, 4326)),
         )
         .subquery("p")

@@ -32,7 +32,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    literal_column,
     select,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -42,7 +41,12 @@ from gis_app.core import codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import ValidationError
 from gis_app.features.ledger.models import Site
-from gis_app.features.ledger.queries import SiteFilter, overdue_expr, scoped
+from gis_app.features.ledger.queries import (
+    SiteFilter,
+    in_squares,
+    overdue_expr,
+    scoped,
+)
 from layers import palette
 
 LAYER = "sites"
@@ -88,31 +92,6 @@ def tile_bounds(z: int, x: int, y: int, buffer: float = 0.0) -> tuple[float, flo
     west, east = lon(x - buffer), lon(x + 1 + buffer)
     north, south = lat(max(0.0, y - buffer)), lat(min(float(n), y + 1 + buffer))
     return max(-180.0, west), south, min(180.0, east), north
-
-
-SQUARE_ZOOM = 14  # sites.map_x, map_y (migration 0151): the squares of tile_versions
-
-
-def square_of(lon: float, lat: float) -> tuple[int, int]:
-    """The zoom-14 square of a point, by the formula of sites.map_x, map_y."""
-    n = 2**SQUARE_ZOOM
-    lat = max(-85.0511, min(85.0511, lat))
-    sx = math.floor((lon + 180.0) / 360.0 * n)
-    sy = math.floor((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
-    return max(0, min(n - 1, sx)), max(0, min(n - 1, sy))
-
-
-def in_squares(west: float, south: float, east: float, north: float) -> list[ColumnElement[bool]]:
-    """Conditions on the integer squares of the sites in this box (a little wider): under
-    row-level security PostgreSQL uses an index for them (integer comparisons are leakproof),
-    not for `geom && box`, which still decides exactly."""
-    margin = 1e-7
-    x0, y0 = square_of(west - margin, north + margin)
-    x1, y1 = square_of(east + margin, south - margin)
-    return [
-        literal_column("sites.map_x").between(x0, x1),
-        literal_column("sites.map_y").between(y0, y1),
-    ]
 
 
 def _sites(columns: list[ColumnElement[object]]) -> Select:

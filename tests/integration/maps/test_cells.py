@@ -15,7 +15,7 @@ from gis_app.core.actor import Actor
 from gis_app.core.db_security import app_role
 from gis_app.demo.loader import load_demo
 from gis_app.features.ledger.models import Site
-from gis_app.features.ledger.queries import SiteFilter
+from gis_app.features.ledger.queries import SiteFilter, square_of
 from gis_app.features.maps import cells, count_map_cells, tiles
 from gis_app.features.maps import service as map_data
 from gis_app.features.streets.models import Street
@@ -186,6 +186,6 @@ def test_the_sites_squares_are_those_the_tiles_compute(demo) -> None:
         text("SELECT ST_X(geom), ST_Y(geom), map_x, map_y FROM sites WHERE geom IS NOT NULL")
     ).all()
     assert rows
-    assert all(tiles.square_of(lon, lat) == (mx, my) for lon, lat, mx, my in rows)
+    assert all(square_of(lon, lat) == (mx, my) for lon, lat, mx, my in rows)
     versioned = set(demo.execute(text("SELECT x, y FROM tile_versions WHERE x >= 0")).all())
     assert {(mx, my) for _, _, mx, my in rows} <= versioned
