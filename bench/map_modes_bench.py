@@ -36,10 +36,27 @@ from bench.map_bench import bench_url, ensure_sites, say
 VIEWPORT = {"width": 1400, "height": 900}
 
 
-def bench_wsgi(url: str, threshold: int) -> Any:
+#: the modes a run may compare: the page's array (today's page), the tiles with their low zooms
+#: summed from the map's cell counts (site_cells), and the tiles counting every site (the tile
+#: mode before those counts)
+MODES = ("array", "tiles", "tiles-sites")
+
+
+def bench_wsgi(
+    url: str, threshold: int, cells: bool = True, cache: bool = True, today: str | None = None
+) -> Any:
     from bench.browser import bench_app
 
-    return bench_app(url, MAP_TILE_THRESHOLD=threshold)
+    if not cells:
+        from gis_app.features.maps import cells as cell_counts
+
+        cell_counts.access = lambda *_args: None  # type: ignore[assignment]
+    config: dict[str, Any] = {"MAP_TILE_THRESHOLD": threshold}
+    if not cache:
+        config["TILE_CACHE_MB"] = 0
+    if today:
+        config["FROZEN_NOW"] = f"{today}T10:00:00+08:00"
+    return bench_app(url, **config)
 
 
 def p95(values: list[float]) -> float:
@@ -115,9 +132,12 @@ def _size(request: Any) -> int:
         return 0
 
 
-def tile_times(base: str, login: dict[str, str], bounds: tuple, z: int) -> dict[str, float]:
-    """Server time per tile at zoom z over the district: built, then revalidated (304)."""
-    from gis_app.features.maps.tiles_api import MVT  # noqa: F401 (the app's module loads)
+def tile_addresses(url: str, bounds: tuple, z: int, sample: int) -> list[tuple[int, int]]:
+    """Every tile over the bounds at zoom z, or, when there are more than `sample`, the tiles
+    of `sample` random sites (a city: most tiles over its bounding box are empty)."""
+    from sqlalchemy import create_engine, text
+
+    from gis_app.core.database import sqlalchemy_url
 
     west, south, east, north = bounds
     n = 2**z
@@ -128,22 +148,47 @@ def tile_times(base: str, login: dict[str, str], bounds: tuple, z: int) -> dict[
     def ty(lat: float) -> int:
         return int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
 
+    every = [(x, y) for x in range(tx(west), tx(east) + 1) for y in range(ty(north), ty(south) + 1)]
+    if len(every) <= sample:
+        return every
+    engine = create_engine(sqlalchemy_url(url))
+    with engine.connect() as conn:
+        conn.execute(text("SELECT setseed(0.2)"))
+        points = conn.execute(
+            text("SELECT ST_X(geom), ST_Y(geom) FROM sites TABLESAMPLE BERNOULLI (1) LIMIT 5000")
+        ).all()
+    engine.dispose()
+    rnd, chosen = random.Random(z), []
+    for lon, lat in rnd.sample(points, len(points)):
+        if (tx(lon), ty(lat)) not in chosen:
+            chosen.append((tx(lon), ty(lat)))
+        if len(chosen) == sample:
+            break
+    return chosen
+
+
+def tile_times(base: str, login: dict[str, str], tiles: list, z: int) -> dict[str, float]:
+    """Server time per tile at zoom z: each asked once untimed (PostgreSQL's cache warm), then
+    built again (timed; the server keeps no tile in memory) and revalidated (304)."""
     built, again, sizes = [], [], []
-    for x in range(tx(west), tx(east) + 1):
-        for y in range(ty(north), ty(south) + 1):
-            url = f"{base}/tiles/sites/{z}/{x}/{y}.mvt"
-            t0 = time.perf_counter()
-            with urllib.request.urlopen(urllib.request.Request(url, headers=login)) as r:
-                body, etag = r.read(), r.headers["ETag"]
-            built.append(time.perf_counter() - t0)
-            sizes.append(len(body))
-            t0 = time.perf_counter()
-            request = urllib.request.Request(url, headers={**login, "If-None-Match": etag})
-            try:
-                urllib.request.urlopen(request).read()
-            except urllib.error.HTTPError as exc:
-                assert exc.code == 304, exc.code
-            again.append(time.perf_counter() - t0)
+    for x, y in tiles:
+        url = f"{base}/tiles/sites/{z}/{x}/{y}.mvt"
+        with urllib.request.urlopen(urllib.request.Request(url, headers=login)) as r:
+            r.read()
+    for x, y in tiles:
+        url = f"{base}/tiles/sites/{z}/{x}/{y}.mvt"
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(urllib.request.Request(url, headers=login)) as r:
+            body, etag = r.read(), r.headers["ETag"]
+        built.append(time.perf_counter() - t0)
+        sizes.append(len(body))
+        t0 = time.perf_counter()
+        request = urllib.request.Request(url, headers={**login, "If-None-Match": etag})
+        try:
+            urllib.request.urlopen(request).read()
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 304, exc.code
+        again.append(time.perf_counter() - t0)
     return {
         "tiles": len(built),
         "built_p50": statistics.median(built) * 1000,
@@ -170,34 +215,91 @@ def district_bounds(url: str) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in row)  # type: ignore[return-value]
 
 
+def count_cells(url: str, today: str | None) -> float:
+    """Count every square of the map's cell counts (what `gis-app daily` does each night);
+    seconds."""
+    from datetime import date
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from gis_app.core.database import sqlalchemy_url
+    from gis_app.features.maps import count_map_cells
+
+    engine = create_engine(sqlalchemy_url(url))
+    with Session(engine) as s:
+        s.execute(text("SELECT set_config('app.role', 'district_admin', true)"))
+        t0 = time.perf_counter()
+        squares = count_map_cells(s, date.fromisoformat(today) if today else date.today())
+        s.commit()
+        seconds = time.perf_counter() - t0
+    engine.dispose()
+    say(f"cell counts: {squares} squares counted in {seconds:.1f} s")
+    return seconds
+
+
+def site_total(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    from gis_app.core.database import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(url))
+    with engine.connect() as conn:
+        n = int(conn.execute(text("SELECT count(*) FROM sites WHERE deleted_at IS NULL")).scalar())
+    engine.dispose()
+    return n
+
+
 def run(
-    sizes: list[int], threshold: int, n_views: int, dbname: str | None = None
+    sizes: list[int],
+    threshold: int,
+    n_views: int,
+    dbname: str | None = None,
+    modes: tuple[str, ...] = ("array", "tiles"),
+    today: str | None = None,
+    sample: int = 60,
 ) -> list[dict[str, Any]]:
     from bench.browser import auth_headers, bench_token, chromium, serve_in_process
 
     results = []
     with chromium() as browser:
         for n in sizes:
-            url = bench_url(n) if dbname is None else _named(dbname)
-            ensure_sites(url, n, False)
+            if dbname is None:
+                url = bench_url(n)
+                ensure_sites(url, n, False)
+            else:
+                url = _named(dbname)
+                n = site_total(url)
             login = auth_headers(bench_token(url))
             bounds = district_bounds(url)
             views = tour_views(bounds, n_views)
-            row: dict[str, Any] = {"n": n}
-            for label, limit in (("array", 10**9), ("tiles", threshold)):
-                with serve_in_process(
-                    "bench.map_modes_bench:bench_wsgi", url=url, threshold=limit
-                ) as base:
+            row: dict[str, Any] = {"n": n, "modes": modes}
+            for label in modes:
+                tiled = label != "array"
+                server = {
+                    "url": url,
+                    "threshold": threshold if tiled else 10**9,
+                    "cells": label != "tiles-sites",
+                    "today": today,
+                }
+                if label == "tiles":
+                    row["count_s"] = count_cells(url, today)
+                with serve_in_process("bench.map_modes_bench:bench_wsgi", **server) as base:
                     with urllib.request.urlopen(
                         urllib.request.Request(base + "/map", headers=login), timeout=600
                     ) as warm:
                         warm.read()  # imports, connections
-                    row[label] = measure_mode(browser, base, login, views, label == "tiles")
+                    row[label] = measure_mode(browser, base, login, views, tiled)
                     say(f"{n:,} {label}: {row[label]}")
-                    if label == "tiles":
-                        row["z14"] = tile_times(base, login, bounds, 14)
-                        row["z11"] = tile_times(base, login, bounds, 11)
-                        say(f"{n:,} tiles z14 {row['z14']} z11 {row['z11']}")
+                if not tiled:
+                    continue
+                with serve_in_process(
+                    "bench.map_modes_bench:bench_wsgi", **server, cache=False
+                ) as base:
+                    for z in (14, 11):
+                        addresses = tile_addresses(url, bounds, z, sample)
+                        row[f"{label} z{z}"] = tile_times(base, login, addresses, z)
+                        say(f"{n:,} {label} z{z} {row[f'{label} z{z}']}")
             results.append(row)
     return results
 
@@ -212,29 +314,36 @@ def _named(dbname: str) -> str:
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| sites | mode | first draw ms | bytes first view | tour p50 ms | tour p95 ms "
-        "| JS heap MiB | first draw vs array |",
+        "| JS heap MiB | first draw vs first mode |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        for label in ("array", "tiles"):
+        first = r[r["modes"][0]]["first_ms"]
+        for label in r["modes"]:
             m = r[label]
-            ratio = m["first_ms"] / r["array"]["first_ms"]
             lines.append(
                 f"| {r['n']:,} | {label} | {m['first_ms']:.0f} | {m['bytes'] / 1024:,.0f} KB "
-                f"| {m['tour_p50']:.0f} | {m['tour_p95']:.0f} | {m['heap_mb']:.1f} | {ratio:.2f}× |"
+                f"| {m['tour_p50']:.0f} | {m['tour_p95']:.0f} | {m['heap_mb']:.1f} "
+                f"| {m['first_ms'] / first:.2f}× |"
             )
     lines += [
         "",
-        "| sites | zoom | tiles | built p50 ms | built p95 ms | 304 p95 ms | largest KB |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| sites | mode | zoom | tiles | built p50 ms | built p95 ms | 304 p95 ms | largest KB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        for z in ("z14", "z11"):
-            t = r[z]
-            lines.append(
-                f"| {r['n']:,} | {z[1:]} | {t['tiles']} | {t['built_p50']:.0f} "
-                f"| {t['built_p95']:.0f} | {t['again_p95']:.0f} | {t['kb_max']:.1f} |"
-            )
+        for label in r["modes"]:
+            for z in (14, 11):
+                t = r.get(f"{label} z{z}")
+                if t is None:
+                    continue
+                lines.append(
+                    f"| {r['n']:,} | {label} | {z} | {t['tiles']} | {t['built_p50']:.0f} "
+                    f"| {t['built_p95']:.0f} | {t['again_p95']:.0f} | {t['kb_max']:.1f} |"
+                )
+    for r in results:
+        if "count_s" in r:
+            lines.append(f"\nCounting every square of {r['n']:,} sites: {r['count_s']:.1f} s.")
     return "\n".join(lines)
 
 
@@ -244,9 +353,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=int, default=1000, help="the tile mode's threshold")
     parser.add_argument("--views", type=int, default=30)
     parser.add_argument("--database", help="use this database (one size) instead of loading one")
+    parser.add_argument("--modes", default="array,tiles", help=f"of {', '.join(MODES)}")
+    parser.add_argument("--today", help="the app's day (YYYY-MM-DD), e.g. the city's 2026-06-15")
+    parser.add_argument("--tile-sample", type=int, default=60, help="tiles timed per zoom")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    results = run(sizes, args.threshold, args.views, args.database)
+    modes = tuple(m for m in args.modes.split(",") if m)
+    if not set(modes) <= set(MODES):
+        parser.error(f"--modes: of {', '.join(MODES)}")
+    results = run(
+        sizes, args.threshold, args.views, args.database, modes, args.today, args.tile_sample
+    )
     print(table(results))
     return 0
 

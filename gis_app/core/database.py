@@ -91,7 +91,10 @@ def create_db_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         echo=echo,
-        connect_args={"options": "-c timezone=UTC", "application_name": "gis-app"},
+        # no JIT: the map's tile statements (the late-step subplan, row-level security) cost
+        # enough for PostgreSQL to compile them, 1.7 s of JIT for a 0.1 s statement at a
+        # million sites (docs/operations/performance.md, "Map modes")
+        connect_args={"options": "-c timezone=UTC -c jit=off", "application_name": "gis-app"},
     )
 
 

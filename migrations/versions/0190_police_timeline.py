@@ -8,7 +8,7 @@ see the events of the sites it sees); the media centre's coverage events (0110) 
 were.
 
 Revision ID: 0190_police_timeline
-Revises: 0110_publicity
+Revises: 0151_sites_map_square
 Create Date: 2026-12-06
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from gis_app.core.db_security import DISTRICT, STREET, role_in
 
 revision: str = "0190_police_timeline"
-down_revision: str | Sequence[str] | None = "0110_publicity"
+down_revision: str | Sequence[str] | None = "0151_sites_map_square"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 from flask import Flask, current_app, url_for
 
 if TYPE_CHECKING:
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
     from gis_app.features.maps.service import Shift
     from layers.basemaps import Basemap
     from layers.site_map import MapAssets
@@ -57,3 +61,18 @@ def url_templates() -> dict[str, str]:
         "popup_url": url_for("maps.site_popup", site_id=marker).replace(str(marker), "{id}"),
         "site_url": url_for("site_pages.site_page", site_id=marker).replace(str(marker), "{id}"),
     }
+
+
+def count_map_cells(session: Session, today: date) -> int:
+    """Count again every square of the map's cell counts that is stale (a new day, the
+    compaction of tile_versions, edits): the morning's first city map then sums rows instead
+    of counting a million sites. The number of squares counted."""
+    from gis_app.features.maps import cells
+
+    if not cells.stale(session, cells.WORLD, today):
+        return 0
+    cells.lock(session)
+    todo = cells.stale(session, cells.WORLD, today)
+    if todo:
+        cells.count_squares(session, todo, today)
+    return len(todo)

@@ -21,9 +21,19 @@ Mercator keeps a tile a longitude/latitude rectangle); only the points found are
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Subquery,
+    case,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -31,7 +41,12 @@ from gis_app.core import codes
 from gis_app.core.actor import Actor
 from gis_app.core.errors import ValidationError
 from gis_app.features.ledger.models import Site
-from gis_app.features.ledger.queries import SiteFilter, overdue_expr, scoped
+from gis_app.features.ledger.queries import (
+    SiteFilter,
+    in_squares,
+    overdue_expr,
+    scoped,
+)
 from layers import palette
 
 LAYER = "sites"
@@ -54,10 +69,11 @@ def check_tile(z: int, x: int, y: int) -> None:
 
 def _legend_key_expr(today: date) -> ColumnElement[str]:
     """The legend key a site is drawn with, as text ('overdue', 'closed', …; MVT stores each
-    distinct value once): overdue wins over the stored status, as on the maps."""
+    distinct value once): overdue wins over the stored status, as on the maps (each site's
+    own steps probed: a tile holds a few thousand sites, a city many late steps)."""
     statuses = [k for k in palette.legend_keys() if k in codes.STATUSES]
     return case(
-        (overdue_expr(today), literal("overdue")),
+        (overdue_expr(today, per_site=True), literal("overdue")),
         *((Site.status == status, literal(status)) for status in statuses),
         else_=literal("registered"),
     )
@@ -103,7 +119,8 @@ def _point_tile(
     """One point per site, with its id, legend key and disposition."""
     # the tile with its buffer in degrees (Web Mercator keeps a tile a lon/lat
     # rectangle): what the GiST index on sites.geom is asked for
-    search = func.ST_MakeEnvelope(*tile_bounds(z, x, y, BUFFER / EXTENT), 4326)
+    box = tile_bounds(z, x, y, BUFFER / EXTENT)
+    search = func.ST_MakeEnvelope(*box, 4326)
     mvt_geom = func.ST_AsMVTGeom(
         func.ST_Transform(Site.geom, 3857), func.ST_TileEnvelope(z, x, y), EXTENT, BUFFER
     )
@@ -116,7 +133,7 @@ def _point_tile(
                 mvt_geom.label("geom"),
             ]
         )
-        .where(*conditions, Site.geom.op("&&")(search))
+        .where(*conditions, *in_squares(*box), Site.geom.op("&&")(search))
         .subquery("t")
     )
     return select(func.ST_AsMVT(rows.table_valued(), LAYER, EXTENT, "geom", "id"))
@@ -150,11 +167,20 @@ def _grid_tile(
         .subquery("p")
     )
     on_tile = [points.c.cx.between(0, cells_across - 1), points.c.cy.between(0, cells_across - 1)]
+    return cells_tile(points, func.count(), on_tile)
+
+
+def cells_tile(
+    points: Subquery, count: ColumnElement[int], where: Sequence[ColumnElement[bool]] = ()
+) -> Select:
+    """The grid tile of `points` (columns cx, cy: the cell in the tile; k: the legend key;
+    d: the disposition): one MVT point per cell. `count` counts a group of points (count(*)
+    for sites, the sum of their counts for rows of site_cells)."""
     # count by cell, key and disposition first (a hash aggregate), then per cell and key, then
     # per cell: no sort of the sites
     by_kd = (
-        select(points.c.cx, points.c.cy, points.c.k, points.c.d, func.count().label("n"))
-        .where(*on_tile)
+        select(points.c.cx, points.c.cy, points.c.k, points.c.d, count.label("n"))
+        .where(*where)
         .group_by(points.c.cx, points.c.cy, points.c.k, points.c.d)
         .subquery("kd")
     )

