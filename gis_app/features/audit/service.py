@@ -50,6 +50,9 @@ TABLE_LABELS = {
     "districts": "区",
     "users": "账户",
     "api_tokens": "接口令牌",
+    "patrols": "巡查",
+    "patrol_stops": "巡查点位",
+    "patrol_findings": "巡查发现",
 }
 ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除", "truncate": "清空"}
 #: columns that change with every write and say nothing of their own
