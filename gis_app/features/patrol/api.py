@@ -114,6 +114,7 @@ def api_create(body: PatrolPlanCreate) -> Response:
         Reply(201, "已新建巡查，点位即所选点位", PatrolCreated),
         Reply(200, "已加入巡查", PatrolDocument),
     ],
+    errors=(404, 409),  # no such patrol (or not the actor's); the patrol has started
 )
 def api_assign(body: PatrolAssign) -> Response:
     done = assign.assign_sites(

@@ -143,7 +143,7 @@ def _plan_page(status: int = 200, **context: Any) -> tuple[str, int]:
         parts=parts,
         map_name=fmap.get_name(),
         streets=streets,
-        kinds=KINDS,
+        kinds={k: v for k, v in KINDS.items() if k != "sites"},  # sites: from the list
         classes=CLASSES,
         default_order=DEFAULT_ORDER,
         form=request.form,

@@ -252,6 +252,9 @@ def test_the_list_page_hands_the_ticked_sites_to_a_patrol(client, auth, db_sessi
     assert sorted(_stop_sites(db_session, patrol_id)) == sorted(chosen)
     route = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "大直沽队员王" in route and _tomorrow() in route and "周五夜查" in route
+    # the planning form offers areas only, and points to the list for chosen sites
+    plan_form = client.get("/patrols/new").get_data(as_text=True)
+    assert 'value="sites"' not in plan_form and 'id="assign-hint"' in plan_form
     # an inspector is not offered the button, and the page refuses them
     auth.login(client, "insp.assign.dzg", "inspector", DZG)
     assert 'id="bulk-patrol"' not in client.get("/sites").get_data(as_text=True)
