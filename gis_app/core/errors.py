@@ -1,12 +1,16 @@
 """One exception tree for the app, one JSON shape, one status table.
 
 Services raise these; the handlers in `web/errors.py` render them as JSON
-`{"error", "field", "message", ...}` for the API and as a Chinese page for browsers.
+`{"error", "field", "message", ...}` for the API and as a Chinese page for browsers. The
+message names fields in Chinese (core/labels.readable: people read it, on the pages and the
+phone's queue); `field` keeps the field's name for programs.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from gis_app.core.labels import readable
 
 #: the longest message an error carries: a value echoed in it is cut to an excerpt, so that a
 #: huge input (an entity expanded to megabytes, a 10,000-character cell) is not sent back
@@ -26,7 +30,7 @@ class AppError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, field: str | None = None, **details: Any) -> None:
-        message = excerpt(message, MAX_MESSAGE)
+        message = readable(excerpt(message, MAX_MESSAGE))  # field names in Chinese
         super().__init__(message)
         self.message = message
         self.field = excerpt(field, 64) if field is not None else None

@@ -1,7 +1,7 @@
 """Counts of sites per map cell, for the low-zoom tiles of a city of a million sites.
 
 Revision ID: 0150_site_cells
-Revises: 0110_publicity
+Revises: 0120_patrol_assignment
 Create Date: 2026-12-06
 
 A zoom-11 tile of the city centre counted its cells from some hundred thousand sites each time
@@ -36,7 +36,7 @@ from gis_app.core.db_security import (
 )
 
 revision: str = "0150_site_cells"
-down_revision: str | Sequence[str] | None = "0110_publicity"
+down_revision: str | Sequence[str] | None = "0120_patrol_assignment"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

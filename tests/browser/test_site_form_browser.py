@@ -5,6 +5,7 @@ No page wider than the screen, no console error, no CSP report."""
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from tests.support.browser import Tab, log_in
-from tests.support.workflow import DZG, ZSM
+from tests.support.workflow import DZG, ZSM, make_site
 
 pytestmark = pytest.mark.browser
 
@@ -165,6 +166,96 @@ def test_create_move_and_edit_through_the_form(live_url, chromium, connection, w
         fields = page.inner_text("#site-fields")
         assert "中山门街道" in fields and "中山门一号路5号楼顶" in fields
         _fits(page, width)
+        assert tab.problems() == []
+    finally:
+        page.context.close()
+
+
+# ------------------------------------------------ a real drag of the marker across a street line
+
+BORDER = (117.2470173, 39.1031997)  # on the border of 大直沽 (west) and 中山门 (east)
+WEST, EAST = (BORDER[0] - 0.0008, BORDER[1]), (BORDER[0] + 0.0008, BORDER[1])
+#: Web Mercator pixels per degree of longitude at the edit page's zoom (16)
+PX_PER_DEG = 256 * 2**16 / 360
+
+
+def _drag_marker(page, lon_from: float, lat_from: float, lon_to: float, lat_to: float) -> None:
+    """Press the marker's tip, move the mouse the pixels the two points lie apart at zoom 16,
+    release: Leaflet's own drag, as a hand does it."""
+    page.wait_for_selector(".leaflet-marker-icon")
+    box = page.locator(".leaflet-marker-icon").first.bounding_box()
+    assert box
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] - 4
+    dx = (lon_to - lon_from) * PX_PER_DEG
+    dy = -(lat_to - lat_from) * PX_PER_DEG / math.cos(math.radians(lat_from))
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y + dy / 2, steps=6)
+    page.mouse.move(x + dx, y + dy, steps=6)
+    page.mouse.up()
+
+
+def _street_of(connection, site_id: int) -> tuple[str, float]:
+    """The site's street and longitude as saved, read as the test's owner role (a request
+    of the live server leaves the shared connection in the app's role)."""
+    connection.execute(text("RESET ROLE"))
+    row = connection.execute(
+        text(
+            "SELECT st.code, ST_X(s.geom) FROM sites s JOIN streets st ON st.id = s.street_id "
+            "WHERE s.id = :i"
+        ),
+        {"i": site_id},
+    ).one()
+    return row[0], row[1]
+
+
+@pytest.mark.parametrize("width", (390, 1400))
+def test_dragging_the_marker_across_a_street_line(
+    live_url, chromium, connection, db_session, width
+) -> None:
+    site = make_site(db_session, code=f"DRAG-{width}", lon=round(WEST[0], 7), lat=round(WEST[1], 7))
+    db_session.commit()
+    assert _street_of(connection, site.id)[0] == DZG
+    tab = _tab(chromium, width)
+    page = tab.page
+    try:
+        # the street: the drag into 中山门 shows the refusal beside the location before saving,
+        # saving is refused with the same words, and nothing is saved
+        log_in(tab, live_url, OFFICER)
+        page.goto(f"{live_url}/sites/{site.id}/edit")
+        before = page.input_value("#lon")
+        _drag_marker(page, *WEST, *EAST)
+        page.wait_for_function(
+            "() => document.getElementById('street-derived').dataset.allowed === 'no'"
+        )
+        assert page.input_value("#lon") != before
+        assert float(page.input_value("#lon")) > BORDER[0]
+        warning = page.inner_text("#street-derived [data-role=street-warning]")
+        assert "区领导小组办公室" in warning and "中山门" in page.inner_text("#street-derived")
+        with page.expect_navigation():
+            page.click("#site-save")
+        refusal = page.inner_text("#lon-error")
+        assert "区领导小组办公室" in refusal and not re.search(r"[A-Za-z_]{3,}", refusal)
+        assert _street_of(connection, site.id) == (DZG, pytest.approx(WEST[0], abs=1e-7))
+        _fits(page, width)
+
+        # the office: the same drag shows 中山门 before saving; saved, the site is 中山门's
+        page.context.clear_cookies()
+        log_in(tab, live_url, OFFICE)
+        page.goto(f"{live_url}/sites/{site.id}/edit")
+        page.wait_for_selector(".leaflet-marker-icon")
+        _drag_marker(page, *WEST, *EAST)
+        page.wait_for_function(
+            "() => document.getElementById('street-derived').dataset.street === '" + ZSM + "'"
+        )
+        assert "中山门街道" in page.inner_text("#street-derived")
+        assert page.get_attribute("#street-derived", "data-allowed") == "yes"
+        page.fill("#f-reason", "定位更正：跨街道移动")
+        with page.expect_navigation():
+            page.click("#site-save")
+        assert "已保存修改" in page.content()
+        street, lon = _street_of(connection, site.id)
+        assert street == ZSM and lon > BORDER[0]
         assert tab.problems() == []
     finally:
         page.context.close()

@@ -55,6 +55,9 @@ TABLE_LABELS = {
     "coverage_records": "媒体报道",
     "coverage_links": "媒体报道关联",
     "publicity_records": "宣传工作",
+    "patrols": "巡查",
+    "patrol_stops": "巡查点位",
+    "patrol_findings": "巡查发现",
 }
 ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除", "truncate": "清空"}
 #: columns that change with every write and say nothing of their own

@@ -1,5 +1,6 @@
 """The ledger as a list (点位台账): search, filters, sorting and paging over the sites the user
-may see, and the office's bulk actions on a selection: export it (.csv for Excel) or print it."""
+may see, and the office's bulk actions on a selection: export it (.csv for Excel), print it,
+or hand it to a patrol (the patrol feature's page `patrol.pages.assign_form`)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, WithJsonSchema, model_validator
 
-from gis_app.core import codes
+from gis_app.core import codes, labels
 from gis_app.core.errors import ValidationError, excerpt
 from gis_app.core.geo.coords import parse_lonlat
 from gis_app.core.schemas import Schema
@@ -53,6 +53,7 @@ FIELD_LABELS: dict[str, str] = {
     "lon": "经度",
     "lat": "纬度",
 }
+labels.register(FIELD_LABELS)  # refusals name these fields in Chinese
 FLAG_FIELDS = tuple(f"flag_{name}" for name in codes.FLAGS)
 TEXT_LIMITS = {
     "code": 64,

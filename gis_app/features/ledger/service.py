@@ -276,7 +276,7 @@ def _lonlat(session: Session, site: Site) -> tuple[float, float]:
 
 def check_version(site: Site, version: object) -> None:
     if version is None or isinstance(version, bool):
-        raise ValidationError("缺少版本号 version：请带上读取点位时得到的 version", "version")
+        raise ValidationError("缺少版本号：请带上读取点位时得到的版本号（version）", "version")
     try:
         expected = int(version)  # type: ignore[arg-type]
     except (TypeError, ValueError):

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, url_for
 
 from gis_app.core import basemap, idempotency
 from gis_app.core.schemas import FeatureCollection
-from gis_app.features.patrol import coverage, findings, gpx, plans
+from gis_app.features.patrol import assign, coverage, findings, gpx, plans
 from gis_app.features.patrol.context import (
     district,
     duplicate_metres,
@@ -25,6 +25,7 @@ from gis_app.features.patrol.schemas import (
     FindingConflict,
     FindingForm,
     FindingRecord,
+    PatrolAssign,
     PatrolCoverage,
     PatrolCoverageQuery,
     PatrolCreated,
@@ -99,6 +100,32 @@ def api_create(body: PatrolPlanCreate) -> Response:
     response = jsonify({"created": True, **patrol_doc(patrol.id)})
     response.status_code = 201
     response.headers["Location"] = url_for("patrol.api.api_patrol", patrol_id=patrol.id)
+    return response
+
+
+@bp.post("/patrols/assign")
+@allow(*assign.ASSIGNERS)
+@operation(
+    "把所选点位交给巡查：新建（执法队员与日期）或加入尚未开始的巡查（路线重新规划）",
+    "assignPatrol",
+    tags=TAGS,
+    body=PatrolAssign,
+    replies=[
+        Reply(201, "已新建巡查，点位即所选点位", PatrolCreated),
+        Reply(200, "已加入巡查", PatrolDocument),
+    ],
+    errors=(404, 409),  # no such patrol (or not the actor's); the patrol has started
+)
+def api_assign(body: PatrolAssign) -> Response:
+    done = assign.assign_sites(
+        session(), body.given(), current_actor(), district(), speeds=speeds()
+    )
+    doc = patrol_doc(done.patrol.id)
+    if not done.created:
+        return jsonify(doc)
+    response = jsonify({"created": True, **doc})
+    response.status_code = 201
+    response.headers["Location"] = url_for("patrol.api.api_patrol", patrol_id=done.patrol.id)
     return response
 
 

@@ -1,4 +1,5 @@
-"""The area of a patrol: a street, a drawn polygon, a circle, or the current map view.
+"""The area of a patrol: a street, a drawn polygon, a circle, the current map view, or sites
+chosen one by one (in the ledger list: the stops are exactly those sites).
 
 Input is checked in Python for shape and ranges (`read_area`, field named in every error)
 and then in PostGIS (`build_area`): a polygon is read with ST_GeomFromGeoJSON, checked with
@@ -16,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -28,10 +29,20 @@ from gis_app.features.ledger.queries import near_conditions, parse_bbox
 from gis_app.features.streets.models import Street
 from gis_app.features.streets.service import normalise_street_code
 
-KINDS = {"street": "街道", "polygon": "绘制多边形", "circle": "圆形范围", "bbox": "当前地图视野"}
+KINDS = {
+    "street": "街道",
+    "polygon": "绘制多边形",
+    "circle": "圆形范围",
+    "bbox": "当前地图视野",
+    "sites": "所选点位",
+}
 MAX_RADIUS_M = 5_000.0
 MAX_VERTICES = 5_000
 MAX_AREA_KM2 = 200.0
+#: at most this many chosen sites in one patrol (a day's walk is far fewer)
+MAX_SITES = 200
+#: the area of chosen sites: the hull around them, widened by this many metres
+SITES_MARGIN_M = 30.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class AreaInput:
     center: tuple[float, float] | None = None  # circle
     radius_m: float = 0.0  # circle
     bbox: tuple[float, float, float, float] | None = None  # bbox
+    sites: tuple[int, ...] = ()  # sites: the ids chosen, in the order given
 
 
 def _number(value: Any, name: str) -> float:
@@ -196,6 +208,8 @@ def read_area(raw: Any) -> AreaInput:
     if kind == "polygon":
         repair = _repair_flag(raw.get("repair"))
         return AreaInput("polygon", geometry=_polygon_input(raw), repair=repair)
+    if kind == "sites":
+        return AreaInput("sites", sites=read_site_ids(raw.get("sites")))
     if kind == "circle":
         center = parse_point(raw.get("center"), "area.center")
         radius = _number(raw.get("radius_m"), "area.radius_m")
@@ -206,6 +220,29 @@ def read_area(raw: Any) -> AreaInput:
             )
         return AreaInput("circle", center=center, radius_m=radius)
     return AreaInput("bbox", bbox=_bbox(raw.get("bbox")))
+
+
+def read_site_ids(raw: Any, name: str = "area.sites") -> tuple[int, ...]:
+    """The chosen sites' ids (a list of positive integers, or their comma-separated text),
+    each once, at least one and at most MAX_SITES."""
+    if isinstance(raw, str):
+        raw = [p.strip() for p in raw.split(",") if p.strip()]
+    if raw is None or raw == []:
+        raise ValidationError("请至少勾选一个点位", name)
+    if not isinstance(raw, list | tuple):
+        raise ValidationError("所选点位应为点位编号的列表", name)
+    ids: list[int] = []
+    for value in raw:
+        number = value if isinstance(value, int) and not isinstance(value, bool) else None
+        if isinstance(value, str) and value.strip().isdigit():
+            number = int(value.strip())
+        if number is None or not 0 < number < 2**63:
+            raise ValidationError(f"所选点位中有无效的编号：{value!r}", name)
+        if number not in ids:
+            ids.append(number)
+    if len(ids) > MAX_SITES:
+        raise ValidationError(f"一次最多安排 {MAX_SITES} 个点位（所选 {len(ids)} 个）", name)
+    return tuple(ids)
 
 
 def _bbox(raw: Any) -> tuple[float, float, float, float]:
@@ -238,6 +275,8 @@ def build_area(session: Session, given: AreaInput, actor: Actor) -> Area:
         assert given.geometry is not None
         geojson, reason = _polygon(session, given.geometry, given.repair)
         return Area("polygon", geojson, {}, repaired=reason)
+    if given.kind == "sites":
+        return sites_area(session, given.sites, actor)
     if given.kind == "circle":
         assert given.center is not None
         lon, lat = given.center
@@ -273,10 +312,57 @@ def _street_area(session: Session, given: Any, actor: Actor) -> Area:
     return Area("street", geojson, {"street": street.code}, street.id, street.code)
 
 
+def sites_area(
+    session: Session, ids: tuple[int, ...], actor: Actor, name: str = "area.sites"
+) -> Area:
+    """The chosen sites as an area: each must exist (not deleted) and, for a street role, lie
+    in its own street (refused naming the others); the area is the hull around them, its
+    street the sites' street when they share one."""
+    rows = session.execute(
+        select(Site.id, Site.code, Street.code.label("street"), Street.name, Street.id)
+        .join(Street, Street.id == Site.street_id)
+        .where(Site.id.in_(ids), Site.deleted_at.is_(None))
+    ).all()
+    found = {row[0]: row for row in rows}
+    missing = [str(i) for i in ids if i not in found]
+    mine = own_street(actor)
+    if missing and not actor.is_district:  # the database shows a street only its own sites
+        raise Forbidden(
+            f"只能安排本街道的点位：所选的内部编号 {'、'.join(missing[:10])} 的点位"
+            "不属于本街道或不存在",
+            name,
+        )
+    if missing:
+        raise ValidationError(f"所选点位不存在或已删除（内部编号 {'、'.join(missing[:10])}）", name)
+    if not actor.is_district:
+        others = [row.code for row in rows if row.street != mine]
+        if others:
+            raise Forbidden(
+                f"只能安排本街道的点位：{'、'.join(others[:10])}"
+                f"{' 等' if len(others) > 10 else ''}不属于本街道",
+                name,
+            )
+    streets = {row.street: row for row in rows}
+    geojson = session.execute(
+        text(
+            "SELECT ST_AsGeoJSON(ST_Buffer(ST_ConvexHull(ST_Collect(geom))::geography, :m, 4)"
+            "::geometry, 7)::json FROM sites WHERE id = ANY(:ids)"
+        ),
+        {"m": SITES_MARGIN_M, "ids": list(ids)},
+    ).scalar_one()
+    street_id, street_code = None, None
+    if len(streets) == 1:
+        only = next(iter(streets.values()))
+        street_id, street_code = only[4], only.street
+    return Area("sites", geojson, {"sites": list(ids)}, street_id, street_code)
+
+
 def area_condition(area: Area) -> list[ColumnElement[bool]]:
     """SQL conditions on Site selecting the sites inside the area (edges included)."""
     if area.kind == "street":
         return [Site.street_id == area.street_id]
+    if area.kind == "sites":
+        return [Site.id.in_(area.params["sites"])]
     if area.kind == "circle":
         lon, lat = area.params["center"]
         return near_conditions(lon, lat, float(area.params["radius_m"]))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,6 +36,9 @@ class Patrol(Base):
     walk_minutes: Mapped[float] = mapped_column(Float, nullable=False, default=0)
     bike_minutes: Mapped[float] = mapped_column(Float, nullable=False, default=0)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="planned")
+    #: the inspector (account name) the patrol is for, and the day it is planned for
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    planned_for: Mapped[date | None] = mapped_column(Date)
     created_by: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     started_by: Mapped[str | None] = mapped_column(String(64))

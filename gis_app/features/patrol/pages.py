@@ -16,7 +16,7 @@ from gis_app.core import clock
 from gis_app.core.errors import AppError, Conflict
 from gis_app.features.ledger.permissions import own_street
 from gis_app.features.maps import service as map_data
-from gis_app.features.patrol import coverage, findings, plans
+from gis_app.features.patrol import assign, coverage, findings, plans
 from gis_app.features.patrol.areas import KINDS
 from gis_app.features.patrol.context import (
     district,
@@ -143,7 +143,7 @@ def _plan_page(status: int = 200, **context: Any) -> tuple[str, int]:
         parts=parts,
         map_name=fmap.get_name(),
         streets=streets,
-        kinds=KINDS,
+        kinds={k: v for k, v in KINDS.items() if k != "sites"},  # sites: from the list
         classes=CLASSES,
         default_order=DEFAULT_ORDER,
         form=request.form,
@@ -271,6 +271,67 @@ def finding_create() -> WerkzeugResponse | tuple[str, int]:
             url_for("patrol.pages.patrol", patrol_id=result.finding.patrol_id, msg=message), 303
         )
     return redirect(url_for("site_pages.site_page", site_id=result.site.id), 303)
+
+
+def _assign_page(
+    status: int = 200, error: str | None = None, field: str | None = None
+) -> tuple[str, int]:
+    """The chosen sites and the form handing them to a patrol (again, with what was typed
+    and the reason beside its field, when refused)."""
+    actor = current_actor()
+    ids = assign.ticked(request.values.getlist("id"))
+    errors = {}
+    if error:
+        where = {"area.sites": "sites", "body": "sites", "role": "sites"}.get(field or "", field)
+        errors[
+            where if where in ("sites", "assignee", "date", "title", "patrol_id") else "sites"
+        ] = error
+    html = render_template(
+        "patrol/assign.html",
+        rows=assign.chosen_sites(session(), actor, ids),
+        inspectors=assign.inspectors(session(), actor),
+        patrols=assign.planned_patrols(session(), actor),
+        form=request.form,
+        mode=request.form.get("mode", "new"),
+        today=clock.today().isoformat(),
+        error=error,
+        errors=errors,
+    )
+    return html, status
+
+
+@bp.get("/assign")
+@allow(*assign.ASSIGNERS)
+def assign_form() -> tuple[str, int]:
+    """From the ledger list's 安排巡查 button: the ticked sites (`id`, repeated)."""
+    return _assign_page()
+
+
+@bp.post("/assign")
+@allow(*assign.ASSIGNERS)
+def assign_create() -> WerkzeugResponse | tuple[str, int]:
+    form = request.form
+    existing = form.get("mode") == "existing"
+    raw: dict[str, Any] = {"sites": form.getlist("id"), "title": form.get("title", "")}
+    if existing:
+        raw["patrol_id"] = form.get("patrol_id") or None
+        if raw["patrol_id"] is None:
+            return _assign_page(422, "请选择要加入的巡查", "patrol_id")
+    else:
+        raw["assignee"] = form.get("assignee", "")
+        raw["date"] = form.get("date", "")
+    try:
+        done = assign.assign_sites(session(), raw, current_actor(), district(), speeds())
+    except AppError as exc:
+        discard()
+        return _assign_page(exc.status, exc.message, exc.field)
+    if done.created:
+        message = f"已安排巡查：{done.added} 个点位"
+    else:
+        message = f"已加入巡查：{done.added} 个点位，路线已重新规划"
+        if done.already:
+            message += f"（另有 {done.already} 个已在该巡查中）"
+    return redirect(url_for("patrol.pages.patrol", patrol_id=done.patrol.id, msg=message), 303)
 
 
 @bp.get("/coverage")

@@ -25,6 +25,7 @@ from gis_app.features.patrol.areas import KINDS, Area, parse_area, parse_point, 
 from gis_app.features.patrol.models import Patrol, PatrolFinding, PatrolStop
 from gis_app.features.patrol.priorities import (
     CLASSES,
+    STOP_LABELS,
     Candidate,
     Priorities,
     parse_priorities,
@@ -90,7 +91,7 @@ class Plan:
                     "status_label": status_label(c.status),
                     "street_code": c.street_code,
                     "priority": c.priority,
-                    "priority_label": CLASSES[c.priority],
+                    "priority_label": STOP_LABELS[c.priority],
                     "reason": c.reason,
                     "lon": c.lon,
                     "lat": c.lat,
@@ -373,15 +374,7 @@ def _patrol_row(plan: Plan, title: str, actor: Actor, district_code: str) -> Pat
         },
         start_point=func.ST_SetSRID(func.ST_MakePoint(*plan.start), 4326),
         end_point=func.ST_SetSRID(func.ST_MakePoint(*plan.end), 4326) if plan.end else None,
-        route={
-            "order": list(route.order),
-            "legs": [
-                {"from": leg.from_index, "to": leg.to_index, "metres": round(leg.metres, 1)}
-                for leg in route.legs
-            ],
-            "geometry": [[round(x, 7), round(y, 7)] for x, y in route.geometry()],
-            **route_summary(route),
-        },
+        route=route_record(route),
         total_m=route.total_m,
         walk_minutes=route.walk_minutes,
         bike_minutes=route.bike_minutes,
@@ -389,6 +382,19 @@ def _patrol_row(plan: Plan, title: str, actor: Actor, district_code: str) -> Pat
         created_by=actor.name,
         created_at=now,
     )
+
+
+def route_record(route: Any) -> dict[str, Any]:
+    """A route as a patrol keeps it: the order, the legs, the line and the summary."""
+    return {
+        "order": list(route.order),
+        "legs": [
+            {"from": leg.from_index, "to": leg.to_index, "metres": round(leg.metres, 1)}
+            for leg in route.legs
+        ],
+        "geometry": [[round(x, 7), round(y, 7)] for x, y in route.geometry()],
+        **route_summary(route),
+    }
 
 
 # ---------------------------------------------------------------- reading and the log
@@ -410,7 +416,7 @@ def get_patrol(session: Session, patrol_id: int, actor: Actor, for_update: bool 
     return patrol
 
 
-def _point_of(session: Session, geom: Any) -> list[float] | None:
+def point_of(session: Session, geom: Any) -> list[float] | None:
     if geom is None:
         return None
     x, y = session.execute(select(func.ST_X(geom), func.ST_Y(geom))).one()
@@ -441,7 +447,7 @@ def patrol_stops(session: Session, patrol: Patrol, actor: Actor) -> list[dict[st
             "status": status,
             "status_label": status_label(status),
             "priority": stop.priority,
-            "priority_label": CLASSES.get(stop.priority, stop.priority),
+            "priority_label": STOP_LABELS.get(stop.priority, stop.priority),
             "reason": stop.reason,
             "lon": round(x, 7),
             "lat": round(y, 7),
@@ -483,8 +489,10 @@ def patrol_dict(session: Session, patrol: Patrol, actor: Actor) -> dict[str, Any
         "params": patrol.params,
         "status": patrol.status,
         "status_label": STATUSES[patrol.status],
-        "start": _point_of(session, patrol.start_point),
-        "end": _point_of(session, patrol.end_point),
+        "assignee": patrol.assignee,
+        "planned_for": patrol.planned_for.isoformat() if patrol.planned_for else None,
+        "start": point_of(session, patrol.start_point),
+        "end": point_of(session, patrol.end_point),
         "total_m": round(patrol.total_m, 1),
         "walk_minutes": round(patrol.walk_minutes, 1),
         "bike_minutes": round(patrol.bike_minutes, 1),

@@ -31,6 +31,10 @@ CLASSES: dict[str, str] = {
     "rebound_check": "近期销账（回潮检查）",
 }
 DEFAULT_ORDER = tuple(CLASSES)
+#: a chosen site (area kind "sites") that falls in none of the classes: visited all the same
+SELECTED = "selected"
+#: what a stop's priority says, the chosen sites' too
+STOP_LABELS: dict[str, str] = {**CLASSES, SELECTED: "指定巡查"}
 DEFAULT_CAP = 30
 MAX_CAP = 200
 DEFAULT_DUE_DAYS = 7
@@ -145,10 +149,13 @@ def _class_tests(prio: Priorities, today: date) -> dict[str, ColumnElement[bool]
 def select_candidates(
     session: Session, area: Area, prio: Priorities, actor: Actor, today: date | None = None
 ) -> tuple[list[Candidate], dict[str, int]]:
-    """The stops (capped) and how many sites matched each class before the cap."""
+    """The stops (capped) and how many sites matched each class before the cap. Chosen sites
+    (area kind "sites") are all stops, in no class or beyond the cap too."""
     today = today or clock.today()
     tests = _class_tests(prio, today)
-    rank = case(*((tests[name], i) for i, name in enumerate(prio.order)), else_=None)
+    chosen = area.kind == "sites"
+    rest = len(prio.order) if chosen else None
+    rank = case(*((tests[name], i) for i, name in enumerate(prio.order)), else_=rest)
     inner = (
         select(
             Site.id.label("site_id"),
@@ -173,10 +180,13 @@ def select_candidates(
         .where(inner.c.rank.is_not(None))
         .order_by(inner.c.rank, inner.c.current_deadline.asc().nulls_last(), inner.c.site_id)
     ).all()
+    names = (*prio.order, SELECTED)
     matched = dict.fromkeys(prio.order, 0)
     for row in rows:
-        matched[prio.order[row.rank]] = row.in_class
-    return [_candidate(row, prio.order[row.rank], today) for row in rows[: prio.cap]], matched
+        if row.rank < len(prio.order):
+            matched[prio.order[row.rank]] = row.in_class
+    kept = rows if chosen else rows[: prio.cap]
+    return [_candidate(row, names[row.rank], today) for row in kept], matched
 
 
 def _candidate(row: Any, name: str, today: date) -> Candidate:
@@ -198,6 +208,8 @@ def _candidate(row: Any, name: str, today: date) -> Candidate:
 
 def reason_for(name: str, deadline: date | None, closed_at: Any, today: date) -> str:
     """Why the stop was chosen, and what to check there (Chinese, for the sheet and phone)."""
+    if name == SELECTED:
+        return "指定巡查：核查现场现状，拍照记录"
     if name == "new":
         return "新发现：核实位置和范围，拍照取证，尽快登记建档"
     if name == "overdue":

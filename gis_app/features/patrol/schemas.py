@@ -19,8 +19,14 @@ from gis_app.core import codes
 from gis_app.core.fieldtime import parse_recorded_at
 from gis_app.core.schemas import Schema
 from gis_app.features.ledger.schemas import TEXT_LIMITS
-from gis_app.features.patrol import coverage, findings, plans
-from gis_app.features.patrol.areas import KINDS, MAX_AREA_KM2, MAX_RADIUS_M, MAX_VERTICES
+from gis_app.features.patrol import assign, coverage, findings, plans
+from gis_app.features.patrol.areas import (
+    KINDS,
+    MAX_AREA_KM2,
+    MAX_RADIUS_M,
+    MAX_SITES,
+    MAX_VERTICES,
+)
 from gis_app.features.patrol.priorities import (
     CLASSES,
     DEFAULT_CAP,
@@ -161,6 +167,45 @@ class PatrolPlanCreate(PatrolPlanPreview):
     """A plan to save: as a preview, its title checked first."""
 
     titled: ClassVar[bool] = True
+
+
+class PatrolAssign(Schema):
+    """Chosen sites handed to a patrol: a new patrol of exactly these sites for an inspector
+    of their street and a day (assignee + date), or more stops of a patrol not yet started
+    (patrol_id; its route is planned again). Checked as assign.read_assignment checks it."""
+
+    sites: _field(
+        {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+            "minItems": 1,
+            "maxItems": MAX_SITES,
+        },
+        f"所选点位的内部编号（sites 的 id，最多 {MAX_SITES} 个）",
+    )
+    patrol_id: _field(
+        _or_null({"type": "integer", "minimum": 1, "maximum": ID_MAX}),
+        "加入这个尚未开始的巡查（省略则新建巡查，须给 assignee 与 date）",
+    ) = None
+    assignee: _field(
+        _or_null({"type": "string", "maxLength": 64}), "新巡查：执法队员的账户名（点位所在街道）"
+    ) = None
+    date: _field(
+        _or_null({"type": "string", "format": "date"}), "新巡查：巡查日期（今天或以后）"
+    ) = None
+    title: _field(
+        _or_null({"type": "string", "maxLength": plans.MAX_TITLE}),
+        "新巡查的标题（省略则为“街道 日期 指定点位巡查（队员）”）",
+    ) = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checked(cls, data: Any) -> Any:
+        assign.read_assignment(data)
+        return data
+
+    def given(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
 
 
 class PatrolStopVisit(Schema):
@@ -434,6 +479,8 @@ class PatrolDocument(Schema):
     params: dict[str, Any] = Field(description="制定时的参数")
     status: str = Field(description="planned / active / finished")
     status_label: str
+    assignee: str | None = Field(None, description="执行巡查的执法队员（账户名）")
+    planned_for: str | None = Field(None, description="巡查日期")
     start: list[float] | None
     end: list[float] | None
     total_m: float

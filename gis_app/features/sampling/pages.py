@@ -154,6 +154,9 @@ def _batch_page(batch_id: int, error: AppError | None = None, error_site: int = 
         result_labels=RESULT_LABELS,
         result_colour=result_colour,
         active_inspectors=sum(1 for p in pool if p["active"]),
+        error=error,
+        error_site=error_site,
+        form=request.form,
     )
     return body, error.status if error else 200
 
@@ -200,9 +203,9 @@ def result(batch_id: int, site_id: int) -> Any:
         )
     except AppError as exc:
         discard()
-        if not current_actor().is_district:
-            return _batch_page(batch_id, exc, site_id)
-        raise
+        if current_actor().is_district and exc.status in (403, 404):
+            raise
+        return _batch_page(batch_id, exc, site_id)
     return redirect(url_for("sampling.pages.batch", batch_id=batch_id) + f"#site-{site_id}", 303)
 
 

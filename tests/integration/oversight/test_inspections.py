@@ -183,3 +183,43 @@ def test_pages_record_answer_and_the_street_dashboard(client, auth, db_session) 
     assert db_session.get(InspectionFinding, fid).status == "answered"
     auth.login(client, "中山门赵", "street_officer", ZSM)
     assert client.get(f"/inspections/{ins_id}").status_code == 404
+
+
+def test_refused_answers_and_reviews_keep_what_was_typed(client, auth, db_session) -> None:
+    """A refused answer or review comes back on the inspection page with the typed text in
+    that finding's form and the reason beside it, in Chinese."""
+    dzg, _ = _sites(db_session)
+    auth.login(client, "区办王", "district_officer")
+    token = csrf(client, "/inspections/new")
+    client.post(
+        "/inspections",
+        data={"csrf_token": token, "held_on": "2026-06-12", "title": "6月督查",
+              "street": [DZG], "site": [dzg.code], "finding": ["未拆除"],
+              "correction": ["限期拆除"], "due_date": ["2026-06-30"]},
+    )  # fmt: skip
+    ins_id = db_session.scalar(select(Inspection.id))
+    fid = db_session.scalar(select(InspectionFinding.id))
+    auth.login(client, "大直沽李", "street_officer", DZG)
+    token = csrf(client, f"/inspections/{ins_id}")
+    typed = "已拆除并清运。" * 700  # longer than an answer may be
+    refused = client.post(
+        f"/inspection-findings/{fid}/answer",
+        data={"csrf_token": token, "answer": typed, "inspection_id": ins_id},
+    )
+    assert refused.status_code == 422
+    assert f">{typed}</textarea>" in refused.text and f'id="finding-{fid}-error"' in refused.text
+    client.post(
+        f"/inspection-findings/{fid}/answer",
+        data={"csrf_token": token, "answer": "已拆除", "inspection_id": ins_id},
+    )
+    auth.login(client, "区办王", "district_officer")
+    token = csrf(client, f"/inspections/{ins_id}")
+    refused = client.post(
+        f"/inspection-findings/{fid}/review",
+        data={"csrf_token": token, "decision": "maybe", "comment": "照片看不清拆除后的现场",
+              "inspection_id": ins_id},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert 'value="照片看不清拆除后的现场"' in refused.text
+    message = refused.text.split(f'id="finding-{fid}-error"')[1].split("</p>")[0]
+    assert "通过" in message and not any(w in message for w in ("accept", "return", "decision"))

@@ -208,3 +208,21 @@ def test_others_get_nothing_of_spot_checks(client, auth, batch, role, street) ->
         f"/sampling/batches/{batch['id']}/public",
     ):
         assert client.get(url, headers=headers).status_code == 403, url
+
+
+def test_a_refused_result_keeps_the_office_s_notes(client, auth, batch) -> None:
+    """The office records a result on the batch page; refused, the page comes back with the
+    reason beside that site's form and the notes typed (not a bare error page)."""
+    auth.login(client, "office.spot.page", "district_officer")
+    page = client.get(f"/sampling/batches/{batch['id']}").get_data(as_text=True)
+    site = batch["sites"][0]["site_id"]
+    refused = client.post(
+        f"/sampling/batches/{batch['id']}/sites/{site}/result",
+        data={"result": "maybe", "notes": "现场大门上锁，未能进入", "csrf_token": csrf_of(page)},
+    )
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and f'id="result-{site}-error"' in html
+    row = re.search(rf'id="site-{site}".*?</tr>', html, re.S)[0]
+    assert 'value="现场大门上锁，未能进入"' in row
+    message = re.search(rf'id="result-{site}-error"[^>]*>(.*?)</p>', html, re.S)[1]
+    assert not re.search(r"[A-Za-z]{2,}", message), message

@@ -35,11 +35,12 @@ class Move(CheckedBody):
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"cause": "rebound"}, "to", "缺少目标状态 to"),  # left out: the parser's own words
-        ({"to": None, "cause": "rebound"}, "to", "缺少目标状态 to"),
+        # left out: the parser's own words (field names in Chinese, core/labels.readable)
+        ({"cause": "rebound"}, "to", "缺少目标状态"),
+        ({"to": None, "cause": "rebound"}, "to", "缺少目标状态"),
         ({"to": "closed"}, "cause", "原因类别无效：''"),  # left out: read as its `absent` value
         ({"to": "closed", "cause": None}, "cause", "原因类别无效：None"),
-        ({"to": "closed", "cause": "rebound", "note": 5}, "note", "note 必须是文字"),
+        ({"to": "closed", "cause": "rebound", "note": 5}, "note", "说明必须是文字"),
     ],
 )
 def test_a_refusal_names_the_field_in_the_parsers_words(body, field, message) -> None:
