@@ -6,7 +6,6 @@ import csv
 import itertools
 import json
 import re
-import time
 from collections import Counter
 from datetime import UTC, date, timedelta
 from pathlib import Path
@@ -237,10 +236,8 @@ def test_zero_and_negative_n(streets: gpd.GeoDataFrame) -> None:
 
 
 @pytest.mark.slow
-def test_100k_sites_are_fast(streets: gpd.GeoDataFrame) -> None:
-    start = time.perf_counter()
+def test_100k_sites_have_unique_codes(streets: gpd.GeoDataFrame) -> None:
+    # how fast is the city bench's business (bench/city_bench.py), not a test's
     many = generate_sites(streets, 100_000, today=TODAY)
-    elapsed = time.perf_counter() - start
     assert len(many) == 100_000
     assert len({site["code"] for site in many}) == 100_000
-    assert elapsed < 10.0, f"took {elapsed:.1f} s"
