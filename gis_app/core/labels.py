@@ -19,6 +19,10 @@ from collections.abc import Mapping
 
 WORDS: dict[str, str] = {
     # requests and forms
+    "coverage_id": "媒体报道编号",
+    "photo": "照片",
+    "plan_id": "方案编号",
+    "publicity_id": "宣传记录编号",
     "active": "在岗",
     "addition_reason": "增补理由",
     "allocation": "分配方式",

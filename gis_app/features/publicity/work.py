@@ -178,13 +178,15 @@ def get(
 def month_range(month: Any, field: str = "month") -> tuple[date, date]:
     """The first and last day of a month given as YYYY-MM."""
     if not isinstance(month, str) or len(month.strip()) != 7:
-        raise ValidationError("月份须为 YYYY-MM，例如 2026-06", field)
+        raise ValidationError("月份须写成“年-月”，例如 2026-06", field)
     try:
         first = date(int(month[:4]), int(month[5:7]), 1)
     except ValueError:
-        raise ValidationError(f"月份无效：{month[:10]}（须为 YYYY-MM）", field) from None
+        raise ValidationError(
+            f"月份无效：{month[:10]}（须写成“年-月”，例如 2026-06）", field
+        ) from None
     if month[4] != "-":
-        raise ValidationError("月份须为 YYYY-MM，例如 2026-06", field)
+        raise ValidationError("月份须写成“年-月”，例如 2026-06", field)
     return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 

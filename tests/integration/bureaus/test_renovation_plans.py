@@ -107,7 +107,9 @@ def test_submit_return_resubmit_approve_works_on_the_timeline(db_session) -> Non
     assert {"renovation_plans", "renovation_plan_works", "site_events"} <= tables
     updates = db_session.scalar(
         select(func.count()).where(
-            AuditEvent.table_name == "renovation_plans", AuditEvent.action == "update"
+            AuditEvent.table_name == "renovation_plans",
+            AuditEvent.row_id == str(plan.id),
+            AuditEvent.action == "update",
         )
     )
     assert updates == 3  # returned, resubmitted, approved

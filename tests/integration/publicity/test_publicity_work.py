@@ -189,8 +189,10 @@ def test_pages_photo_and_api(client, auth, db_session, app, tmp_path, monkeypatc
     audited = (
         db_session.execute(
             text(
-                "SELECT action FROM audit.events WHERE table_name = 'publicity_records' ORDER BY id"
-            )
+                "SELECT action FROM audit.events WHERE table_name = 'publicity_records'"
+                " AND row_id IN (:r, :p) ORDER BY id"
+            ),
+            {"r": str(rid), "p": str(pid)},
         )
         .scalars()
         .all()

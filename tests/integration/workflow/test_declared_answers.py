@@ -159,6 +159,7 @@ def test_every_answer_conforms_to_its_declaration(client, photo_dir) -> None:
     assert any(s["figures"] for s in overview["streets"])
     api("get", "/statistics", OFFICE, 200)
     api("get", "/statistics/trend", STREET, 200, query_string={"months": "3"})
+    api("get", "/statistics/notices", OFFICE, 200)
     api("get", "/campaign", OFFICE, 200)
 
     ours = {

@@ -28,7 +28,7 @@ TECHNICAL = {
     "JSON", "MB", "MBTiles", "MultiPolygon", "NUL", "PMTiles", "PNG", "POST", "Point",
     "Polygon", "PostGIS", "RFC", "SQLite", "Shapefile", "UTF", "UUID", "WGS84", "WebP", "X",
     "Street", "application", "json", "html", "api", "v1", "cgcs2000", "gcj02", "wgs84",
-    "xls", "xlsx", "zip", "gzip", "prj", "x00", "f",
+    "xls", "xlsx", "zip", "gzip", "prj", "x00", "f", "http", "https",
 }  # fmt: skip
 #: fields only machine requests name (headers, OGC parameters, URL parts)
 API_ONLY = {"Authorization", "X-Street", "bbox-crs", "collectionId", "featureId", "endpoint",
