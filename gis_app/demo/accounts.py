@@ -23,6 +23,22 @@ def _demo_password(username: str) -> str:
             continue
 
 
+def _slug(code: str, name_en: str | None) -> str:
+    slug = "".join(ch for ch in (name_en or "").lower().replace("subdistrict", "") if ch.isalnum())
+    return slug or code
+
+
+def street_officer_username(session: Any, code: str) -> str:
+    """The demo account of a street's officer (`officer.<street>`): the demo's records are made
+    in its name, so that the pages show the account's name once `gis-app demo-accounts` ran."""
+    from sqlalchemy import select
+
+    from gis_app.features.streets.models import Street
+
+    name_en = session.scalar(select(Street.name_en).where(Street.code == code))
+    return f"officer.{_slug(code, name_en)}"
+
+
 def demo_account_specs(session: Any) -> list[dict[str, Any]]:
     """Who the demo district has: one account per district role and bureau, an officer and an
     inspector for each street, an agency machine."""
@@ -42,10 +58,7 @@ def demo_account_specs(session: Any) -> list[dict[str, Any]]:
     for code, name, name_en in session.execute(
         select(Street.code, Street.name, Street.name_en).order_by(Street.code)
     ):
-        slug = "".join(
-            ch for ch in (name_en or "").lower().replace("subdistrict", "") if ch.isalnum()
-        )
-        slug = slug or code
+        slug = _slug(code, name_en)
         specs.append(
             {
                 "username": f"officer.{slug}",

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from gis_app.core import clock
 from gis_app.core.actor import Actor
+from gis_app.demo.accounts import street_officer_username
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.queries import overdue_expr
 from gis_app.features.oversight import service as oversight
 from gis_app.features.streets.models import Street
 
-OFFICE = Actor("demo.office", "district_officer")
+OFFICE = Actor("office", "district_officer")
 
 
 def _in(day: date, days: int) -> str:
@@ -31,7 +32,7 @@ def add_oversight_records(session: Session) -> dict[str, Any]:
     if not lagging:
         return {}
     first = lagging[0]["code"]
-    officer = Actor(f"demo.{first}", "street_officer", first)
+    officer = Actor(street_officer_username(session, first), "street_officer", first)
     notice = oversight.issue(
         session,
         OFFICE,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from gis_app.core import clock
 from gis_app.core.actor import Actor
+from gis_app.demo.accounts import street_officer_username
 from gis_app.features.ledger.models import Site
 from gis_app.features.photos.service import PhotoLimits, PhotoStore
 from gis_app.features.publicity import service
@@ -107,7 +108,7 @@ def add_publicity(session: Session, today: date, seed: int) -> int:
     this_month = today.replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     for i, code in enumerate(codes):
-        officer = Actor(f"demo.{code}", "street_officer", code)
+        officer = Actor(street_officer_username(session, code), "street_officer", code)
         for month_start, limit in ((last_month, 31), (this_month, today.day)):
             if month_start == this_month and i == len(codes) - 1:
                 continue

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from gis_app.core import clock
 from gis_app.core.actor import Actor
+from gis_app.demo.accounts import street_officer_username
 from gis_app.features.bureaus import renovation
 from gis_app.features.ledger.models import Site
 from gis_app.features.streets.models import Street
@@ -64,7 +65,9 @@ def add_renovation_plans(session: Session, today: date | None = None) -> dict[st
     ).all()
     made: dict[str, Any] = {}
     for i, (site, street_code) in enumerate(rows):
-        officer = Actor(f"demo.{street_code}", "street_officer", street_code)
+        officer = Actor(
+            street_officer_username(session, street_code), "street_officer", street_code
+        )
         content = CONTENT.format(community=site.community or "小区")
         with clock.frozen_at(_day(today, 12)):
             steps = _steps(clock.today(), site.current_deadline)

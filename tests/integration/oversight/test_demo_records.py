@@ -38,3 +38,21 @@ def test_demo_has_a_renovation_plan_in_each_state(db_session) -> None:
     assert {"submitted", "returned", "approved"} <= set(states)
     assert db_session.scalar(select(func.count()).select_from(RenovationPlanWork)) >= 1
     assert db_session.scalar(select(func.max(RenovationPlan.revision))) == 2
+
+
+def test_demo_records_are_made_in_the_demo_accounts_names(db_session) -> None:
+    """The pages show an actor's account name; the demo's records must name demo accounts
+    (`gis-app demo-accounts`), not made-up logins that show as such."""
+    from gis_app.demo.accounts import demo_account_specs
+    from gis_app.features.bureaus.models import RenovationPlan
+    from gis_app.features.publicity.models import PublicityRecord
+
+    load_demo(db_session, n_sites=150, seed=7, today=date(2026, 6, 15))
+    accounts = {spec["username"] for spec in demo_account_specs(db_session)}
+    actors = {
+        *db_session.scalars(select(NoticeReply.replied_by)),
+        *db_session.scalars(select(Notice.issued_by)),
+        *db_session.scalars(select(RenovationPlan.submitted_by)),
+        *db_session.scalars(select(PublicityRecord.recorded_by)),
+    }
+    assert actors and actors <= accounts, actors - accounts
