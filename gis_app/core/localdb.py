@@ -36,6 +36,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,8 @@ ROOT_CLUSTERS = Path("/var/lib/gis-app")
 
 
 PASSFILE_NAME = "pgpass"
+#: the advisory lock key of role changes (any fixed number; "gisrole" in ASCII)
+ROLES_LOCK = 0x676973726F6C65
 PASSFILE_HEADER = "# passwords of the project-local cluster (gis_app.core.localdb); keep private\n"
 #: pg_hba.conf of the local cluster: a password for every role, on the socket and on loopback
 HBA = """# written by gis_app.core.localdb: every role authenticates with its password (no trust)
@@ -369,7 +373,24 @@ def password_sql(cur: Any, role: str, password: str) -> None:
     from psycopg2.extensions import encrypt_password
 
     verifier = encrypt_password(password, role, cur.connection, "scram-sha-256")
-    cur.execute(f'ALTER ROLE "{role}" PASSWORD %s', (verifier,))
+    with roles_locked(cur):
+        cur.execute(f'ALTER ROLE "{role}" PASSWORD %s', (verifier,))
+
+
+@contextmanager
+def roles_locked(cur: Any) -> Iterator[None]:
+    """Role changes one at a time across the cluster: two processes altering the same role at
+    once (test workers, `make run` beside `make test`) fail with "tuple concurrently updated".
+    A session-level advisory lock: role DDL runs in autocommit here."""
+    from psycopg2.extensions import TRANSACTION_STATUS_INERROR
+
+    cur.execute("SELECT pg_advisory_lock(%s)", (ROLES_LOCK,))
+    try:
+        yield
+    finally:
+        # after a failed statement in a transaction the lock goes with the connection
+        if cur.connection.get_transaction_status() != TRANSACTION_STATUS_INERROR:
+            cur.execute("SELECT pg_advisory_unlock(%s)", (ROLES_LOCK,))
 
 
 def secure_cluster(cluster: LocalCluster, bindir: Path) -> None:
@@ -535,13 +556,14 @@ def ensure_app_role(cur: Any, password: str | None = None) -> None:
     row = cur.fetchone()
     if not row or not row[0]:
         return
-    cur.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (role,))
-    found = cur.fetchone()
-    if found is None:
-        _log(f"creating the app's database role {role} (no superuser, no BYPASSRLS)")
-        cur.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
-    elif not found[0]:
-        cur.execute(f"ALTER ROLE {role} LOGIN")
+    with roles_locked(cur):
+        cur.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (role,))
+        found = cur.fetchone()
+        if found is None:
+            _log(f"creating the app's database role {role} (no superuser, no BYPASSRLS)")
+            cur.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        elif not found[0]:
+            cur.execute(f"ALTER ROLE {role} LOGIN")
     if password is not None:  # the project-local cluster: the app's role logs in by password
         password_sql(cur, role, password)
 

@@ -46,3 +46,49 @@ def test_database_url_gets_database_and_postgis(database_url: str, monkeypatch) 
 )
 def test_sqlalchemy_url_uses_psycopg2(url: str, expected: str) -> None:
     assert sqlalchemy_url(url) == expected
+
+
+@pytest.mark.slow
+def test_role_passwords_set_at_once_by_two_processes_do_not_collide(database_url: str) -> None:
+    """Test workers and `make run` set the app role's password at the same time; without the
+    lock PostgreSQL refuses one of them ("tuple concurrently updated")."""
+    import threading
+
+    import psycopg2
+
+    from gis_app.core.localdb import password_sql
+
+    role = "gis_test_roles_lock"
+    errors: list[BaseException] = []
+
+    def connect() -> psycopg2.extensions.connection:
+        conn = psycopg2.connect(database_url)
+        conn.autocommit = True
+        return conn
+
+    def set_many() -> None:
+        conn = connect()
+        try:
+            with conn.cursor() as cur:
+                for _ in range(40):
+                    password_sql(cur, role, "a-password-of-this-test")
+        except BaseException as exc:  # collected for the assertion
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    admin = connect()
+    with admin.cursor() as cur:
+        cur.execute(f"DROP ROLE IF EXISTS {role}")
+        cur.execute(f"CREATE ROLE {role} NOLOGIN")
+    try:
+        threads = [threading.Thread(target=set_many) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.close()
+    assert errors == []
