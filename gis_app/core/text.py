@@ -15,6 +15,9 @@ A site code, a username or a person's name is read by people, who cannot tell `D
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
+
+from gis_app.core.errors import ValidationError
 
 #: letters that show as nothing
 BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -95,3 +98,20 @@ def name_problem(text: str) -> str | None:
     if mixes_lookalikes(text):
         return "混用了拉丁字母和形近的西里尔、希腊等字母"
     return None
+
+
+def clean_text(value: Any, field: str, label: str, required: bool, limit: int) -> str:
+    """A form's or body's free text (a reason, a comment, a note): stripped, at most `limit`
+    characters, no NUL (PostgreSQL stores none); refused naming the field and its label."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(f"{label}必须是文字", field)
+    value = value.strip()
+    if required and not value:
+        raise ValidationError(f"缺少{label}", field)
+    if len(value) > limit:
+        raise ValidationError(f"{label}过长（最多 {limit} 个字）", field)
+    if "\x00" in value:
+        raise ValidationError(f"{label}含有不允许的字符", field)
+    return value

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gis_app.core import clock, codes
+from gis_app.core import clock, codes, text
 from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from gis_app.features.accounts.service import display_names
@@ -34,7 +34,7 @@ from gis_app.features.bureaus.models import RenovationPlan, RenovationPlanWork
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import require_street_actor, role_label, street_code_of
 from gis_app.features.ledger.schemas import parse_date
-from gis_app.features.ledger.service import get_site, record_event
+from gis_app.features.ledger.service import get_site, live_site_id_by_code, record_event
 from gis_app.features.plans.schemas import MAX_ID, parse_plan
 from gis_app.features.streets.models import Street
 
@@ -45,16 +45,7 @@ DECISIONS = {"approve": "批准", "return": "退回修改"}
 
 
 def _text(value: Any, field: str, label: str, required: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(f"{label}必须是文字", field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationError(f"缺少{label}", field)
-    if len(value) > MAX_TEXT:
-        raise ValidationError(f"{label}过长（最多 {MAX_TEXT} 个字）", field)
-    return value
+    return text.clean_text(value, field, label, required, MAX_TEXT)
 
 
 def may_read(actor: Actor) -> bool:
@@ -138,12 +129,7 @@ def submit_by_code(
     session: Session, site_code: Any, actor: Actor, content: Any, steps: Any
 ) -> RenovationPlan:
     """As `submit`, the site named by its code (the page's form)."""
-    code = site_code.strip() if isinstance(site_code, str) else ""
-    if not code:
-        raise ValidationError("缺少点位编号", "site")
-    site_id = session.scalar(select(Site.id).where(Site.code == code, Site.deleted_at.is_(None)))
-    if site_id is None:
-        raise ValidationError(f"没有编号为 {code} 的点位", "site")
+    site_id = live_site_id_by_code(session, site_code)
     return submit(session, site_id, actor, content, steps)
 
 

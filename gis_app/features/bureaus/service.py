@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from gis_app.core import clock, codes
 from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from gis_app.core.text import clean_text
 from gis_app.features.bureaus import renovation
 from gis_app.features.bureaus.models import (
     PoliceRequest,
@@ -35,7 +36,12 @@ from gis_app.features.ledger.permissions import (
     street_code_of,
 )
 from gis_app.features.ledger.schemas import parse_date
-from gis_app.features.ledger.service import get_site, record_event
+from gis_app.features.ledger.service import (
+    get_site,
+    live_site_id_by_code,
+    record_event,
+    record_site_event,
+)
 from gis_app.features.streets.models import Street
 
 VIEW_ROLES = {
@@ -244,16 +250,7 @@ MAX_NOTE = 2000
 
 
 def _text(value: Any, field: str, label: str, required: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(f"{label}必须是文字", field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationError(f"缺少{label}", field)
-    if len(value) > MAX_NOTE:
-        raise ValidationError(f"{label}过长（最多 {MAX_NOTE} 个字）", field)
-    return value
+    return clean_text(value, field, label, required, MAX_NOTE)
 
 
 def request_police(
@@ -371,17 +368,7 @@ def _police_event(
     reason: str,
 ) -> None:
     """公安's answer or outcome on the site's timeline (the police read no site row itself)."""
-    session.add(
-        SiteEvent(
-            district_code=req.district_code,
-            site_id=req.site_id,
-            actor=actor.name,
-            action=action,
-            reason=reason,
-            changes={k: [a, b] for k, (a, b) in changes.items()},
-            at=clock.now(),
-        )
-    )
+    record_site_event(session, req.district_code, req.site_id, actor, action, changes, reason)
 
 
 def police_requests(
@@ -425,12 +412,7 @@ def request_police_by_code(
     session: Session, site_code: Any, actor: Actor, wanted_on: Any, reason: Any
 ) -> PoliceRequest:
     """As request_police, the site named by its code (the page's form)."""
-    code = site_code.strip() if isinstance(site_code, str) else ""
-    if not code:
-        raise ValidationError("缺少点位编号", "site")
-    site_id = session.scalar(select(Site.id).where(Site.code == code, Site.deleted_at.is_(None)))
-    if site_id is None:
-        raise ValidationError(f"没有编号为 {code} 的点位", "site")
+    site_id = live_site_id_by_code(session, site_code)
     return request_police(session, site_id, actor, wanted_on, reason)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from gis_app.core import codes
+from gis_app.core import codes, text
 from gis_app.core.errors import ValidationError
 from gis_app.core.schemas import CheckedBody, Schema
 from gis_app.features.ledger.schemas import parse_date
@@ -20,16 +20,7 @@ DECISIONS = ("approve", "reject")
 
 def clean_text(value: Any, field: str, label: str, required: bool) -> str:
     """A reason or a comment: text of at most MAX_TEXT characters, stripped."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(f"{label}必须是文字", field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationError(f"缺少{label}", field)
-    if len(value) > MAX_TEXT:
-        raise ValidationError(f"{label}过长（最多 {MAX_TEXT} 个字）", field)
-    return value
+    return text.clean_text(value, field, label, required, MAX_TEXT)
 
 
 def parse_new_deadline(value: Any) -> date:

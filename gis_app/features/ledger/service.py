@@ -111,9 +111,22 @@ def record_event(
     changes: dict[str, Any],
     reason: str = "",
 ) -> SiteEvent:
+    return record_site_event(session, site.district_code, site.id, actor, action, changes, reason)
+
+
+def record_site_event(
+    session: Session,
+    district_code: str,
+    site_id: int,
+    actor: Actor,
+    action: str,
+    changes: dict[str, Any],
+    reason: str = "",
+) -> SiteEvent:
+    """An event on a site's timeline, for a role that may not read the site row itself."""
     event = SiteEvent(
-        district_code=site.district_code,
-        site_id=site.id,
+        district_code=district_code,
+        site_id=site_id,
         actor=actor.name,
         action=action,
         reason=reason,
@@ -122,6 +135,17 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def live_site_id_by_code(session: Session, site_code: Any) -> int:
+    """The id of the live site a page's form names by its code (field `site`), or a refusal."""
+    code = site_code.strip() if isinstance(site_code, str) else ""
+    if not code:
+        raise ValidationError("缺少点位编号", "site")
+    site_id = session.scalar(select(Site.id).where(Site.code == code, Site.deleted_at.is_(None)))
+    if site_id is None:
+        raise ValidationError(f"没有编号为 {code} 的点位", "site")
+    return site_id
 
 
 def street_or_refuse(session: Session, lon: float, lat: float) -> Street:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
+from gis_app.core import text
 from gis_app.core.errors import ValidationError
 from gis_app.core.schemas import CheckedBody, Schema
 from gis_app.features.ledger.schemas import parse_date
@@ -21,18 +22,7 @@ MAX_REPLY_DAYS = 90
 
 def clean_text(value: Any, field: str, label: str, required: bool, limit: int = MAX_TEXT) -> str:
     """Text of at most `limit` characters, stripped; refused naming the field."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(f"{label}必须是文字", field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationError(f"缺少{label}", field)
-    if len(value) > limit:
-        raise ValidationError(f"{label}过长（最多 {limit} 个字）", field)
-    if "\x00" in value:
-        raise ValidationError(f"{label}含有不允许的字符", field)
-    return value
+    return text.clean_text(value, field, label, required, limit)
 
 
 def parse_reply_due(value: Any, today: date) -> date:
