@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from gis_app.core.actor import Actor
-from tests.support.browser import log_in
-from tests.support.field_browser import PHONE, phone_tab, serve
+from tests.support.browser import log_in, serve
+from tests.support.field_browser import PHONE, phone_tab
 from tests.support.workflow import OFFICE, ZSM, image_bytes, make_site
 
 pytestmark = pytest.mark.browser

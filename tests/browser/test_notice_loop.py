@@ -4,14 +4,12 @@ office reads the reply; the .docx opens with python-docx and holds the streets a
 
 from __future__ import annotations
 
-import threading
 from io import BytesIO
 
 import pytest
 from docx import Document
-from werkzeug.serving import make_server
 
-from tests.support.browser import log_in
+from tests.support.browser import log_in, serve
 from tests.support.workflow import DZG, ZSM, make_site
 
 pytestmark = pytest.mark.browser
@@ -30,14 +28,8 @@ def live_url(app_ctx, auth):
     make_site(session())
     make_site(session(), lon=117.2620, lat=39.1010)
     session().commit()
-    server = make_server("127.0.0.1", 0, app_ctx, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(app_ctx) as url:
+        yield url
 
 
 def test_issue_from_the_lagging_list_reply_and_read_the_reply(live_url, tab, tmp_path) -> None:

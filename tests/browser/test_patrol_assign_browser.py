@@ -5,15 +5,13 @@ exactly those three stops on the route, with the inspector and the day."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from werkzeug.serving import make_server
 
 from gis_app.core import clock
-from tests.support.browser import Tab, log_in
+from tests.support.browser import Tab, log_in, serve
 from tests.support.workflow import DZG, make_site
 
 pytestmark = pytest.mark.browser
@@ -27,14 +25,8 @@ INSIDE_DZG = (117.2381, 39.1100)
 def live_url(app_ctx, auth) -> Iterator[str]:
     auth.user(OFFICER, "street_officer", DZG, display_name="大直沽张")
     auth.user(INSPECTOR, "inspector", DZG, display_name="大直沽队员赵")
-    server = make_server("127.0.0.1", 0, app_ctx, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(app_ctx) as url:
+        yield url
 
 
 @pytest.mark.parametrize("width", (390, 1400))

@@ -5,15 +5,13 @@ input. No console error, no CSP report, no horizontal scrolling, touch targets �
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
-from tests.support.browser import Tab, log_in
+from tests.support.browser import Tab, log_in, serve
 from tests.support.workflow import OFFICE, ZSM, image_bytes, make_site
 
 pytestmark = pytest.mark.browser
@@ -32,14 +30,8 @@ def live_url(app_ctx, auth, tmp_path, monkeypatch) -> Iterator[str]:
     auth.user("browser.insp.zsm", "inspector", ZSM, display_name="中山门队员")
     for i, (lon, lat) in enumerate(SITES, start=1):
         make_site(session(), OFFICE, code=f"PH-{i}", lon=lon, lat=lat, status="new")
-    server = make_server("127.0.0.1", 0, app_ctx, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(app_ctx) as url:
+        yield url
 
 
 @pytest.fixture()

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from gis_app.core.clock import LOCAL_TZ
-from tests.support.browser import log_in
-from tests.support.field_browser import large_jpeg, phone_tab, serve
+from tests.support.browser import log_in, serve
+from tests.support.field_browser import large_jpeg, phone_tab
 from tests.support.workflow import DZG, OFFICE, SITE_LONLAT, make_site
 
 pytestmark = pytest.mark.browser

@@ -4,12 +4,9 @@ its own list, revises and resubmits, 住建委 approves it and records the works
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from tests.support.browser import log_in
+from tests.support.browser import log_in, serve
 from tests.support.workflow import DZG, make_site
 
 pytestmark = pytest.mark.browser
@@ -25,14 +22,8 @@ def live_url(app_ctx, auth):
     auth.user("browser.housing", "bureau_housing")
     make_site(session(), code="RENO-1", flag_renovation=True, disposition="rectify")
     session().commit()
-    server = make_server("127.0.0.1", 0, app_ctx, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(app_ctx) as url:
+        yield url
 
 
 def test_submit_return_resubmit_approve_and_record_works(live_url, tab) -> None:

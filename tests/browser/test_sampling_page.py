@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 from datetime import date
 
 import pytest
-from werkzeug.serving import make_server
 
 from gis_app.demo.loader import load_demo
-from tests.support.browser import log_in
+from tests.support.browser import log_in, serve
 
 pytestmark = pytest.mark.browser
 
@@ -25,14 +23,8 @@ def live_url(app_ctx, auth):
     auth.user("browser.office", "district_officer")
     load_demo(session(), n_sites=300, seed=5, today=date(2026, 6, 15))
     session().commit()
-    server = make_server("127.0.0.1", 0, app_ctx, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(app_ctx) as url:
+        yield url
 
 
 def test_frame_size_updates_live_and_a_draw_shows_the_batch(

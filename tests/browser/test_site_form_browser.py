@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
-from tests.support.browser import Tab, log_in
+from tests.support.browser import Tab, log_in, serve
 from tests.support.workflow import DZG, ZSM, make_site
 
 pytestmark = pytest.mark.browser
@@ -29,14 +27,8 @@ INSIDE_DZG = (117.2381, 39.1100)
 def live_url(app_ctx, auth) -> Iterator[str]:
     auth.user(OFFICER, "street_officer", DZG, display_name="大直沽张")
     auth.user(OFFICE, "district_officer", None, display_name="区办周")
-    server = make_server("127.0.0.1", 0, app_ctx, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(app_ctx) as url:
+        yield url
 
 
 def _tab(chromium, width: int) -> Tab:

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from gis_app.features.extensions import service as extensions
 from gis_app.features.photos.service import add_photo
 from gis_app.features.plans import service as plans
 from gis_app.features.workflow import service as workflow
-from tests.support.browser import Tab, log_in
+from tests.support.browser import Tab, log_in, serve
 from tests.support.workflow import DZG, LIMITS, OFFICE, image_bytes, make_site, store_in
 
 pytestmark = pytest.mark.browser
@@ -56,14 +54,8 @@ def walked_site(app_ctx, auth, tmp_path, monkeypatch) -> Iterator[tuple[str, int
     later = [plan[0], {**plan[1], "due_date": "2027-01-31"}]
     extensions.request_extension(s, site.id, officer, "2027-01-31", "冬季施工困难", later)
     s.flush()
-    server = make_server("127.0.0.1", 0, app_ctx, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", site.id
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(app_ctx) as url:
+        yield url, site.id
 
 
 @pytest.mark.parametrize("width", WIDTHS)

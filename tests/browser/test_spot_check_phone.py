@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.support.browser import log_in
-from tests.support.field_browser import PHONE, phone_tab, serve
+from tests.support.browser import log_in, serve
+from tests.support.field_browser import PHONE, phone_tab
 from tests.support.workflow import DZG, OFFICE, SITE_LONLAT, ZSM, image_bytes, make_site
 
 pytestmark = pytest.mark.browser

@@ -3,6 +3,9 @@ logging in through the real login page."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,3 +41,19 @@ def log_in(tab: Tab, base_url: str, username: str) -> None:
     with page.expect_navigation():
         page.click("button[type=submit]")
     assert "/login" not in page.url, page.content()[:500]
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """The app on a free port of 127.0.0.1, single-threaded (it shares the test's
+    transaction)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -1,10 +1,9 @@
-"""Helpers of the field browser tests (photos on weak networks, offline work): the app on a
-local port sharing the test's transaction, a phone context (390 × 844, touch, GPS granted)
-that fails on console errors and outside requests, and a large JPEG with EXIF evidence."""
+"""Helpers of the field browser tests (photos on weak networks, offline work): a phone context
+(390 × 844, touch, GPS granted) that fails on console errors and outside requests, and a large
+JPEG with EXIF evidence. The app on a local port: `tests.support.browser.serve`."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,22 +16,6 @@ from tests.support.browser import Tab
 from tests.support.workflow import dms
 
 PHONE = {"width": 390, "height": 844}
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """The app on a free port of 127.0.0.1, single-threaded (it shares the test's
-    transaction)."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 @contextmanager
