@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from tests.support.accounts import PASSWORD
+from tests.support.browser import closing_bodies
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +62,7 @@ def live_url(scratch_db) -> Iterator[tuple[str, int]]:
             session.commit()
     app = create_app({"DATABASE_URL": url, "APP_DATABASE_URL": app_database_url(url)})
     port = _free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, closing_bodies(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}", site_id

@@ -49,6 +49,7 @@ def serve_app(
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     from gis_app import create_app
+    from tests.support.browser import closing_bodies
 
     class QuietHandler(WSGIRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -67,7 +68,9 @@ def serve_app(
     )
     if wrap is not None:
         app.wsgi_app = wrap(app.wsgi_app)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    server = make_server(
+        "127.0.0.1", 0, closing_bodies(app), threaded=True, request_handler=QuietHandler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
