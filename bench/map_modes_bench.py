@@ -12,9 +12,10 @@ a fresh headless Chromium context (empty cache, 1400 × 900):
 * bytes: everything transferred for the first view (document, scripts, data, tiles);
 * tour: a scripted tour of --views views (pans and zooms between zoom 12 and 16 over the
   district, the same for both modes); each view timed from setView until it is complete;
-  median and p95;
+  median and p95; in tile mode also until its tiles are drawn (`drawn`: every site of the
+  view shown, before the view's sites are fetched as an array where few are in view);
 * memory: the tab's JS heap after the tour (Chrome DevTools Performance.getMetrics);
-* tiles (tile mode): server time per tile at z14 and z11 over the district, built (first
+* tiles (tile mode): server time per tile at z15, z14 and z11 over the district, built (first
   request) and revalidated (If-None-Match, 304), p50 and p95.
 
 The machine may be shared: compare the modes' ratios, measured in the same run.
@@ -34,6 +35,7 @@ from typing import Any
 from bench.map_bench import bench_url, ensure_sites, say
 
 VIEWPORT = {"width": 1400, "height": 900}
+TILE_ZOOMS = (15, 14, 11)  # the first point zoom, and the issue's two zooms
 
 
 #: the modes a run may compare: the page's array (today's page), the tiles with their low zooms
@@ -75,18 +77,23 @@ def tour_views(bounds: tuple[float, float, float, float], n: int) -> list[list[f
 
 
 TOUR_JS = """async ([views, tiled]) => {
-  const map = window.gisMap, times = [];
+  const map = window.gisMap, times = [], drawn = [];
   for (const [lat, lon, zoom] of views) {
     const t0 = performance.now();
+    let drawnAt = null;
     const done = new Promise(resolve => {
-      if (tiled) window.gisTiles.once('settled', () => resolve());
-      else map.once('moveend', () => requestAnimationFrame(() => resolve()));
+      if (tiled) {
+        window.gisTiles.once('drawn', () => { drawnAt = performance.now(); });
+        window.gisTiles.once('settled', () => resolve());
+      } else map.once('moveend', () => requestAnimationFrame(() => resolve()));
     });
     map.setView([lat, lon], zoom, {animate: false});
     await Promise.race([done, new Promise(r => setTimeout(r, 20000))]);
-    times.push(performance.now() - t0);
+    const t1 = performance.now();
+    times.push(t1 - t0);
+    drawn.push((drawnAt === null ? t1 : drawnAt) - t0);
   }
-  return times;
+  return [times, drawn];
 }"""
 
 READY_JS = """() => window.gisSites && window.gisSites.stats.firstDrawnAt !== null
@@ -109,7 +116,7 @@ def measure_mode(browser: Any, base: str, login: dict[str, str], views: list, ti
     first_bytes = transferred[0]
     mode = page.evaluate("() => window.gisTiles ? 'tiles' : 'sites'")
     assert mode == ("tiles" if tiled else "sites"), mode
-    times = page.evaluate(TOUR_JS, [views, tiled])
+    times, drawn = page.evaluate(TOUR_JS, [views, tiled])
     cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable")
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
@@ -119,6 +126,10 @@ def measure_mode(browser: Any, base: str, login: dict[str, str], views: list, ti
         "bytes": first_bytes,
         "tour_p50": statistics.median(times),
         "tour_p95": p95(times),
+        # tile mode: every site of the view drawn from the tiles (points or counts), before
+        # the view's sites are fetched as an array (at most viewSites in view)
+        "drawn_p50": statistics.median(drawn),
+        "drawn_p95": p95(drawn),
         "heap_mb": metrics.get("JSHeapUsedSize", 0) / 2**20,
         "blocked": blocked,
     }
@@ -296,7 +307,7 @@ def run(
                 with serve_in_process(
                     "bench.map_modes_bench:bench_wsgi", **server, cache=False
                 ) as base:
-                    for z in (14, 11):
+                    for z in TILE_ZOOMS:
                         addresses = tile_addresses(url, bounds, z, sample)
                         row[f"{label} z{z}"] = tile_times(base, login, addresses, z)
                         say(f"{n:,} {label} z{z} {row[f'{label} z{z}']}")
@@ -314,8 +325,8 @@ def _named(dbname: str) -> str:
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| sites | mode | first draw ms | bytes first view | tour p50 ms | tour p95 ms "
-        "| JS heap MiB | first draw vs first mode |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| drawn p50 ms | drawn p95 ms | JS heap MiB | first draw vs first mode |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         first = r[r["modes"][0]]["first_ms"]
@@ -323,7 +334,8 @@ def table(results: list[dict[str, Any]]) -> str:
             m = r[label]
             lines.append(
                 f"| {r['n']:,} | {label} | {m['first_ms']:.0f} | {m['bytes'] / 1024:,.0f} KB "
-                f"| {m['tour_p50']:.0f} | {m['tour_p95']:.0f} | {m['heap_mb']:.1f} "
+                f"| {m['tour_p50']:.0f} | {m['tour_p95']:.0f} "
+                f"| {m['drawn_p50']:.0f} | {m['drawn_p95']:.0f} | {m['heap_mb']:.1f} "
                 f"| {m['first_ms'] / first:.2f}× |"
             )
     lines += [
@@ -333,7 +345,7 @@ def table(results: list[dict[str, Any]]) -> str:
     ]
     for r in results:
         for label in r["modes"]:
-            for z in (14, 11):
+            for z in TILE_ZOOMS:
                 t = r.get(f"{label} z{z}")
                 if t is None:
                     continue

@@ -337,6 +337,14 @@ class MapSettings(Group):
         150_000,
         ge=0,
     )
+    map_view_sites: int = setting(
+        "GIS_APP_MAP_VIEW_SITES",
+        "above the threshold, the map draws the sites of a view from the vector tiles and fetches "
+        "them (each with its hover and popup, as below the threshold) once at most this many are "
+        "in view",
+        3_000,
+        ge=0,
+    )
     tile_cache_mb: float = setting(
         "GIS_APP_TILE_CACHE_MB",
         "memory each app process may keep vector tiles of the sites in, in MB, keyed by their "
@@ -646,6 +654,7 @@ class Settings(BaseModel):
             "TIANDITU_KEY": self.maps.tianditu_key.get_secret_value(),
             "TILE_CACHE_MB": self.maps.tile_cache_mb,
             "MAP_TILE_THRESHOLD": self.maps.map_tile_threshold,
+            "MAP_VIEW_SITES": self.maps.map_view_sites,
             "SESSION_COOKIE_SECURE": accounts.cookie_secure,
             "SESSION_LIFETIME_HOURS": accounts.session_hours,
             "SESSION_IDLE_MINUTES": accounts.session_idle_minutes,

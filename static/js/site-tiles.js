@@ -2,13 +2,14 @@
  *
  * The page then carries no site (gis_app/features/maps/pages.py); this layer loads the tiles
  * of the view (/tiles/sites/{z}/{x}/{y}.mvt with the page's filter) and draws them on one
- * canvas per tile: below the point zoom one circle per grid cell, sized by its number of
- * sites and coloured by its most frequent status, with the count; from the point zoom one
- * point per site, styled as on the site layer. The layer toggles of the site layer apply to
+ * canvas per tile: up to the street zoom one circle per street at its label point, from the
+ * page's counts per street (no tile fetched); below the point zoom one circle per grid cell,
+ * sized by its number of sites and coloured by its most frequent status, with the count; from
+ * the point zoom one point per site, styled as on the site layer. The layer toggles of the site layer apply to
  * both (a cell counts only the statuses and dispositions shown).
  *
- * After every change of view, once its tiles are there, it counts the sites shown in view;
- * when they are no more than the threshold it fetches those sites (/map/sites.json with the
+ * After every change of view, once its tiles are there and drawn (event `drawn`), it counts the
+ * sites shown in view; when they are no more than `viewSites` it fetches those sites (/map/sites.json with the
  * view's bbox) into the site layer, which draws each with its popup, and hides the tiles;
  * above it the tiles show and the site layer is empty. `stats` records the mode, the count in
  * view and when the view was last complete (bench/map_bench.py reads them). Needs mvt.js.
@@ -50,7 +51,8 @@
       this._keyIndex = keyIndex;
       this._dispIndex = dispIndex;
       this._seq = 0;
-      this.stats = {mode: null, inView: null, settles: 0, settledAt: null, tilesLoaded: 0};
+      this.stats = {mode: null, inView: null, settles: 0, settledAt: null, drawnAt: null,
+                    tilesLoaded: 0};
     },
 
     onAdd: function (map) {
@@ -74,6 +76,17 @@
       tile.height = size.y * ratio;
       tile._ratio = ratio;
       tile._features = null;
+      if (coords.z <= this._opts.streetZoom) {
+        // the lowest zooms: one circle per street from the page's counts, nothing fetched
+        var features = this._prepare(this._streetFeatures(coords));
+        setTimeout(function () {
+          tile._features = features;
+          self.stats.tilesLoaded += 1;
+          self._drawTile(tile);
+          done(null, tile);
+        }, 0);
+        return tile;
+      }
       fetch(L.Util.template(this._opts.tileUrl, coords), {credentials: 'same-origin'})
         .then(function (res) {
           if (res.status === 204) return null;
@@ -88,6 +101,22 @@
         })
         .catch(function (err) { tile._features = []; done(err, tile); });
       return tile;
+    },
+
+    /* the streets whose label point lies on tile `coords` or near enough to be drawn on it:
+       features like a tile's cells (x, y: share of the tile; props n and c) */
+    _streetFeatures: function (coords) {
+      var out = [], size = this.getTileSize(), map = this._map;
+      var margin = 30 / size.x;  // a street circle's radius at most: drawn on both tiles
+      (this._opts.streets || []).forEach(function (street) {
+        var p = map.project([street.lat, street.lon], coords.z);
+        var fx = p.x / size.x - coords.x, fy = p.y / size.y - coords.y;
+        if (fx < -margin || fx > 1 + margin || fy < -margin || fy > 1 + margin) return;
+        var n = 0;
+        street.c.split(',').forEach(function (part) { n += Number(part.split(':')[2]); });
+        out.push({x: fx, y: fy, street: street.name, props: {n: n, c: street.c}});
+      });
+      return out;
     },
 
     /* cells get their counts by status and disposition ([key, disposition, n], …) */
@@ -233,7 +262,11 @@
       if (!map || !this._complete()) return;
       var seq = ++this._seq, self = this, count = this.countInView().n;
       this.stats.inView = count;
-      if (count > this._opts.threshold) {
+      // every site of the view is drawn now (points or counts): what the tour times
+      this.stats.drawnAt = performance.now();
+      this.fire('drawn', {inView: count});
+      var limit = this._opts.viewSites === undefined ? this._opts.threshold : this._opts.viewSites;
+      if (count > limit) {
         if (this._siteLayer.stats.total) this._siteLayer.setData(EMPTY);
         this.setOpacity(1);
         this._done(seq, 'tiles');
@@ -293,7 +326,7 @@
       box.className = 'gis-popup gis-cell-popup';
       var title = document.createElement('div');
       title.className = 'gis-popup-title';
-      title.textContent = '此处 ' + s.n + ' 个点位';
+      title.textContent = (f.street ? f.street + ' ' : '此处 ') + s.n + ' 个点位';
       box.appendChild(title);
       var table = document.createElement('table');
       table.className = 'gis-popup-table';

@@ -1,7 +1,8 @@
 """The map's two modes on a small database: every site from the page's array, or vector tiles
 (counts per grid cell by status, every site from the point zoom) once more sites than the
 threshold are in view. Both draw the same sites and counts for the same filters and toggles,
-and the switch happens at the configured threshold (GIS_APP_MAP_TILE_THRESHOLD)."""
+and the switch happens at the configured thresholds (GIS_APP_MAP_TILE_THRESHOLD for the page,
+GIS_APP_MAP_VIEW_SITES for the sites of a view)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from gis_app.features.maps import tiles
 from tests.browser.conftest import DEMO_DAY, DEMO_SITES, LiveServer
 from tests.browser.test_map_browser import DRAWN
 from tests.support.browser import OFFICE, Tab, log_in
@@ -117,32 +119,41 @@ def test_both_modes_draw_the_same_sites_and_counts(office, modes_server, query) 
     assert office.page.evaluate("() => window.gisSites.stats.total") == 0  # no array sent
     assert side_counts(office) == array_counts  # the panel: the filter's counts either way
     # at the point zoom, one point per site from the tiles ...
-    before = set_view(office, 13)
+    before = set_view(office, tiles.POINT_ZOOM)
     settle(office, before)
     in_view = office.page.evaluate(IN_VIEW)
     assert in_view["n"] > 0
     # ... the same as the array mode draws at the same view
     open_map(office, app, url, threshold=10**9)
-    office.page.evaluate("() => window.gisMap.setZoom(13, {animate: false})")
+    office.page.evaluate(f"() => window.gisMap.setZoom({tiles.POINT_ZOOM}, {{animate: false}})")
     drawn = array_view(office)
     assert sorted(in_view["ids"]) == sorted(drawn["ids"])
     assert in_view["byKey"] == drawn["byKey"]
-    # zoomed out: counts per grid cell add up to the filter's counts by status
+    # zoomed out: counts per grid cell (zoom 11), then per street (zoom 10, from the page's
+    # counts: no tile asked), add up to the filter's counts by status
     open_map(office, app, url, threshold=0)
     settle(office)
-    before = set_view(office, 10)
-    settle(office, before)
-    cells = office.page.evaluate(IN_VIEW)
-    assert cells["ids"] == []  # cells, not sites
-    assert cells["n"] == total
     expected = {k: v for k, v in array_counts.items() if v}
-    assert cells["byKey"] == expected
+    for zoom in (11, 10):
+        before = set_view(office, zoom)
+        settle(office, before)
+        cells = office.page.evaluate(IN_VIEW)
+        assert cells["ids"] == []  # cells, not sites
+        assert cells["n"] == total, zoom
+        assert cells["byKey"] == expected, zoom
+    asked = office.page.evaluate(
+        "() => performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/tiles/sites/'))"
+    )
+    assert any("/tiles/sites/11/" in n for n in asked)
+    assert not any("/tiles/sites/10/" in n for n in asked)
     assert office.problems() == []
 
 
 def test_layer_toggles_apply_the_same_in_both_modes(office, modes_server) -> None:
     live, app = modes_server
     open_map(office, app, live.url + "/map", threshold=10**9)
+    office.page.evaluate(f"() => window.gisMap.setZoom({tiles.POINT_ZOOM}, {{animate: false}})")
     full = array_view(office)
     office.page.click(".leaflet-control-layers-overlays [data-key=closed]")
     office.page.click(".leaflet-control-layers-overlays [data-disposition=rectify]")
@@ -150,10 +161,11 @@ def test_layer_toggles_apply_the_same_in_both_modes(office, modes_server) -> Non
     assert 0 < hidden["n"] < full["n"] and "closed" not in hidden["byKey"]
     open_map(office, app, live.url + "/map", threshold=0)
     settle(office)
+    settle(office, set_view(office, tiles.POINT_ZOOM))
     office.page.click(".leaflet-control-layers-overlays [data-key=closed]")
     office.page.click(".leaflet-control-layers-overlays [data-disposition=rectify]")
-    tiles = office.page.evaluate(IN_VIEW)
-    assert sorted(tiles["ids"]) == sorted(hidden["ids"])
+    from_tiles = office.page.evaluate(IN_VIEW)
+    assert sorted(from_tiles["ids"]) == sorted(hidden["ids"])
     before = set_view(office, 10)
     settle(office, before)
     cells = office.page.evaluate(IN_VIEW)
@@ -172,7 +184,11 @@ def test_the_switch_happens_at_the_threshold(office, modes_server) -> None:
     assert open_map(office, app, live.url + "/map", threshold=total) == "sites"
     assert office.page.evaluate("() => window.gisSites.stats.total") == total
     assert open_map(office, app, live.url + "/map", threshold=total - 1) == "tiles"
-    # then by the sites in view: zoomed in where fewer are in view, each site from the array
+    # then by the sites in view (GIS_APP_MAP_VIEW_SITES, never above the threshold): zoomed
+    # in where fewer are in view, each site from the array
+    assert office.page.evaluate("() => window.gisTiles._opts.viewSites") == min(
+        total - 1, app.config["MAP_VIEW_SITES"]
+    )
     stats = settle(office)
     assert stats["mode"] == "tiles" and stats["inView"] > total - 1 - 50
     in_view = office.page.evaluate(IN_VIEW)["n"]
@@ -185,13 +201,13 @@ def test_the_switch_happens_at_the_threshold(office, modes_server) -> None:
     assert closer < in_view
     # with the threshold at the count in view: sites; one less: tiles
     for threshold, mode in ((closer, "sites"), (closer - 1, "tiles")):
-        office.page.evaluate(f"() => {{ window.gisTiles._opts.threshold = {threshold}; }}")
+        office.page.evaluate(f"() => {{ window.gisTiles._opts.viewSites = {threshold}; }}")
         before = office.page.evaluate("() => window.gisTiles.stats.settles")
         office.page.evaluate("() => window.gisMap.panBy([1, 0], {animate: false})")
         stats = settle(office, before)
         assert stats["mode"] == mode, (threshold, stats)
     # in the sites mode every site in view is drawn from the array, with its popup
-    office.page.evaluate(f"() => {{ window.gisTiles._opts.threshold = {closer}; }}")
+    office.page.evaluate(f"() => {{ window.gisTiles._opts.viewSites = {closer}; }}")
     before = office.page.evaluate("() => window.gisTiles.stats.settles")
     office.page.evaluate("() => window.gisMap.panBy([-1, 0], {animate: false})")
     settle(office, before)

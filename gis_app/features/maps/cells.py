@@ -3,7 +3,7 @@ below the point zoom.
 
 A grid tile (tiles._grid_tile) counts every site under it: some hundred thousand for a
 zoom-11 tile of the city centre, all of them for the city's zoom-8 view. `site_cells` holds those
-counts per square of the zoom-16 and zoom-14 grids (the cells of zoom-12 and zoom-10 tiles), per
+counts per square of the zoom-16 and zoom-14 grids (the cells of zoom-12 to 14 and zoom-10 tiles), per
 street, status, disposition and overdue or not; a tile then sums a few thousand rows.
 
 Correct, or not used:
@@ -55,7 +55,7 @@ from gis_app.features.streets.models import Street
 from layers import palette
 
 SQUARE_ZOOM = 14  # the squares of tile_versions; a row belongs to the square it lies in
-FINE, COARSE = 16, 14  # the two grids kept: the cells of zoom-12 and zoom-10 tiles
+FINE, COARSE = 16, 14  # the two grids kept: the cells of zoom-12 to 14 and zoom-10 tiles
 #: the filter fields the rows can answer (export field names, SiteFilter.filtered_fields)
 ANSWERED = frozenset({"district_code", "street_code", "status", "disposition", "overdue"})
 PROBE_SQUARES = 64  # up to this many squares counted at once, overdue is probed per site
@@ -307,16 +307,17 @@ def grid_statement(flt: SiteFilter, z: int, x: int, y: int, actor: Actor | None)
     """The grid tile z/x/y (z below the point zoom) from the rows: the same cells, counts and
     properties as tiles._grid_tile counts from the sites."""
     tiles.check_tile(z, x, y)
-    cells_across = tiles.EXTENT // tiles.CELL  # 16: a cell of a zoom-z tile is a z+4 square
-    level = FINE if z + 4 > COARSE else COARSE
-    shift = level - (z + 4)  # >= 0 from zoom 12 down
+    across = tiles.cells_across(z)  # a cell of a zoom-z tile is a square of zoom z + log2(across)
+    cell_zoom = z + across.bit_length() - 1
+    level = FINE if cell_zoom > COARSE else COARSE
+    shift = level - cell_zoom  # >= 0: 16 - 16 from zoom 12 to 14, 1 at zoom 11, …
     c = site_cells.c
-    first_x, first_y = (x * cells_across) << shift, (y * cells_across) << shift
-    span = cells_across << shift
+    first_x, first_y = (x * across) << shift, (y * across) << shift
+    span = across << shift
     points = (
         select(
-            (c.cx.op(">>")(shift) - x * cells_across).label("cx"),
-            (c.cy.op(">>")(shift) - y * cells_across).label("cy"),
+            (c.cx.op(">>")(shift) - x * across).label("cx"),
+            (c.cy.op(">>")(shift) - y * across).label("cy"),
             _legend_key().label("k"),
             c.disposition.label("d"),
             c.n,
@@ -329,7 +330,7 @@ def grid_statement(flt: SiteFilter, z: int, x: int, y: int, actor: Actor | None)
         )
         .subquery("p")
     )
-    return tiles.cells_tile(points, func.sum(points.c.n))
+    return tiles.cells_tile(points, func.sum(points.c.n), tiles.cell_size(z))
 
 
 def site_tile(
@@ -353,11 +354,12 @@ def site_tile(
     return tiles.site_tile(session, flt, today, z, x, y, actor)
 
 
-def counts(
+def by_street(
     session: Session, flt: SiteFilter, today: date, actor: Actor | None = None
-) -> dict[str, int] | None:
-    """The counts by legend key (plus "total") of the filter from the rows, or None when they
-    cannot answer (then count the sites: service.site_counts)."""
+) -> dict[str, list[tuple[str, str, int]]] | None:
+    """The filter's sites per street code as (legend key, disposition, count), from the rows,
+    or None when they cannot answer. The map's lowest zooms draw these (one circle per
+    street, no tile asked) and its side panel sums them (`totals`)."""
     mode = access(flt, actor)
     if mode is None:
         return None
@@ -365,13 +367,34 @@ def counts(
     if not ensure_fresh(session, WORLD, today, mode == "count"):
         return None
     c = site_cells.c
-    rows = dict(
-        session.execute(
-            select(_legend_key(), func.sum(c.n))
-            .where(c.level == COARSE, *_conditions(flt, actor))
-            .group_by(_legend_key())
-        ).all()
-    )
-    result = {key: int(rows.get(key, 0)) for key in palette.legend_keys()}
+    key = _legend_key()
+    rows = session.execute(
+        select(Street.code, key, c.disposition, func.sum(c.n))
+        .join(Street, Street.id == c.street_id)
+        .where(c.level == COARSE, *_conditions(flt, actor))
+        .group_by(Street.code, key, c.disposition)
+        .order_by(Street.code, key, c.disposition)
+    ).all()
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    for code, k, d, n in rows:
+        out.setdefault(code, []).append((k, d, int(n)))
+    return out
+
+
+def totals(streets: dict[str, list[tuple[str, str, int]]]) -> dict[str, int]:
+    """The counts by legend key (plus "total") of `by_street`'s answer."""
+    result = dict.fromkeys(palette.legend_keys(), 0)
+    for parts in streets.values():
+        for k, _d, n in parts:
+            result[k] = result.get(k, 0) + n
     result["total"] = sum(result.values())
     return result
+
+
+def counts(
+    session: Session, flt: SiteFilter, today: date, actor: Actor | None = None
+) -> dict[str, int] | None:
+    """The counts by legend key (plus "total") of the filter from the rows, or None when they
+    cannot answer (then count the sites: service.site_counts)."""
+    streets = by_street(session, flt, today, actor)
+    return None if streets is None else totals(streets)

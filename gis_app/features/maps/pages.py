@@ -132,8 +132,11 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
     threshold = int(current_app.config["MAP_TILE_THRESHOLD"])
     # the filter's counts from the map's cell counts when they can answer (a city of a million
     # sites: a sum of a few thousand rows, not a count of every site), else from the sites
-    counts = cells.counts(session(), flt, today, actor) or map_data.site_counts(
-        session(), flt, today, actor
+    by_street = cells.by_street(session(), flt, today, actor)
+    counts = (
+        cells.totals(by_street)
+        if by_street is not None
+        else map_data.site_counts(session(), flt, today, actor)
     )
     # more sites than the threshold: the page carries none; the browser draws tiles and, where
     # few enough are in view, fetches those (sites.json); the printout always draws them all
@@ -159,7 +162,7 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
         basemap=basemap,
         highlight_street=street.code if street else None,
         printable=printable,
-        tiles=_tile_options(params, threshold, tiled),
+        tiles=_tile_options(params, threshold, tiled, _street_counts(by_street, shapes.streets)),
         **url_templates(),
     )
     if street is not None:
@@ -177,19 +180,56 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
     return render_template(_template(street, printable), **context), 200
 
 
-def _tile_options(params: dict[str, str], threshold: int, tiled: bool) -> dict[str, Any] | None:
+def _street_counts(
+    by_street: dict[str, list[tuple[str, str, int]]] | None, outlines: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """Each street with sites of the filter: code, name, its label point (as the outlines:
+    moved for the basemap) and its counts by key and disposition ("overdue:demolish:3,…")."""
+    if by_street is None:
+        return None
+    out = []
+    for feature in outlines["features"]:
+        props = feature["properties"]
+        parts = by_street.get(props["code"])
+        if parts:
+            lon, lat = props["label"]
+            out.append(
+                {
+                    "code": props["code"],
+                    "name": props["name"],
+                    "lon": lon,
+                    "lat": lat,
+                    "c": ",".join(f"{k}:{d}:{n}" for k, d, n in parts),
+                }
+            )
+    return out
+
+
+def _tile_options(
+    params: dict[str, str], threshold: int, tiled: bool, streets: list[dict[str, Any]] | None
+) -> dict[str, Any] | None:
     """What the browser needs to draw from tiles: their URL with the filter, the URL of the
-    sites of a view, the threshold between the two."""
+    sites of a view, the two thresholds, and the filter's counts per street (drawn at the
+    lowest zooms without asking for a tile; None: tiles there too)."""
     if not tiled:
         return None
     marker = "/0/0/0.mvt"
     tile_url = url_for("tiles.site_tile", z=0, x=0, y=0, **params)
+    view_sites = int(current_app.config["MAP_VIEW_SITES"])
     return {
         "tileUrl": tile_url.replace(marker, "/{z}/{x}/{y}.mvt"),
         "sitesUrl": url_for("maps.view_sites", **params),
         "threshold": threshold,
+        # a view's sites are fetched (each drawn with its popup and hover) up to this many
+        "viewSites": min(threshold, view_sites),
         "pointZoom": tiles.POINT_ZOOM,
+        "streetZoom": STREET_ZOOM if streets is not None else -1,
+        "streets": streets or [],
     }
+
+
+#: up to this zoom the tile mode draws one circle per street (the page's counts), no tile asked
+STREET_ZOOM = 10
 
 
 def _template(street: Street | None, printable: bool) -> str:

@@ -7,8 +7,9 @@ to build), so tiles carry only what one square of the map shows, and each tile i
 
 * from POINT_ZOOM on, one point per site with its id, the legend key it is drawn with
   (overdue wins over the status, as on the maps) and its disposition;
-* below it, sites are counted on a grid of CELL tile units (16 cells across a tile): one point
-  per occupied cell, at the cell's centre, with the number of sites, how many are overdue,
+* below it, sites are counted on a grid (`cells_across`: 16 cells across a tile up to zoom 12,
+  then 8 and 4, so that a cell is never smaller than a zoom-16 square, the finest grid of
+  `site_cells`): one point per occupied cell, at the cell's centre, with the number of sites, how many are overdue,
   the most frequent legend key and the count of every legend key and disposition (`c`, so that
   the map's layer toggles apply to cells too). A zoom-11 tile of the city centre then holds a
   few hundred features instead of seventy thousand, and each site is counted in exactly one tile.
@@ -52,9 +53,22 @@ from layers import palette
 LAYER = "sites"
 EXTENT = 4096  # tile units across a tile (the MVT default)
 BUFFER = 64  # tile units drawn beyond the edge, so that symbols on an edge are not cut
-POINT_ZOOM = 13  # from this zoom on, one feature per site
-CELL = 256  # grid cell below POINT_ZOOM, in tile units (16 cells across a tile)
+#: from this zoom on, one feature per site. Zoom 13 and 14 are counts: a zoom-14 tile of a city
+#: centre holds 3,000-5,000 sites (200 KB, ~100 ms to build as the app's role), drawn as one
+#: blot; its 4 x 4 cells are summed from site_cells in a few ms (docs/operations/performance.md)
+POINT_ZOOM = 15
+FINEST_CELL_ZOOM = 16  # a grid cell is never smaller than a square of this zoom
 MAX_ZOOM = 22
+
+
+def cells_across(z: int) -> int:
+    """Grid cells across a tile of zoom z (below POINT_ZOOM): 16, fewer from zoom 13 on."""
+    return 2 ** max(0, min(4, FINEST_CELL_ZOOM - z))
+
+
+def cell_size(z: int) -> int:
+    """A grid cell of a zoom-z tile, in tile units."""
+    return EXTENT // cells_across(z)
 
 
 def check_tile(z: int, x: int, y: int) -> None:
@@ -147,10 +161,10 @@ def _grid_tile(
 
     Each site's cell comes from its lon/lat by the Web Mercator formula (plain arithmetic,
     no geometry made per site); only the cells become points."""
-    n, cells_across = 2**z, EXTENT // CELL
+    n, across = 2**z, cells_across(z)
     lon, lat = func.ST_X(Site.geom), func.radians(func.ST_Y(Site.geom))
-    fx = ((lon + 180.0) / 360.0 * n - x) * cells_across
-    fy = ((1.0 - func.asinh(func.tan(lat)) / math.pi) / 2.0 * n - y) * cells_across
+    fx = ((lon + 180.0) / 360.0 * n - x) * across
+    fy = ((1.0 - func.asinh(func.tan(lat)) / math.pi) / 2.0 * n - y) * across
     points = (
         _sites(
             [
@@ -166,15 +180,18 @@ def _grid_tile(
         )
         .subquery("p")
     )
-    on_tile = [points.c.cx.between(0, cells_across - 1), points.c.cy.between(0, cells_across - 1)]
-    return cells_tile(points, func.count(), on_tile)
+    on_tile = [points.c.cx.between(0, across - 1), points.c.cy.between(0, across - 1)]
+    return cells_tile(points, func.count(), cell_size(z), on_tile)
 
 
 def cells_tile(
-    points: Subquery, count: ColumnElement[int], where: Sequence[ColumnElement[bool]] = ()
+    points: Subquery,
+    count: ColumnElement[int],
+    cell: int,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> Select:
     """The grid tile of `points` (columns cx, cy: the cell in the tile; k: the legend key;
-    d: the disposition): one MVT point per cell. `count` counts a group of points (count(*)
+    d: the disposition): one MVT point per cell, at its centre (`cell`: its size in tile units). `count` counts a group of points (count(*)
     for sites, the sum of their counts for rows of site_cells)."""
     # count by cell, key and disposition first (a hash aggregate), then per cell and key, then
     # per cell: no sort of the sites
@@ -199,7 +216,7 @@ def cells_tile(
     )
     cells = (
         select(
-            func.ST_MakePoint((by_key.c.cx + 0.5) * CELL, (by_key.c.cy + 0.5) * CELL).label("geom"),
+            func.ST_MakePoint((by_key.c.cx + 0.5) * cell, (by_key.c.cy + 0.5) * cell).label("geom"),
             func.sum(by_key.c.n).cast(Integer).label("n"),
             func.coalesce(func.sum(by_key.c.n).filter(by_key.c.k == "overdue"), 0)
             .cast(Integer)

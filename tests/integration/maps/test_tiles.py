@@ -99,7 +99,8 @@ def test_below_point_zoom_sites_are_counted_on_a_grid(client, db_session) -> Non
     assert sum(f["properties"]["overdue"] for f in on_tile) == overdue > 0
     for f in on_tile:
         cx, cy = f["geometry"]["coordinates"]
-        assert cx % tiles.CELL == tiles.CELL // 2 and cy % tiles.CELL == tiles.CELL // 2
+        cell = tiles.cell_size(z)
+        assert cx % cell == cell // 2 and cy % cell == cell // 2
         assert f["properties"]["k"] in {"new", "registered", "in_progress", "overdue",
                                         "awaiting_acceptance", "closed"}  # fmt: skip
         # every key and disposition with its count: they add up to the cell's sites

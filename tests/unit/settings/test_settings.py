@@ -56,6 +56,7 @@ VALID: dict[str, tuple[str, Any]] = {
     "GIS_APP_BASEMAP": ("tianditu", "tianditu"),
     "GIS_APP_TIANDITU_KEY": ("k3y", "k3y"),
     "GIS_APP_MAP_TILE_THRESHOLD": ("5000", 5000),
+    "GIS_APP_MAP_VIEW_SITES": ("2000", 2000),
     "GIS_APP_TILE_CACHE_MB": ("16", 16.0),
     "GIS_APP_SECRET_KEY": ("s3cret", "s3cret"),
     "GIS_APP_COOKIE_SECURE": ("off", False),
