@@ -2,9 +2,10 @@
 below the point zoom.
 
 A grid tile (tiles._grid_tile) counts every site under it: some hundred thousand for a
-zoom-11 tile of the city centre, all of them for the city's zoom-8 view. `site_cells` holds those
-counts per square of the zoom-16 and zoom-14 grids (the cells of zoom-12 to 14 and zoom-10 tiles), per
-street, status, disposition and overdue or not; a tile then sums a few thousand rows.
+zoom-11 tile of the city centre, all of them for the city's zoom-8 view. `site_cells` holds
+those counts per square of the zoom-16 and zoom-14 grids (the cells of zoom-12 to 14 and of
+zoom-10 tiles), per street, status, disposition and overdue or not; a tile then sums a few
+thousand rows.
 
 Correct, or not used:
 

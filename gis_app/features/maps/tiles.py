@@ -9,10 +9,11 @@ to build), so tiles carry only what one square of the map shows, and each tile i
   (overdue wins over the status, as on the maps) and its disposition;
 * below it, sites are counted on a grid (`cells_across`: 16 cells across a tile up to zoom 12,
   then 8 and 4, so that a cell is never smaller than a zoom-16 square, the finest grid of
-  `site_cells`): one point per occupied cell, at the cell's centre, with the number of sites, how many are overdue,
-  the most frequent legend key and the count of every legend key and disposition (`c`, so that
-  the map's layer toggles apply to cells too). A zoom-11 tile of the city centre then holds a
-  few hundred features instead of seventy thousand, and each site is counted in exactly one tile.
+  `site_cells`): one point per occupied cell, at the cell's centre, with the number of sites,
+  how many are overdue, the most frequent legend key and the count of every legend key and
+  disposition (`c`, so that the map's layer toggles apply to cells too). A zoom-11 tile of the
+  city centre then holds a few hundred features instead of seventy thousand, and each site is
+  counted in exactly one tile.
 
 Both ask the GiST index on sites.geom for the tile's bounds in degrees (`geom && box`; Web
 Mercator keeps a tile a longitude/latitude rectangle); only the points found are transformed
@@ -191,8 +192,9 @@ def cells_tile(
     where: Sequence[ColumnElement[bool]] = (),
 ) -> Select:
     """The grid tile of `points` (columns cx, cy: the cell in the tile; k: the legend key;
-    d: the disposition): one MVT point per cell, at its centre (`cell`: its size in tile units). `count` counts a group of points (count(*)
-    for sites, the sum of their counts for rows of site_cells)."""
+    d: the disposition): one MVT point per cell, at its centre (`cell`: its size in tile units).
+    `count` counts a group of points (count(*) for sites, the sum of their counts for rows of
+    site_cells)."""
     # count by cell, key and disposition first (a hash aggregate), then per cell and key, then
     # per cell: no sort of the sites
     by_kd = (
