@@ -76,9 +76,12 @@
       tile.height = size.y * ratio;
       tile._ratio = ratio;
       tile._features = null;
-      if (coords.z <= this._opts.streetZoom) {
-        // the lowest zooms: one circle per street from the page's counts, nothing fetched
-        var features = this._prepare(this._streetFeatures(coords));
+      var known = coords.z <= this._opts.streetZoom ? this._streetFeatures(coords)
+        : (this._empty(coords) ? [] : null);
+      if (known) {
+        // the lowest zooms: one circle per street from the page's counts; a tile over no
+        // square with sites: empty; neither is fetched
+        var features = this._prepare(known);
         setTimeout(function () {
           tile._features = features;
           self.stats.tilesLoaded += 1;
@@ -101,6 +104,33 @@
         })
         .catch(function (err) { tile._features = []; done(err, tile); });
       return tile;
+    },
+
+    /* no site of the page's filter under tile `coords` (its zoom-14 squares, and their
+       neighbours from zoom 14 on: a point near the edge is drawn on both tiles) */
+    _empty: function (coords) {
+      var sq = this._opts.squares, base = this._opts.squareZoom;
+      if (!sq) return false;
+      if (!this._occupied) {
+        var levels = {};
+        for (var z = 0; z <= base; z++) levels[z] = new Set();
+        for (var i = 0; i < sq.length; i += 2) {
+          for (var l = 0; l <= base; l++) {
+            var k = base - l;
+            levels[l].add((sq[i] >> k) + ':' + (sq[i + 1] >> k));
+          }
+        }
+        this._occupied = levels;
+      }
+      if (coords.z < base) return !this._occupied[coords.z].has(coords.x + ':' + coords.y);
+      var shift = coords.z - base, x = coords.x >> shift, y = coords.y >> shift;
+      var own = this._occupied[base];
+      for (var dx = -1; dx <= 1; dx++) {
+        for (var dy = -1; dy <= 1; dy++) {
+          if (own.has((x + dx) + ':' + (y + dy))) return false;
+        }
+      }
+      return true;
     },
 
     /* the streets whose label point lies on tile `coords` or near enough to be drawn on it:
@@ -270,6 +300,12 @@
         if (this._siteLayer.stats.total) this._siteLayer.setData(EMPTY);
         this.setOpacity(1);
         this._done(seq, 'tiles');
+        return;
+      }
+      if (count === 0) {  // nothing shown in view: no sites to fetch
+        if (this._siteLayer.stats.total) this._siteLayer.setData(EMPTY);
+        this.setOpacity(0);
+        this._done(seq, 'sites');
         return;
       }
       var b = map.getBounds().pad(0.25);

@@ -36,6 +36,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    bindparam,
     case,
     func,
     literal,
@@ -304,29 +305,60 @@ def _legend_key() -> ColumnElement[str]:
     )
 
 
-def grid_statement(flt: SiteFilter, z: int, x: int, y: int, actor: Actor | None) -> Select:
+def grid_statement(
+    flt: SiteFilter, z: int, x: int, y: int, actor: Actor | None
+) -> tuple[Select, dict[str, int]]:
     """The grid tile z/x/y (z below the point zoom) from the rows: the same cells, counts and
-    properties as tiles._grid_tile counts from the sites."""
+    properties as tiles._grid_tile counts from the sites. The statement depends on the zoom,
+    the filter and the actor's scope only (the tile's place is in the parameters): it is built
+    once for each of them (building it took a fifth of a tile request's time)."""
     tiles.check_tile(z, x, y)
     across = tiles.cells_across(z)  # a cell of a zoom-z tile is a square of zoom z + log2(across)
     cell_zoom = z + across.bit_length() - 1
-    level = FINE if cell_zoom > COARSE else COARSE
-    shift = level - cell_zoom  # >= 0: 16 - 16 from zoom 12 to 14, 1 at zoom 11, …
-    c = site_cells.c
-    first_x, first_y = (x * across) << shift, (y * across) << shift
+    shift = (FINE if cell_zoom > COARSE else COARSE) - cell_zoom  # 0 from zoom 12 to 14, …
     span = across << shift
+    scope = None if actor is None else (actor.role, actor.street_code)
+    key = (z, flt.model_dump_json(), scope)
+    statement = _GRID_SELECTS.get(key)
+    if statement is None:
+        if len(_GRID_SELECTS) >= 256:  # filters are few; a bound all the same
+            _GRID_SELECTS.clear()
+        statement = _GRID_SELECTS[key] = _grid_select(z, flt, actor)
+    first_x, first_y = (x * across) << shift, (y * across) << shift
+    params = {
+        "ox": x * across,
+        "oy": y * across,
+        "x0": first_x,
+        "x1": first_x + span - 1,
+        "y0": first_y,
+        "y1": first_y + span - 1,
+    }
+    return statement, params
+
+
+#: grid_statement's statements by zoom, filter (as JSON) and scope (role, street)
+_GRID_SELECTS: dict[tuple[int, str, tuple[str, str | None] | None], Select] = {}
+
+
+def _grid_select(z: int, flt: SiteFilter, actor: Actor | None) -> Select:
+    """grid_statement's statement for a zoom, filter and actor's scope."""
+    across = tiles.cells_across(z)
+    cell_zoom = z + across.bit_length() - 1
+    level = FINE if cell_zoom > COARSE else COARSE
+    shift = level - cell_zoom
+    c = site_cells.c
     points = (
         select(
-            (c.cx.op(">>")(shift) - x * across).label("cx"),
-            (c.cy.op(">>")(shift) - y * across).label("cy"),
+            (c.cx.op(">>")(shift) - bindparam("ox", type_=Integer)).label("cx"),
+            (c.cy.op(">>")(shift) - bindparam("oy", type_=Integer)).label("cy"),
             _legend_key().label("k"),
             c.disposition.label("d"),
             c.n,
         )
         .where(
             c.level == level,
-            c.cx.between(first_x, first_x + span - 1),
-            c.cy.between(first_y, first_y + span - 1),
+            c.cx.between(bindparam("x0", type_=Integer), bindparam("x1", type_=Integer)),
+            c.cy.between(bindparam("y0", type_=Integer), bindparam("y1", type_=Integer)),
             *_conditions(flt, actor),
         )
         .subquery("p")
@@ -350,7 +382,8 @@ def site_tile(
     if mode is not None:
         require_visible_filters(actor, flt.filtered_fields())
         if ensure_fresh(session, squares_under(z, x, y), today, mode == "count"):
-            data = session.execute(grid_statement(flt, z, x, y, actor)).scalar()
+            statement, params = grid_statement(flt, z, x, y, actor)
+            data = session.execute(statement, params).scalar()
             return bytes(data or b"")
     return tiles.site_tile(session, flt, today, z, x, y, actor)
 
@@ -380,6 +413,28 @@ def by_street(
     for code, k, d, n in rows:
         out.setdefault(code, []).append((k, d, int(n)))
     return out
+
+
+def occupied(
+    session: Session, flt: SiteFilter, today: date, actor: Actor | None = None
+) -> list[int] | None:
+    """The zoom-14 squares holding sites of the filter, flat ([x0, y0, x1, y1, …]), or None
+    when the rows cannot answer. The map asks no tile over a square without any (a city's
+    countryside: most tiles of its bounding box are empty)."""
+    mode = access(flt, actor)
+    if mode is None:
+        return None
+    require_visible_filters(actor, flt.filtered_fields())
+    if not ensure_fresh(session, WORLD, today, mode == "count"):
+        return None
+    c = site_cells.c
+    rows = session.execute(
+        select(c.sx, c.sy)
+        .where(c.level == COARSE, *_conditions(flt, actor))
+        .group_by(c.sx, c.sy)
+        .order_by(c.sx, c.sy)
+    ).all()
+    return [v for row in rows for v in row]
 
 
 def totals(streets: dict[str, list[tuple[str, str, int]]]) -> dict[str, int]:

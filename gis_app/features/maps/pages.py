@@ -153,6 +153,7 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
         shift=shift,
     )
     params = flt.to_params()
+    squares = cells.occupied(session(), flt, today, actor) if tiled and by_street else None
     spec = MapSpec(
         sites_payload=payload,
         counts=counts,
@@ -162,7 +163,13 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
         basemap=basemap,
         highlight_street=street.code if street else None,
         printable=printable,
-        tiles=_tile_options(params, threshold, tiled, _street_counts(by_street, shapes.streets)),
+        tiles=_tile_options(
+            params,
+            threshold,
+            tiled,
+            _street_counts(by_street, shapes.streets),
+            squares,
+        ),
         **url_templates(),
     )
     if street is not None:
@@ -206,11 +213,17 @@ def _street_counts(
 
 
 def _tile_options(
-    params: dict[str, str], threshold: int, tiled: bool, streets: list[dict[str, Any]] | None
+    params: dict[str, str],
+    threshold: int,
+    tiled: bool,
+    streets: list[dict[str, Any]] | None,
+    squares: list[int] | None,
 ) -> dict[str, Any] | None:
     """What the browser needs to draw from tiles: their URL with the filter, the URL of the
-    sites of a view, the two thresholds, and the filter's counts per street (drawn at the
-    lowest zooms without asking for a tile; None: tiles there too)."""
+    sites of a view, the two thresholds, the filter's counts per street (drawn at the lowest
+    zooms without asking for a tile; None: tiles there too) and the zoom-14 squares holding
+    its sites (no tile is asked over the others; None: every tile is asked). Both are what the
+    page was made with, as the array mode's sites are: a reload shows later changes there."""
     if not tiled:
         return None
     marker = "/0/0/0.mvt"
@@ -225,6 +238,8 @@ def _tile_options(
         "pointZoom": tiles.POINT_ZOOM,
         "streetZoom": STREET_ZOOM if streets is not None else -1,
         "streets": streets or [],
+        "squares": squares,
+        "squareZoom": cells.SQUARE_ZOOM,
     }
 
 
