@@ -213,3 +213,35 @@ def test_the_switch_happens_at_the_threshold(office, modes_server) -> None:
     settle(office, before)
     assert array_view(office)["n"] == office.page.evaluate(IN_VIEW)["n"]
     assert office.problems() == []
+
+
+def test_no_tile_is_asked_over_squares_without_sites(office, modes_server) -> None:
+    live, app = modes_server
+    assert open_map(office, app, live.url + "/map", threshold=0) == "tiles"
+    settle(office)
+    squares = office.page.evaluate("() => window.gisTiles._opts.squares")
+    assert squares and len(squares) % 2 == 0  # the page's occupied zoom-14 squares
+    asked = (
+        "() => performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/tiles/sites/'))"
+    )
+    # half a degree east of the district: no site there, no tile asked, the view complete
+    centre = office.page.evaluate("() => window.gisMap.getCenter()")
+    office.page.evaluate("() => performance.clearResourceTimings()")
+    before = office.page.evaluate("() => window.gisTiles.stats.settles")
+    office.page.evaluate(
+        f"() => window.gisMap.setView([{centre['lat']}, {centre['lng'] + 0.5}], 14,"
+        " {animate: false})"
+    )
+    stats = settle(office, before)
+    assert stats["inView"] == 0
+    assert office.page.evaluate(asked) == []
+    # back over the district: its tiles are asked again
+    before = office.page.evaluate("() => window.gisTiles.stats.settles")
+    office.page.evaluate(
+        f"() => window.gisMap.setView([{centre['lat']}, {centre['lng']}], 14, {{animate: false}})"
+    )
+    stats = settle(office, before)
+    assert stats["inView"] > 0
+    assert any("/tiles/sites/14/" in n for n in office.page.evaluate(asked))
+    assert office.problems() == []
