@@ -106,6 +106,48 @@ def serve_in_process(factory: str, **kwargs: Any) -> Iterator[str]:
         process.join(timeout=10)
 
 
+@contextmanager
+def serve_gunicorn(
+    factory: str, workers: int = 2, threads: int = 4, **kwargs: Any
+) -> Iterator[str]:
+    """Serve `module:function(**kwargs)` with gunicorn as `gis-app serve` does (2 worker
+    processes of 4 threads): both cores run Python, where one process's threads share one.
+    kwargs are literals (gunicorn reads the call with ast.literal_eval). Yields its URL; the
+    server's log goes to a file, printed if it does not start."""
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    call = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        args = [str(gunicorn), "--workers", str(workers), "--threads", str(threads)]
+        args += ["--bind", f"127.0.0.1:{port}", "--timeout", "600", f"{factory}({call})"]
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError as exc:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        message = "gunicorn did not start:\n" + log.read()[-3000:]
+                        raise RuntimeError(message) from exc
+                    time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 # ---------------------------------------------------------------- the app, logged in
 
 

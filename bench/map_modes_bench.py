@@ -4,7 +4,8 @@ today's page) and vector tiles above a threshold (GIS_APP_MAP_TILE_THRESHOLD).
     python -m bench.map_modes_bench [--sizes 1500,20000] [--threshold 1000] [--views 30]
 
 For each size N the demo district with N sites (bench database `<app db>_bench_<N>`, shared with
-bench/map_bench.py), the app served from a process of its own, and in the same run, each mode in
+bench/map_bench.py), the app served as `gis-app serve` does (gunicorn, 2 workers of 4 threads;
+`--server werkzeug`: one threaded process, as the runs before), and in the same run, each mode in
 a fresh headless Chromium context (empty cache, 1400 × 900):
 
 * first draw: ms from navigation start until the first view is complete (array: the canvas
@@ -269,8 +270,15 @@ def run(
     modes: tuple[str, ...] = ("array", "tiles"),
     today: str | None = None,
     sample: int = 60,
+    gunicorn: bool = True,
 ) -> list[dict[str, Any]]:
-    from bench.browser import auth_headers, bench_token, chromium, serve_in_process
+    from bench.browser import (
+        auth_headers,
+        bench_token,
+        chromium,
+        serve_gunicorn,
+        serve_in_process,
+    )
 
     results = []
     with chromium() as browser:
@@ -295,7 +303,8 @@ def run(
                 }
                 if label == "tiles":
                     row["count_s"] = count_cells(url, today)
-                with serve_in_process("bench.map_modes_bench:bench_wsgi", **server) as base:
+                serving = serve_gunicorn if gunicorn else serve_in_process
+                with serving("bench.map_modes_bench:bench_wsgi", **server) as base:
                     with urllib.request.urlopen(
                         urllib.request.Request(base + "/map", headers=login), timeout=600
                     ) as warm:
@@ -368,13 +377,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="array,tiles", help=f"of {', '.join(MODES)}")
     parser.add_argument("--today", help="the app's day (YYYY-MM-DD), e.g. the city's 2026-06-15")
     parser.add_argument("--tile-sample", type=int, default=60, help="tiles timed per zoom")
+    parser.add_argument(
+        "--server",
+        choices=("gunicorn", "werkzeug"),
+        default="gunicorn",
+        help="the pages and tiles of the browser runs: gunicorn as `gis-app serve` (2 workers,"
+        " 4 threads), or one threaded werkzeug process (the runs before 2026-12-06's second)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     modes = tuple(m for m in args.modes.split(",") if m)
     if not set(modes) <= set(MODES):
         parser.error(f"--modes: of {', '.join(MODES)}")
     results = run(
-        sizes, args.threshold, args.views, args.database, modes, args.today, args.tile_sample
+        sizes,
+        args.threshold,
+        args.views,
+        args.database,
+        modes,
+        args.today,
+        args.tile_sample,
+        args.server == "gunicorn",
     )
     print(table(results))
     return 0

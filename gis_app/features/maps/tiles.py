@@ -63,8 +63,8 @@ MAX_ZOOM = 22
 
 
 def cells_across(z: int) -> int:
-    """Grid cells across a tile of zoom z (below POINT_ZOOM): 16, fewer from zoom 13 on."""
-    return 2 ** max(0, min(4, FINEST_CELL_ZOOM - z))
+    """Grid cells across a tile of zoom z (below POINT_ZOOM): 8 (32 px), 4 at zoom 14."""
+    return 2 ** max(0, min(3, FINEST_CELL_ZOOM - z))
 
 
 def cell_size(z: int) -> int:

@@ -198,9 +198,15 @@ def test_the_sites_squares_are_those_the_tiles_compute(demo) -> None:
     """sites.map_x, map_y (migration 0151, an index under row-level security) agree with the
     squares the tiles ask for and with tile_versions' squares."""
     rows = demo.execute(
-        text("SELECT ST_X(geom), ST_Y(geom), map_x, map_y FROM sites WHERE geom IS NOT NULL")
+        text(
+            "SELECT ST_X(geom), ST_Y(geom), map_x, map_y, map_fx, map_fy FROM sites"
+            " WHERE geom IS NOT NULL"
+        )
     ).all()
     assert rows
-    assert all(square_of(lon, lat) == (mx, my) for lon, lat, mx, my in rows)
+    assert all(square_of(lon, lat) == (mx, my) for lon, lat, mx, my, _, _ in rows)
+    # the zoom-18 squares (migration 0200) by the same formula, inside their zoom-14 square
+    assert all(square_of(lon, lat, 18) == (fx, fy) for lon, lat, _, _, fx, fy in rows)
+    assert all((fx >> 4, fy >> 4) == (mx, my) for _, _, mx, my, fx, fy in rows)
     versioned = set(demo.execute(text("SELECT x, y FROM tile_versions WHERE x >= 0")).all())
-    assert {(mx, my) for _, _, mx, my in rows} <= versioned
+    assert {(mx, my) for _, _, mx, my, _, _ in rows} <= versioned
