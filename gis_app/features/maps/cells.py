@@ -23,6 +23,7 @@ Correct, or not used:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import (
@@ -43,6 +44,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -388,12 +390,22 @@ def site_tile(
     return tiles.site_tile(session, flt, today, z, x, y, actor)
 
 
-def by_street(
+@dataclass(frozen=True)
+class PageCounts:
+    """What a map page takes from the rows: the filter's sites per street code as (legend
+    key, disposition, count), and the zoom-14 squares holding any, flat ([x0, y0, x1, …])."""
+
+    by_street: dict[str, list[tuple[str, str, int]]]
+    squares: list[int]
+
+
+def page_counts(
     session: Session, flt: SiteFilter, today: date, actor: Actor | None = None
-) -> dict[str, list[tuple[str, str, int]]] | None:
-    """The filter's sites per street code as (legend key, disposition, count), from the rows,
-    or None when they cannot answer. The map's lowest zooms draw these (one circle per
-    street, no tile asked) and its side panel sums them (`totals`)."""
+) -> PageCounts | None:
+    """The filter's counts per street and its occupied squares in one pass over the rows, or
+    None when they cannot answer. The map's lowest zooms draw the streets (one circle each, no
+    tile asked), its side panel sums them (`totals`), and it asks no tile over a square
+    without sites (a city's countryside: most tiles of its bounding box are empty)."""
     mode = access(flt, actor)
     if mode is None:
         return None
@@ -402,39 +414,31 @@ def by_street(
         return None
     c = site_cells.c
     key = _legend_key()
+    by_street = (Street.code, key, c.disposition)
     rows = session.execute(
-        select(Street.code, key, c.disposition, func.sum(c.n))
+        select(*by_street, c.sx, c.sy, func.sum(c.n), func.grouping(c.sx, c.sy))
         .join(Street, Street.id == c.street_id)
         .where(c.level == COARSE, *_conditions(flt, actor))
-        .group_by(Street.code, key, c.disposition)
-        .order_by(Street.code, key, c.disposition)
+        # both groupings in one scan: grouping(sx, sy) is 3 on the streets' rows, 0 on squares'
+        .group_by(func.grouping_sets(tuple_(*by_street), tuple_(c.sx, c.sy)))
+        .order_by(Street.code, key, c.disposition, c.sx, c.sy)
     ).all()
-    out: dict[str, list[tuple[str, str, int]]] = {}
-    for code, k, d, n in rows:
-        out.setdefault(code, []).append((k, d, int(n)))
-    return out
+    streets: dict[str, list[tuple[str, str, int]]] = {}
+    squares: list[int] = []
+    for code, k, d, sx, sy, n, grouping in rows:
+        if grouping:
+            streets.setdefault(code, []).append((k, d, int(n)))
+        else:
+            squares += (sx, sy)
+    return PageCounts(streets, squares)
 
 
-def occupied(
+def by_street(
     session: Session, flt: SiteFilter, today: date, actor: Actor | None = None
-) -> list[int] | None:
-    """The zoom-14 squares holding sites of the filter, flat ([x0, y0, x1, y1, …]), or None
-    when the rows cannot answer. The map asks no tile over a square without any (a city's
-    countryside: most tiles of its bounding box are empty)."""
-    mode = access(flt, actor)
-    if mode is None:
-        return None
-    require_visible_filters(actor, flt.filtered_fields())
-    if not ensure_fresh(session, WORLD, today, mode == "count"):
-        return None
-    c = site_cells.c
-    rows = session.execute(
-        select(c.sx, c.sy)
-        .where(c.level == COARSE, *_conditions(flt, actor))
-        .group_by(c.sx, c.sy)
-        .order_by(c.sx, c.sy)
-    ).all()
-    return [v for row in rows for v in row]
+) -> dict[str, list[tuple[str, str, int]]] | None:
+    """page_counts' counts per street (None when the rows cannot answer)."""
+    found = page_counts(session, flt, today, actor)
+    return None if found is None else found.by_street
 
 
 def totals(streets: dict[str, list[tuple[str, str, int]]]) -> dict[str, int]:

@@ -132,7 +132,8 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
     threshold = int(current_app.config["MAP_TILE_THRESHOLD"])
     # the filter's counts from the map's cell counts when they can answer (a city of a million
     # sites: a sum of a few thousand rows, not a count of every site), else from the sites
-    by_street = cells.by_street(session(), flt, today, actor)
+    from_cells = cells.page_counts(session(), flt, today, actor)
+    by_street = from_cells.by_street if from_cells is not None else None
     counts = (
         cells.totals(by_street)
         if by_street is not None
@@ -153,7 +154,7 @@ def _map_page(street: Street | None, printable: bool) -> tuple[str, int]:
         shift=shift,
     )
     params = flt.to_params()
-    squares = cells.occupied(session(), flt, today, actor) if tiled and by_street else None
+    squares = from_cells.squares if tiled and from_cells is not None and by_street else None
     spec = MapSpec(
         sites_payload=payload,
         counts=counts,

@@ -15,7 +15,7 @@ from gis_app.core.actor import Actor
 from gis_app.core.db_security import app_role
 from gis_app.demo.loader import load_demo
 from gis_app.features.ledger.models import Site
-from gis_app.features.ledger.queries import SiteFilter, square_of
+from gis_app.features.ledger.queries import SiteFilter, scoped, square_of
 from gis_app.features.maps import cells, count_map_cells, tiles
 from gis_app.features.maps import service as map_data
 from gis_app.features.streets.models import Street
@@ -86,6 +86,18 @@ def test_the_counts_per_street_are_each_streets_sites_counts(demo, args) -> None
             got[k] = got.get(k, 0) + n
         got["total"] = sum(n for _k, _d, n in parts)
         assert got == expected, code
+
+
+@pytest.mark.parametrize("args", FILTERS)
+def test_the_occupied_squares_are_those_of_the_filters_sites(demo, args) -> None:
+    flt = SiteFilter.from_args(MultiDict(args))
+    found = cells.page_counts(demo, flt, DAY, OFFICE)
+    assert found is not None and found.squares
+    squares = set(zip(found.squares[::2], found.squares[1::2], strict=True))
+    assert len(squares) * 2 == len(found.squares)  # each once
+    squares_of = (text("sites.map_x"), text("sites.map_y"))
+    of_sites = select(*squares_of).select_from(Site).where(*scoped(flt, DAY, OFFICE)).distinct()
+    assert squares == {(x, y) for x, y in demo.execute(of_sites)}
 
 
 @pytest.mark.parametrize("args", FILTERS)
