@@ -36,7 +36,8 @@ from typing import Any
 from bench.map_bench import bench_url, ensure_sites, say
 
 VIEWPORT = {"width": 1400, "height": 900}
-TILE_ZOOMS = (15, 14, 11)  # the first point zoom, and the two zooms
+#: the first point zoom, the issue's two, and the tiles the map asks at zoom 14 and 11 (512 px)
+TILE_ZOOMS = (15, 14, 13, 11, 10)
 
 
 #: the modes a run may compare: the page's array (today's page), the tiles with their low zooms

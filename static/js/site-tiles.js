@@ -69,15 +69,30 @@
       L.GridLayer.prototype.onRemove.call(this, map);
     },
 
+    /* 512 px between the street zoom and the point zoom: the tile of the zoom below, drawn
+       twice as large (its 8 cells across become 64 px): a view asks a quarter of the tiles */
+    getTileSize: function () {
+      var z = this._tileZoom;
+      var big = z !== undefined && z > this._opts.streetZoom && z < this._opts.pointZoom;
+      return L.point(big ? 512 : 256, big ? 512 : 256);
+    },
+
+    /* the server's tile under `coords` (of the zoom below for a 512-px tile) */
+    _served: function (coords) {
+      if (this.getTileSize().x === 256) return coords;
+      return {x: coords.x, y: coords.y, z: coords.z - 1};
+    },
+
     createTile: function (coords, done) {
       var tile = L.DomUtil.create('canvas', 'gis-site-tile');
       var size = this.getTileSize(), ratio = window.devicePixelRatio || 1, self = this;
       tile.width = size.x * ratio;
       tile.height = size.y * ratio;
       tile._ratio = ratio;
+      tile._size = size;
       tile._features = null;
       var known = coords.z <= this._opts.streetZoom ? this._streetFeatures(coords)
-        : (this._empty(coords) ? [] : null);
+        : (this._empty(this._served(coords)) ? [] : null);
       if (known) {
         // the lowest zooms: one circle per street from the page's counts; a tile over no
         // square with sites: empty; neither is fetched
@@ -90,7 +105,7 @@
         }, 0);
         return tile;
       }
-      fetch(L.Util.template(this._opts.tileUrl, coords), {credentials: 'same-origin'})
+      fetch(L.Util.template(this._opts.tileUrl, this._served(coords)), {credentials: 'same-origin'})
         .then(function (res) {
           if (res.status === 204) return null;
           if (!res.ok) throw new Error('瓦片读取失败 ' + res.status);
@@ -186,7 +201,7 @@
     },
 
     _drawTile: function (tile) {
-      var ctx = tile.getContext('2d'), size = this.getTileSize(), pal = this._palette;
+      var ctx = tile.getContext('2d'), size = tile._size, pal = this._palette;
       ctx.setTransform(tile._ratio, 0, 0, tile._ratio, 0, 0);
       ctx.clearRect(0, 0, size.x, size.y);
       var features = tile._features || [];

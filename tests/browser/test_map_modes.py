@@ -129,24 +129,31 @@ def test_both_modes_draw_the_same_sites_and_counts(office, modes_server, query) 
     drawn = array_view(office)
     assert sorted(in_view["ids"]) == sorted(drawn["ids"])
     assert in_view["byKey"] == drawn["byKey"]
-    # zoomed out: counts per grid cell (zoom 11), then per street (zoom 10, from the page's
-    # counts: no tile asked), add up to the filter's counts by status
+    # zoomed out: counts per grid cell (zoom 11: 512-px tiles, the server's zoom-10 tiles),
+    # then per street (zoom 10, from the page's counts: no tile asked), add up to the filter's
+    # counts by status
     open_map(office, app, url, threshold=0)
     settle(office)
     expected = {k: v for k, v in array_counts.items() if v}
-    for zoom in (11, 10):
+    asked = (
+        "() => performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/tiles/sites/'))"
+    )
+    for zoom, served in ((11, "/tiles/sites/10/"), (10, None)):
+        office.page.evaluate("() => performance.clearResourceTimings()")
         before = set_view(office, zoom)
         settle(office, before)
         cells = office.page.evaluate(IN_VIEW)
         assert cells["ids"] == []  # cells, not sites
         assert cells["n"] == total, zoom
         assert cells["byKey"] == expected, zoom
-    asked = office.page.evaluate(
-        "() => performance.getEntriesByType('resource').map(e => e.name)"
-        ".filter(n => n.includes('/tiles/sites/'))"
-    )
-    assert any("/tiles/sites/11/" in n for n in asked)
-    assert not any("/tiles/sites/10/" in n for n in asked)
+        tiles_asked = office.page.evaluate(asked)
+        if served:
+            assert tiles_asked and all(served in n for n in tiles_asked), tiles_asked
+        else:
+            assert tiles_asked == []
+        size = office.page.evaluate("() => window.gisTiles.getTileSize().x")
+        assert size == (512 if served else 256)
     assert office.problems() == []
 
 
@@ -236,12 +243,12 @@ def test_no_tile_is_asked_over_squares_without_sites(office, modes_server) -> No
     stats = settle(office, before)
     assert stats["inView"] == 0
     assert office.page.evaluate(asked) == []
-    # back over the district: its tiles are asked again
+    # back over the district: its tiles are asked again (512 px at zoom 14: the zoom-13 tiles)
     before = office.page.evaluate("() => window.gisTiles.stats.settles")
     office.page.evaluate(
         f"() => window.gisMap.setView([{centre['lat']}, {centre['lng']}], 14, {{animate: false}})"
     )
     stats = settle(office, before)
     assert stats["inView"] > 0
-    assert any("/tiles/sites/14/" in n for n in office.page.evaluate(asked))
+    assert any("/tiles/sites/13/" in n for n in office.page.evaluate(asked))
     assert office.problems() == []
