@@ -285,7 +285,11 @@ def view_sites() -> Response:
     if flt.bbox is None:
         raise ValidationError("须给出视图范围 bbox", "bbox")
     shift = shift_for(current_basemap())
-    points = map_data.site_points(session(), flt, clock.today(), shift=shift, actor=current_actor())
+    # a view's sites: each one's own late steps probed (hashing every late step of a city
+    # under row-level security took most of the 0.15 s of a view of a hundred sites)
+    points = map_data.site_points(
+        session(), flt, clock.today(), shift=shift, actor=current_actor(), per_site=True
+    )
     return Response(points.payload, mimetype="application/json")
 
 

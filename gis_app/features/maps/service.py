@@ -54,11 +54,12 @@ class SitePoints:
         return self.counts["total"]
 
 
-def display_key_expr(today: date) -> ColumnElement[int]:
-    """The legend index a site is drawn with (overdue wins over the stored status)."""
+def display_key_expr(today: date, per_site: bool = False) -> ColumnElement[int]:
+    """The legend index a site is drawn with (overdue wins over the stored status);
+    `per_site`: see ledger.queries.overdue_expr."""
     keys = palette.legend_keys()
     return case(
-        (overdue_expr(today), keys.index("overdue")),
+        (overdue_expr(today, per_site=per_site), keys.index("overdue")),
         *((Site.status == status, keys.index(status)) for status in codes.STATUSES),
         else_=keys.index("registered"),
     )
@@ -87,12 +88,15 @@ def site_points(
     shift: Shift | None = None,
     extra: Sequence[ColumnElement[bool]] = (),
     actor: Actor | None = None,
+    per_site: bool = False,
 ) -> SitePoints:
     """The filtered sites as one flat integer array, built by PostgreSQL in one statement.
 
     `shift` moves every point before it is encoded (the GCJ-02 shift for a GCJ-02 basemap);
     `extra` adds conditions on Site (one site for the site page); `actor` keeps the sites to
-    those the actor may see (a street role: its own street; None: a command, every site).
+    those the actor may see (a street role: its own street; None: a command, every site);
+    `per_site` probes each site's own late steps (a view's few sites) instead of hashing every
+    late step of the district (ledger.queries.overdue_expr).
     """
     x0, y0 = _origin(session)
     s = (
@@ -102,7 +106,9 @@ def site_points(
                 (Site.id - func.lag(Site.id, 1, 0).over(order_by=Site.id)).label("d_id"),
                 func.round((func.ST_X(Site.geom) - x0) * COORD_SCALE).cast(BigInteger).label("x"),
                 func.round((func.ST_Y(Site.geom) - y0) * COORD_SCALE).cast(BigInteger).label("y"),
-                (display_key_expr(today) + KEY_SPAN * disposition_index_expr()).label("k"),
+                (display_key_expr(today, per_site) + KEY_SPAN * disposition_index_expr()).label(
+                    "k"
+                ),
             ]
         )
         .where(*scoped(flt, today, actor), *extra)
