@@ -15,7 +15,7 @@ from gis_app.core.actor import Actor
 from gis_app.core.db_security import app_role
 from gis_app.demo.loader import load_demo
 from gis_app.features.ledger.models import Site
-from gis_app.features.ledger.queries import SiteFilter, scoped, square_of
+from gis_app.features.ledger.queries import SiteFilter, overdue_expr, scoped, square_of
 from gis_app.features.maps import cells, count_map_cells, tiles
 from gis_app.features.maps import service as map_data
 from gis_app.features.streets.models import Street
@@ -222,3 +222,42 @@ def test_the_sites_squares_are_those_the_tiles_compute(demo) -> None:
     assert all((fx >> 4, fy >> 4) == (mx, my) for _, _, mx, my, fx, fy in rows)
     versioned = set(demo.execute(text("SELECT x, y FROM tile_versions WHERE x >= 0")).all())
     assert {(mx, my) for _, _, mx, my, _, _ in rows} <= versioned
+
+
+def test_a_views_sites_probed_per_site_are_drawn_as_when_hashed(demo) -> None:
+    """/map/sites.json probes each site's own late steps (per_site); the district page hashes
+    every late step: both give every site the same key, a late step included."""
+    from datetime import UTC, datetime
+
+    from gis_app.features.plans.models import SiteStep
+
+    # a site whose deadline is ahead but with a step of its plan past due: overdue by its step
+    no_plan = ~select(SiteStep.id).where(SiteStep.site_id == Site.id).exists()
+    site = demo.scalars(
+        select(Site)
+        .where(Site.status.in_(["registered", "in_progress"]), ~overdue_expr(DAY), no_plan)
+        .order_by(Site.id)
+        .limit(1)
+    ).one()
+    before = map_data.site_points(demo, SiteFilter(), DAY, actor=OFFICE).counts["overdue"]
+    demo.add(
+        SiteStep(
+            district_code=site.district_code,
+            site_id=site.id,
+            position=99,
+            title="拆除附属棚架",
+            due_date=DAY - timedelta(days=3),
+            created_by="test",
+            created_at=datetime(2026, 5, 1, tzinfo=UTC),
+        )
+    )
+    demo.flush()
+    flt = SiteFilter()
+    hashed = map_data.site_points(demo, flt, DAY, actor=OFFICE)
+    probed = map_data.site_points(demo, flt, DAY, actor=OFFICE, per_site=True)
+    assert probed.payload == hashed.payload
+    assert probed.counts == hashed.counts
+    assert hashed.counts["overdue"] == before + 1  # the step made it overdue
+    one = SiteFilter.from_args(MultiDict({"overdue": "true"}))
+    late = map_data.site_points(demo, one, DAY, actor=OFFICE, per_site=True)
+    assert late.counts["total"] == hashed.counts["overdue"]
