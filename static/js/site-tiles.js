@@ -4,8 +4,10 @@
  * of the view (/tiles/sites/{z}/{x}/{y}.mvt with the page's filter) and draws them on one
  * canvas per tile: up to the street zoom one circle per street at its label point, from the
  * page's counts per street (no tile fetched); below the point zoom one circle per grid cell,
- * sized by its number of sites and coloured by its most frequent status, with the count; from
- * the point zoom one point per site, styled as on the site layer. The layer toggles of the site layer apply to
+ * sized by its number of sites and coloured by its most frequent status, with the count (512-px
+ * tiles there, each the server's tile of the zoom below: a quarter of the requests); from the
+ * point zoom one point per site, styled as on the site layer. No tile is fetched over a
+ * zoom-14 square the page says holds no site of its filter. The layer toggles of the site layer apply to
  * both (a cell counts only the statuses and dispositions shown).
  *
  * After every change of view, once its tiles are there and drawn (event `drawn`), it counts the

@@ -63,7 +63,8 @@ MAX_ZOOM = 22
 
 
 def cells_across(z: int) -> int:
-    """Grid cells across a tile of zoom z (below POINT_ZOOM): 8 (32 px), 4 at zoom 14."""
+    """Grid cells across a tile of zoom z (below POINT_ZOOM): 8, 4 at zoom 14 (the map draws
+    these tiles at 512 px one zoom up: 64-px cells)."""
     return 2 ** max(0, min(3, FINEST_CELL_ZOOM - z))
 
 
