@@ -10,7 +10,8 @@ not leakproof and row-level security then keeps the GiST index out. A zoom-14 sq
 centre holds 3,000-5,000 sites, and a zoom-15 or zoom-16 tile (a quarter or a sixteenth of it)
 read all of them to keep a few: a tile of five sites took 38 ms. `map_fx`, `map_fy` are the
 zoom-18 squares (about 120 m) by the same formula; integer comparisons are leakproof, so their
-btree narrows such a tile to the sites around it.
+btree (with the street, which the district roles' policy asks for) narrows such a tile, or a
+view's sites, to the sites around it.
 """
 
 from collections.abc import Sequence
@@ -38,7 +39,10 @@ def upgrade() -> None:
           ADD COLUMN map_fy integer GENERATED ALWAYS AS ({CELL_Y}) STORED
         """
     )
-    op.execute("CREATE INDEX ix_sites_map_fine_square ON sites (map_fx, map_fy)")
+    # street_id too: the district roles' policy asks `street_id = ANY (their streets)`, and
+    # without it in this index the planner AND-ed this index with a bitmap of every site of the
+    # city by street (39 ms for a view of 300 sites; 1.6 ms with it)
+    op.execute("CREATE INDEX ix_sites_map_fine_square ON sites (map_fx, map_fy, street_id)")
 
 
 def downgrade() -> None:
