@@ -71,11 +71,13 @@
       L.GridLayer.prototype.onRemove.call(this, map);
     },
 
-    /* 512 px between the street zoom and the point zoom: the tile of the zoom below, drawn
-       twice as large (its 8 cells across become 64 px): a view asks a quarter of the tiles */
+    /* 512 px above the street zoom but at the point zoom itself: the tile of the zoom below,
+       drawn twice as large (8 cells across become 64 px; beyond the point zoom, the points of
+       the zoom below): a view asks a quarter of the tiles. At the point zoom the tiles of the
+       zoom below would be counts, and its own are the densest point tiles there are. */
     getTileSize: function () {
-      var z = this._tileZoom;
-      var big = z !== undefined && z > this._opts.streetZoom && z < this._opts.pointZoom;
+      var z = this._tileZoom, o = this._opts;
+      var big = z !== undefined && z > o.streetZoom && z !== o.pointZoom;
       return L.point(big ? 512 : 256, big ? 512 : 256);
     },
 
