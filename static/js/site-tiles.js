@@ -6,7 +6,8 @@
  * page's counts per street (no tile fetched); below the point zoom one circle per grid cell,
  * sized by its number of sites and coloured by its most frequent status, with the count (512-px
  * tiles there, each the server's tile of the zoom below: a quarter of the requests); from the
- * point zoom one point per site, styled as on the site layer. No tile is fetched over a
+ * point zoom one point per site, styled as on the site layer (512-px tiles again beyond it).
+ * No tile is fetched over a
  * zoom-14 square the page says holds no site of its filter. The layer toggles of the site layer apply to
  * both (a cell counts only the statuses and dispositions shown).
  *
