@@ -4,18 +4,19 @@
  * of the view (/tiles/sites/{z}/{x}/{y}.mvt with the page's filter) and draws them on one
  * canvas per tile: up to the street zoom one circle per street at its label point, from the
  * page's counts per street (no tile fetched); below the point zoom one circle per grid cell,
- * sized by its number of sites and coloured by its most frequent status, with the count (512-px
- * tiles there, each the server's tile of the zoom below: a quarter of the requests); from the
- * point zoom one point per site, styled as on the site layer (512-px tiles again beyond it).
- * No tile is fetched over a
- * zoom-14 square the page says holds no site of its filter. The layer toggles of the site layer apply to
- * both (a cell counts only the statuses and dispositions shown).
+ * sized by its number of sites and coloured by its most frequent status, with the count
+ * (512-px tiles there, each the server's tile of the zoom below: a quarter of the requests);
+ * from the point zoom one point per site, styled as on the site layer (512-px tiles again
+ * beyond it). No tile is fetched over a zoom-14 square the page says holds no site of its
+ * filter. The layer toggles of the site layer apply to both (a cell counts only the statuses
+ * and dispositions shown).
  *
- * After every change of view, once its tiles are there and drawn (event `drawn`), it counts the
- * sites shown in view; when they are no more than `viewSites` it fetches those sites (/map/sites.json with the
- * view's bbox) into the site layer, which draws each with its popup, and hides the tiles;
- * above it the tiles show and the site layer is empty. `stats` records the mode, the count in
- * view and when the view was last complete (bench/map_bench.py reads them). Needs mvt.js.
+ * After every change of view, once its tiles are there and drawn (event `drawn`), it counts
+ * the sites shown in view; when they are no more than `viewSites` it fetches those sites
+ * (/map/sites.json with the view's bbox) into the site layer, which draws each with its
+ * popup, and hides the tiles; above it the tiles show and the site layer is empty. `stats`
+ * records the mode, the count in view and when the view was last complete
+ * (bench/map_modes_bench.py reads them). Needs mvt.js.
  */
 (function () {
   'use strict';
