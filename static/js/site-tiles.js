@@ -73,13 +73,13 @@
       L.GridLayer.prototype.onRemove.call(this, map);
     },
 
-    /* 512 px above the street zoom but at the point zoom itself: the tile of the zoom below,
-       drawn twice as large (8 cells across become 64 px; beyond the point zoom, the points of
-       the zoom below): a view asks a quarter of the tiles. At the point zoom the tiles of the
-       zoom below would be counts, and its own are the densest point tiles there are. */
+    /* 512 px above the street zoom, except at the point zoom itself: the tile of the zoom
+       below, drawn twice as large (8 cells across become 64 px; beyond the point zoom, the
+       points of the zoom below): a view asks a quarter of the tiles. At the point zoom the
+       tiles of the zoom below would be counts, and its own are the densest point tiles. */
     getTileSize: function () {
       var z = this._tileZoom, o = this._opts;
-      var big = z !== undefined && z > o.streetZoom && z !== o.pointZoom;
+      var big = z !== undefined && z > Math.max(o.streetZoom, 0) && z !== o.pointZoom;
       return L.point(big ? 512 : 256, big ? 512 : 256);
     },
 
