@@ -7,9 +7,9 @@ to build), so tiles carry only what one square of the map shows, and each tile i
 
 * from POINT_ZOOM on, one point per site with its id, the legend key it is drawn with
   (overdue wins over the status, as on the maps) and its disposition;
-* below it, sites are counted on a grid (`cells_across`: 16 cells across a tile up to zoom 12,
-  then 8 and 4, so that a cell is never smaller than a zoom-16 square, the finest grid of
-  `site_cells`): one point per occupied cell, at the cell's centre, with the number of sites,
+* below it, sites are counted on a grid (`cells_across`: 8 cells across a tile, 4 at zoom 14,
+  so that a cell is never smaller than a zoom-16 square, the finest grid of `site_cells`; the
+  map draws these tiles at 512 px one zoom up): one point per occupied cell, at the cell's centre, with the number of sites,
   how many are overdue, the most frequent legend key and the count of every legend key and
   disposition (`c`, so that the map's layer toggles apply to cells too). A zoom-11 tile of the
   city centre then holds a few hundred features instead of seventy thousand, and each site is
