@@ -9,9 +9,10 @@ to build), so tiles carry only what one square of the map shows, and each tile i
   (overdue wins over the status, as on the maps) and its disposition;
 * below it, sites are counted on a grid (`cells_across`: 8 cells across a tile, 4 at zoom 14,
   so that a cell is never smaller than a zoom-16 square, the finest grid of `site_cells`; the
-  map draws these tiles at 512 px one zoom up): one point per occupied cell, at the cell's centre, with the number of sites,
-  how many are overdue, the most frequent legend key and the count of every legend key and
-  disposition (`c`, so that the map's layer toggles apply to cells too). A zoom-11 tile of the
+  map draws these tiles at 512 px one zoom up): one point per occupied cell, at the cell's
+  centre, with the number of sites, how many are overdue, the most frequent legend key and the
+  count of every legend key and disposition (`c`, so that the map's layer toggles apply to
+  cells too). A zoom-11 tile of the
   city centre then holds a few hundred features instead of seventy thousand, and each site is
   counted in exactly one tile.
 
