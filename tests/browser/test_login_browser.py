@@ -4,26 +4,17 @@ cookie must work on http://127.0.0.1 (what `make run` serves)."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from tests.support.accounts import PASSWORD
-from tests.support.browser import closing_bodies
+from tests.support.browser import serve
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +52,8 @@ def live_url(scratch_db) -> Iterator[tuple[str, int]]:
             site_id = create_site(session, site_payload(code="BR-1"), OFFICE).id
             session.commit()
     app = create_app({"DATABASE_URL": url, "APP_DATABASE_URL": app_database_url(url)})
-    port = _free_port()
-    server = make_server("127.0.0.1", port, closing_bodies(app), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}", site_id
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app, threaded=True) as base:
+        yield base, site_id
     app.extensions["gis_db"].engine.dispose()
 
 

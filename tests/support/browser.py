@@ -63,12 +63,19 @@ def closing_bodies(app: Any) -> Any:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """The app on a free port of 127.0.0.1, single-threaded (it shares the test's
-    transaction)."""
-    from werkzeug.serving import make_server
+def serve(app: Any, threaded: bool = False, quiet: bool = False) -> Iterator[str]:
+    """The app on a free port of 127.0.0.1 in a thread; its URL while it runs. Single-threaded
+    by default (it shares the test's transaction); `quiet`: no log line per request."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
-    server = make_server("127.0.0.1", 0, closing_bodies(app), threaded=False)
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    handler = QuietHandler if quiet else None
+    server = make_server(
+        "127.0.0.1", 0, closing_bodies(app), threaded=threaded, request_handler=handler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

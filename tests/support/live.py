@@ -3,7 +3,6 @@ need real commits (browsers, concurrent clients)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -46,16 +45,9 @@ def serve_app(
 
     Every committed row but the streets is deleted when it stops.
     """
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
     from gis_app import create_app
-    from tests.support.browser import closing_bodies
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
     from gis_app.settings import app_database_url
+    from tests.support.browser import serve
 
     # as in production: the app connects as its own database role (row-level security)
     app = create_app(
@@ -68,15 +60,9 @@ def serve_app(
     )
     if wrap is not None:
         app.wsgi_app = wrap(app.wsgi_app)
-    server = make_server(
-        "127.0.0.1", 0, closing_bodies(app), threaded=True, request_handler=QuietHandler
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with serve(app, threaded=True, quiet=True) as url:
+            yield url
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
         app.extensions["gis_db"].engine.dispose()
         clear_ledger(engine)
