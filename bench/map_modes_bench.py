@@ -79,7 +79,11 @@ def tour_views(bounds: tuple[float, float, float, float], n: int) -> list[list[f
 
 
 TOUR_JS = """async ([views, tiled]) => {
-  const map = window.gisMap, times = [], drawn = [];
+  const map = window.gisMap, times = [], drawn = [], detail = [];
+  performance.setResourceTimingBufferSize(100000);
+  const longest = (entries, f) => Math.round(Math.max(0, ...entries.map(f)));
+  const busy = [];  // the page's long tasks (over 50 ms of its main thread)
+  new PerformanceObserver(list => busy.push(...list.getEntries())).observe({type: 'longtask'});
   for (const [lat, lon, zoom] of views) {
     const t0 = performance.now();
     let drawnAt = null;
@@ -94,8 +98,22 @@ TOUR_JS = """async ([views, tiled]) => {
     const t1 = performance.now();
     times.push(t1 - t0);
     drawn.push((drawnAt === null ? t1 : drawnAt) - t0);
+    const asked = performance.getEntriesByType('resource').filter(e => e.startTime >= t0);
+    const tiles = asked.filter(e => e.name.includes('/tiles/'));
+    detail.push({zoom, lat, lon, tiles: tiles.length, other: asked.length - tiles.length,
+                 kb: Math.round(asked.reduce((s, e) => s + e.encodedBodySize, 0) / 1024),
+                 slowest: Math.round(Math.max(0, ...tiles.map(e => e.duration))),
+                 // when the first tile was asked and the last one came, after the move
+                 first: Math.round(Math.min(...tiles.map(e => e.startTime)) - t0),
+                 last: Math.round(Math.max(...tiles.map(e => e.responseEnd)) - t0),
+                 // the longest wait for a connection and for the server's first byte
+                 queued: longest(tiles, e => e.requestStart - e.startTime),
+                 server: longest(tiles, e => e.responseStart - e.requestStart),
+                 connects: tiles.filter(e => e.connectEnd > e.connectStart).length,
+                 busy: Math.round(busy.filter(e => e.startTime >= t0)
+                                      .reduce((s, e) => s + e.duration, 0))});
   }
-  return [times, drawn];
+  return [times, drawn, detail];
 }"""
 
 READY_JS = """() => window.gisSites && window.gisSites.stats.firstDrawnAt !== null
@@ -118,7 +136,9 @@ def measure_mode(browser: Any, base: str, login: dict[str, str], views: list, ti
     first_bytes = transferred[0]
     mode = page.evaluate("() => window.gisTiles ? 'tiles' : 'sites'")
     assert mode == ("tiles" if tiled else "sites"), mode
-    times, drawn = page.evaluate(TOUR_JS, [views, tiled])
+    times, drawn, detail = page.evaluate(TOUR_JS, [views, tiled])
+    for ms, view in sorted(zip(drawn, detail, strict=True), key=lambda p: -p[0])[:5]:
+        say(f"  slow view: drawn {ms:.0f} ms {view}")
     cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable")
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}

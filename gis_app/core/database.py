@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 
 from gis_app.core.localdb import PROJECT_ROOT
 
@@ -55,16 +55,40 @@ def apply_scope(connection: Connection, scope: DbScope) -> None:
     )
 
 
+#: `Session.info` key: True once the session's current transaction may have written
+WROTE_KEY = "db_wrote"
+
+
 def _after_begin(
     session: Session, _transaction: SessionTransaction, connection: Connection
 ) -> None:
+    session.info[WROTE_KEY] = False
     apply_scope(connection, session.info.get(SCOPE_KEY, NOBODY))
 
 
+def _after_flush(session: Session, _context: Any) -> None:
+    session.info[WROTE_KEY] = True
+
+
+def _on_execute(state: ORMExecuteState) -> None:
+    # anything but a SELECT (an UPDATE, DELETE, INSERT, or a text() statement) may write
+    if not state.is_select:
+        state.session.info[WROTE_KEY] = True
+
+
+def may_have_written(session: Session) -> bool:
+    """Whether the session's open transaction flushed or ran anything but a SELECT (a
+    SELECT that calls a writing function is not seen: the callers only read tables)."""
+    return bool(session.info.get(WROTE_KEY, True))
+
+
 def session_factory() -> sessionmaker[Session]:
-    """Sessions whose every transaction starts by telling PostgreSQL their scope."""
+    """Sessions whose every transaction starts by telling PostgreSQL their scope, and which
+    know whether their transaction may have written (`may_have_written`)."""
     factory: sessionmaker[Session] = sessionmaker(expire_on_commit=False)
     event.listen(factory, "after_begin", _after_begin)
+    event.listen(factory, "after_flush", _after_flush)
+    event.listen(factory, "do_orm_execute", _on_execute)
     return factory
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
 from gis_app.core.actor import ROLES, Actor
-from gis_app.core.database import DbScope
+from gis_app.core.database import DbScope, may_have_written
 from gis_app.core.errors import AppError, Forbidden, Unauthorized
 from gis_app.http.access import READ_ONLY_ROLES, policy_of
 from gis_app.http.database import get_db
@@ -70,12 +70,18 @@ def scope_for(actor: Actor | None) -> DbScope:
 
 
 @contextmanager
-def auth_scope() -> Iterator[Any]:
+def auth_scope(commit_reads: bool = True) -> Iterator[Any]:
     """Run account look-ups and writes in the database's `auth` scope and commit them (a
     refused login's record too: the refusal is re-raised after), then act as the request's
-    actor again (the caller sets it once it is known)."""
+    actor again (`g.actor`: the caller sets it once it is known, or inside the block).
+
+    `commit_reads=False` (the look-up of every request's session or token): when the block
+    began the transaction and wrote nothing, it is not committed but goes on in the actor's
+    scope, so that a request is one transaction on one connection (a map tile's whole work
+    is a few milliseconds: a second check-out, ping, BEGIN and COMMIT were a third of it)."""
     db = get_db()
     session = db.session()
+    began = not session.in_transaction()
     db.use_scope(DbScope("auth", db_role=db.set_role))
     try:
         yield session
@@ -86,7 +92,8 @@ def auth_scope() -> Iterator[Any]:
         session.rollback()
         raise
     else:
-        _commit_or_roll_back(session)
+        if commit_reads or not began or may_have_written(session):
+            _commit_or_roll_back(session)
     finally:
         db.use_scope(scope_for(g.get("actor")))
 
@@ -139,7 +146,7 @@ class DbSessionInterface(SessionInterface):
         static = app.static_url_path or "/static"
         if not cookie or request.path.startswith(static + "/"):
             return ServerSession()
-        with auth_scope() as session:
+        with auth_scope(commit_reads=False) as session:
             active = identities().find_session(session, cookie, app.config)
         return ServerSession(dict(active.data) if active else {}, cookie, active)
 
@@ -203,18 +210,19 @@ def _credentials() -> Credentials | None:
 def _identify() -> tuple[Actor | None, str | None, Any]:
     credentials = _credentials()
     if credentials is not None:
-        with auth_scope() as session:
+        with auth_scope(commit_reads=False) as session:
             user = identities().find_token_user(session, credentials.secret)
-        if credentials.scheme == "basic":
-            # the name must be the token's own account: a token never acts for another name
-            if user is None or user.username != credentials.username:
-                raise Unauthorized(
-                    "账户名或接口令牌无效（令牌可能已过期或已吊销）", "Authorization"
-                )
-            return identities().actor_of(user), "basic", user
-        if user is None:
-            raise Unauthorized("接口令牌无效、已过期或已吊销", "Authorization")
-        return identities().actor_of(user), "token", user
+            if credentials.scheme == "basic":
+                # the name must be the token's own account: a token never acts for another
+                if user is None or user.username != credentials.username:
+                    raise Unauthorized(
+                        "账户名或接口令牌无效（令牌可能已过期或已吊销）", "Authorization"
+                    )
+            elif user is None:
+                raise Unauthorized("接口令牌无效、已过期或已吊销", "Authorization")
+            # known now: the block ends in the actor's scope (no scope in between)
+            g.actor = identities().actor_of(user)
+        return g.actor, credentials.scheme if credentials.scheme == "basic" else "token", user
     from flask import session as web_session
 
     user = getattr(web_session, "user", None)

@@ -66,9 +66,10 @@ class Database:
         return g.db_session
 
     def use_scope(self, scope: DbScope) -> None:
-        """The scope of this request or command from now on (its session's next transactions)."""
+        """The scope of this request or command from now on (at once in an open transaction,
+        else from the next one); nothing is sent when it is the session's scope already."""
         g.db_scope = scope
-        if "db_session" in g:
+        if "db_session" in g and g.db_session.info.get(SCOPE_KEY) != scope:
             set_scope(g.db_session, scope)
 
     @staticmethod

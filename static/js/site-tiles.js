@@ -83,6 +83,20 @@
       return L.point(big ? 512 : 256, big ? 512 : 256);
     },
 
+    /* shown at once, not faded in: Leaflet fades each new tile for 200 ms, a frame of the
+       whole page every 16 ms while any tile fades (a tour of 30 views drew about twice the
+       frames, 1.8 s of the tab's main thread: docs/operations/performance.md). The old zoom's
+       tiles then go at the next frame instead of 250 ms later. */
+    _tileReady: function (coords, err, tile) {
+      var map = this._map, fade = map && map._fadeAnimated;
+      if (map) map._fadeAnimated = false;
+      try {
+        L.GridLayer.prototype._tileReady.call(this, coords, err, tile);
+      } finally {
+        if (map) map._fadeAnimated = fade;
+      }
+    },
+
     /* the server's tile under `coords` (of the zoom below for a 512-px tile) */
     _served: function (coords) {
       if (this.getTileSize().x === 256) return coords;
@@ -207,10 +221,13 @@
     },
 
     _drawTile: function (tile) {
+      var features = tile._features || [];
+      // an empty tile never drawn keeps no bitmap (its canvas is allocated on first use)
+      if (!features.length && !tile._drawn) return;
+      tile._drawn = true;
       var ctx = tile.getContext('2d'), size = tile._size, pal = this._palette;
       ctx.setTransform(tile._ratio, 0, 0, tile._ratio, 0, 0);
       ctx.clearRect(0, 0, size.x, size.y);
-      var features = tile._features || [];
       // points in the palette's z order (overdue and new on top); cells biggest first
       var order = features.slice().sort(function (a, b) {
         if (a.parts || b.parts) return (b.props.n || 0) - (a.props.n || 0);

@@ -252,3 +252,35 @@ def test_no_tile_is_asked_over_squares_without_sites(office, modes_server) -> No
     assert stats["inView"] > 0
     assert any("/tiles/sites/13/" in n for n in office.page.evaluate(asked))
     assert office.problems() == []
+
+
+def test_tiles_show_at_once_and_empty_ones_are_never_drawn(office, modes_server) -> None:
+    """No fade-in (a frame of the page every 16 ms for 200 ms after each tile), and a tile
+    without sites keeps no bitmap: when the view is drawn, each of its tiles is fully opaque
+    and only tiles with features were drawn."""
+    live, app = modes_server
+    assert open_map(office, app, live.url + "/map", threshold=0) == "tiles"
+    settle(office)
+    office.page.evaluate(
+        """() => { window.__atDrawn = null;
+                   window.gisTiles.once('drawn', () => {
+                     const tiles = Object.values(window.gisTiles._tiles);
+                     window.__atDrawn = {
+                       opacity: tiles.map(t => Number(getComputedStyle(t.el).opacity)),
+                       full: tiles.filter(t => t.el._features.length).map(t => !!t.el._drawn),
+                       empty: tiles.filter(t => !t.el._features.length).map(t => !!t.el._drawn)};
+                   }); }"""
+    )
+    centre = office.page.evaluate("() => window.gisMap.getCenter()")
+    before = office.page.evaluate("() => window.gisTiles.stats.settles")
+    # the district's edge at the point zoom: tiles with sites and tiles without
+    office.page.evaluate(
+        f"() => window.gisMap.setView([{centre['lat']}, {centre['lng'] + 0.03}],"
+        f" {tiles.POINT_ZOOM}, {{animate: false}})"
+    )
+    settle(office, before)
+    seen = office.page.wait_for_function("() => window.__atDrawn").json_value()
+    assert seen["opacity"] and set(seen["opacity"]) == {1}
+    assert seen["full"] and all(seen["full"])
+    assert seen["empty"] and not any(seen["empty"])
+    assert office.problems() == []
