@@ -62,7 +62,8 @@ class MapSpec:
     center: tuple[float, float] | None = None  # (lon, lat) with zoom
     focus: tuple[float, float] | None = None  # (lon, lat) ringed: the site of a site page
     # drawn from vector tiles (more sites than the threshold): tileUrl, sitesUrl, threshold,
-    # pointZoom for static/js/site-tiles.js; None: every site is in sites_payload
+    # viewSites, streetZoom, streets and squares for static/js/site-tiles.js; None: every
+    # site is in sites_payload
     tiles: dict[str, Any] | None = None
 
 

@@ -47,7 +47,7 @@
     initialize: function (siteLayer, opts) {
       L.GridLayer.prototype.initialize.call(this, {});
       this._siteLayer = siteLayer;
-      this._opts = opts;  // tileUrl, sitesUrl, threshold, pointZoom
+      this._opts = opts;  // tileUrl, sitesUrl, threshold, viewSites, streetZoom, squares
       this._palette = siteLayer.options.palette;
       var keyIndex = {}, dispIndex = {};
       this._palette.statuses.forEach(function (s, i) { keyIndex[s.key] = i; });
@@ -73,13 +73,13 @@
       L.GridLayer.prototype.onRemove.call(this, map);
     },
 
-    /* 512 px above the street zoom, except at the point zoom itself: the tile of the zoom
-       below, drawn twice as large (8 cells across become 64 px; beyond the point zoom, the
-       points of the zoom below): a view asks a quarter of the tiles. At the point zoom the
-       tiles of the zoom below would be counts, and its own are the densest point tiles. */
+    /* 512 px above the street zoom: the tile of the zoom below, drawn twice as large (8 cells
+       across become 64 px; from the server's point zoom on, the points of the zoom below): a
+       view asks a quarter of the tiles (each request costs the server and the tab a few ms
+       whatever it holds) */
     getTileSize: function () {
-      var z = this._tileZoom, o = this._opts;
-      var big = z !== undefined && z > Math.max(o.streetZoom, 0) && z !== o.pointZoom;
+      var z = this._tileZoom;
+      var big = z !== undefined && z > Math.max(this._opts.streetZoom, 0);
       return L.point(big ? 512 : 256, big ? 512 : 256);
     },
 

@@ -119,13 +119,13 @@ def test_both_modes_draw_the_same_sites_and_counts(office, modes_server, query) 
     assert office.page.evaluate("() => window.gisSites.stats.total") == 0  # no array sent
     assert side_counts(office) == array_counts  # the panel: the filter's counts either way
     # at the point zoom, one point per site from the tiles ...
-    before = set_view(office, tiles.POINT_ZOOM)
+    before = set_view(office, tiles.MAP_POINT_ZOOM)
     settle(office, before)
     in_view = office.page.evaluate(IN_VIEW)
     assert in_view["n"] > 0
     # ... the same as the array mode draws at the same view
     open_map(office, app, url, threshold=10**9)
-    office.page.evaluate(f"() => window.gisMap.setZoom({tiles.POINT_ZOOM}, {{animate: false}})")
+    office.page.evaluate(f"() => window.gisMap.setZoom({tiles.MAP_POINT_ZOOM}, {{animate: false}})")
     drawn = array_view(office)
     assert sorted(in_view["ids"]) == sorted(drawn["ids"])
     assert in_view["byKey"] == drawn["byKey"]
@@ -160,7 +160,7 @@ def test_both_modes_draw_the_same_sites_and_counts(office, modes_server, query) 
 def test_layer_toggles_apply_the_same_in_both_modes(office, modes_server) -> None:
     live, app = modes_server
     open_map(office, app, live.url + "/map", threshold=10**9)
-    office.page.evaluate(f"() => window.gisMap.setZoom({tiles.POINT_ZOOM}, {{animate: false}})")
+    office.page.evaluate(f"() => window.gisMap.setZoom({tiles.MAP_POINT_ZOOM}, {{animate: false}})")
     full = array_view(office)
     office.page.click(".leaflet-control-layers-overlays [data-key=closed]")
     office.page.click(".leaflet-control-layers-overlays [data-disposition=rectify]")
@@ -168,7 +168,7 @@ def test_layer_toggles_apply_the_same_in_both_modes(office, modes_server) -> Non
     assert 0 < hidden["n"] < full["n"] and "closed" not in hidden["byKey"]
     open_map(office, app, live.url + "/map", threshold=0)
     settle(office)
-    settle(office, set_view(office, tiles.POINT_ZOOM))
+    settle(office, set_view(office, tiles.MAP_POINT_ZOOM))
     office.page.click(".leaflet-control-layers-overlays [data-key=closed]")
     office.page.click(".leaflet-control-layers-overlays [data-disposition=rectify]")
     from_tiles = office.page.evaluate(IN_VIEW)
@@ -276,7 +276,7 @@ def test_tiles_show_at_once_and_empty_ones_are_never_drawn(office, modes_server)
     # the district's edge at the point zoom: tiles with sites and tiles without
     office.page.evaluate(
         f"() => window.gisMap.setView([{centre['lat']}, {centre['lng'] + 0.03}],"
-        f" {tiles.POINT_ZOOM}, {{animate: false}})"
+        f" {tiles.MAP_POINT_ZOOM}, {{animate: false}})"
     )
     settle(office, before)
     seen = office.page.wait_for_function("() => window.__atDrawn").json_value()

@@ -21,7 +21,6 @@ from gis_app.features.maps import (
     current_basemap,
     map_assets,
     shift_for,
-    tiles,
     url_templates,
 )
 from gis_app.features.maps import service as map_data
@@ -236,7 +235,6 @@ def _tile_options(
         "threshold": threshold,
         # a view's sites are fetched (each drawn with its popup and hover) up to this many
         "viewSites": min(threshold, view_sites),
-        "pointZoom": tiles.POINT_ZOOM,
         "streetZoom": STREET_ZOOM if streets is not None else -1,
         "streets": streets or [],
         "squares": squares,

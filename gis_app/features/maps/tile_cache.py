@@ -34,7 +34,7 @@ from gis_app.features.maps import tiles
 
 VERSION_ZOOM = 14  # the grid of tile_versions (migration 0080)
 # bump when what a tile holds changes for the same data (its SQL, its properties)
-TILE_FORMAT = "sites-mvt-3"
+TILE_FORMAT = "sites-mvt-4"
 
 _VERSION_SQL = text(
     "SELECT coalesce(sum(version), 0) FROM tile_versions"

@@ -7,9 +7,9 @@ to build), so tiles carry only what one square of the map shows, and each tile i
 
 * from POINT_ZOOM on, one point per site with its id, the legend key it is drawn with
   (overdue wins over the status, as on the maps) and its disposition;
-* below it, sites are counted on a grid (`cells_across`: 8 cells across a tile, 4 at zoom 14,
-  so that a cell is never smaller than a zoom-16 square, the finest grid of `site_cells`; the
-  map draws these tiles at 512 px one zoom up): one point per occupied cell, at the cell's
+* below it, sites are counted on a grid (`cells_across`: 8 cells across a tile, so that a
+  cell is never smaller than a zoom-16 square, the finest grid of `site_cells`; the map draws
+  every tile at 512 px one zoom up): one point per occupied cell, at the cell's
   centre, with the number of sites, how many are overdue, the most frequent legend key and the
   count of every legend key and disposition (`c`, so that the map's layer toggles apply to
   cells too). A zoom-11 tile of the
@@ -55,17 +55,21 @@ from layers import palette
 LAYER = "sites"
 EXTENT = 4096  # tile units across a tile (the MVT default)
 BUFFER = 64  # tile units drawn beyond the edge, so that symbols on an edge are not cut
-#: from this zoom on, one feature per site. Zoom 13 and 14 are counts: a zoom-14 tile of a city
-#: centre holds 3,000-5,000 sites (200 KB, ~100 ms to build as the app's role), drawn as one
-#: blot; its 4 x 4 cells are summed from site_cells in a few ms (docs/operations/performance.md)
-POINT_ZOOM = 15
+#: from this zoom on, one feature per site; below it, counts. The map draws every tile at 512 px
+#: one zoom up, so it shows sites from zoom 15 in tiles of zoom 14: a view of 6-9 requests
+#: where 256-px tiles of zoom 15 took 20-24, each a few ms of the server's and the tab's time
+#: whatever it holds. A zoom-14 tile of a million sites' city centre holds up to ~10,000 sites
+#: (~200 KB; docs/operations/performance.md)
+POINT_ZOOM = 14
+#: the map's first zoom that shows every site (its tiles are those of the zoom below)
+MAP_POINT_ZOOM = POINT_ZOOM + 1
 FINEST_CELL_ZOOM = 16  # a grid cell is never smaller than a square of this zoom
 MAX_ZOOM = 22
 
 
 def cells_across(z: int) -> int:
-    """Grid cells across a tile of zoom z (below POINT_ZOOM): 8, 4 at zoom 14 (the map draws
-    these tiles at 512 px one zoom up: 64-px cells)."""
+    """Grid cells across a tile of zoom z (below POINT_ZOOM): 8 (the map draws these tiles at
+    512 px one zoom up: 64-px cells); fewer were a cell ever below a zoom-16 square."""
     return 2 ** max(0, min(3, FINEST_CELL_ZOOM - z))
 
 

@@ -66,9 +66,10 @@ def squares_counted(session) -> int:
 @pytest.mark.parametrize("args", FILTERS)
 def test_grid_tiles_summed_from_cells_are_those_counted_from_the_sites(demo, args) -> None:
     flt = SiteFilter.from_args(MultiDict(args))
-    for z in (14, 13, 12, 11, 10, 9, 8):  # 13 and 14: 8 and 4 cells across (zoom-16 squares)
+    assert tiles.POINT_ZOOM == 14  # zoom 14 on: points (test_tiles)
+    for z in (13, 12, 11, 10, 9, 8):  # 8 cells across (a zoom-13 cell is a zoom-16 square)
         summed, counted = both(demo, flt, DAY, z)
-        assert counted or z > 12, z  # the tile holds sites (a zoom-13/14 tile may not)
+        assert counted or z > 12, z  # the tile holds sites (a zoom-13 tile may not)
         assert summed == counted, z
     assert squares_counted(demo) > 0  # they were summed, not counted again
 

@@ -62,6 +62,13 @@ def test_a_site_is_one_point_at_its_place_from_point_zoom(client) -> None:
     assert feature["properties"] == {"k": "registered", "d": "rectify"}
     gx, gy = feature["geometry"]["coordinates"]
     assert abs(gx - px) <= 1 and abs(gy - py) <= 1
+    # from the point zoom (14: the map's zoom 15 draws its tiles at 512 px) a point per site,
+    # below it counts
+    for z, points in ((tiles.POINT_ZOOM, True), (tiles.POINT_ZOOM - 1, False)):
+        x, y, _, _ = tile_of(117.2381, 39.11, z)
+        found = decode(client.get(f"/tiles/sites/{z}/{x}/{y}.mvt").data)
+        assert (site["id"] in [f.get("id") for f in found]) is points, z
+        assert all(("n" in f["properties"]) is not points for f in found), z
 
 
 def test_an_overdue_site_is_drawn_as_overdue(client, connection) -> None:
