@@ -256,3 +256,27 @@ def test_patrols_by_street(connection, seeded) -> None:
         assert connection.execute(query).scalars().all() == ["巡查A路线", "巡查B路线"]
     with as_app(connection, "bureau_media", "", "media"):
         assert connection.execute(query).scalars().all() == []
+
+
+def test_every_street_is_said_once_for_exactly_the_roles_that_see_every_street(
+    connection, seeded
+) -> None:
+    """Migration 0210: the sites' street policy asks `sees_every_street()` first; it is true
+    for exactly the roles whose visible streets are all of them, and a role that sees every
+    street sees the same sites either way."""
+    from gis_app.core.actor import ROLES
+
+    streets = connection.execute(text("SELECT count(*) FROM streets")).scalar()
+    for role in [*ROLES, "", "nobody"]:
+        with as_app(connection, role, "120102001", "x"):
+            every, visible, sites, listed = connection.execute(
+                text(
+                    "SELECT access.sees_every_street(),"
+                    " cardinality(access.visible_street_ids()),"
+                    " (SELECT count(*) FROM sites),"
+                    " (SELECT count(*) FROM sites"
+                    "  WHERE street_id = ANY (access.visible_street_ids()))"
+                )
+            ).one()
+        assert every == (visible == streets), role
+        assert sites == listed, role
