@@ -141,6 +141,9 @@ def measure_mode(browser: Any, base: str, login: dict[str, str], views: list, ti
     first = float(page.wait_for_function(READY_JS, timeout=120_000).json_value())
     page.wait_for_timeout(200)
     first_bytes = transferred[0]
+    # the tour starts once the page is done loading (no request for 500 ms): a pan is timed
+    # from the map's state, not from the tail of the page's own loading
+    page.wait_for_load_state("networkidle")
     mode = page.evaluate("() => window.gisTiles ? 'tiles' : 'sites'")
     assert mode == ("tiles" if tiled else "sites"), mode
     times, drawn, detail = page.evaluate(TOUR_JS, [views, tiled])
