@@ -22,6 +22,7 @@ from gis_app.core import clock
 from gis_app.core.bulk_load import copy_dicts
 from gis_app.features.extensions.models import ExtensionRequest
 from gis_app.features.ledger.models import Site, SiteEvent
+from gis_app.features.ledger.service import fill_status_since
 from gis_app.features.plans.models import SiteStep
 from gis_app.features.reporting import service as reports
 from gis_app.features.reporting.models import MonthlyReport
@@ -80,6 +81,7 @@ def add_workflow_history(session: Session, seed: int, today: date) -> dict[str, 
         history.step_plan(site, today, rng)
     history.pending_extensions(sites, today, ref_now, rng)
     copy_dicts(session, SiteEvent.__tablename__, EVENT_COLUMNS, history.events)
+    fill_status_since(session)  # the back-dated transitions' times
     copy_dicts(session, SiteStep.__tablename__, STEP_COLUMNS, history.steps)
     if history.requests:
         session.execute(insert(ExtensionRequest), history.requests)

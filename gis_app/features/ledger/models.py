@@ -52,6 +52,9 @@ class Site(Timestamps, Base):
     committed_deadline: Mapped[date | None] = mapped_column(Date)
     current_deadline: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(24), nullable=False, default="registered")
+    # when the site entered its status (its last transition; None: unknown, as for a site
+    # imported or loaded in bulk): the to-do list's longest waiting for acceptance first
+    status_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     source: Mapped[str] = mapped_column(String(16), nullable=False, default="manual")
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     geom: Mapped[WKBElement] = mapped_column(

@@ -103,6 +103,24 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def fill_status_since(session: Session) -> int:
+    """Set `status_since` where it is unknown from each site's last transition into its status
+    (events written in bulk, as the demo's back-dated history; migration 0212 did the same for
+    the sites before it). The number of sites filled."""
+    result = session.execute(
+        text(
+            """
+            UPDATE sites s SET status_since = e.at
+            FROM (SELECT DISTINCT ON (site_id) site_id, at, changes->'status'->>1 AS status
+                  FROM site_events WHERE action = 'transition'
+                  ORDER BY site_id, at DESC, id DESC) e
+            WHERE e.site_id = s.id AND e.status = s.status AND s.status_since IS NULL
+            """
+        )
+    )
+    return int(result.rowcount or 0)
+
+
 def record_event(
     session: Session,
     site: Site,
@@ -591,6 +609,7 @@ def create_historical_closure(session: Session, raw: dict[str, Any], actor: Acto
         raise ValidationError("历史点位只能以「已销账」登记", "status")
     site = create_site(session, raw, actor)
     site.status = "closed"
+    site.status_since = clock.now()
     site.historical_source = source
     site.historical_closed_on = closed_on
     site.version += 1

@@ -30,7 +30,7 @@ from gis_app.core.actor import Actor
 from gis_app.features.bureaus import service as bureaus
 from gis_app.features.bureaus.models import RenovationWork
 from gis_app.features.extensions.models import ExtensionRequest
-from gis_app.features.ledger.models import Site, SiteEvent
+from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import site_scope
 from gis_app.features.ledger.queries import overdue_expr
 from gis_app.features.oversight import service as notices
@@ -135,15 +135,8 @@ def _pending_requests(session: Session, actor: Actor) -> list[dict[str, Any]]:
 
 def _awaiting_acceptance(session: Session, actor: Actor, today: date) -> list[dict[str, Any]]:
     """Sites waiting for acceptance, the longest waiting first, with the days waited."""
-    since = (
-        select(func.max(SiteEvent.at))
-        .where(
-            SiteEvent.site_id == Site.id,
-            SiteEvent.action == "transition",
-            SiteEvent.changes["status"][1].astext == "awaiting_acceptance",
-        )
-        .scalar_subquery()
-    )
+    # when it entered the status (migration 0212; None: unknown, first as it may be oldest)
+    since = Site.status_since
     rows = session.execute(
         select(Site.id, Site.code, Street.name, since.label("since"))
         .join(Street, Street.id == Site.street_id)

@@ -105,7 +105,7 @@ def _apply(
     site.status = target
     site.version += 1
     site.updated_by = actor.name
-    site.updated_at = clock.now()
+    site.updated_at = site.status_since = clock.now()
     changes: dict[str, tuple[Any, Any]] = {"status": (source, target)}
     changes.update({k: (None, v) for k, v in extra.items()})
     record_event(session, site, actor, action, changes, reason)
@@ -186,7 +186,7 @@ def _return_with_stopped_clock(session: Session, site: Site, actor: Actor, reaso
     site.status = REOPEN_TARGET
     site.version += 1
     site.updated_by = actor.name
-    site.updated_at = clock.now()
+    site.updated_at = site.status_since = clock.now()
     record_event(session, site, actor, "transition", changes, reason)
     return site
 

@@ -47,7 +47,7 @@ def district(db_session):
         event = record_event(
             s, site, DZG_OFFICER, "transition", {"status": ("in_progress", "awaiting_acceptance")}
         )
-        event.at = datetime.fromisoformat(when)
+        event.at = site.status_since = datetime.fromisoformat(when)  # as the move sets them
         w[key] = site.id
     pending = make_site(s, committed_deadline="2026-09-30")
     extensions.request_extension(s, pending.id, DZG_OFFICER, "2026-11-30", "住院", NEW_PLAN)

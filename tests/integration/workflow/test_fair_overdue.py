@@ -130,3 +130,48 @@ def test_a_new_site_shows_as_overdue_in_the_api(client, auth, connection) -> Non
     assert props["status"] == "new" and props["overdue"] is True
     streets = client.get("/api/v1/streets/120102002", headers=headers).get_json()
     assert streets["properties"]["counts"]["overdue"] >= 1
+
+
+def test_each_move_sets_when_the_site_entered_its_status(db_session, tmp_path) -> None:
+    """Migration 0212: the to-do list's 待验收 counts the days from `status_since`, which every
+    move sets (the longest waiting first, found by an index instead of each site's events)."""
+    from datetime import datetime
+
+    from gis_app.features.todo import service as todo
+
+    site = _submitted(db_session, tmp_path, "2026-06-10", "2026-06-05T10:00:00+08:00")
+    assert site.status_since == datetime.fromisoformat("2026-06-05T10:00:00+08:00")
+    clock.freeze("2026-06-25T15:00:00+08:00")
+    waiting = [i for i in todo.items_for(db_session, OFFICE) if i["group"] == "待验收"]
+    assert [(i["args"]["site_id"], i["days"]) for i in waiting] == [(site.id, 20)]
+    workflow.transition(db_session, site.id, OFFICE, "in_progress", "照片不清晰，重拍")
+    assert site.status_since == clock.now()
+    db_session.flush()
+    stored = db_session.scalar(select(Site.status_since).where(Site.id == site.id))
+    assert stored == clock.now()
+
+
+def test_bulk_written_transitions_fill_when_the_site_entered_its_status(db_session) -> None:
+    """Events written in bulk (the demo's back-dated history) fill `status_since` from each
+    site's last transition into its status; a site whose last transition led elsewhere (its
+    status set otherwise) stays unknown."""
+    from datetime import datetime
+
+    from gis_app.features.ledger.service import fill_status_since, record_event
+
+    waiting, other = make_site(db_session), make_site(db_session)
+    for site, moves in (
+        (waiting, [("in_progress", "2026-05-01"), ("awaiting_acceptance", "2026-05-20")]),
+        (other, [("in_progress", "2026-05-02")]),
+    ):
+        site.status = "awaiting_acceptance"
+        for target, day in moves:
+            event = record_event(
+                db_session, site, OFFICE, "transition", {"status": ("registered", target)}
+            )
+            event.at = datetime.fromisoformat(f"{day}T09:00:00+08:00")
+    db_session.flush()
+    assert fill_status_since(db_session) == 1
+    db_session.expire_all()
+    assert waiting.status_since == datetime.fromisoformat("2026-05-20T09:00:00+08:00")
+    assert other.status_since is None
