@@ -222,7 +222,7 @@ def _identify() -> tuple[Actor | None, str | None, Any]:
                 raise Unauthorized("接口令牌无效、已过期或已吊销", "Authorization")
             # known now: the block ends in the actor's scope (no scope in between)
             g.actor = identities().actor_of(user)
-        return g.actor, credentials.scheme if credentials.scheme == "basic" else "token", user
+        return g.actor, "basic" if credentials.scheme == "basic" else "token", user
     from flask import session as web_session
 
     user = getattr(web_session, "user", None)
