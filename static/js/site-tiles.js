@@ -56,12 +56,13 @@
       this._dispIndex = dispIndex;
       this._seq = 0;
       this.stats = {mode: null, inView: null, settles: 0, settledAt: null, drawnAt: null,
-                    tilesLoaded: 0};
+                    tilesLoaded: 0, tilesAborted: 0};
     },
 
     onAdd: function (map) {
       L.GridLayer.prototype.onAdd.call(this, map);
       this.on('load', this._settle, this);
+      this.on('tileunload', this._abortTile, this);
       map.on('moveend', this._maybeSettle, this);
       map.on('click', this._onClick, this);
     },
@@ -70,6 +71,7 @@
       map.off('moveend', this._maybeSettle, this);
       map.off('click', this._onClick, this);
       this.off('load', this._settle, this);
+      this.off('tileunload', this._abortTile, this);
       L.GridLayer.prototype.onRemove.call(this, map);
     },
 
@@ -94,6 +96,14 @@
         L.GridLayer.prototype._tileReady.call(this, coords, err, tile);
       } finally {
         if (map) map._fadeAnimated = fade;
+      }
+    },
+
+    _abortTile: function (e) {
+      var tile = e.tile;
+      if (tile && tile._abort && tile._features === null) {
+        tile._abort.abort();
+        this.stats.tilesAborted += 1;
       }
     },
 
@@ -125,7 +135,12 @@
         }, 0);
         return tile;
       }
-      fetch(L.Util.template(this._opts.tileUrl, this._served(coords)), {credentials: 'same-origin'})
+      // a tile the map drops before it came (a quick pan or zoom) is not waited for: its
+      // request is cancelled, and the server's work with it where it has not begun
+      var abort = window.AbortController ? new AbortController() : null;
+      tile._abort = abort;
+      fetch(L.Util.template(this._opts.tileUrl, this._served(coords)),
+            {credentials: 'same-origin', signal: abort ? abort.signal : undefined})
         .then(function (res) {
           if (res.status === 204) return null;
           if (!res.ok) throw new Error('瓦片读取失败 ' + res.status);
@@ -137,7 +152,11 @@
           self._drawTile(tile);
           done(null, tile);
         })
-        .catch(function (err) { tile._features = []; done(err, tile); });
+        .catch(function (err) {
+          if (err && err.name === 'AbortError') return;  // dropped by the map: nothing to show
+          tile._features = [];
+          done(err, tile);
+        });
       return tile;
     },
 

@@ -6,6 +6,7 @@ GIS_APP_MAP_VIEW_SITES for the sites of a view)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -283,4 +284,37 @@ def test_tiles_show_at_once_and_empty_ones_are_never_drawn(office, modes_server)
     assert seen["opacity"] and set(seen["opacity"]) == {1}
     assert seen["full"] and all(seen["full"])
     assert seen["empty"] and not any(seen["empty"])
+    assert office.problems() == []
+
+
+def test_a_tile_dropped_before_it_came_is_cancelled(office, modes_server) -> None:
+    """A quick pan or zoom drops tiles still on their way: their requests are cancelled (the
+    server's work with them where it has not begun), and the view after is drawn as usual."""
+    live, app = modes_server
+    assert open_map(office, app, live.url + "/map", threshold=0) == "tiles"
+    settle(office)
+    held: list[Any] = []
+    office.page.route("**/tiles/sites/**", lambda route: held.append(route))
+    centre = office.page.evaluate("() => window.gisMap.getCenter()")
+    office.page.evaluate(
+        f"() => window.gisMap.setView([{centre['lat']}, {centre['lng']}], 13, {{animate: false}})"
+    )
+    for _ in range(50):  # the new zoom's tiles asked and held
+        if held:
+            break
+        office.page.wait_for_timeout(100)
+    assert held
+    before = office.page.evaluate("() => window.gisTiles.stats.settles")
+    office.page.unroute("**/tiles/sites/**")
+    office.page.evaluate(  # away before they came
+        f"() => window.gisMap.setView([{centre['lat']}, {centre['lng'] + 0.02}],"
+        f" {tiles.MAP_POINT_ZOOM}, {{animate: false}})"
+    )
+    office.page.wait_for_function("() => window.gisTiles.stats.tilesAborted > 0", timeout=10_000)
+    for route in held:  # what the page did not cancel goes on (nothing should be left)
+        with contextlib.suppress(Exception):  # cancelled by the page meanwhile
+            route.continue_()
+    stats = settle(office, before)
+    assert stats["tilesAborted"] == len(held)
+    assert stats["inView"] > 0
     assert office.problems() == []
