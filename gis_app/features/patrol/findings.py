@@ -24,6 +24,7 @@ from gis_app.core import clock, codes
 from gis_app.core.actor import STREET_ROLES, Actor
 from gis_app.core.errors import Conflict, NotFound, ValidationError
 from gis_app.core.fieldtime import parse_recorded_at
+from gis_app.core.text import clean_text
 from gis_app.features.ledger.models import Site
 from gis_app.features.ledger.permissions import require_street_actor, site_scope
 from gis_app.features.ledger.queries import near_conditions
@@ -71,9 +72,8 @@ def _text(raw: Any, name: str, limit: int, required: bool = False, what: str = "
     value = raw.strip()
     if required and not value:
         raise ValidationError(f"请填写{what}（{name}）", name)
-    if len(value) > limit:
-        raise ValidationError(f"{what or name}过长（最多 {limit} 个字）", name)
-    return value
+    # its length and characters as every free text of the app (`core.text.clean_text`)
+    return clean_text(value, name, what or name, False, limit)
 
 
 def _int_or_none(raw: Any, name: str) -> int | None:

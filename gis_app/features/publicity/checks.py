@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import sys
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 from gis_app.core import clock
 from gis_app.core.errors import ValidationError
+from gis_app.core.text import clean_text
 from gis_app.features.ledger.schemas import parse_date
 
 MAX_URL = 2000
@@ -16,14 +18,9 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 def text(value: Any, field: str, label: str, limit: int, required: bool = True) -> str:
-    """Trimmed text, required or not, at most `limit` characters."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(f"{label}必须是文字", field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationError(f"缺少{label}", field)
+    """Trimmed text, required or not, at most `limit` characters (the app's free-text check,
+    `core.text.clean_text`, with the length found in the refusal)."""
+    value = clean_text(value, field, label, required, limit=sys.maxsize)
     if len(value) > limit:
         raise ValidationError(f"{label}过长（最多 {limit} 个字，现为 {len(value)} 个）", field)
     return value

@@ -104,6 +104,7 @@ def test_a_finding_form_is_checked_as_the_service_checks_it() -> None:
         ({**base, "note": " "}, "note", "请填写发现情况说明"),
         ({**base, "attach_to": "x"}, "attach_to", "必须是整数"),
         ({**base, "force_reason": "x" * 501}, "force_reason", "过长"),
+        ({**base, "note": "彩钢棚\x00"}, "note", "空字符"),  # PostgreSQL stores no NUL
     ):
         with pytest.raises(ValidationError) as refused:
             validate(FindingForm, data)

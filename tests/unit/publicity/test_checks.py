@@ -51,3 +51,11 @@ def test_code_lists_and_choices() -> None:
     with pytest.raises(ValidationError) as err:
         checks.choice("poster", "kind", "宣传形式", codes.PUBLICITY_KINDS)
     assert "横幅" in err.value.message
+
+
+def test_free_text_is_trimmed_bounded_and_without_nul() -> None:
+    assert checks.text("  标题 ", "title", "标题", 10) == "标题"
+    for value, words in (("", "缺少标题"), ("长" * 11, "现为 11 个"), ("标\x00题", "不允许的字符")):
+        with pytest.raises(ValidationError) as err:
+            checks.text(value, "title", "标题", 10)
+        assert err.value.field == "title" and words in err.value.message, value
