@@ -86,9 +86,9 @@
     },
 
     /* shown at once, not faded in: Leaflet fades each new tile for 200 ms, a frame of the
-       whole page every 16 ms while any tile fades (a tour of 30 views drew about twice the
-       frames, 1.8 s of the tab's main thread: docs/operations/performance.md). The old zoom's
-       tiles then go at the next frame instead of 250 ms later. */
+       whole page every 16 ms while any tile fades (a traced tour of 30 views: 193-206 frames
+       against 117-126, about 2 s more of the tab's main thread; docs/operations/performance.md).
+       The old zoom's tiles then go at the next frame instead of 250 ms later. */
     _tileReady: function (coords, err, tile) {
       var map = this._map, fade = map && map._fadeAnimated;
       if (map) map._fadeAnimated = false;
