@@ -22,6 +22,10 @@
   'use strict';
 
   var TWO_PI = Math.PI * 2;
+  /* tiles drawn at most at twice their CSS size: a phone of ratio 3 would make 1,536-px
+     canvases of 9 MB for the 512-px tiles (a view of 6-9 of them), for circles that look the
+     same at 2 */
+  var MAX_RATIO = 2;
   var EMPTY = {n: 0, origin: [0, 0], scale: 1, stride: 4, span: 8, rows: []};
 
   /* ---- the points of a tile (decoded by mvt.js, shared with the vector basemap) ---- */
@@ -115,7 +119,8 @@
 
     createTile: function (coords, done) {
       var tile = L.DomUtil.create('canvas', 'gis-site-tile');
-      var size = this.getTileSize(), ratio = window.devicePixelRatio || 1, self = this;
+      var size = this.getTileSize(), self = this;
+      var ratio = Math.min(window.devicePixelRatio || 1, MAX_RATIO);
       tile.width = size.x * ratio;
       tile.height = size.y * ratio;
       tile._ratio = ratio;

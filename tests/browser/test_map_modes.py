@@ -318,3 +318,24 @@ def test_a_tile_dropped_before_it_came_is_cancelled(office, modes_server) -> Non
     assert stats["tilesAborted"] == len(held)
     assert stats["inView"] > 0
     assert office.problems() == []
+
+
+def test_a_phone_of_ratio_three_draws_tiles_at_twice_their_size(chromium, modes_server) -> None:
+    """A tile's canvas is at most twice its CSS size (9 MB per 512-px tile at ratio 3)."""
+    live, app = modes_server
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=3, locale="zh-CN"
+    )
+    try:
+        phone = Tab(context.new_page())
+        log_in(phone, live.url, OFFICE)
+        assert open_map(phone, app, live.url + "/map", threshold=0) == "tiles"
+        settle(phone, set_view(phone, tiles.MAP_POINT_ZOOM))
+        drawn = phone.page.evaluate(
+            """() => Object.values(window.gisTiles._tiles).filter(t => t.el._drawn)
+                 .map(t => [t.el.width, t.el._size.x, t.el._ratio])"""
+        )
+        assert drawn and all(w == 2 * size and ratio == 2 for w, size, ratio in drawn), drawn
+        assert phone.page.evaluate("() => window.devicePixelRatio") == 3
+    finally:
+        context.close()
