@@ -14,7 +14,7 @@ from sqlalchemy import event, select, text
 from gis_app.core import clock
 from gis_app.features.accounts.models import ApiToken, UserSession
 from gis_app.http.auth import authenticate
-from gis_app.http.database import get_db, session
+from gis_app.http.database import session
 from tests.support.live import FROZEN_NOW
 
 
@@ -26,8 +26,7 @@ def transactions(app) -> Iterator[list[str]]:
     def count(session, _transaction, _connection) -> None:
         begun.append(session.info["db_scope"].role)
 
-    with app.app_context():
-        factory = get_db().factory
+    factory = app.extensions["gis_db"].factory
     event.listen(factory, "after_begin", count)
     try:
         yield begun
